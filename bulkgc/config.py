@@ -1,0 +1,207 @@
+"""Run settings: one frozen, validated object per run, filled from flag > environment variable > default.
+
+Each setting is declared once (name, type, default, environment variable, help) and the CLI builds its
+options from that declaration, so `--help`, the environment variables and the README table cannot drift.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bulkgc.errors import ConfigError
+
+DEFAULT_BASE_URL = "https://api.appstoreconnect.apple.com"
+
+_DURATION = re.compile(r"^\s*(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m)?\s*(?:(\d+(?:\.\d+)?)s?)?\s*$")
+
+
+def parse_duration(text: str) -> float:
+    """'6h', '90m', '1h30m', '45s' or '45' -> seconds."""
+    m = _DURATION.match(str(text))
+    if not m or not any(m.groups()) or not str(text).strip():
+        raise ValueError(f"{text!r} is not a duration; use e.g. 45s, 15m, 6h or 1h30m")
+    h, mnt, s = (float(g) if g else 0.0 for g in m.groups())
+    return h * 3600 + mnt * 60 + s
+
+
+def parse_bool(text: str) -> bool:
+    v = str(text).strip().lower()
+    if v in {"1", "true", "yes", "on"}:
+        return True
+    if v in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError(f"{text!r} is not a boolean; use true or false")
+
+
+def setting(
+    default: Any,
+    help: str,
+    *,
+    env: str | None = None,
+    parse: Callable[[str], Any] | None = None,
+    choices: tuple[str, ...] | None = None,
+    flag: str | None = None,
+    metavar: str | None = None,
+    cli: bool = True,
+    secret: bool = False,
+) -> Any:
+    """Declare one setting: its default, help text, environment variable and parser."""
+    meta = {"help": help, "env": env, "parse": parse, "choices": choices, "flag": flag,
+            "metavar": metavar, "cli": cli}
+    return field(default=default, metadata=meta, repr=not secret)
+
+
+def _positive_int(text: str) -> int:
+    n = int(text)
+    if n < 1:
+        raise ValueError(f"{text} must be at least 1")
+    return n
+
+
+def _fraction(text: str) -> float:
+    x = float(text)
+    if not 0.0 <= x < 1.0:
+        raise ValueError(f"{text} must be between 0 and 1 (e.g. 0.05 keeps 5% of the hourly budget free)")
+    return x
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunSettings:
+    """Everything a push (or plan/status) run needs besides the manifest."""
+
+    manifest: Path = setting(Path("manifests/example.toml"), "the manifest (TOML or JSON) describing the app's achievements",
+                             env="BULKGC_MANIFEST", parse=Path, flag="manifest", metavar="MANIFEST")
+    assets: Path | None = setting(None, "directory holding the icons (default: as the manifest says)",
+                                  env="BULKGC_ASSETS", parse=Path, metavar="DIR")
+    api: str = setting("v2", "App Store Connect API generation to use: v2 (current) or v1 (deprecated endpoints)",
+                       env="BULKGC_API", choices=("v2", "v1"))
+    base_url: str = setting(DEFAULT_BASE_URL, "App Store Connect base URL (https; http only for a loopback simulator)",
+                            env="BULKGC_BASE_URL", metavar="URL")
+    key_id: str | None = setting(None, "API key id (the 10-character id shown in App Store Connect)",
+                                 env="ASC_KEY_ID", metavar="ID")
+    issuer_id: str | None = setting(None, "issuer id (UUID); omit for an individual key",
+                                    env="ASC_ISSUER_ID", metavar="UUID")
+    private_key_path: Path | None = setting(None, "path of the .p8 private key file",
+                                            env="ASC_PRIVATE_KEY_PATH", parse=Path, metavar="FILE")
+    private_key: str | None = setting(None, "the .p8 key text itself (environment only, for CI secret stores)",
+                                      env="ASC_PRIVATE_KEY", cli=False, secret=True)
+    api_key_json: Path | None = setting(None, "fastlane-style API key JSON file (key_id, issuer_id, key)",
+                                        env="ASC_API_KEY_JSON", parse=Path, metavar="FILE")
+    journal: Path | None = setting(None, "resume journal (default: .bulkgc/journal.sqlite next to the manifest)",
+                                   env="BULKGC_JOURNAL", parse=Path, metavar="FILE")
+    images_in_flight: int = setting(16, "images being reserved/uploaded/committed at once",
+                                    env="BULKGC_IMAGES_IN_FLIGHT", parse=_positive_int, metavar="N")
+    api_concurrency: int = setting(8, "API requests in flight at once (adapts down on burst 429s)",
+                                   env="BULKGC_API_CONCURRENCY", parse=_positive_int, metavar="N")
+    upload_concurrency: int = setting(16, "upload-part requests in flight at once",
+                                      env="BULKGC_UPLOAD_CONCURRENCY", parse=_positive_int, metavar="N")
+    poll_interval: float = setting(2.0, "seconds between polls of a version's images while processing",
+                                   env="BULKGC_POLL_INTERVAL", parse=parse_duration, metavar="DURATION")
+    processing_timeout: float = setting(300.0, "an image still processing after this long is deleted and re-uploaded",
+                                        env="BULKGC_PROCESSING_TIMEOUT", parse=parse_duration, metavar="DURATION")
+    image_attempts: int = setting(3, "times one image is uploaded before it is reported failed",
+                                  env="BULKGC_IMAGE_ATTEMPTS", parse=_positive_int, metavar="N")
+    on_live: str = setting("new-version",
+                           "when an achievement's latest version is LIVE and differs: create a new version, or skip it",
+                           env="BULKGC_ON_LIVE", choices=("new-version", "skip"))
+    deadline: float | None = setting(None, "stop starting new work after this long and exit resumable (e.g. 6h)",
+                                     env="BULKGC_DEADLINE", parse=parse_duration, metavar="DURATION")
+    rate_margin: float = setting(0.02, "fraction of the hourly request budget left for other tools sharing the key",
+                                 env="BULKGC_RATE_MARGIN", parse=_fraction, metavar="FRACTION")
+    token_lifetime: float = setting(1200.0, "JWT lifetime (App Store Connect accepts at most 20 minutes)",
+                                    env="BULKGC_TOKEN_LIFETIME", parse=parse_duration, metavar="DURATION")
+    request_timeout: float = setting(60.0, "seconds before one HTTP request is abandoned and retried",
+                                     env="BULKGC_REQUEST_TIMEOUT", parse=parse_duration, metavar="DURATION")
+    report: Path | None = setting(None, "write a JSON report here", env="BULKGC_REPORT", parse=Path, metavar="FILE")
+    junit: Path | None = setting(None, "write a JUnit XML report here", env="BULKGC_JUNIT", parse=Path, metavar="FILE")
+    log_format: str = setting("auto", "auto: progress bars on a terminal, plain lines otherwise; json: one event per line",
+                              env="BULKGC_LOG_FORMAT", choices=("auto", "plain", "json"))
+    quiet: bool = setting(False, "print only failures and the final summary", env="BULKGC_QUIET", parse=parse_bool)
+
+    def __post_init__(self) -> None:
+        if self.token_lifetime > 1200 or self.token_lifetime < 10:
+            raise ConfigError("token lifetime must be between 10 seconds and 20 minutes (App Store Connect's limit)")
+
+    @property
+    def journal_path(self) -> Path:
+        """Where the resume journal lives."""
+        if self.journal is not None:
+            return self.journal
+        return self.manifest.resolve().parent / ".bulkgc" / "journal.sqlite"
+
+    def replace(self, **changes: Any) -> RunSettings:
+        return dataclasses.replace(self, **changes)
+
+
+def _flag_name(f: dataclasses.Field[Any]) -> str:
+    return f.metadata.get("flag") or "--" + f.name.replace("_", "-")
+
+
+def add_arguments(parser: argparse.ArgumentParser, cls: type = RunSettings, *, only: set[str] | None = None) -> None:
+    """Add one option per declared setting to `parser` (defaults stay None so env/defaults apply later)."""
+    for f in dataclasses.fields(cls):
+        meta = f.metadata
+        if not meta.get("cli", True) or (only is not None and f.name not in only):
+            continue
+        env = meta.get("env")
+        default_text = "" if f.default is None else f" (default: {f.default})"
+        help_text = meta["help"] + default_text + (f" [env {env}]" if env else "")
+        name = _flag_name(f)
+        if not name.startswith("--"):  # positional
+            parser.add_argument(name, nargs="?", default=None, help=help_text, metavar=meta.get("metavar"))
+        elif f.type in ("bool", bool) or isinstance(f.default, bool):
+            parser.add_argument(name, dest=f.name, action="store_const", const="true", default=None, help=help_text)
+        else:
+            parser.add_argument(name, dest=f.name, default=None, help=help_text, choices=meta.get("choices"),
+                                metavar=meta.get("metavar") if not meta.get("choices") else None)
+
+
+def from_sources(
+    cls: type = RunSettings,
+    args: argparse.Namespace | None = None,
+    env: Mapping[str, str] | None = None,
+    **overrides: Any,
+) -> Any:
+    """Build settings: explicit overrides > command-line flag > environment variable > default."""
+    env = os.environ if env is None else env
+    values: dict[str, Any] = {}
+    problems: list[str] = []
+    for f in dataclasses.fields(cls):
+        meta = f.metadata
+        raw: Any = None
+        origin = ""
+        if f.name in overrides:
+            values[f.name] = overrides[f.name]
+            continue
+        if args is not None and getattr(args, f.name, None) is not None:
+            raw, origin = getattr(args, f.name), _flag_name(f)
+        elif meta.get("env") and env.get(meta["env"], "") != "":
+            raw, origin = env[meta["env"]], f"environment variable {meta['env']}"
+        if raw is None:
+            continue
+        try:
+            if meta.get("choices") and raw not in meta["choices"]:
+                raise ValueError(f"{raw!r} is not one of {', '.join(meta['choices'])}")
+            values[f.name] = meta["parse"](raw) if meta.get("parse") and isinstance(raw, str) else raw
+        except ValueError as exc:
+            problems.append(f"{origin}: {exc}")
+    if problems:
+        raise ConfigError("invalid settings:\n  - " + "\n  - ".join(problems))
+    return cls(**values)
+
+
+def settings_table(cls: type = RunSettings) -> list[tuple[str, str, str, str]]:
+    """(flag, environment variable, default, help) rows for documentation."""
+    rows = []
+    for f in dataclasses.fields(cls):
+        meta = f.metadata
+        rows.append((_flag_name(f) if meta.get("cli", True) else "", meta.get("env") or "",
+                     "" if f.default is None else str(f.default), meta["help"]))
+    return rows
