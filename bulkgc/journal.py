@@ -1,0 +1,545 @@
+"""SQLite resume journal: per-item state that survives a kill at any point (WAL, synchronous=FULL, one run per journal)."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import errno
+import fcntl
+import json
+import os
+import socket
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any, ParamSpec, TypeVar
+
+import anyio
+import anyio.to_thread
+
+from bulkgc import __version__
+from bulkgc.errors import JournalError
+from bulkgc.progress import looks_like_secret
+
+# What is (and is not) stored. The journal holds identifiers, hashes, states and Apple's upload operations,
+# including their presigned upload URLs: a resumed run needs them to send the missing parts, and they carry
+# no key material (they are scoped to one asset and expire). It never holds the .p8 key, a JWT or any
+# Authorization header; `put` refuses values shaped like a JWT or a PEM block as defence in depth. The file
+# and its -wal/-shm are created 0600 all the same, since the URLs grant upload access until they expire.
+
+#: Schema version written to `PRAGMA user_version`.
+SCHEMA_VERSION = 1
+#: kinds of item the journal records
+KINDS = ("achievement", "localization", "image")
+
+# MIGRATIONS[v] brings a schema at version v to v + 1; version 0 is an empty file.
+MIGRATIONS: dict[int, list[str]] = {
+    0: [
+        """CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)""",
+        """CREATE TABLE runs (
+            run_id INTEGER PRIMARY KEY AUTOINCREMENT,
+            command TEXT NOT NULL,
+            manifest_path TEXT NOT NULL,
+            settings TEXT NOT NULL,
+            started REAL NOT NULL,
+            finished REAL,
+            outcome TEXT,
+            totals TEXT,
+            pid INTEGER NOT NULL,
+            host TEXT NOT NULL,
+            bulkgc_version TEXT NOT NULL)""",
+        """CREATE TABLE items (
+            item_key TEXT PRIMARY KEY,
+            kind TEXT NOT NULL,
+            vendor_id TEXT NOT NULL DEFAULT '',
+            locale TEXT,
+            state TEXT NOT NULL DEFAULT '',
+            remote_id TEXT,
+            parent_id TEXT,
+            sha256 TEXT,
+            file_name TEXT,
+            file_size INTEGER,
+            upload_operations TEXT NOT NULL DEFAULT '[]',
+            error_codes TEXT NOT NULL DEFAULT '[]',
+            attempts INTEGER NOT NULL DEFAULT 0,
+            detail TEXT NOT NULL DEFAULT '',
+            updated_at REAL NOT NULL)""",
+        """CREATE INDEX items_kind_state ON items (kind, state)""",
+        """CREATE TABLE parts (
+            item_key TEXT NOT NULL,
+            part_index INTEGER NOT NULL,
+            done_at REAL NOT NULL,
+            PRIMARY KEY (item_key, part_index)) WITHOUT ROWID""",
+    ],
+}
+
+_FRESH_JOURNAL_HINT = (
+    "move it aside (e.g. `mv {path} {path}.broken`) and run again: App Store Connect holds the real state, "
+    "so a fresh journal is safe (the next run re-reads what exists and skips it)"
+)
+
+
+@dataclass(frozen=True)
+class ItemRecord:
+    """The journal's row for one achievement, localization or image."""
+
+    item_key: str  # e.g. "image:com.x.first_win:fr-FR"; see `item_key()`
+    kind: str  # "achievement" | "localization" | "image"
+    vendor_id: str = ""
+    locale: str | None = None
+    state: str = ""  # chosen by the pipeline: planned/reserved/uploading/committed/complete/failed, ...
+    remote_id: str | None = None
+    parent_id: str | None = None
+    sha256: str | None = None
+    file_name: str | None = None
+    file_size: int | None = None
+    upload_operations: list[dict[str, Any]] = field(default_factory=list)  # Apple's, presigned URLs included
+    error_codes: list[str] = field(default_factory=list)
+    attempts: int = 0
+    detail: str = ""
+    updated_at: float = 0.0
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One run of bulkgc against this journal."""
+
+    run_id: int
+    command: str
+    manifest_path: str
+    settings: dict[str, Any]
+    started: float
+    finished: float | None
+    outcome: str | None
+    totals: dict[str, Any] | None
+    pid: int
+    host: str
+    bulkgc_version: str
+
+
+_ITEM_FIELDS = tuple(f.name for f in dataclasses.fields(ItemRecord))
+_WRITABLE_FIELDS = frozenset(_ITEM_FIELDS) - {"item_key", "updated_at"}
+_JSON_FIELDS = frozenset({"upload_operations", "error_codes"})
+_RUN_FIELDS = tuple(f.name for f in dataclasses.fields(RunRecord))
+
+
+def item_key(kind: str, vendor_id: str, locale: str | None = None) -> str:
+    """The journal key of an item: `achievement:<vendor>`, `localization:<vendor>:<locale>`, `image:<vendor>:<locale>`."""
+    return f"{kind}:{vendor_id}" if locale is None else f"{kind}:{vendor_id}:{locale}"
+
+
+def _split_key(key: str) -> tuple[str, str, str | None]:
+    parts = key.split(":")
+    return parts[0], parts[1] if len(parts) > 1 else "", parts[2] if len(parts) > 2 else None
+
+
+def _reject_secrets(value: Any, where: str) -> None:
+    """Raise JournalError when `value` (or anything nested in it) looks like a JWT or a PEM block."""
+    if isinstance(value, str):
+        if looks_like_secret(value):
+            # never echo the value: it is the secret
+            raise JournalError(
+                f"refusing to store {where} in the journal: it looks like a JWT or a PEM key block. "
+                "The journal must never hold credentials; this is a bug in bulkgc, please report it."
+            )
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            _reject_secrets(k, where)
+            _reject_secrets(v, f"{where}.{k}")
+    elif isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            _reject_secrets(v, f"{where}[{i}]")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The lock: one run per journal
+# ---------------------------------------------------------------------------------------------------------
+
+
+def lock_path_for(path: Path) -> Path:
+    """The lock file next to a journal: `journal.sqlite` -> `journal.lock`."""
+    return path.with_suffix(".lock")
+
+
+class _RunLock:
+    """An exclusive `flock` on the lock file, which records who holds it; it dies with the process."""
+
+    def __init__(self, journal_path: Path, command: str) -> None:
+        self.path = lock_path_for(journal_path)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            holder = _read_holder(fd)
+            os.close(fd)
+            if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                raise JournalError(f"cannot lock journal {journal_path} ({self.path}): {exc}") from exc
+            raise JournalError(f"journal {journal_path} is in use by {holder}; wait for it or stop it") from None
+        # We hold the lock: a previous holder, if any, is gone (its lock died with it), so overwrite its note.
+        info = {
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "since": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "command": command,
+        }
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, (json.dumps(info) + "\n").encode(), 0)
+        self._fd: int | None = fd
+
+    def release(self) -> None:
+        if self._fd is None:
+            return
+        fd, self._fd = self._fd, None
+        # The file is kept (unlinking a lock file races with the next opener); only the note is cleared.
+        with contextlib.suppress(OSError):
+            os.ftruncate(fd, 0)
+        os.close(fd)  # releases the flock
+
+
+def _read_holder(fd: int) -> str:
+    try:
+        info = json.loads(os.pread(fd, 4096, 0).decode() or "{}")
+        return f"bulkgc pid {int(info['pid'])} on host {info['host']} since {info['since']}"
+    except (OSError, ValueError, KeyError, TypeError):
+        return "another bulkgc process (it has not written its pid yet)"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The journal
+# ---------------------------------------------------------------------------------------------------------
+
+
+def _create_private(path: Path) -> None:
+    """Create `path` (and its -wal/-shm) 0600 before SQLite opens it; SQLite copies the mode to -wal/-shm."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    os.close(fd)
+    for suffix in ("", "-wal", "-shm"):
+        with contextlib.suppress(FileNotFoundError):
+            os.chmod(f"{path}{suffix}", 0o600)
+
+
+class Journal:
+    """The resume journal of one manifest. Open it with `Journal.open`; it holds the run lock until closed."""
+
+    def __init__(self, path: Path, conn: sqlite3.Connection, lock: _RunLock | None, command: str) -> None:
+        self.path = path
+        self.command = command
+        self._conn = conn
+        self._lock = lock
+        # The sync core may be called from worker threads (AsyncJournal); one connection, one writer at a time.
+        self._mutex = threading.RLock()
+
+    # -- opening and closing ------------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str], *, run_command: str = "push") -> Journal:
+        """Open (creating, migrating) the journal at `path` and take its run lock; JournalError if impossible."""
+        path = Path(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        except OSError as exc:
+            raise JournalError(f"cannot create the journal's folder {path.parent}: {exc}") from exc
+        lock = _RunLock(path, run_command)
+        try:
+            conn = _connect(path)
+            return cls(path, conn, lock, run_command)
+        except BaseException:
+            lock.release()
+            raise
+
+    def close(self) -> None:
+        """Close the database and release the run lock."""
+        with self._mutex:
+            self._conn.close()
+            if self._lock is not None:
+                self._lock.release()
+                self._lock = None
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One durable transaction (committed with an fsync of the WAL, since synchronous=FULL)."""
+        with self._mutex, _translate_errors(self.path):
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    @contextlib.contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        with self._mutex, _translate_errors(self.path):
+            yield self._conn
+
+    # -- runs ----------------------------------------------------------------------------------------------
+
+    def start_run(self, manifest_path: str, settings: dict[str, Any]) -> int:
+        """Record the start of a run; returns its id."""
+        _reject_secrets(settings, "settings")
+        with self._write() as conn:
+            cur = conn.execute(
+                "INSERT INTO runs (command, manifest_path, settings, started, pid, host, bulkgc_version) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    self.command,
+                    str(manifest_path),
+                    json.dumps(settings, default=str),
+                    time.time(),
+                    os.getpid(),
+                    socket.gethostname(),
+                    __version__,
+                ),
+            )
+            assert cur.lastrowid is not None
+            return cur.lastrowid
+
+    def finish_run(self, run_id: int, outcome: str, totals: dict[str, Any]) -> None:
+        """Record how run `run_id` ended (e.g. "ok", "failed", "interrupted") and its totals."""
+        _reject_secrets(totals, "totals")
+        with self._write() as conn:
+            cur = conn.execute(
+                "UPDATE runs SET finished = ?, outcome = ?, totals = ? WHERE run_id = ?",
+                (time.time(), outcome, json.dumps(totals, default=str), run_id),
+            )
+            if cur.rowcount != 1:
+                raise JournalError(f"journal {self.path} has no run {run_id}")
+
+    def last_run(self) -> RunRecord | None:
+        """The most recent run, finished or not."""
+        with self._read() as conn:
+            row = conn.execute(
+                f"SELECT {', '.join(_RUN_FIELDS)} FROM runs ORDER BY run_id DESC LIMIT 1"
+            ).fetchone()
+        if row is None:
+            return None
+        values = dict(zip(_RUN_FIELDS, row, strict=True))
+        values["settings"] = json.loads(values["settings"])
+        values["totals"] = None if values["totals"] is None else json.loads(values["totals"])
+        return RunRecord(**values)
+
+    # -- items ---------------------------------------------------------------------------------------------
+
+    def get(self, item_key: str) -> ItemRecord | None:
+        """The record of `item_key`, or None when the journal has never seen it."""
+        with self._read() as conn:
+            return self._get(conn, item_key)
+
+    @staticmethod
+    def _get(conn: sqlite3.Connection, key: str) -> ItemRecord | None:
+        row = conn.execute(f"SELECT {', '.join(_ITEM_FIELDS)} FROM items WHERE item_key = ?", (key,)).fetchone()
+        return None if row is None else _item_from_row(row)
+
+    def put(self, item_key: str, **fields: Any) -> ItemRecord:
+        """Create or update `item_key`, changing only the given fields; durable when it returns.
+
+        A new item's kind, vendor_id and locale default to what the key says (`image:com.x.a:fr-FR`).
+        Raises TypeError for an unknown field and JournalError for a value that looks like a secret.
+        """
+        unknown = set(fields) - _WRITABLE_FIELDS
+        if unknown:
+            raise TypeError(f"ItemRecord has no writable field(s) {', '.join(sorted(unknown))}")
+        if "kind" in fields and fields["kind"] not in KINDS:
+            raise ValueError(f"kind must be one of {', '.join(KINDS)}, not {fields['kind']!r}")
+        for name, value in fields.items():
+            _reject_secrets(value, name)
+        with self._write() as conn:
+            current = self._get(conn, item_key)
+            if current is None:
+                kind, vendor, locale = _split_key(item_key)
+                defaults: dict[str, Any] = {"vendor_id": vendor, "locale": locale}
+                if kind in KINDS:
+                    defaults["kind"] = kind
+                elif "kind" not in fields:
+                    raise ValueError(f"cannot tell the kind of new item {item_key!r}: pass kind=")
+                current = ItemRecord(item_key=item_key, **{**defaults, **fields})
+            record = dataclasses.replace(current, **fields, updated_at=time.time())
+            row = [
+                json.dumps(getattr(record, name)) if name in _JSON_FIELDS else getattr(record, name)
+                for name in _ITEM_FIELDS
+            ]
+            conn.execute(
+                f"INSERT OR REPLACE INTO items ({', '.join(_ITEM_FIELDS)}) "
+                f"VALUES ({', '.join('?' * len(_ITEM_FIELDS))})",
+                row,
+            )
+            return record
+
+    def items(self, kind: str | None = None, state: str | None = None) -> list[ItemRecord]:
+        """All records, optionally of one kind and/or in one state, ordered by key."""
+        where, args = [], []
+        if kind is not None:
+            where.append("kind = ?")
+            args.append(kind)
+        if state is not None:
+            where.append("state = ?")
+            args.append(state)
+        sql = f"SELECT {', '.join(_ITEM_FIELDS)} FROM items"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        with self._read() as conn:
+            return [_item_from_row(row) for row in conn.execute(sql + " ORDER BY item_key", args)]
+
+    def counts(self) -> dict[str, int]:
+        """Number of items in each state (for `bulkgc status`)."""
+        with self._read() as conn:
+            return dict(conn.execute("SELECT state, COUNT(*) FROM items GROUP BY state ORDER BY state"))
+
+    # -- upload parts --------------------------------------------------------------------------------------
+
+    def mark_part_done(self, item_key: str, part_index: int) -> None:
+        """Record that upload part `part_index` of `item_key` was accepted; durable when it returns."""
+        with self._write() as conn:
+            conn.execute(
+                "INSERT OR IGNORE INTO parts (item_key, part_index, done_at) VALUES (?, ?, ?)",
+                (item_key, part_index, time.time()),
+            )
+
+    def parts_done(self, item_key: str) -> set[int]:
+        """Indexes of the parts of `item_key` already uploaded."""
+        with self._read() as conn:
+            rows = conn.execute("SELECT part_index FROM parts WHERE item_key = ?", (item_key,))
+            return {index for (index,) in rows}
+
+    def clear_parts(self, item_key: str) -> None:
+        """Forget the uploaded parts of `item_key` (a new reservation starts over)."""
+        with self._write() as conn:
+            conn.execute("DELETE FROM parts WHERE item_key = ?", (item_key,))
+
+
+def _item_from_row(row: tuple[Any, ...]) -> ItemRecord:
+    values = dict(zip(_ITEM_FIELDS, row, strict=True))
+    for name in _JSON_FIELDS:
+        values[name] = json.loads(values[name])
+    return ItemRecord(**values)
+
+
+@contextlib.contextmanager
+def _translate_errors(path: Path) -> Iterator[None]:
+    """Turn SQLite's exceptions into JournalError that name the file and what to do."""
+    try:
+        yield
+    except sqlite3.DatabaseError as exc:
+        text = str(exc)
+        if "not a database" in text or "malformed" in text or "corrupt" in text:
+            raise JournalError(
+                f"journal {path} is corrupt ({text}); " + _FRESH_JOURNAL_HINT.format(path=path)
+            ) from exc
+        raise JournalError(f"journal {path}: {text}") from exc
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    """Open the database, check it, set WAL + synchronous=FULL, and bring its schema up to date."""
+    _create_private(path)
+    with _translate_errors(path):
+        # isolation_level=None: transactions are explicit (BEGIN IMMEDIATE ... COMMIT in Journal._write).
+        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=5.0)
+        try:
+            # The first read of the header; a file that is not SQLite fails here.
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            check = conn.execute("PRAGMA quick_check").fetchone()[0]
+            if check != "ok":
+                raise sqlite3.DatabaseError(f"database disk image is malformed: {check}")
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            _create_private(path)  # -wal/-shm exist now
+            _migrate(conn, path, version)
+        except BaseException:
+            conn.close()
+            raise
+    return conn
+
+
+def _migrate(conn: sqlite3.Connection, path: Path, version: int) -> None:
+    if version > SCHEMA_VERSION:
+        written_by = "a newer bulkgc"
+        with contextlib.suppress(sqlite3.DatabaseError):
+            row = conn.execute("SELECT value FROM meta WHERE key = 'bulkgc_version'").fetchone()
+            if row:
+                written_by = f"bulkgc {row[0]}"
+        raise JournalError(
+            f"journal {path} has schema version {version}, written by {written_by}; this is bulkgc "
+            f"{__version__}, which reads schema versions up to {SCHEMA_VERSION}. Run {written_by} or newer "
+            f"with this journal, or " + _FRESH_JOURNAL_HINT.format(path=path)
+        )
+    if version == SCHEMA_VERSION:
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for step in range(version, SCHEMA_VERSION):
+            for statement in MIGRATIONS[step]:
+                conn.execute(statement)
+        conn.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES ('bulkgc_version', ?)", (__version__,)
+        )
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION:d}")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Async wrapper
+# ---------------------------------------------------------------------------------------------------------
+
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+
+
+class AsyncJournal:
+    """The journal for async code: each call runs in a worker thread, one at a time (SQLite has one writer)."""
+
+    def __init__(self, journal: Journal) -> None:
+        self.journal = journal
+        self._lock = anyio.Lock()
+
+    async def _call(self, fn: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs) -> _T:
+        async with self._lock:
+            return await anyio.to_thread.run_sync(lambda: fn(*args, **kwargs))
+
+    async def close(self) -> None:
+        await self._call(self.journal.close)
+
+    async def start_run(self, manifest_path: str, settings: dict[str, Any]) -> int:
+        return await self._call(self.journal.start_run, manifest_path, settings)
+
+    async def finish_run(self, run_id: int, outcome: str, totals: dict[str, Any]) -> None:
+        await self._call(self.journal.finish_run, run_id, outcome, totals)
+
+    async def last_run(self) -> RunRecord | None:
+        return await self._call(self.journal.last_run)
+
+    async def get(self, item_key: str) -> ItemRecord | None:
+        return await self._call(self.journal.get, item_key)
+
+    async def put(self, item_key: str, **fields: Any) -> ItemRecord:
+        return await self._call(self.journal.put, item_key, **fields)
+
+    async def items(self, kind: str | None = None, state: str | None = None) -> list[ItemRecord]:
+        return await self._call(self.journal.items, kind, state)
+
+    async def counts(self) -> dict[str, int]:
+        return await self._call(self.journal.counts)
+
+    async def mark_part_done(self, item_key: str, part_index: int) -> None:
+        await self._call(self.journal.mark_part_done, item_key, part_index)
+
+    async def parts_done(self, item_key: str) -> set[int]:
+        return await self._call(self.journal.parts_done, item_key)
+
+    async def clear_parts(self, item_key: str) -> None:
+        await self._call(self.journal.clear_parts, item_key)
