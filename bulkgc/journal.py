@@ -8,6 +8,7 @@ import errno
 import fcntl
 import json
 import os
+import re
 import socket
 import sqlite3
 import threading
@@ -23,7 +24,6 @@ import anyio.to_thread
 
 from bulkgc import __version__
 from bulkgc.errors import JournalError
-from bulkgc.progress import looks_like_secret
 
 # What is (and is not) stored. The journal holds identifiers, hashes, states and Apple's upload operations,
 # including their presigned upload URLs: a resumed run needs them to send the missing parts, and they carry
@@ -119,6 +119,15 @@ class RunRecord:
     pid: int
     host: str
     bulkgc_version: str
+
+
+# Three base64url segments, the first starting `eyJ` (base64 of '{"'): the shape of every JWT.
+_JWT_SHAPE = re.compile(r"eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
+
+
+def looks_like_secret(text: str) -> bool:
+    """True when `text` holds something shaped like a JWT or a PEM block (key material)."""
+    return "-----BEGIN" in text or ("eyJ" in text and _JWT_SHAPE.search(text) is not None)
 
 
 _ITEM_FIELDS = tuple(f.name for f in dataclasses.fields(ItemRecord))

@@ -3,42 +3,24 @@
 from __future__ import annotations
 
 import json
-import re
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, TextIO
 
-# ---------------------------------------------------------------------------------------------------------
-# Redaction. A small local redactor: `bulkgc/redact.py` (written by another engineer) may replace it; until
-# then the journal's secret check imports `looks_like_secret` from here so there is one set of patterns.
-# ---------------------------------------------------------------------------------------------------------
+from bulkgc.redact import redact_text
 
-# Three base64url segments, the first starting with `eyJ` (base64 of '{"'): the shape of every JWT.
-_JWT_RE = re.compile(r"eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
-# A PEM block; an unterminated one is redacted to the end of the text.
-_PEM_RE = re.compile(r"-----BEGIN [A-Z0-9 ]+-----(?:.*?-----END [A-Z0-9 ]+-----|.*\Z)", re.DOTALL)
-# The query string of a URL: presigned upload URLs carry their signature there.
-_URL_QUERY_RE = re.compile(r"(https?://[^\s?#\"'<>]+)\?[^\s#\"'<>]*", re.IGNORECASE)
-_BEARER_RE = re.compile(r"(?i)\bbearer\s+[^\s\"',]+")
-# Cheap pre-check: most details are empty or short and contain none of these.
-_SUSPECT_MARKERS = ("eyJ", "-----BEGIN", "?", "earer")
-
-
-def looks_like_secret(text: str) -> bool:
-    """True when `text` contains something shaped like a JWT or a PEM block (key material)."""
-    return ("eyJ" in text and _JWT_RE.search(text) is not None) or "-----BEGIN" in text
+# Redaction: the brief asked for a local `_redact` until `bulkgc/redact.py` existed; it does now, so this is a
+# thin wrapper around it with a fast path (sinks run it thousands of times, and most details are empty).
+_SUSPECT_MARKERS = ("eyJ", "-----BEGIN", "earer", "EARER", "://")
 
 
 def _redact(text: str) -> str:
     """Remove URL query strings, JWT-looking strings, bearer tokens and PEM blocks from `text`."""
     if not text or not any(marker in text for marker in _SUSPECT_MARKERS):
         return text
-    text = _PEM_RE.sub("<redacted PEM>", text)
-    text = _JWT_RE.sub("<redacted JWT>", text)
-    text = _BEARER_RE.sub("Bearer <redacted>", text)
-    return _URL_QUERY_RE.sub(r"\1?<redacted>", text)
+    return redact_text(text)
 
 
 # ---------------------------------------------------------------------------------------------------------
