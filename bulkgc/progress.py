@@ -96,12 +96,13 @@ class _UtcClock:
         return f"{base}.{int((t - int(t)) * 1000):03d}Z"
 
 
-def _format_bytes(n: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if abs(n) < 1024 or unit == "GiB":
+def format_bytes(n: float) -> str:
+    """`2048` -> `2.0 KiB`."""
+    for unit in ("B", "KiB", "MiB"):
+        if abs(n) < 1024:
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
         n /= 1024
-    raise AssertionError("unreachable")
+    return f"{n:.1f} GiB"
 
 
 class NullSink:
@@ -168,7 +169,7 @@ class LogSink:
         if self._shows_plan:
             self._write(
                 f"{self._utc.seconds(self._clock())} plan {items} items, {images} images, "
-                f"{_format_bytes(bytes_total)} to upload"
+                f"{format_bytes(bytes_total)} to upload"
             )
 
     def on_event(self, e: Event) -> None:
