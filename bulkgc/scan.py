@@ -1,0 +1,320 @@
+"""Local checks of achievement icons with Pillow (format, size, colour mode, alpha) before any network call."""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import io
+import os
+import stat
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import anyio
+import anyio.to_thread
+from PIL import Image, JpegImagePlugin, PngImagePlugin
+
+from bulkgc.errors import InvalidImageError, Problem
+
+ALLOWED_SIZES: tuple[tuple[int, int], ...] = ((512, 512), (1024, 1024))
+IMAGE_EXTENSIONS: frozenset[str] = frozenset({".png", ".jpg", ".jpeg"})
+_EXTENSIONS_BY_FORMAT = {"PNG": (".png",), "JPEG": (".jpg", ".jpeg")}
+_MIME = {"PNG": "image/png", "JPEG": "image/jpeg"}
+# Decode fully only when the pixel count is plausible for an icon; bigger files fail on size anyway.
+_MAX_DECODE_PIXELS = 4096 * 4096
+_PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+_JPEG_MAGIC = b"\xff\xd8\xff"
+_OTHER_MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"GIF8", "a GIF"),
+    (b"BM", "a BMP"),
+    (b"II*\x00", "a TIFF"),
+    (b"MM\x00*", "a TIFF"),
+    (b"%PDF", "a PDF"),
+    (b"8BPS", "a Photoshop (PSD) file"),
+    (b"\x00\x00\x01\x00", "an ICO file"),
+)
+_MODE_NAMES = {
+    "P": "palette (P, indexed colour)",
+    "L": "grayscale (L)",
+    "LA": "grayscale with alpha (LA)",
+    "1": "1-bit black and white (1)",
+    "I": "32-bit integer grayscale (I)",
+    "I;16": "16-bit grayscale (I;16)",
+    "I;16B": "16-bit grayscale (I;16B)",
+    "F": "floating point (F)",
+    "CMYK": "CMYK",
+    "YCbCr": "YCbCr",
+    "LAB": "Lab",
+}
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    """What the checks learned about one valid icon (the upload uses size, sha256 and mime)."""
+
+    path: Path
+    format: str  # "PNG" | "JPEG"
+    width: int
+    height: int
+    size: int  # bytes
+    sha256: str  # hex digest of the file's bytes
+    mime: str  # "image/png" | "image/jpeg"
+    notes: tuple[str, ...] = ()  # harmless observations, e.g. "progressive JPEG"
+
+
+def display_path(path: str | os.PathLike[str]) -> str:
+    """A path printable on any terminal: undecodable bytes of the file name appear as \\xNN."""
+    text = os.fsdecode(path)
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def _has_undecodable_name(path: Path) -> bool:
+    try:
+        os.fsdecode(path).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _sniff_other(data: bytes) -> str:
+    for magic, name in _OTHER_MAGIC:
+        if data.startswith(magic):
+            return name
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "a WebP"
+    if data[4:8] == b"ftyp":
+        return "a HEIF/HEIC or MP4 file"
+    head = data[:64]
+    if head and all(32 <= b < 127 or b in (9, 10, 13) for b in head):
+        return "a text file"
+    return "not a recognised image"
+
+
+def _png_bit_depth(data: bytes) -> int | None:
+    """Bit depth from the IHDR chunk (Pillow maps 16-bit RGB to 8-bit 'RGB' mode, hiding it)."""
+    if len(data) >= 26 and data[12:16] == b"IHDR":
+        return data[24]
+    return None
+
+
+def _read(path: Path) -> bytes:
+    """The file's bytes, read once (the hash and the decoder share them)."""
+    with open(path, "rb") as handle:
+        return handle.read()
+
+
+def _problem(path: Path, reasons: list[str]) -> InvalidImageError:
+    return InvalidImageError(Problem(display_path(path), "; ".join(reasons)))
+
+
+def check_image(path: str | os.PathLike[str]) -> ImageInfo:
+    """Check one icon; return its ImageInfo or raise InvalidImageError with one Problem naming every fault.
+
+    Synchronous and CPU-bound: call it through `anyio.to_thread.run_sync` (as `scan_images` does).
+    """
+    path = Path(path)
+    reasons: list[str] = []
+    if _has_undecodable_name(path):
+        reasons.append("the file name is not valid UTF-8 (App Store Connect needs a UTF-8 fileName): rename it")
+    try:
+        data = _read(path)
+    except IsADirectoryError:
+        raise _problem(path, [*reasons, "is a directory, not an image file: remove it or point at the icon file"])
+    except PermissionError:
+        raise _problem(path, [*reasons, "cannot be read (permission denied): fix its permissions (chmod a+r)"])
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            why = "is a symbolic link loop: point the link at a real file"
+        elif exc.errno == errno.ENOENT:
+            why = "does not exist (or is a broken symbolic link): add the file or fix the path"
+        else:
+            why = f"cannot be read ({exc.strerror or exc}): check the file"
+        raise _problem(path, [*reasons, why])
+    if not data:
+        raise _problem(path, [*reasons, "is empty (0 bytes): export the icon again"])
+
+    if data.startswith(_PNG_MAGIC):
+        fmt = "PNG"
+    elif data.startswith(_JPEG_MAGIC):
+        fmt = "JPEG"
+    else:
+        what = _sniff_other(data)
+        raise _problem(path, [*reasons, f"is {what}, not a PNG or JPEG: export it as an 8-bit RGB PNG or JPEG"])
+
+    suffix = path.suffix.lower()
+    if suffix not in _EXTENSIONS_BY_FORMAT[fmt]:
+        proper = _EXTENSIONS_BY_FORMAT[fmt][0]
+        reasons.append(
+            f"the content is {fmt} but the name ends in {suffix or '(no extension)'!r}: rename it to "
+            f"{display_path(path.with_suffix(proper).name)}"
+        )
+
+    try:
+        # Opening through the format plugin (content already identified) skips Image.open's global
+        # decompression-bomb *warning*; the pixel limit is enforced explicitly below, thread-safely.
+        opener = PngImagePlugin.PngImageFile if fmt == "PNG" else JpegImagePlugin.JpegImageFile
+        img = opener(io.BytesIO(data))
+    except Exception as exc:  # noqa: BLE001 - any decoder failure means "not a valid image"
+        raise _problem(path, [*reasons, f"is a damaged {fmt} ({exc}): export it again"]) from None
+
+    notes: list[str] = []
+    with img:
+        width, height = img.size
+        limit = Image.MAX_IMAGE_PIXELS
+        if limit is not None and width * height > limit:
+            raise _problem(
+                path,
+                [*reasons, f"declares {width}x{height} pixels, over the decompression-bomb limit of {limit} "
+                 "pixels (refused without decoding): export a 1024x1024 icon"],
+            )
+        if (width, height) not in ALLOWED_SIZES:
+            reasons.append(f"is {width}x{height}: App Store Connect needs 512x512 or 1024x1024 pixels; resize it")
+
+        if fmt == "PNG" and getattr(img, "n_frames", 1) > 1:
+            reasons.append(
+                f"is an animated PNG ({img.n_frames} frames): export a single still frame"
+            )
+        depth = _png_bit_depth(data) if fmt == "PNG" else None
+        mode = img.mode
+        if mode in ("RGB", "RGBA") and depth not in (None, 8):
+            reasons.append(f"has {depth} bits per channel: convert it to 8-bit RGB")
+        elif mode not in ("RGB", "RGBA"):
+            name = _MODE_NAMES.get(mode, mode)
+            reasons.append(f"is in {name} mode: convert it to 8-bit RGB (e.g. img.convert('RGB'))")
+        if fmt == "JPEG" and (img.info.get("progressive") or img.info.get("progression")):
+            notes.append("progressive JPEG")
+
+        if width * height <= _MAX_DECODE_PIXELS:
+            try:
+                img.load()  # decode everything: truncated or corrupt data fails here
+            except Exception as exc:  # noqa: BLE001 - Pillow raises OSError, SyntaxError, ValueError, ...
+                if "truncated" in str(exc).lower() or isinstance(exc, EOFError):
+                    why = "is truncated (the file ends before the image data does)"
+                else:
+                    why = f"cannot be decoded ({exc})"
+                raise _problem(path, [*reasons, f"{why}: export or copy it again"]) from None
+            if mode == "RGBA" or (mode == "RGB" and "transparency" in img.info):
+                alpha = img.getchannel("A") if mode == "RGBA" else img.convert("RGBA").getchannel("A")
+                low, _ = alpha.getextrema()  # type: ignore[misc]
+                if low < 255:
+                    reasons.append("has transparency; flatten it onto an opaque background and save as RGB")
+                else:
+                    reasons.append(
+                        "has an alpha channel (fully opaque): App Store Connect rejects alpha channels "
+                        "(IMAGE_ALPHA_NOT_ALLOWED); remove it, e.g. img.convert('RGB')"
+                    )
+        if reasons:
+            raise _problem(path, reasons)
+    return ImageInfo(
+        path=path,
+        format=fmt,
+        width=width,
+        height=height,
+        size=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+        mime=_MIME[fmt],
+        notes=tuple(notes),
+    )
+
+
+def _check_or_problem(path: Path) -> ImageInfo | Problem:
+    try:
+        return check_image(path)
+    except InvalidImageError as exc:
+        return exc.problems[0]
+    except Exception as exc:  # noqa: BLE001 - a scan reports; it never crashes on one odd file
+        return Problem(display_path(path), f"unexpected error while checking ({type(exc).__name__}: {exc})")
+
+
+async def scan_images(
+    paths: Iterable[str | os.PathLike[str]], *, concurrency: int = 4
+) -> tuple[dict[Path, ImageInfo], list[Problem]]:
+    """Check every path (each once) in worker threads; return the valid ones and every problem, in input order."""
+    unique = list(dict.fromkeys(Path(p) for p in paths))
+    results: dict[Path, ImageInfo | Problem] = {}
+    limiter = anyio.CapacityLimiter(max(1, concurrency))
+
+    async def check(path: Path) -> None:
+        results[path] = await anyio.to_thread.run_sync(_check_or_problem, path, limiter=limiter)
+
+    async with anyio.create_task_group() as tg:
+        for path in unique:
+            tg.start_soon(check, path)
+    infos: dict[Path, ImageInfo] = {}
+    problems: list[Problem] = []
+    for path in unique:
+        outcome = results[path]
+        if isinstance(outcome, ImageInfo):
+            infos[path] = outcome
+        else:
+            problems.append(outcome)
+    return infos, problems
+
+
+def walk_images(directory: str | os.PathLike[str]) -> tuple[list[Path], list[Problem]]:
+    """Icon candidates (*.png, *.jpg, *.jpeg, any case) below `directory`, sorted; hidden entries skipped.
+
+    Symbolic links are followed, but a link that leads back into a directory being walked (a loop), a
+    link to itself and a broken link are reported as problems instead.
+    """
+    root = Path(directory)
+    found: list[Path] = []
+    problems: list[Problem] = []
+    try:
+        root_stat = root.stat()
+    except OSError as exc:
+        return [], [Problem(display_path(root), f"cannot open the directory ({exc.strerror or exc})")]
+    if not stat.S_ISDIR(root_stat.st_mode):
+        return [], [Problem(display_path(root), "is not a directory")]
+
+    def walk(current: Path, ancestors: frozenset[tuple[int, int]]) -> None:
+        try:
+            names = sorted(os.listdir(current))
+        except OSError as exc:
+            problems.append(Problem(display_path(current), f"cannot list the directory ({exc.strerror or exc})"))
+            return
+        for name in names:
+            if name.startswith("."):
+                continue
+            entry = current / name
+            try:
+                st = entry.stat()
+            except OSError as exc:
+                if entry.is_symlink():
+                    why = ("is a symbolic link loop" if exc.errno == errno.ELOOP else "is a broken symbolic link")
+                    problems.append(Problem(display_path(entry), f"{why}: point it at a real file or remove it"))
+                else:
+                    problems.append(Problem(display_path(entry), f"cannot be examined ({exc.strerror or exc})"))
+                continue
+            if stat.S_ISDIR(st.st_mode):
+                key = (st.st_dev, st.st_ino)
+                if key in ancestors:
+                    problems.append(
+                        Problem(display_path(entry), "is a symbolic link loop (leads back to a parent directory): "
+                                "remove the link")
+                    )
+                    continue
+                walk(entry, ancestors | {key})
+            elif entry.suffix.lower() in IMAGE_EXTENSIONS:
+                found.append(entry)
+
+    walk(root, frozenset({(root_stat.st_dev, root_stat.st_ino)}))
+    return found, problems
+
+
+async def scan_directory(
+    directory: str | os.PathLike[str], *, concurrency: int = 4
+) -> tuple[dict[Path, ImageInfo], list[Problem]]:
+    """Walk `directory` (see `walk_images`) and check every icon; walk and image problems come back together."""
+    paths, walk_problems = await anyio.to_thread.run_sync(walk_images, directory)
+    infos, problems = await scan_images(paths, concurrency=concurrency)
+    return infos, walk_problems + problems
+
+
+def ensure_valid(infos: dict[Path, ImageInfo], problems: list[Problem]) -> dict[Path, ImageInfo]:
+    """Raise InvalidImageError listing every problem, or return `infos` unchanged."""
+    if problems:
+        raise InvalidImageError(problems)
+    return infos
+
