@@ -135,7 +135,8 @@ def render(document: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Write (or with ``--check`` compare) ``bulkgc/sim/schemas.json``."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--spec", type=Path, default=None, help=f"spec JSON (default: ${SPEC_ENV} or ../shared)")
+    parser.add_argument("--spec", type=Path, default=None,
+                        help=f"spec JSON (default: ${SPEC_ENV} or ../shared)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--check", action="store_true", help="exit 1 if --out is not up to date")
     args = parser.parse_args(argv)

@@ -1,4 +1,4 @@
-"""Session-wide OpenAPI conformance check: every simulator exchange in every test is validated against Apple's spec.
+"""Session-wide OpenAPI check: every simulator exchange in every test is validated against Apple's spec.
 
 An autouse fixture registers an observer in ``bulkgc.sim.observers`` (called by the simulator once per
 finished exchange), runs ``openapi_check.check_exchange`` on each record and fails the test at teardown
@@ -61,7 +61,8 @@ def openapi_conformance(request: pytest.FixtureRequest) -> Iterator[list[str]]:
         observers.remove(observe)
     if violations:
         listing = "\n  ".join(violations)
-        pytest.fail(f"{len(violations)} simulator exchange(s) do not conform to Apple's OpenAPI spec:\n  {listing}",
+        count = len(violations)
+        pytest.fail(f"{count} simulator exchange(s) do not conform to Apple's OpenAPI spec:\n  {listing}",
                     pytrace=False)
 
 

@@ -65,7 +65,8 @@ class CheckStats:
     def summary(self) -> str:
         """One line for the CI log."""
         per = f"{self.seconds / self.exchanges * 1e6:.0f} µs/exchange" if self.exchanges else "-"
-        load = f"{self.spec_load_seconds * 1e3:.0f} ms" if self.spec_load_seconds is not None else "not loaded"
+        loaded = self.spec_load_seconds
+        load = f"{loaded * 1e3:.0f} ms" if loaded is not None else "not loaded"
         return (f"openapi check: {self.exchanges} exchanges validated against Apple's spec, "
                 f"{self.violations} violations; spec load {load}, {per}")
 
@@ -132,7 +133,9 @@ def spec_path_for(route: str) -> str | None:
     return _path_index().get(_path_shape(route))
 
 
-def _nullable_ref(validator: Any, ref: str, instance: Any, schema: Mapping[str, Any]) -> Iterator[ValidationError]:
+def _nullable_ref(
+    validator: Any, ref: str, instance: Any, schema: Mapping[str, Any]
+) -> Iterator[ValidationError]:
     """``$ref`` that lets ``nullable: true`` beside it admit null (OAS 3.0 would ignore the sibling)."""
     if instance is None and schema.get("nullable") is True:
         return

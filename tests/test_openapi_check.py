@@ -1,4 +1,4 @@
-"""Tests for the spec validation: the simulator's runtime request validator and the test-side exchange check."""
+"""Tests for spec validation: the simulator's runtime request validator and the test-side exchange check."""
 
 from __future__ import annotations
 
@@ -21,8 +21,8 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 ACHIEVEMENT_V2_CREATE = {
     "data": {
         "type": "gameCenterAchievements",
-        "attributes": {"referenceName": "First Win", "vendorIdentifier": "com.example.first_win", "points": 10,
-                       "showBeforeEarned": True, "repeatable": False},
+        "attributes": {"referenceName": "First Win", "vendorIdentifier": "com.example.first_win",
+                       "points": 10, "showBeforeEarned": True, "repeatable": False},
         "relationships": {
             "gameCenterDetail": {"data": {"type": "gameCenterDetails", "id": "DETAIL_ID"}},
             "versions": {"data": [{"type": "gameCenterAchievementVersions", "id": "${v1}"}]},
@@ -39,18 +39,21 @@ LOCALIZATION_V2_CREATE = {"data": {
                    "afterEarnedDescription": "You won"},
     "relationships": {"version": {"data": {"type": "gameCenterAchievementVersions", "id": "VERSION_ID"}}},
 }}
+LOCALIZATION_LINKAGE = {"data": {"type": "gameCenterAchievementLocalizations", "id": "LOC_ID"}}
 IMAGE_V2_CREATE = {"data": {
     "type": "gameCenterAchievementImages",
     "attributes": {"fileName": "first_win.png", "fileSize": 123456},
-    "relationships": {"localization": {"data": {"type": "gameCenterAchievementLocalizations", "id": "LOC_ID"}}},
+    "relationships": {"localization": LOCALIZATION_LINKAGE},
 }}
-IMAGE_COMMIT = {"data": {"type": "gameCenterAchievementImages", "id": "IMAGE_ID", "attributes": {"uploaded": True}}}
+IMAGE_COMMIT = {"data": {
+    "type": "gameCenterAchievementImages", "id": "IMAGE_ID", "attributes": {"uploaded": True},
+}}
 IMAGE_V1_CREATE = {"data": {
     "type": "gameCenterAchievementImages",
     "attributes": {"fileName": "first_win.png", "fileSize": 123456},
-    "relationships": {"gameCenterAchievementLocalization": {"data": {"type": "gameCenterAchievementLocalizations",
-                                                                     "id": "LOC_ID"}}},
+    "relationships": {"gameCenterAchievementLocalization": LOCALIZATION_LINKAGE},
 }}
+IMAGE_CREATE = "GameCenterAchievementImageV2CreateRequest"
 
 
 def _image_create(**changes: Any) -> dict[str, Any]:
@@ -64,7 +67,7 @@ def _one(violations: list[Violation]) -> Violation:
     return violations[0]
 
 
-# --- runtime validator (bulkgc.sim.schema) -------------------------------------------------------------------
+# --- runtime validator (bulkgc.sim.schema) ---------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -88,7 +91,7 @@ def test_missing_required_attribute_points_at_the_member() -> None:
     """A missing required attribute is reported at the pointer where it belongs."""
     body = _image_create()
     del body["data"]["attributes"]["fileSize"]
-    assert _one(validate_body("GameCenterAchievementImageV2CreateRequest", body)) == Violation(
+    assert _one(validate_body(IMAGE_CREATE, body)) == Violation(
         "/data/attributes/fileSize", "'fileSize' is required", "required")
 
 
@@ -96,15 +99,15 @@ def test_missing_required_relationship_and_document_member() -> None:
     """Required members are checked at every level, including the top-level `data`."""
     body = _image_create()
     del body["data"]["relationships"]
-    violation = _one(validate_body("GameCenterAchievementImageV2CreateRequest", body))
+    violation = _one(validate_body(IMAGE_CREATE, body))
     assert (violation.pointer, violation.kind) == ("/data/relationships", "required")
-    assert _one(validate_body("GameCenterAchievementImageV2CreateRequest", {})).pointer == "/data"
+    assert _one(validate_body(IMAGE_CREATE, {})).pointer == "/data"
 
 
 @pytest.mark.parametrize("bad_size", ["123456", 123456.0, True, [1]])
 def test_wrong_type_is_flagged(bad_size: object) -> None:
     """fileSize must be a JSON integer: strings, floats, booleans and arrays are type violations."""
-    violation = _one(validate_body("GameCenterAchievementImageV2CreateRequest", _image_create(fileSize=bad_size)))
+    violation = _one(validate_body(IMAGE_CREATE, _image_create(fileSize=bad_size)))
     assert (violation.pointer, violation.kind) == ("/data/attributes/fileSize", "type")
 
 
@@ -112,7 +115,7 @@ def test_wrong_enum_in_relationship_type() -> None:
     """A wrong resource `type` string in a relationship is an enum violation at its pointer."""
     body = _image_create()
     body["data"]["relationships"]["localization"]["data"]["type"] = "gameCenterAchievementVersions"
-    violation = _one(validate_body("GameCenterAchievementImageV2CreateRequest", body))
+    violation = _one(validate_body(IMAGE_CREATE, body))
     assert (violation.pointer, violation.kind) == ("/data/relationships/localization/data/type", "enum")
     assert "gameCenterAchievementLocalizations" in violation.message
 
@@ -121,7 +124,7 @@ def test_wrong_document_type_is_flagged() -> None:
     """The one-value enum pinning `data.type` rejects any other resource type."""
     body = _image_create()
     body["data"]["type"] = "gameCenterLeaderboardImages"
-    assert _one(validate_body("GameCenterAchievementImageV2CreateRequest", body)).pointer == "/data/type"
+    assert _one(validate_body(IMAGE_CREATE, body)).pointer == "/data/type"
 
 
 def test_unknown_attribute_is_flagged() -> None:
@@ -135,7 +138,7 @@ def test_unknown_attribute_is_flagged() -> None:
 def test_unknown_relationship_name_from_other_api_version() -> None:
     """The v1 relationship name in a v2 create body is unknown, and the required v2 one is missing."""
     body = copy.deepcopy(IMAGE_V1_CREATE)
-    violations = validate_body("GameCenterAchievementImageV2CreateRequest", body)
+    violations = validate_body(IMAGE_CREATE, body)
     assert {(v.pointer, v.kind) for v in violations} == {
         ("/data/relationships/localization", "required"),
         ("/data/relationships/gameCenterAchievementLocalization", "unknown"),
@@ -144,13 +147,13 @@ def test_unknown_relationship_name_from_other_api_version() -> None:
 
 def test_pointer_escapes_slash_and_tilde() -> None:
     """Member names are escaped per RFC 6901 in pointers."""
-    violation = _one(validate_body("GameCenterAchievementImageV2CreateRequest", _image_create(**{"a/b~c": 1})))
+    violation = _one(validate_body(IMAGE_CREATE, _image_create(**{"a/b~c": 1})))
     assert violation.pointer == "/data/attributes/a~1b~0c"
 
 
 def test_null_where_not_nullable() -> None:
     """null for a non-nullable attribute is kind "null"; null for a nullable one passes."""
-    violation = _one(validate_body("GameCenterAchievementImageV2CreateRequest", _image_create(fileName=None)))
+    violation = _one(validate_body(IMAGE_CREATE, _image_create(fileName=None)))
     assert (violation.pointer, violation.kind) == ("/data/attributes/fileName", "null")
     commit = copy.deepcopy(IMAGE_COMMIT)
     commit["data"]["attributes"]["uploaded"] = None
@@ -176,7 +179,7 @@ def test_array_items_are_checked_with_index_pointers() -> None:
 
 
 def test_one_of_picks_the_matching_alternative() -> None:
-    """`included` items are a oneOf: a valid item of either kind passes; a bad one reports the closest branch."""
+    """`included` items are a oneOf: a valid item of either kind passes; a bad one gets the closest branch."""
     base = {"data": {"type": "gameCenterMatchmakingRuleSetTests", "relationships": {
         "matchmakingRuleSet": {"data": {"type": "gameCenterMatchmakingRuleSets", "id": "R"}},
         "matchmakingRequests": {"data": [{"type": "gameCenterMatchmakingTestRequests", "id": "${r1}"}]}}}}
@@ -193,13 +196,13 @@ def test_one_of_picks_the_matching_alternative() -> None:
 
 def test_request_schema_lookup_matches_placeholders_by_position() -> None:
     """aiohttp placeholder names map onto Apple's `{id}`; operations without a body map to None."""
-    assert request_schema_for("post", "/v2/gameCenterAchievementImages") == "GameCenterAchievementImageV2CreateRequest"
+    assert request_schema_for("post", "/v2/gameCenterAchievementImages") == IMAGE_CREATE
     assert request_schema_for("PATCH", "/v2/gameCenterAchievementImages/{image_id}") == (
         "GameCenterAchievementImageV2UpdateRequest")
     assert request_schema_for("GET", "/v2/gameCenterAchievementImages/{image_id}") is None
     assert request_schema_for("POST", "/v2/gameCenterAchievementImages/{id}") is None
-    assert request_schema_for("PATCH", "/v1/gameCenterDetails/{d}/relationships/gameCenterAchievementsV2") == (
-        "GameCenterDetailGameCenterAchievementsV2LinkagesRequest")
+    reorder = "/v1/gameCenterDetails/{d}/relationships/gameCenterAchievementsV2"
+    assert request_schema_for("PATCH", reorder) == "GameCenterDetailGameCenterAchievementsV2LinkagesRequest"
 
 
 def test_every_operation_schema_is_available() -> None:
@@ -212,7 +215,8 @@ def test_every_operation_schema_is_available() -> None:
 
 
 def _load_extract_script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("extract_schemas", REPO_ROOT / "scripts" / "extract_schemas.py")
+    script = REPO_ROOT / "scripts" / "extract_schemas.py"
+    spec = importlib.util.spec_from_file_location("extract_schemas", script)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -220,7 +224,7 @@ def _load_extract_script() -> ModuleType:
 
 
 def test_schemas_json_is_up_to_date_with_the_spec() -> None:
-    """bulkgc/sim/schemas.json equals a fresh extraction from Apple's spec (re-run scripts/extract_schemas.py)."""
+    """bulkgc/sim/schemas.json equals a fresh extraction from Apple's spec."""
     extract = _load_extract_script()
     expected = extract.render(extract.extract(openapi_check.read_spec()))
     shipped = (REPO_ROOT / "bulkgc" / "sim" / "schemas.json").read_text(encoding="utf-8")
@@ -230,7 +234,7 @@ def test_schemas_json_is_up_to_date_with_the_spec() -> None:
     assert "PATCH /v2/gameCenterLeaderboardImages/{id}" in operations
 
 
-# --- test-side exchange check (tests/openapi_check.py) ----------------------------------------------------------
+# --- test-side exchange check (tests/openapi_check.py) ---------------------------------------------
 
 IMAGE_URL = "http://127.0.0.1:1/v2/gameCenterAchievementImages/IMG1"
 IMAGE_RESPONSE = {
@@ -241,14 +245,14 @@ IMAGE_RESPONSE = {
             "fileSize": 8192,
             "fileName": "first_win.png",
             "uploadOperations": [
-                {"method": "PUT", "url": "http://127.0.0.1:1/upload/IMG1/0?Expires=1", "length": 4096, "offset": 0,
-                 "requestHeaders": [{"name": "Content-Type", "value": "image/png"}]},
+                {"method": "PUT", "url": "http://127.0.0.1:1/upload/IMG1/0?Expires=1", "length": 4096,
+                 "offset": 0, "requestHeaders": [{"name": "Content-Type", "value": "image/png"}]},
                 {"method": "PUT", "url": "http://127.0.0.1:1/upload/IMG1/1?Expires=1", "length": 4096,
                  "offset": 4096, "requestHeaders": [{"name": "Content-Type", "value": "image/png"}]},
             ],
             "assetDeliveryState": {"errors": [], "state": "AWAITING_UPLOAD"},
         },
-        "relationships": {"localization": {"data": {"type": "gameCenterAchievementLocalizations", "id": "LOC1"}}},
+        "relationships": {"localization": LOCALIZATION_LINKAGE},
         "links": {"self": IMAGE_URL},
     },
     "links": {"self": IMAGE_URL},
@@ -256,7 +260,8 @@ IMAGE_RESPONSE = {
 ERROR_RESPONSE = {"errors": [{
     "id": "6f2c", "status": "409", "code": "ENTITY_ERROR.ATTRIBUTE.INVALID.DUPLICATE",
     "title": "The provided entity includes an attribute with a value that has already been used",
-    "detail": "An image already exists for this localization.", "source": {"pointer": "/data/relationships/localization"},
+    "detail": "An image already exists for this localization.",
+    "source": {"pointer": "/data/relationships/localization"},
 }]}
 
 
@@ -277,7 +282,8 @@ def test_completed_image_with_documented_null_errors_passes() -> None:
     """A COMPLETE image as in Apple's documented example (errors/warnings null) conforms."""
     body = copy.deepcopy(IMAGE_RESPONSE)
     body["data"]["attributes"].update(
-        uploadOperations=[], imageAsset={"templateUrl": "http://x/{w}x{h}bb.{f}", "width": 1024, "height": 1024},
+        uploadOperations=[],
+        imageAsset={"templateUrl": "http://x/{w}x{h}bb.{f}", "width": 1024, "height": 1024},
         assetDeliveryState={"errors": None, "warnings": None, "state": "COMPLETE"})
     record = _record(method="GET", route="/v2/gameCenterAchievementImages/{image_id}", status=200,
                      request_body=None, response_body=json.dumps(body).encode())
@@ -303,7 +309,8 @@ def test_null_for_non_nullable_response_member_is_reported() -> None:
     body = copy.deepcopy(IMAGE_RESPONSE)
     body["data"]["attributes"]["imageAsset"] = None
     assert openapi_check.check_exchange(_record(response_body=body)) == [
-        "response /data/attributes/imageAsset: None for not nullable (schema GameCenterAchievementImageV2Response)"]
+        "response /data/attributes/imageAsset: None for not nullable"
+        " (schema GameCenterAchievementImageV2Response)"]
 
 
 def test_error_response_is_checked_against_error_schema() -> None:
@@ -320,14 +327,15 @@ def test_error_response_is_checked_against_error_schema() -> None:
 def test_rejected_request_body_is_not_checked_but_accepted_one_is() -> None:
     """An invalid request answered 422 is fine; the same request answered 201 is a violation."""
     invalid = _image_create(fileSize="big")
-    assert openapi_check.check_exchange(_record(status=422, request_body=invalid, response_body=ERROR_RESPONSE)) == []
+    rejected = _record(status=422, request_body=invalid, response_body=ERROR_RESPONSE)
+    assert openapi_check.check_exchange(rejected) == []
     problems = openapi_check.check_exchange(_record(request_body=invalid))
     assert problems == ["request /data/attributes/fileSize: 'big' is not of type 'integer' "
                         "(schema GameCenterAchievementImageV2CreateRequest)"]
 
 
 def test_no_content_answers() -> None:
-    """A 204 DELETE without a body conforms; a 204 with a body, or a 200 the operation does not declare, does not."""
+    """A bodiless 204 DELETE conforms; a 204 with a body, or an undeclared 200, does not."""
     route = "/v2/gameCenterAchievementImages/{image_id}"
     assert openapi_check.check_exchange(
         _record(method="DELETE", route=route, status=204, request_body=b"", response_body=b"")) == []
@@ -351,7 +359,8 @@ def test_routes_apple_does_not_have_are_violations() -> None:
 def test_simulator_control_and_upload_exchanges_are_ignored() -> None:
     """/sim/ and /upload routes and non-api kinds are not Apple's API and are skipped."""
     assert openapi_check.check_exchange(_record(route="/sim/state", response_body="not json")) == []
-    assert openapi_check.check_exchange(_record(route="/upload/{token}", kind="upload", response_body=b"")) == []
+    upload = _record(route="/upload/{token}", kind="upload", response_body=b"")
+    assert openapi_check.check_exchange(upload) == []
     assert openapi_check.check_exchange(_record(kind="control", route="/v2/nowhere")) == []
 
 

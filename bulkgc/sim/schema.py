@@ -165,7 +165,9 @@ def _check(schema: Mapping[str, Any], value: object, pointer: str, out: list[Vio
             _check_alternatives(keyword, schema[keyword], value, pointer, out)
 
 
-def _check_object(schema: Mapping[str, Any], value: dict[str, Any], pointer: str, out: list[Violation]) -> None:
+def _check_object(
+    schema: Mapping[str, Any], value: dict[str, Any], pointer: str, out: list[Violation]
+) -> None:
     for name in schema.get("required", ()):
         if name not in value:
             out.append(Violation(f"{pointer}/{_escape(name)}", f"'{name}' is required", "required"))
@@ -221,7 +223,8 @@ def _check_alternatives(
         # Report the closest branch: its pointers say what to fix (e.g. the branch whose `type` matched).
         out.extend(min(results, key=_distance))
     elif keyword == "oneOf" and passing > 1:
-        out.append(Violation(pointer, f"matches {passing} of the oneOf alternatives, expected exactly one", "oneOf"))
+        message = f"matches {passing} of the oneOf alternatives, expected exactly one"
+        out.append(Violation(pointer, message, "oneOf"))
 
 
 def _distance(found: list[Violation]) -> tuple[int, int]:
