@@ -1,4 +1,4 @@
-"""SQLite resume journal: per-item state that survives a kill at any point (WAL, synchronous=FULL, one run per journal)."""
+"""SQLite resume journal: per-item state that survives a kill at any point (WAL, synchronous=FULL)."""
 
 from __future__ import annotations
 
@@ -137,7 +137,7 @@ _RUN_FIELDS = tuple(f.name for f in dataclasses.fields(RunRecord))
 
 
 def item_key(kind: str, vendor_id: str, locale: str | None = None) -> str:
-    """The journal key of an item: `achievement:<vendor>`, `localization:<vendor>:<locale>`, `image:<vendor>:<locale>`."""
+    """The journal key of an item: `achievement:<vendor>`, `localization:<vendor>:<locale>`, `image:...`."""
     return f"{kind}:{vendor_id}" if locale is None else f"{kind}:{vendor_id}:{locale}"
 
 
@@ -187,7 +187,9 @@ class _RunLock:
             os.close(fd)
             if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
                 raise JournalError(f"cannot lock journal {journal_path} ({self.path}): {exc}") from exc
-            raise JournalError(f"journal {journal_path} is in use by {holder}; wait for it or stop it") from None
+            raise JournalError(
+                f"journal {journal_path} is in use by {holder}; wait for it or stop it"
+            ) from None
         # We hold the lock: a previous holder, if any, is gone (its lock died with it), so overwrite its note.
         info = {
             "pid": os.getpid(),
@@ -239,14 +241,14 @@ class Journal:
         self.command = command
         self._conn = conn
         self._lock = lock
-        # The sync core may be called from worker threads (AsyncJournal); one connection, one writer at a time.
+        # Called from worker threads too (AsyncJournal): one connection, one caller at a time.
         self._mutex = threading.RLock()
 
     # -- opening and closing ------------------------------------------------------------------------------
 
     @classmethod
     def open(cls, path: str | os.PathLike[str], *, run_command: str = "push") -> Journal:
-        """Open (creating, migrating) the journal at `path` and take its run lock; JournalError if impossible."""
+        """Open (creating, migrating) the journal at `path` and take its run lock; JournalError if not."""
         path = Path(path)
         try:
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -348,7 +350,8 @@ class Journal:
 
     @staticmethod
     def _get(conn: sqlite3.Connection, key: str) -> ItemRecord | None:
-        row = conn.execute(f"SELECT {', '.join(_ITEM_FIELDS)} FROM items WHERE item_key = ?", (key,)).fetchone()
+        sql = f"SELECT {', '.join(_ITEM_FIELDS)} FROM items WHERE item_key = ?"
+        row = conn.execute(sql, (key,)).fetchone()
         return None if row is None else _item_from_row(row)
 
     def put(self, item_key: str, **fields: Any) -> ItemRecord:
@@ -510,7 +513,7 @@ _T = TypeVar("_T")
 
 
 class AsyncJournal:
-    """The journal for async code: each call runs in a worker thread, one at a time (SQLite has one writer)."""
+    """The journal for async code: each call runs in a worker thread, one at a time (one SQLite writer)."""
 
     def __init__(self, journal: Journal) -> None:
         self.journal = journal

@@ -1,4 +1,4 @@
-"""Progress events emitted by the core, and the sinks the CLI chooses between (tqdm, plain log, JSON lines)."""
+"""Progress events emitted by the core, and the sinks the CLI picks from (tqdm, plain log, JSON lines)."""
 
 from __future__ import annotations
 
@@ -343,8 +343,10 @@ class MultiSink:
             sink.close()
 
 
-def choose_sink(*, stream: TextIO | None = None, log_format: str = "auto", quiet: bool = False) -> ProgressSink:
-    """The sink for the CLI: `auto` is tqdm bars on a terminal and plain lines otherwise; `quiet` keeps failures."""
+def choose_sink(
+    *, stream: TextIO | None = None, log_format: str = "auto", quiet: bool = False
+) -> ProgressSink:
+    """The sink for the CLI: `auto` is tqdm on a terminal, plain lines otherwise; `quiet` keeps failures."""
     stream = sys.stderr if stream is None else stream
     if log_format not in ("auto", "plain", "json"):
         raise ValueError(f"log_format must be 'auto', 'plain' or 'json', not {log_format!r}")

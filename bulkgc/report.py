@@ -24,7 +24,10 @@ OUTCOMES = ("done", "unchanged", "failed", "skipped", "interrupted")
 
 # What to do about Apple's error codes, most specific prefix first (codes are hierarchical, dot-separated).
 _ADVICE: tuple[tuple[str, str], ...] = (
-    ("ENTITY_ERROR.ATTRIBUTE.INVALID.DUPLICATE", "the value already exists remotely; make it unique in the manifest"),
+    (
+        "ENTITY_ERROR.ATTRIBUTE.INVALID.DUPLICATE",
+        "the value already exists remotely; make it unique in the manifest",
+    ),
     ("ENTITY_ERROR.ATTRIBUTE", "fix the named attribute in the manifest, then run again"),
     ("ENTITY_ERROR.RELATIONSHIP", "the parent resource is missing or wrong; run again (it is re-read first)"),
     ("ENTITY_ERROR", "App Store Connect rejected the values; fix them in the manifest and run again"),
@@ -81,7 +84,7 @@ class RunReport:
     started: float
     finished: float
     items: list[ItemResult] = field(default_factory=list)
-    # requests_by_method, requests_by_purpose, rate_limited (429s), retries, token_renewals, bytes_uploaded, ...
+    # requests_by_method, requests_by_purpose, rate_limited (429s), retries, token_renewals, bytes_uploaded
     totals: dict[str, Any] = field(default_factory=dict)
     exit_code: int = 0
     interrupted: bool = False
@@ -128,7 +131,8 @@ def format_summary(report: RunReport) -> str:
     """The human summary printed at the end of a run."""
     counts = report.counts_by_outcome()
     shown = ", ".join(f"{n} {outcome}" for outcome, n in counts.items() if n) or "nothing to do"
-    lines = [f"bulkgc {report.command}: {len(report.items)} items in {_format_duration(report.duration)}: {shown}"]
+    took = _format_duration(report.duration)
+    lines = [f"bulkgc {report.command}: {len(report.items)} items in {took}: {shown}"]
 
     totals = report.totals
     by_method: dict[str, int] = totals.get("requests_by_method") or {}
@@ -157,7 +161,9 @@ def format_summary(report: RunReport) -> str:
             lines.append(f"      what to do: {advice_for(item.error_codes)}")
     if report.interrupted:
         hint = report.resume_hint or f"bulkgc {report.command}"
-        lines.append(f"Interrupted: run `{hint}` again to resume; finished items and uploaded parts are kept.")
+        if hint.startswith("bulkgc "):  # a command line, rather than a sentence
+            hint = f"run `{hint}` again to resume; finished items and uploaded parts are kept"
+        lines.append(f"Interrupted: {hint}.")
     return "\n".join(lines)
 
 
@@ -287,7 +293,11 @@ def write_junit(report: RunReport, path: str | os.PathLike[str]) -> None:
         case = ET.SubElement(
             suite,
             "testcase",
-            {"classname": f"bulkgc.{item.kind}", "name": _xml_text(item.name), "time": f"{item.duration:.3f}"},
+            {
+                "classname": f"bulkgc.{item.kind}",
+                "name": _xml_text(item.name),
+                "time": f"{item.duration:.3f}",
+            },
         )
         if item.outcome == "failed":
             codes = ", ".join(item.error_codes) or "no error code"

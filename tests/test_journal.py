@@ -40,7 +40,7 @@ def _child(code: str) -> subprocess.Popen[str]:
 
 
 def test_put_creates_and_updates_only_given_fields(jpath: Path) -> None:
-    """put() upserts: a new key gets kind/vendor/locale from the key, later puts change only what they name."""
+    """put() upserts: kind/vendor/locale come from a new key; later puts change only what they name."""
     with Journal.open(jpath) as j:
         first = j.put(KEY, state="planned", sha256="ab" * 32, file_size=10)
         assert (first.kind, first.vendor_id, first.locale) == ("image", "com.x.first_win", "fr-FR")

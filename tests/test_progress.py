@@ -39,10 +39,11 @@ def _feed(sink: Any) -> None:
     sink.on_event(Event(T0, ITEM, "reserve", "ok", latency=0.12))
     sink.on_bytes(1024)
     sink.on_event(Event(T0 + 1, ITEM, "commit", "ok", latency=0.08, bytes=1024))
-    sink.on_event(Event(T0 + 2, "image:com.x.b:de-DE", "upload", "retry", attempt=2, detail=f"503 at {PRESIGNED}"))
-    sink.on_event(Event(T0 + 3, "image:com.x.b:de-DE", "poll", "failed", detail="IMAGE_TOO_SMALL"))
+    other = "image:com.x.b:de-DE"
+    sink.on_event(Event(T0 + 2, other, "upload", "retry", attempt=2, detail=f"503 at {PRESIGNED}"))
+    sink.on_event(Event(T0 + 3, other, "poll", "failed", detail="IMAGE_TOO_SMALL"))
     sink.on_item_done(ITEM, "done")
-    sink.on_item_done("image:com.x.b:de-DE", "failed")
+    sink.on_item_done(other, "failed")
     sink.close()
 
 
@@ -86,7 +87,7 @@ def test_log_sink_verbose_adds_items_and_bytes() -> None:
 
 
 def test_json_lines_sink_fields() -> None:
-    """Every JSON line parses and step lines carry time, item, step, attempt, outcome, latency, bytes, detail."""
+    """Every JSON line parses; step lines carry time, item, step, attempt, outcome, latency, bytes, detail."""
     out = io.StringIO()
     _feed(JsonLinesSink(out))
     records = [json.loads(line) for line in out.getvalue().splitlines()]
@@ -95,8 +96,11 @@ def test_json_lines_sink_fields() -> None:
     for r in steps:
         assert set(r) == {"event", "time", "item", "step", "attempt", "outcome", "latency", "bytes", "detail"}
     assert steps[0]["time"] == "2026-11-23T14:25:01.250Z"
-    assert (steps[1]["item"], steps[1]["step"], steps[1]["latency"], steps[1]["bytes"]) == (ITEM, "commit", 0.08, 1024)
-    assert steps[2]["attempt"] == 2 and "SECRETSIG" not in steps[2]["detail"] and "<redacted>" in steps[2]["detail"]
+    commit = steps[1]
+    assert (commit["item"], commit["step"]) == (ITEM, "commit")
+    assert (commit["latency"], commit["bytes"]) == (0.08, 1024)
+    assert steps[2]["attempt"] == 2
+    assert "SECRETSIG" not in steps[2]["detail"] and "<redacted>" in steps[2]["detail"]
     assert steps[3]["latency"] is None
     assert records[0] == {**records[0], "items": 3, "images": 2, "bytes_total": 2048}
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from bulkgc.report import (
+    OUTCOMES,
     REPORT_SCHEMA,
     ItemResult,
     RunReport,
@@ -26,7 +27,9 @@ T0 = 1795443900.0
 def _report(interrupted: bool = False) -> RunReport:
     """A run with one item of each outcome; the failure carries Apple's codes and a presigned URL."""
     items = [
-        ItemResult("achievement", "com.x.first_win", None, "create", "done", attempts=1, started=T0, finished=T0 + 1),
+        ItemResult(
+            "achievement", "com.x.first_win", None, "create", "done", attempts=1, started=T0, finished=T0 + 1
+        ),
         ItemResult("localization", "com.x.first_win", "fr-FR", "none", "unchanged"),
         ItemResult(
             "image",
@@ -37,7 +40,7 @@ def _report(interrupted: bool = False) -> RunReport:
             image_id="img-42",
             final_state="FAILED",
             error_codes=["IMAGE_TOO_SMALL", "ENTITY_ERROR.ATTRIBUTE.INVALID"],
-            message="Apple rejected the icon <512x512> after upload to https://up.example/x.png?Signature=SECRET",
+            message="Apple rejected the icon <512x512> after https://up.example/x.png?Signature=SECRET",
             attempts=2,
             started=T0 + 1,
             finished=T0 + 3.5,
@@ -68,16 +71,17 @@ def _report(interrupted: bool = False) -> RunReport:
 def test_counts_failures_duration() -> None:
     """counts_by_outcome, failures() and duration add up."""
     report = _report()
-    assert report.counts_by_outcome() == {"done": 1, "unchanged": 1, "failed": 1, "skipped": 1, "interrupted": 1}
+    assert report.counts_by_outcome() == dict.fromkeys(OUTCOMES, 1)
     assert [f.vendor_identifier for f in report.failures()] == ["com.x.first_win"]
     assert report.duration == 192
 
 
 def test_summary_mentions_failures_codes_and_totals() -> None:
-    """The summary gives counts, each failure with its codes and advice, requests by method, 429s and retries."""
+    """The summary gives counts, each failure with codes and advice, requests by method, 429s, retries."""
     text = format_summary(_report())
     assert "5 items in 3m 12s: 1 done, 1 unchanged, 1 failed, 1 skipped, 1 interrupted" in text
-    assert "image com.x.first_win[de-DE]: IMAGE_TOO_SMALL, ENTITY_ERROR.ATTRIBUTE.INVALID (state FAILED)" in text
+    codes = "IMAGE_TOO_SMALL, ENTITY_ERROR.ATTRIBUTE.INVALID"
+    assert f"image com.x.first_win[de-DE]: {codes} (state FAILED)" in text
     assert "what to do: fix the icon file" in text
     assert "32 requests (GET 20, PATCH 2, POST 6, PUT 4)" in text
     assert "429 rate limited: 3; retries: 5; token renewals: 1; uploaded 3.0 MiB" in text
@@ -86,7 +90,8 @@ def test_summary_mentions_failures_codes_and_totals() -> None:
 
 def test_summary_says_how_to_resume() -> None:
     """An interrupted run's summary tells the user the command that resumes it."""
-    assert "run `bulkgc push manifests/game.toml` again to resume" in format_summary(_report(interrupted=True))
+    text = format_summary(_report(interrupted=True))
+    assert "run `bulkgc push manifests/game.toml` again to resume" in text
 
 
 def test_advice_for_codes() -> None:
@@ -131,11 +136,12 @@ def test_json_report_replaces_atomically(tmp_path: Path) -> None:
     path.write_text("old")
     path.chmod(0o644)
     write_json_report(_report(), path)
-    assert stat.S_IMODE(path.stat().st_mode) == 0o600 and json.loads(path.read_text())["schema"] == REPORT_SCHEMA
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert json.loads(path.read_text())["schema"] == REPORT_SCHEMA
 
 
 def test_junit_shape(tmp_path: Path) -> None:
-    """JUnit parses, has one testcase per item, failures carry Apple's codes, skipped/interrupted are <skipped/>."""
+    """JUnit parses, one testcase per item, failures carry codes, skipped/interrupted are <skipped/>."""
     path = tmp_path / "junit.xml"
     write_junit(_report(), path)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
@@ -143,7 +149,8 @@ def test_junit_shape(tmp_path: Path) -> None:
     assert root.tag == "testsuites"
     (suite,) = root.findall("testsuite")
     assert suite.get("name") == "bulkgc push"
-    assert (suite.get("tests"), suite.get("failures"), suite.get("errors"), suite.get("skipped")) == ("5", "1", "0", "2")
+    counts = [suite.get(name) for name in ("tests", "failures", "errors", "skipped")]
+    assert counts == ["5", "1", "0", "2"]
     assert float(suite.get("time", "0")) == 192
     cases = suite.findall("testcase")
     assert [(c.get("classname"), c.get("name")) for c in cases] == [
@@ -165,6 +172,7 @@ def test_junit_shape(tmp_path: Path) -> None:
 
 def test_junit_survives_control_characters(tmp_path: Path) -> None:
     """Control characters in Apple's messages do not make the XML unparseable."""
-    report = RunReport("push", T0, T0 + 1, [ItemResult("image", "a", "fr-FR", outcome="failed", message="bad\x00\x1b")])
+    item = ItemResult("image", "a", "fr-FR", outcome="failed", message="bad\x00\x1b")
+    report = RunReport("push", T0, T0 + 1, [item])
     write_junit(report, tmp_path / "j.xml")
     assert ET.parse(tmp_path / "j.xml").getroot().find("testsuite/testcase/failure") is not None
