@@ -1,0 +1,80 @@
+"""The command-line shell: parses arguments, runs one command, maps exceptions to documented exit codes.
+
+Exit codes: 0 all done; 1 some items failed; 2 invalid input or usage; 3 authentication or configuration;
+4 interrupted (run the same command again to resume).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from bulkgc import __version__
+from bulkgc.errors import (
+    EXIT_AUTH_OR_CONFIG,
+    EXIT_INTERRUPTED,
+    EXIT_INVALID_INPUT,
+    EXIT_ITEMS_FAILED,
+    ApiError,
+    AuthError,
+    BulkgcError,
+    ConfigError,
+    InterruptedRun,
+    InvalidImageError,
+    JournalError,
+    ManifestError,
+)
+from bulkgc.redact import redact_text
+
+COMMANDS = ("demo", "push", "plan", "validate", "status", "sim", "bench")
+
+EPILOG = """exit codes:
+  0  everything is done
+  1  some items failed (the summary and --report name them with Apple's error codes)
+  2  invalid input or usage (manifest, icons, flags): nothing was sent
+  3  authentication or configuration (key, key id, issuer id, journal in use)
+  4  interrupted (signal or --deadline): run the same command again to resume
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="bulkgc",
+        description="Push Game Center achievements, localizations and icons to App Store Connect in bulk.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"bulkgc {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMANDS:
+        importlib.import_module(f"bulkgc.commands.{name}").register(sub)
+    return parser
+
+
+def _fail(message: str, code: int) -> int:
+    print(f"bulkgc: {redact_text(message)}", file=sys.stderr)
+    return code
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `bulkgc` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.run(args) or 0)
+    except (ManifestError, InvalidImageError) as exc:
+        return _fail(f"{exc}\nNothing was sent to App Store Connect.", EXIT_INVALID_INPUT)
+    except AuthError as exc:
+        return _fail(str(exc), EXIT_AUTH_OR_CONFIG)
+    except (ConfigError, JournalError) as exc:
+        return _fail(str(exc), EXIT_AUTH_OR_CONFIG)
+    except InterruptedRun as exc:
+        return _fail(str(exc), EXIT_INTERRUPTED)
+    except ApiError as exc:
+        return _fail(f"App Store Connect error: {exc}", EXIT_ITEMS_FAILED)
+    except BulkgcError as exc:
+        return _fail(str(exc), EXIT_ITEMS_FAILED)
+    except KeyboardInterrupt:
+        return _fail("interrupted; run the same command again to resume", EXIT_INTERRUPTED)

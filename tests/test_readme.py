@@ -1,0 +1,29 @@
+"""The README's set-up promise: two commands, and CI runs the test one verbatim."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _readme_commands() -> list[str]:
+    text = (ROOT / "README.md").read_text()
+    block = re.search(r"```sh\n(.*?)```", text, re.S)
+    assert block, "README must start with a sh code block holding the two set-up commands"
+    return [line for line in block.group(1).splitlines() if line.strip()]
+
+
+def test_readme_starts_with_exactly_two_commands() -> None:
+    """The first code block has exactly two commands: the demo one and the test one."""
+    commands = _readme_commands()
+    assert len(commands) == 2
+    assert commands[0].endswith("bulkgc demo")
+    assert "pytest" in commands[1] and ".[test]" in commands[1]
+
+
+def test_ci_runs_the_readme_test_command_verbatim() -> None:
+    """.ci/run contains the README's test command unchanged, so the two cannot drift apart."""
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert _readme_commands()[1] in ci
