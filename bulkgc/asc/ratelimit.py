@@ -1,0 +1,321 @@
+"""X-Rate-Limit parsing, the shared hourly budget with pacing, the shared 429 pause, adaptive concurrency.
+
+App Store Connect allows `user-hour-lim` requests per key in a rolling hour and reports what is left in
+`user-hour-rem` on every response; it also answers 429 to bursts while the hourly budget still has room.
+All requests of one client share one `RateBudget` (budget, pacing and the 429 pause) and one
+`AdaptiveConcurrency` (the cap on API requests in flight), so a 429 slows the whole run, not one task.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+import anyio
+
+HEADER = "X-Rate-Limit"
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """One parsed `X-Rate-Limit` header."""
+
+    limit: int  # user-hour-lim: requests allowed per rolling hour for this key
+    remaining: int  # user-hour-rem: requests left in the current rolling hour
+    extra: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))  # keys we do not know (yet)
+
+
+def parse_rate_limit(header: str | None) -> RateLimit | None:
+    """Parse `user-hour-lim:3500;user-hour-rem:500;`; None unless both numbers are present and sane.
+
+    Tolerates whitespace, any key order, a missing trailing `;`, `=` instead of `:`, unknown keys and junk
+    pieces: a client must never fail a request because this advisory header changed shape.
+    """
+    if not header or not isinstance(header, str):
+        return None
+    values: dict[str, str] = {}
+    for piece in header.replace(",", ";").split(";"):
+        sep = ":" if ":" in piece else "=" if "=" in piece else None
+        if sep is None:
+            continue
+        key, _, value = piece.partition(sep)
+        key, value = key.strip().lower(), value.strip()
+        if key:
+            values[key] = value
+    try:
+        limit = int(float(values.pop("user-hour-lim")))
+        remaining = int(float(values.pop("user-hour-rem")))
+    except (KeyError, ValueError, OverflowError):
+        return None
+    if limit <= 0 or remaining < 0:
+        return None
+    return RateLimit(limit=limit, remaining=min(remaining, limit), extra=MappingProxyType(values))
+
+
+@dataclass
+class BudgetTicket:
+    """One admitted request; hand it back to `RateBudget.release`."""
+
+    admitted_at: float
+    released: bool = False
+
+
+class RateBudget:
+    """The key's hourly budget as last reported, our own request log, pacing and the shared 429 pause.
+
+    Model: at any time the server counts `others + own(t)` requests in its rolling window, where
+    own(t) = our requests in flight + our requests completed within the last `window_seconds` (logged at
+    completion time, which is never earlier than when the server counted them, so expiry is conservative),
+    and `others` = requests by other tools on the key, estimated from each header. A request is admitted
+    only while `others + own(t) < limit - margin`, so a run never exhausts the hour into a 429.
+
+    Pacing: while the remaining work (hint from `expect()`) fits in the headroom, or with no hint while the
+    headroom is above a low-water mark, requests go at full speed (only the concurrency cap applies).
+    Otherwise requests are spaced: at least `window / cap` apart (the sustainable rate) and the headroom that
+    is left is spread over the time until our oldest logged request leaves the window, instead of bursting
+    into the wall and stalling.
+    """
+
+    def __init__(
+        self,
+        *,
+        window_seconds: float = 3600.0,
+        margin_fraction: float = 0.02,
+        margin_requests: int = 0,
+        low_water_fraction: float = 0.1,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.window = float(window_seconds)
+        self.margin_fraction = float(margin_fraction)
+        self.margin_requests = int(margin_requests)
+        self.low_water_fraction = float(low_water_fraction)
+        self._clock = clock
+        self.limit: int | None = None  # last reported user-hour-lim
+        self.remaining: int | None = None  # last reported user-hour-rem
+        self._others = 0  # requests by other tools on this key in the window, estimated at _others_at
+        self._others_at = 0.0
+        self._done: deque[float] = deque()  # completion times of our requests, oldest first
+        self._inflight = 0
+        self._last_admit = -math.inf
+        self._pending: int | None = None  # hint: requests still to be made in this run
+        self._pacing = False
+        self._paused_until = 0.0
+        self._consecutive_429 = 0
+        self._lock: anyio.Lock | None = None
+        self._changed: anyio.Event | None = None
+        # counters for RequestStats
+        self.paced_requests = 0
+        self.paced_seconds = 0.0
+        self.paused_seconds = 0.0
+        self.pauses = 0
+
+    # -- hints and state --------------------------------------------------------------------------------
+    def expect(self, requests: int | None) -> None:
+        """Tell the pacer how many API requests the run still has to make (None: unknown)."""
+        self._pending = None if requests is None else max(0, int(requests))
+
+    @property
+    def margin(self) -> int:
+        """Requests kept free for other tools on the key."""
+        if self.limit is None:
+            return self.margin_requests
+        return max(self.margin_requests, math.ceil(self.margin_fraction * self.limit))
+
+    @property
+    def paused_until(self) -> float:
+        """Clock time until which the shared 429 pause holds every request."""
+        return self._paused_until
+
+    def own_in_window(self, now: float | None = None) -> int:
+        """Our requests the server still counts: in flight + completed within the window."""
+        now = self._clock() if now is None else now
+        while self._done and self._done[0] <= now - self.window:
+            self._done.popleft()
+        return self._inflight + len(self._done)
+
+    def others(self, now: float | None = None) -> int:
+        """Estimated requests by other tools still in the window (forgotten once a full window has passed)."""
+        now = self._clock() if now is None else now
+        return self._others if now - self._others_at < self.window else 0
+
+    def capacity(self, now: float | None = None) -> int | None:
+        """How many of our own requests the window may hold right now (None while the limit is unknown)."""
+        if self.limit is None:
+            return None
+        return self.limit - self.margin - self.others(now)
+
+    # -- the decision ------------------------------------------------------------------------------------
+    def admission_delay(self, now: float | None = None) -> float:
+        """Seconds to wait before the next request may be sent (0: send now); also updates the pacing mode."""
+        now = self._clock() if now is None else now
+        pause = self._paused_until - now
+        own = self.own_in_window(now)
+        cap = self.capacity(now)
+        if cap is None:
+            return max(0.0, pause)
+        headroom = cap - own
+        if headroom <= 0:
+            # Wait until enough of our completed requests leave the window; with none to wait for (all in
+            # flight, or others hold the budget) re-check after one sustainable interval or a release.
+            need = -headroom  # index of the completion whose expiry frees one slot
+            if need < len(self._done):
+                wait = self._done[need] + self.window - now
+            else:
+                wait = self.window / max(1, self.limit or 1)
+            return max(pause, wait, 1e-3)
+        low_water = max(1, math.ceil(cap * self.low_water_fraction))
+        if self._pending is not None:
+            # Known remaining work: full speed exactly when it fits in what is left of the window.
+            self._pacing = self._pending > headroom
+        elif self._pacing:
+            # Hysteresis: once pacing, keep the sustainable rate until half the budget is free again,
+            # otherwise each freed window would be burst away and stall again.
+            self._pacing = headroom < cap / 2
+        else:
+            self._pacing = headroom <= low_water
+        if not self._pacing:
+            return max(0.0, pause)
+        interval = self.window / max(1, cap)
+        if self._done:
+            # Spread what is left of the headroom until our oldest request frees its slot.
+            interval = max(interval, (self._done[0] + self.window - now) / headroom)
+        return max(pause, self._last_admit + interval - now, 0.0)
+
+    async def acquire(self) -> BudgetTicket:
+        """Wait for the shared 429 pause and for pacing, then admit one request (FIFO among waiters)."""
+        if self._lock is None:
+            self._lock = anyio.Lock()
+        async with self._lock:  # one admission decision at a time, so waiters cannot all rush in together
+            while True:
+                now = self._clock()
+                delay = self.admission_delay(now)
+                if delay <= 0:
+                    break
+                paused = now < self._paused_until
+                if paused:
+                    self.paused_seconds += min(delay, self._paused_until - now)
+                else:
+                    self.paced_seconds += delay
+                self._changed = anyio.Event()
+                with anyio.move_on_after(delay):
+                    # A completion can change the picture (new header, freed slot): re-decide early then,
+                    # except while paused after a 429, which must hold for its full length.
+                    if paused:
+                        await anyio.sleep(delay)
+                    else:
+                        await self._changed.wait()
+            if self._pacing:
+                self.paced_requests += 1
+            now = self._clock()
+            self._last_admit = now
+            self._inflight += 1
+            if self._pending:
+                self._pending -= 1
+            return BudgetTicket(admitted_at=now)
+
+    def release(self, ticket: BudgetTicket, rate_limit: RateLimit | None = None, *, counted: bool = True) -> None:
+        """Record the end of a request and the header of its response (if any).
+
+        `counted=False` for a request that surely never reached the server (connection refused).
+        """
+        if ticket.released:
+            return
+        ticket.released = True
+        now = self._clock()
+        self._inflight = max(0, self._inflight - 1)
+        if counted:
+            self._done.append(now)
+        if rate_limit is not None:
+            self.update(rate_limit, now)
+        if self._changed is not None:
+            self._changed.set()
+
+    def update(self, rate_limit: RateLimit, now: float | None = None) -> None:
+        """Take in one `X-Rate-Limit` header: new limit, remaining, and a fresh estimate of others' usage."""
+        now = self._clock() if now is None else now
+        self.limit, self.remaining = rate_limit.limit, rate_limit.remaining
+        used = rate_limit.limit - rate_limit.remaining
+        # Our completed requests are surely counted; in-flight ones may be too, which only overestimates others.
+        own_counted = len(self._done)
+        self._others = max(0, used - own_counted)
+        self._others_at = now
+
+    # -- 429 -----------------------------------------------------------------------------------------------
+    def is_burst_429(self, rate_limit: RateLimit | None) -> bool:
+        """True when a 429 came while the hourly budget still had room (a burst limit, not the hour)."""
+        rl_rem = rate_limit.remaining if rate_limit is not None else self.remaining
+        return rl_rem is None or rl_rem > self.margin
+
+    def on_429(self, rate_limit: RateLimit | None, *, base: float, maximum: float) -> float:
+        """Pause every request of the client; returns the pause length in seconds.
+
+        Burst 429: exponential back-off with jitter shared by all tasks. Hour exhausted: until our oldest
+        logged request leaves the window (capped at `maximum`; the retry loop checks again after it).
+        """
+        now = self._clock()
+        self.pauses += 1
+        self._consecutive_429 += 1
+        if rate_limit is not None:
+            self.update(rate_limit, now)
+        if self.is_burst_429(rate_limit):
+            pause = min(maximum, base * 2 ** (self._consecutive_429 - 1)) * random.uniform(0.5, 1.0)
+        else:
+            pause = min(maximum, (self._done[0] + self.window - now) if self._done else maximum)
+            pause = max(pause, base)
+        self._paused_until = max(self._paused_until, now + pause)
+        return pause
+
+    def on_success(self) -> None:
+        """A request went through: the next 429 starts the back-off from the beginning again."""
+        self._consecutive_429 = 0
+
+
+class AdaptiveConcurrency:
+    """A CapacityLimiter on API requests in flight that halves on a burst 429 and recovers additively.
+
+    Only one halving per "generation": the 429s of requests that started before the last cut belong to
+    the same burst and do not cut again (like TCP's one decrease per round trip).
+    """
+
+    def __init__(self, maximum: int, *, recover_after: int = 20) -> None:
+        self.maximum = max(1, int(maximum))
+        self.recover_after = max(1, int(recover_after))
+        self.current = self.maximum
+        self.generation = 0
+        self.decreases = 0
+        self._successes = 0
+        self._limiter: anyio.CapacityLimiter | None = None
+
+    @property
+    def limiter(self) -> anyio.CapacityLimiter:
+        """The underlying anyio CapacityLimiter (created in the running event loop)."""
+        if self._limiter is None:
+            self._limiter = anyio.CapacityLimiter(self.current)
+        return self._limiter
+
+    def on_burst_429(self, generation: int) -> bool:
+        """Halve the cap (min 1) unless this 429 belongs to a burst already answered; True when it halved."""
+        self._successes = 0
+        if generation != self.generation:
+            return False
+        self.generation += 1
+        new = max(1, self.current // 2)
+        if new != self.current:
+            self.current = new
+            self.decreases += 1
+            self.limiter.total_tokens = new  # lowering does not revoke tokens held; new requests wait
+            return True
+        return False
+
+    def on_success(self) -> None:
+        """Count a success; after `recover_after` in a row, allow one more request in flight."""
+        self._successes += 1
+        if self._successes >= self.recover_after and self.current < self.maximum:
+            self._successes = 0
+            self.current += 1
+            self.limiter.total_tokens = self.current
