@@ -246,8 +246,11 @@ def _read_source(path: Path, problems: list[Problem]) -> _Source | None:
             msg = str(exc)
             found = re.search(r"line (\d+)", msg)
             where = f"{source.display}:{found.group(1)}" if found else source.display
-            hint = " (a key or table defined twice?)" if "overwrite" in msg.lower() else ""
-            problems.append(Problem(where, f"TOML syntax error: {msg}{hint}; fix the syntax at that line"))
+            if "overwrite" in msg.lower() or "twice" in msg.lower():
+                fix = "a key or table is defined twice (e.g. the same locale twice in one achievement): keep one"
+            else:
+                fix = "fix the syntax at that line"
+            problems.append(Problem(where, f"TOML syntax error: {msg}; {fix}"))
             return None
         except (ValueError, RecursionError) as exc:
             problems.append(Problem(source.display, f"TOML cannot be parsed: {exc}"))
@@ -518,7 +521,7 @@ class _Validator:
         for pattern in patterns:
             full = str(base / pattern)
             try:
-                matches = sorted(glob.glob(full)) if glob.has_magic(full) else [full]
+                matches = sorted(glob.glob(full)) if glob.has_magic(full) else [full] if os.path.exists(full) else []
             except (OSError, ValueError, RecursionError):
                 matches = []
             if not matches:
@@ -788,7 +791,7 @@ def load_manifest(path: str | os.PathLike[str], *, assets_dir: str | os.PathLike
     source = _read_source(manifest_path, problems)
     if source is None:
         raise ManifestError(problems, source=_display(manifest_path))
-    return _validate(source, assets_dir)
+    return _validate(source, assets_dir, problems)
 
 
 def parse_manifest(
@@ -799,8 +802,11 @@ def parse_manifest(
     return _validate(_Source(path=manifest_path, display=_display(manifest_path), data=data), assets_dir)
 
 
-def _validate(source: _Source, assets_dir: str | os.PathLike[str] | None) -> Manifest:
+def _validate(
+    source: _Source, assets_dir: str | os.PathLike[str] | None, earlier: list[Problem] | None = None
+) -> Manifest:
     validator = _Validator(source, Path(assets_dir) if assets_dir is not None else None)
+    validator.problems.extend(earlier or [])
     try:
         manifest = validator.run()
     except RecursionError:  # absurdly nested input; never a traceback
