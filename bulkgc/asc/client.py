@@ -64,7 +64,8 @@ class ClientConfig:
     api_concurrency: int = 8  # API requests in flight at most (adaptive: halves on a burst 429, recovers)
     upload_concurrency: int = 16  # upload-part requests in flight at most (separate from API requests)
     connect_timeout: float = 10.0  # seconds to open a connection
-    read_timeout: float = 60.0  # seconds without a byte from the server before a request is abandoned
+    read_timeout: float = 30.0  # seconds without a byte from the server before a request is abandoned
+    request_timeout: float = 60.0  # seconds one HTTP request may take in all before it is abandoned (and retried)
     max_attempts: int = 6  # sends of one request, the first included
     retry_deadline: float = 300.0  # seconds after which one request is not attempted again
     backoff_base: float = 0.5  # first back-off (seconds) after a transient failure; doubles, with jitter
@@ -89,7 +90,7 @@ class ClientConfig:
         for name in ("api_concurrency", "upload_concurrency", "max_attempts", "recover_after"):
             if int(getattr(self, name)) < 1:
                 raise ConfigError(f"client setting {name} must be at least 1")
-        for name in ("connect_timeout", "read_timeout", "retry_deadline", "window_seconds"):
+        for name in ("connect_timeout", "read_timeout", "request_timeout", "retry_deadline", "window_seconds"):
             if float(getattr(self, name)) <= 0:
                 raise ConfigError(f"client setting {name} must be positive")
         if self.backoff_base < 0 or self.backoff_max < self.backoff_base:
@@ -267,7 +268,9 @@ class AscClient:
         self._session = aiohttp.ClientSession(
             connector=connector,
             timeout=aiohttp.ClientTimeout(
-                total=None, connect=self.config.connect_timeout, sock_read=self.config.read_timeout
+                total=self.config.request_timeout,
+                connect=self.config.connect_timeout,
+                sock_read=self.config.read_timeout,
             ),
             cookie_jar=aiohttp.DummyCookieJar(),  # no state may flow from the API to the upload hosts
             headers={"User-Agent": self.config.user_agent},
@@ -417,18 +420,17 @@ class AscClient:
         if self._auth_failure is not None:
             f = self._auth_failure
             raise AuthError(str(f), status=f.status, errors=f.errors, method=method, url=_shown(url))
-        token = self.tokens.token()
+        used: list[str] = []  # the token each send carried, to renew only a token that was rejected
         try:
-            return await self._send_api(method, url, params, data, purpose, token)
+            return await self._send_api(method, url, params, data, purpose, used)
         except AuthError as e:
             if e.status != 401:
                 raise
         # The token may have expired in flight or the server's clock runs ahead: renew once.
-        self.tokens.invalidate(token)  # no-op when a concurrent task renewed already
+        self.tokens.invalidate(used[-1])  # no-op when a concurrent task renewed already
         self._stats.auth_retries += 1
-        token = self.tokens.token()
         try:
-            return await self._send_api(method, url, params, data, purpose, token)
+            return await self._send_api(method, url, params, data, purpose, used)
         except AuthError as e:
             if e.status != 401:
                 raise
@@ -455,38 +457,41 @@ class AscClient:
         params: Mapping[str, Any] | None,
         data: bytes | None,
         purpose: str,
-        token: str,
+        used_tokens: list[str],
     ) -> Document:
         """Exactly one HTTP request to the API (budget, pause gate, concurrency cap), mapped to a Document."""
         assert self._session is not None, "use AscClient as an async context manager"
-        headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+        headers = {"Accept": "application/json"}
         if data is not None:
             headers["Content-Type"] = "application/json"
         query = {k: str(v) for k, v in params.items()} if params else None
         shown = _shown(url, params)
-        ticket = await self.budget.acquire()
         rate_limit: RateLimit | None = None
         reached_server = True
-        generation = self.concurrency.generation
-        try:
-            async with self.concurrency.limiter:
-                generation = self.concurrency.generation
-                self._stats.by_method[method] += 1
-                self._stats.by_purpose[purpose] += 1
-                started = time.monotonic()
-                try:
-                    async with self._session.request(method, url, params=query, data=data, headers=headers) as resp:
-                        status = resp.status
-                        content_type = resp.headers.get("Content-Type", "")
-                        rate_limit = parse_rate_limit(resp.headers.get(RATE_LIMIT_HEADER))
-                        raw = await resp.read()
-                except Exception as e:
-                    reached_server = not isinstance(e, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError)
-                    raise self._transport_error(e, method, shown, sent=reached_server) from None
-                finally:
-                    self._stats.latencies.append(time.monotonic() - started)
-        finally:
-            self.budget.release(ticket, rate_limit, counted=reached_server)
+        async with self.concurrency.limiter:
+            # The shared 429 pause and the pacing are checked after getting a slot, right before sending,
+            # so no task that queued for a slot before a 429 slips through the pause.
+            ticket = await self.budget.acquire()
+            # Taken after any pacing wait, so a long wait never sends an expired token.
+            token = self.tokens.token()
+            used_tokens.append(token)
+            headers["Authorization"] = f"Bearer {token}"
+            generation = self.concurrency.generation
+            self._stats.by_method[method] += 1
+            self._stats.by_purpose[purpose] += 1
+            started = time.monotonic()
+            try:
+                async with self._session.request(method, url, params=query, data=data, headers=headers) as resp:
+                    status = resp.status
+                    content_type = resp.headers.get("Content-Type", "")
+                    rate_limit = parse_rate_limit(resp.headers.get(RATE_LIMIT_HEADER))
+                    raw = await resp.read()
+            except Exception as e:
+                reached_server = not isinstance(e, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError)
+                raise self._transport_error(e, method, shown, sent=reached_server) from None
+            finally:
+                self._stats.latencies.append(time.monotonic() - started)
+                self.budget.release(ticket, rate_limit, counted=reached_server)
         self._stats.by_status[status] += 1
         log.debug("%s %s -> %d", method, shown, status)
         if 200 <= status < 300:
