@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import random
 from typing import Any
 
 import aiohttp
@@ -14,8 +15,12 @@ from bulkgc.sim import SimConfig, Simulator
 def png_bytes(size: int = 512, mode: str = "RGB", fmt: str = "PNG") -> bytes:
     """A generated image (no committed binaries): `size`x`size`, colour mode `mode`, format `fmt`."""
     colour: Any = (200, 30, 30) if mode == "RGB" else (200, 30, 30, 128)
+    image = Image.new(mode, (size, size), colour)
+    # a stripe of seeded noise keeps the file a few parts long (4 KiB parts) instead of one
+    noise = random.Random(size).randbytes(size * 8 * len(mode))
+    image.paste(Image.frombytes(mode, (size, 8), noise), (0, 0))
     buf = io.BytesIO()
-    Image.new(mode, (size, size), colour).save(buf, fmt)
+    image.save(buf, fmt)
     return buf.getvalue()
 
 
