@@ -275,6 +275,11 @@ class AscClient:
             cookie_jar=aiohttp.DummyCookieJar(),  # no state may flow from the API to the upload hosts
             headers={"User-Agent": self.config.user_agent},
         )
+        # aiohttp silently resends an idempotent request once when a pooled connection drops. That resend
+        # bypasses our budget, pacing and stats, and hides a lost answer (a DELETE would then look like a
+        # plain 404), so retries are left to retry.py alone. Private attribute: harmless if it disappears.
+        if hasattr(self._session, "_retry_connection"):
+            self._session._retry_connection = False
         self._upload_limiter = anyio.CapacityLimiter(self.config.upload_concurrency)
         return self
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -13,7 +14,6 @@ from tenacity import (
     retry_if_exception,
     stop_after_attempt,
     stop_after_delay,
-    wait_exponential_jitter,
 )
 
 from bulkgc.errors import ApiError, RateLimitedError, ServerError, TransportError
@@ -39,15 +39,15 @@ def is_transient(exc: BaseException) -> bool:
 
 
 def _wait(policy: RetryPolicy) -> Callable[[RetryCallState], float]:
-    exp = wait_exponential_jitter(initial=policy.backoff_base, max=policy.backoff_max, jitter=policy.backoff_base)
-
     def wait(state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
         # A 429 already paused every request through the shared gate in RateBudget; waiting again here
         # would only double the pause.
         if isinstance(exc, RateLimitedError):
             return 0.0
-        return float(exp(state))
+        # Exponential with full jitter on top, so many tasks failing together do not retry in lockstep.
+        backoff = policy.backoff_base * 2 ** (state.attempt_number - 1)
+        return min(policy.backoff_max, backoff + random.uniform(0, policy.backoff_base))
 
     return wait
 
