@@ -293,13 +293,6 @@ class Simulator:
         try:
             try:
                 cfg = self.config
-                delay = cfg.api_latency + (self.rng.uniform(0, cfg.api_jitter) if cfg.api_jitter else 0.0)
-                latency_fault = self.faults.pick({"latency"}, method, path, route)
-                if latency_fault:
-                    self._count("faults_applied")
-                    delay += latency_fault.delay
-                if delay:
-                    await asyncio.sleep(delay)
                 try:
                     key = self.keys.verify(
                         request.headers.get("Authorization"), max_lifetime=cfg.max_token_lifetime, leeway=cfg.token_leeway
@@ -320,6 +313,14 @@ class Simulator:
                     self._count("burst_limited")
                     raise E.rate_limited("Too many concurrent requests for this API key.")
                 admitted = True
+                # latency is spent while the request is in flight (it counts toward the burst limit)
+                delay = cfg.api_latency + (self.rng.uniform(0, cfg.api_jitter) if cfg.api_jitter else 0.0)
+                latency_fault = self.faults.pick({"latency"}, method, path, route)
+                if latency_fault:
+                    self._count("faults_applied")
+                    delay += latency_fault.delay
+                if delay:
+                    await asyncio.sleep(delay)
                 info = request.match_info
                 if info.http_exception is not None:
                     if isinstance(info.http_exception, web.HTTPMethodNotAllowed):
