@@ -582,6 +582,8 @@ async def push(
                     tg.cancel_scope.cancel()
             interrupted = stop.is_set() and any(r.outcome == "interrupted" for r in executor.results)
             stats = client.stats.as_dict()
+        stats["requests_by_method"] = stats.get("by_method", {})
+        stats["requests_by_purpose"] = stats.get("by_purpose", {})
         stats["polls"] = executor.polls
         stats["plan_reads"] = plan.reads
         report = RunReport(command="push", started=started, finished=time.time(), items=executor.results,

@@ -113,6 +113,29 @@ def _allow_documented_live_behaviour(spec: dict[str, Any]) -> None:
     schemas = spec["components"]["schemas"]
     for schema_name, member in DOCUMENTED_NULLABLE:
         schemas[schema_name]["properties"][member]["nullable"] = True
+    # GAME_CENTER_API.md A1 [INFER]: following JSON:API, an empty to-one relationship answers `"data": null`
+    # (e.g. a detail without a Game Center group, a localization without an image); the spec declares the
+    # linkage object non-nullable. Allowed in responses only (request schemas end in "Request").
+    for name, schema in schemas.items():
+        if name.endswith("Request"):
+            continue
+        for target in _to_one_linkages(schema):
+            target["nullable"] = True
+
+
+def _to_one_linkages(schema: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
+    """The `data` schemas of a resource schema's to-one relationships (objects, not arrays)."""
+    props = schema.get("properties") or {}
+    for sub in ((props.get("data") or {}),) if "relationships" not in props else (schema,):
+        rels = ((sub.get("properties") or {}).get("relationships") or {}).get("properties") or {}
+        for rel in rels.values():
+            data = (rel.get("properties") or {}).get("data")
+            if isinstance(data, dict) and data.get("type") == "object":
+                yield data
+    data = props.get("data")
+    if isinstance(data, dict) and data.get("type") == "object" and "id" in (data.get("properties") or {}) \
+            and "relationships" not in (data.get("properties") or {}):
+        yield data  # a linkage response's own `data`
 
 
 def _path_shape(template: str) -> tuple[str, ...]:
