@@ -1,4 +1,4 @@
-"""The desired state: a TOML/JSON manifest of achievements, localizations and icons -> a validated `Manifest`."""
+"""The desired state: a TOML/JSON manifest of achievements, texts and icons -> a validated `Manifest`."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from typing import Any
 
 from bulkgc.errors import ManifestError, Problem
 from bulkgc.locales import ASC_LOCALES, is_asc_locale, suggest_locale
+from bulkgc.scan import IMAGE_EXTENSIONS, display_path
 
 # Limits documented by App Store Connect Help ("Achievements" reference, "Configure achievements").
 MAX_ACHIEVEMENTS = 100
@@ -28,7 +29,6 @@ TEXT_LIMITS: dict[str, int] = {
     "before_earned_description": 255,
     "after_earned_description": 255,
 }
-IMAGE_EXTENSIONS: tuple[str, ...] = (".png", ".jpg", ".jpeg")
 VENDOR_IDENTIFIER_RE = re.compile(r"[A-Za-z0-9._-]+")
 APP_ID_RE = re.compile(r"[0-9]+")
 
@@ -150,7 +150,8 @@ class _Source:
     path: Path
     display: str
     data: Any = None
-    headers: list[tuple[int, tuple[str, ...], bool]] = field(default_factory=list)  # (line, key path, is array)
+    # (line, dotted keys, is an [[array]] header) of each table header
+    headers: list[tuple[int, tuple[str, ...], bool]] = field(default_factory=list)
 
     def line_of_achievement(self, index: int) -> int | None:
         """Line of the `index`-th (1-based) `[[achievement]]` header."""
@@ -158,7 +159,7 @@ class _Source:
         return arrays[index - 1] if 0 < index <= len(arrays) else None
 
     def line_of_achievement_locale(self, index: int, locale: str) -> int | None:
-        """Line of `[achievement.locales.<locale>]` inside the `index`-th achievement, else its header line."""
+        """Line of `[achievement.locales.<locale>]` in the `index`-th achievement, else of its header."""
         start = self.line_of_achievement(index)
         if start is None:
             return None
@@ -205,8 +206,7 @@ def _display(path: Path) -> str:
         text = str(path.relative_to(Path.cwd())) if path.is_absolute() else str(path)
     except ValueError:
         text = str(path)
-    # Undecodable bytes in file names (surrogate escapes) are shown as \xNN instead of crashing print().
-    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return display_path(text)
 
 
 def _read_source(path: Path, problems: list[Problem]) -> _Source | None:
@@ -215,7 +215,7 @@ def _read_source(path: Path, problems: list[Problem]) -> _Source | None:
     suffix = path.suffix.lower()
     if suffix not in (".toml", ".json"):
         problems.append(
-            Problem(source.display, "unsupported manifest type; use a .toml or .json file (chosen by extension)")
+            Problem(source.display, "unsupported manifest type; use a .toml or .json file (by extension)")
         )
         return None
     try:
@@ -227,14 +227,15 @@ def _read_source(path: Path, problems: list[Problem]) -> _Source | None:
         problems.append(Problem(source.display, "file not found; check the path"))
         return None
     except OSError as exc:
-        problems.append(Problem(source.display, f"cannot read the file ({exc.strerror or exc}); check permissions"))
+        why = f"cannot read the file ({exc.strerror or exc}); check permissions"
+        problems.append(Problem(source.display, why))
         return None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         problems.append(
-            Problem(f"{source.display}:{line}", f"not valid UTF-8 (byte offset {exc.start}); save the file as UTF-8")
+            Problem(f"{source.display}:{line}", f"not valid UTF-8 (byte {exc.start}); save the file as UTF-8")
         )
         return None
     if text.startswith("\ufeff"):
@@ -247,7 +248,7 @@ def _read_source(path: Path, problems: list[Problem]) -> _Source | None:
             found = re.search(r"line (\d+)", msg)
             where = f"{source.display}:{found.group(1)}" if found else source.display
             if "overwrite" in msg.lower() or "twice" in msg.lower():
-                fix = "a key or table is defined twice (e.g. the same locale twice in one achievement): keep one"
+                fix = "a key or table is defined twice (e.g. one locale twice in an achievement): keep one"
             else:
                 fix = "fix the syntax at that line"
             problems.append(Problem(where, f"TOML syntax error: {msg}; {fix}"))
@@ -273,7 +274,8 @@ def _read_source(path: Path, problems: list[Problem]) -> _Source | None:
             problems.append(
                 Problem(
                     f"{source.display}:{exc.lineno}",
-                    f"JSON syntax error: {exc.msg} (at line {exc.lineno}, column {exc.colno}); fix the syntax",
+                    f"JSON syntax error: {exc.msg} (at line {exc.lineno}, column {exc.colno}); "
+                    "fix the syntax",
                 )
             )
             return None
@@ -349,7 +351,7 @@ class _Validator:
                 report(f"{prefix}{key}", f"unknown key {key!r}; {fix}")
                 continue
             if canonical in result:
-                report(f"{prefix}{key}", f"{canonical!r} is given twice (as snake_case and camelCase); keep one")
+                report(f"{prefix}{key}", f"{canonical!r} is given twice (snake_case and camelCase); keep one")
                 continue
             result[canonical] = value
         return result
@@ -379,7 +381,8 @@ class _Validator:
             self.add(main, None, "achievement", "write [[achievement]] (double brackets: an array of tables)")
             raw_achievements = []
         elif not isinstance(raw_achievements, list):
-            self.add(main, None, "achievement", f"must be an array of tables, not {_type_name(raw_achievements)}")
+            why = f"must be an array of tables, not {_type_name(raw_achievements)}"
+            self.add(main, None, "achievement", why)
             raw_achievements = []
 
         drafts = [self.achievement(i, raw, defaults) for i, raw in enumerate(raw_achievements, start=1)]
@@ -390,7 +393,8 @@ class _Validator:
             first = by_vid.get(draft.vendor_identifier)
             if first is not None:
                 self.add(
-                    main, draft.line, draft.label, f"duplicate vendor_identifier; already used by {first.label}"
+                    main, draft.line, draft.label,
+                    f"duplicate vendor_identifier; already used by {first.label}",
                 )
             else:
                 by_vid[draft.vendor_identifier] = draft
@@ -440,7 +444,8 @@ class _Validator:
 
     def app_id(self, value: Any) -> str | None:
         if value is None:
-            self.add(self.main, None, "app_id", 'missing; add app_id = "1234567890" (the App Store Connect app id)')
+            why = 'missing; add app_id = "1234567890" (the App Store Connect app id)'
+            self.add(self.main, None, "app_id", why)
             return None
         if isinstance(value, int) and not isinstance(value, bool):
             self.add(self.main, None, "app_id", f'must be a string of digits; write app_id = "{value}"')
@@ -450,7 +455,8 @@ class _Validator:
                 self.main,
                 None,
                 "app_id",
-                f"must be the numeric App Store Connect app id as a string (e.g. \"1234567890\"), got {_show(value)}",
+                "must be the numeric App Store Connect app id as a string (e.g. \"1234567890\"), "
+                f"got {_show(value)}",
             )
             return None
         return value
@@ -464,7 +470,8 @@ class _Validator:
         elif isinstance(value, str) and value.strip():
             self.assets_dir = Path(os.path.normpath(base / value))
         else:
-            self.add(self.main, None, "assets", "must be a non-empty string: a directory relative to the manifest")
+            why = "must be a non-empty string: a directory relative to the manifest"
+            self.add(self.main, None, "assets", why)
             self.assets_dir = base / "assets"
 
     def asset_names(self) -> set[str] | None:
@@ -486,7 +493,9 @@ class _Validator:
         table = self.keys(value, DEFAULTS_KEYS, lambda w, m: self.add(self.main, line, w, m), "defaults.")
         result: dict[str, Any] = {}
         for key, item in table.items():
-            checked = self.field_value(key, item, lambda m, k=key: self.add(self.main, line, f"defaults.{k}", m))
+            checked = self.field_value(
+                key, item, lambda m, k=key: self.add(self.main, line, f"defaults.{k}", m)
+            )
             if checked is not None:
                 result[key] = checked
         return result
@@ -498,7 +507,7 @@ class _Validator:
                 report(f"must be an integer 0..{MAX_POINTS}, not {_type_name(value)} ({_show(value)})")
                 return None
             if not 0 <= value <= MAX_POINTS:
-                report(f"{value} is out of range; App Store Connect allows 0..{MAX_POINTS} points per achievement")
+                report(f"{value} is out of range; App Store Connect allows 0..{MAX_POINTS} points each")
                 return None
             return value
         if not isinstance(value, bool):
@@ -513,7 +522,8 @@ class _Validator:
             return []
         patterns = [value] if isinstance(value, str) else value
         if not isinstance(patterns, list) or not all(isinstance(p, str) and p for p in patterns):
-            self.add(self.main, None, "include", 'must be a list of file names or patterns, e.g. ["locales/*.toml"]')
+            why = 'must be a list of file names or patterns, e.g. ["locales/*.toml"]'
+            self.add(self.main, None, "include", why)
             return []
         sources: list[_Source] = []
         seen: set[Path] = set()
@@ -521,7 +531,10 @@ class _Validator:
         for pattern in patterns:
             full = str(base / pattern)
             try:
-                matches = sorted(glob.glob(full)) if glob.has_magic(full) else [full] if os.path.exists(full) else []
+                if glob.has_magic(full):
+                    matches = sorted(glob.glob(full))
+                else:
+                    matches = [full] if os.path.exists(full) else []
             except (OSError, ValueError, RecursionError):
                 matches = []
             if not matches:
@@ -536,7 +549,7 @@ class _Validator:
                 if parsed is None:
                     continue
                 if not isinstance(parsed.data, dict):
-                    self.add(parsed, None, "", "an included file must be a table with only [locales...] tables")
+                    self.add(parsed, None, "", "an included file must be a table of [locales...] tables")
                     continue
                 extra = [k for k in parsed.data if k != "locales"]
                 for key in extra:
@@ -603,7 +616,8 @@ class _Validator:
         if not VENDOR_IDENTIFIER_RE.fullmatch(value):
             bad = sorted({c for c in value if not VENDOR_IDENTIFIER_RE.fullmatch(c)})
             problems.append(
-                f"contains {', '.join(repr(c) for c in bad)}; use only ASCII letters, digits, '.', '_' and '-'"
+                f"contains {', '.join(repr(c) for c in bad)}; "
+                "use only ASCII letters, digits, '.', '_' and '-'"
             )
         if problems:
             report("vendor_identifier", "; ".join(problems))
@@ -630,14 +644,14 @@ class _Validator:
         if value is None:
             return None
         if not isinstance(value, str) or not value.strip():
-            report(f"must be a non-empty string (a file relative to the assets directory), not {_show(value)}")
+            report(f"must be a non-empty string (a file in the assets directory), not {_show(value)}")
             return None
         return value
 
     def resolve_image(
         self, explicit: str | None, vendor_identifier: str | None, locale: str, report: Callable[[str], None]
     ) -> Path | None:
-        """Per-localization/achievement `image` (explicit) or the naming convention in the assets directory."""
+        """The explicit `image` (localization's or achievement's), else the naming convention."""
         if explicit is not None:
             path = Path(os.path.normpath(self.assets_dir / explicit))
             try:
@@ -781,7 +795,9 @@ class _Draft:
 # Public entry points
 
 
-def load_manifest(path: str | os.PathLike[str], *, assets_dir: str | os.PathLike[str] | None = None) -> Manifest:
+def load_manifest(
+    path: str | os.PathLike[str], *, assets_dir: str | os.PathLike[str] | None = None
+) -> Manifest:
     """Read and validate a manifest (.toml or .json, chosen by extension).
 
     `assets_dir` overrides the manifest's `assets` key. Raises one `ManifestError` listing every problem.
@@ -797,7 +813,7 @@ def load_manifest(path: str | os.PathLike[str], *, assets_dir: str | os.PathLike
 def parse_manifest(
     data: Any, *, path: str | os.PathLike[str], assets_dir: str | os.PathLike[str] | None = None
 ) -> Manifest:
-    """Validate already-parsed manifest data as if it had been read from `path` (includes resolve from there)."""
+    """Validate already-parsed data as if read from `path` (includes are resolved from there)."""
     manifest_path = Path(path)
     return _validate(_Source(path=manifest_path, display=_display(manifest_path), data=data), assets_dir)
 

@@ -1,4 +1,4 @@
-"""Local checks of achievement icons with Pillow (format, size, colour mode, alpha) before any network call."""
+"""Local checks of achievement icons with Pillow (format, size, colour, alpha) before any network call."""
 
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ from PIL import Image, JpegImagePlugin, PngImagePlugin
 from bulkgc.errors import InvalidImageError, Problem
 
 ALLOWED_SIZES: tuple[tuple[int, int], ...] = ((512, 512), (1024, 1024))
-IMAGE_EXTENSIONS: frozenset[str] = frozenset({".png", ".jpg", ".jpeg"})
+# In the order the manifest naming convention tries them.
+IMAGE_EXTENSIONS: tuple[str, ...] = (".png", ".jpg", ".jpeg")
 _EXTENSIONS_BY_FORMAT = {"PNG": (".png",), "JPEG": (".jpg", ".jpeg")}
 _MIME = {"PNG": "image/png", "JPEG": "image/jpeg"}
 # Decode fully only when the pixel count is plausible for an icon; bigger files fail on size anyway.
@@ -116,13 +117,13 @@ def check_image(path: str | os.PathLike[str]) -> ImageInfo:
     path = Path(path)
     reasons: list[str] = []
     if _has_undecodable_name(path):
-        reasons.append("the file name is not valid UTF-8 (App Store Connect needs a UTF-8 fileName): rename it")
+        reasons.append("the file name is not valid UTF-8 (App Store Connect needs UTF-8 names): rename it")
     try:
         data = _read(path)
     except IsADirectoryError:
-        raise _problem(path, [*reasons, "is a directory, not an image file: remove it or point at the icon file"])
+        raise _problem(path, [*reasons, "is a directory, not an image file: point at the icon file"])
     except PermissionError:
-        raise _problem(path, [*reasons, "cannot be read (permission denied): fix its permissions (chmod a+r)"])
+        raise _problem(path, [*reasons, "cannot be read (permission denied): fix its permissions"])
     except OSError as exc:
         if exc.errno == errno.ELOOP:
             why = "is a symbolic link loop: point the link at a real file"
@@ -140,7 +141,8 @@ def check_image(path: str | os.PathLike[str]) -> ImageInfo:
         fmt = "JPEG"
     else:
         what = _sniff_other(data)
-        raise _problem(path, [*reasons, f"is {what}, not a PNG or JPEG: export it as an 8-bit RGB PNG or JPEG"])
+        why = f"is {what}, not a PNG or JPEG: export it as an 8-bit RGB PNG or JPEG"
+        raise _problem(path, [*reasons, why])
 
     suffix = path.suffix.lower()
     if suffix not in _EXTENSIONS_BY_FORMAT[fmt]:
@@ -169,7 +171,9 @@ def check_image(path: str | os.PathLike[str]) -> ImageInfo:
                  "pixels (refused without decoding): export a 1024x1024 icon"],
             )
         if (width, height) not in ALLOWED_SIZES:
-            reasons.append(f"is {width}x{height}: App Store Connect needs 512x512 or 1024x1024 pixels; resize it")
+            reasons.append(
+                f"is {width}x{height}: App Store Connect needs 512x512 or 1024x1024 pixels; resize it"
+            )
 
         if fmt == "PNG" and getattr(img, "n_frames", 1) > 1:
             reasons.append(
@@ -230,7 +234,7 @@ def _check_or_problem(path: Path) -> ImageInfo | Problem:
 async def scan_images(
     paths: Iterable[str | os.PathLike[str]], *, concurrency: int = 4
 ) -> tuple[dict[Path, ImageInfo], list[Problem]]:
-    """Check every path (each once) in worker threads; return the valid ones and every problem, in input order."""
+    """Check every path (each once) in worker threads: the valid ones and every problem, in input order."""
     unique = list(dict.fromkeys(Path(p) for p in paths))
     results: dict[Path, ImageInfo | Problem] = {}
     limiter = anyio.CapacityLimiter(max(1, concurrency))
@@ -272,7 +276,8 @@ def walk_images(directory: str | os.PathLike[str]) -> tuple[list[Path], list[Pro
         try:
             names = sorted(os.listdir(current))
         except OSError as exc:
-            problems.append(Problem(display_path(current), f"cannot list the directory ({exc.strerror or exc})"))
+            why = f"cannot list the directory ({exc.strerror or exc})"
+            problems.append(Problem(display_path(current), why))
             return
         for name in names:
             if name.startswith("."):
@@ -282,18 +287,19 @@ def walk_images(directory: str | os.PathLike[str]) -> tuple[list[Path], list[Pro
                 st = entry.stat()
             except OSError as exc:
                 if entry.is_symlink():
-                    why = ("is a symbolic link loop" if exc.errno == errno.ELOOP else "is a broken symbolic link")
-                    problems.append(Problem(display_path(entry), f"{why}: point it at a real file or remove it"))
+                    loop = exc.errno == errno.ELOOP
+                    why = "is a symbolic link loop" if loop else "is a broken symbolic link"
+                    fix = "point it at a real file or remove it"
+                    problems.append(Problem(display_path(entry), f"{why}: {fix}"))
                 else:
-                    problems.append(Problem(display_path(entry), f"cannot be examined ({exc.strerror or exc})"))
+                    why = f"cannot be examined ({exc.strerror or exc})"
+                    problems.append(Problem(display_path(entry), why))
                 continue
             if stat.S_ISDIR(st.st_mode):
                 key = (st.st_dev, st.st_ino)
                 if key in ancestors:
-                    problems.append(
-                        Problem(display_path(entry), "is a symbolic link loop (leads back to a parent directory): "
-                                "remove the link")
-                    )
+                    why = "is a symbolic link loop (leads back to a parent directory): remove the link"
+                    problems.append(Problem(display_path(entry), why))
                     continue
                 walk(entry, ancestors | {key})
             elif entry.suffix.lower() in IMAGE_EXTENSIONS:
@@ -306,7 +312,7 @@ def walk_images(directory: str | os.PathLike[str]) -> tuple[list[Path], list[Pro
 async def scan_directory(
     directory: str | os.PathLike[str], *, concurrency: int = 4
 ) -> tuple[dict[Path, ImageInfo], list[Problem]]:
-    """Walk `directory` (see `walk_images`) and check every icon; walk and image problems come back together."""
+    """Walk `directory` (see `walk_images`) and check every icon; walk and image problems together."""
     paths, walk_problems = await anyio.to_thread.run_sync(walk_images, directory)
     infos, problems = await scan_images(paths, concurrency=concurrency)
     return infos, walk_problems + problems

@@ -57,10 +57,8 @@ def _color(hue: float, saturation: float, value: float) -> tuple[int, int, int]:
 
 def _polygon(sides: int, radius: float, rotation: float = -math.pi / 2) -> list[tuple[float, float]]:
     c = SIZE / 2
-    return [
-        (c + radius * math.cos(rotation + 2 * math.pi * i / sides), c + radius * math.sin(rotation + 2 * math.pi * i / sides))
-        for i in range(sides)
-    ]
+    angles = [rotation + 2 * math.pi * i / sides for i in range(sides)]
+    return [(c + radius * math.cos(a), c + radius * math.sin(a)) for a in angles]
 
 
 def _star(points: int, outer: float, inner: float) -> list[tuple[float, float]]:
@@ -115,8 +113,8 @@ def draw_icon(icon: Icon) -> Image.Image:
     elif shape == "star":
         draw.polygon(_star(5, 150, 60), fill=ink)
     elif shape == "bolt":
-        draw.polygon([(c + 20, c - 170), (c - 90, c - 10), (c - 10, c - 10), (c - 40, c + 80), (c + 90, c - 70),
-                      (c + 5, c - 70)], fill=ink)
+        bolt = [(20, -170), (-90, -10), (-10, -10), (-40, 80), (90, -70), (5, -70)]
+        draw.polygon([(c + x, c + y) for x, y in bolt], fill=ink)
     elif shape == "cross":
         draw.rectangle((c - 40, c - 160, c + 40, c + 60), fill=ink)
         draw.rectangle((c - 130, c - 90, c + 130, c - 10), fill=ink)

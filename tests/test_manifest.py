@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import textwrap
 import time
 from pathlib import Path
 
@@ -28,19 +27,24 @@ repeatable = false
 """
 
 
-def ach(vid: str = "com.x.a", *, locales: tuple[str, ...] = ("en-US",), extra: str = "", loc_extra: str = "") -> str:
+def ach(
+    vid: str = "com.x.a", *, locales: tuple[str, ...] = ("en-US",), extra: str = "", loc_extra: str = ""
+) -> str:
     """TOML text of one achievement with valid texts for `locales`."""
     text = f'[[achievement]]\nvendor_identifier = "{vid}"\nreference_name = "Ref {vid}"\n{extra}\n'
     for code in locales:
         text += (
             f"[achievement.locales.{code}]\n"
-            f'name = "Name {code}"\nbefore_earned_description = "Before"\nafter_earned_description = "After"\n'
+            f'name = "Name {code}"\n'
+            'before_earned_description = "Before"\nafter_earned_description = "After"\n'
             f"{loc_extra}\n"
         )
     return text
 
 
-def write(tmp_path: Path, body: str, *, name: str = "m.toml", icons: tuple[str, ...] = ("com.x.a.png",)) -> Path:
+def write(
+    tmp_path: Path, body: str, *, name: str = "m.toml", icons: tuple[str, ...] = ("com.x.a.png",)
+) -> Path:
     """Write a manifest (HEAD + body) and empty icon files into tmp_path/assets; return the manifest path."""
     (tmp_path / "assets").mkdir(exist_ok=True)
     for icon in icons:
@@ -108,7 +112,11 @@ def test_json_with_the_same_structure_and_camel_case_keys_loads(tmp_path: Path) 
                 "referenceName": "Ref com.x.a",
                 "points": 5,
                 "locales": {
-                    "en-US": {"name": "Name en-US", "beforeEarnedDescription": "Before", "afterEarnedDescription": "After"}
+                    "en-US": {
+                        "name": "Name en-US",
+                        "beforeEarnedDescription": "Before",
+                        "afterEarnedDescription": "After",
+                    }
                 },
             }
         ],
@@ -128,7 +136,8 @@ def test_locale_tables_and_includes_merge_into_achievements(tmp_path: Path) -> N
     path.write_text(body.replace("[[achievement]]", HEAD + "[[achievement]]", 1))
     (tmp_path / "locales").mkdir()
     (tmp_path / "locales" / "ja.toml").write_text(
-        '[locales.ja."com.x.a"]\nname = "名前"\nbefore_earned_description = "前"\nafter_earned_description = "後"\n',
+        '[locales.ja."com.x.a"]\nname = "名前"\n'
+        'before_earned_description = "前"\nafter_earned_description = "後"\n',
         encoding="utf-8",
     )
     (a,) = load_manifest(path).achievements
@@ -139,7 +148,8 @@ def test_locale_tables_and_includes_merge_into_achievements(tmp_path: Path) -> N
 def test_image_resolution_order(tmp_path: Path) -> None:
     """Per-localization image > per-achievement image > <vid>.<locale>.png > <vid>.png|jpg|jpeg."""
     body = ach("com.x.a", locales=("en-US", "fr-FR"), extra='image = "shared.png"')
-    body = body.replace('after_earned_description = "After"\n', 'after_earned_description = "After"\nimage = "own.png"\n', 1)
+    after = 'after_earned_description = "After"\n'
+    body = body.replace(after, after + 'image = "own.png"\n', 1)
     body += ach("com.x.b", locales=("en-US", "fr-FR", "ja"))
     path = write(tmp_path, body, icons=("shared.png", "own.png", "com.x.b.fr-FR.png", "com.x.b.jpeg"))
     a, b = load_manifest(path).achievements
@@ -160,7 +170,8 @@ def test_assets_key_and_override(tmp_path: Path) -> None:
     other = tmp_path / "other"
     other.mkdir()
     (other / "com.x.a.png").write_bytes(b"")
-    assert load_manifest(path, assets_dir=other).achievements[0].localizations[0].image == other / "com.x.a.png"
+    overridden = load_manifest(path, assets_dir=other)
+    assert overridden.achievements[0].localizations[0].image == other / "com.x.a.png"
 
 
 def test_example_manifest_loads_and_all_its_images_pass_the_scan() -> None:
@@ -240,7 +251,7 @@ def test_top_level_must_be_a_table(tmp_path: Path) -> None:
     one(problems(path), "top level must be a table")
 
 
-# --- validation rules ----------------------------------------------------------------------------------------
+# --- validation rules ---------------------------------------------------------------------------------
 
 
 def test_unknown_keys_suggest_the_closest_known_key(tmp_path: Path) -> None:
@@ -249,7 +260,8 @@ def test_unknown_keys_suggest_the_closest_known_key(tmp_path: Path) -> None:
     path.write_text("asets = 'x'\n" + path.read_text().replace("repeatable = false", "repeatble = false"))
     found = problems(path)
     assert "did you mean 'assets'" in one(found, "asets")
-    assert "did you mean 'reference_name'" in one(found, 'achievement[1] (vendor_identifier "com.x.a").refrence_name')
+    where = 'achievement[1] (vendor_identifier "com.x.a").refrence_name'
+    assert "did you mean 'reference_name'" in one(found, where)
     assert "did you mean 'points'" in one(found, ").point:")
     assert "did you mean 'name'" in one(found, ".locales.en-US.nmae")
     assert "did you mean 'repeatable'" in one(found, "defaults.repeatble")
@@ -298,7 +310,10 @@ def test_duplicate_vendor_identifiers(tmp_path: Path) -> None:
 
 def test_duplicate_locale_across_inline_and_locale_table(tmp_path: Path) -> None:
     """A locale given inline and again in a [locales...] table is a duplicate, located at the second."""
-    body = ach() + '[locales.en-US."com.x.a"]\nname = "n"\nbefore_earned_description = "b"\nafter_earned_description = "a"\n'
+    body = ach() + (
+        '[locales.en-US."com.x.a"]\nname = "n"\n'
+        'before_earned_description = "b"\nafter_earned_description = "a"\n'
+    )
     path = write(tmp_path, body)
     found = one(problems(path), "duplicate locale en-US")
     assert found.startswith(f"{path}:15: locales.en-US.\"com.x.a\"")
@@ -318,7 +333,8 @@ def test_locales_app_store_connect_does_not_accept_get_a_suggestion(
 def test_text_limits_and_empty_texts(tmp_path: Path) -> None:
     """Over-long name/descriptions/reference name and blank texts are reported with their lengths."""
     limits = manifest_module.TEXT_LIMITS
-    body = ach(extra="").replace('reference_name = "Ref com.x.a"', f'reference_name = "{"r" * (limits["reference_name"] + 1)}"')
+    long_reference = "r" * (limits["reference_name"] + 1)
+    body = ach().replace('reference_name = "Ref com.x.a"', f'reference_name = "{long_reference}"')
     body = body.replace('"Name en-US"', f'"{"n" * (limits["name"] + 1)}"')
     body = body.replace('"Before"', f'"{"b" * (limits["before_earned_description"] + 1)}"')
     body = body.replace('"After"', '"   "')
@@ -358,8 +374,9 @@ def test_points_range_total_and_achievement_count(tmp_path: Path) -> None:
     assert "1100 points" in one(found, ": points:")
     many = "".join(ach(f"com.x.m{i}", extra="points = 0") for i in range(101))
     found = problems(write(tmp_path, many, icons=tuple(f"com.x.m{i}.png" for i in range(101))))
-    assert found == [f"{tmp_path / 'm.toml'}: achievement: 101 achievements; App Store Connect allows at most "
-                     "100 per app: remove some or split them into another app"]
+    (only,) = found
+    assert only.startswith(f"{tmp_path / 'm.toml'}: achievement: 101 achievements")
+    assert "at most 100 per app" in only
 
 
 def test_achievement_without_localization(tmp_path: Path) -> None:
@@ -411,7 +428,7 @@ def test_include_problems_are_located_in_the_included_file(tmp_path: Path) -> No
 def test_every_problem_is_reported_at_once_with_line_numbers(tmp_path: Path) -> None:
     """Problems in several achievements come back in one ManifestError, each pointing at its own table."""
     body = ach("com.x.a") + ach("com.x.b", loc_extra='image = ""') + ach("com.x.c", locales=("fr-FR",))
-    body = body.replace("[achievement.locales.fr-FR]\nname = \"Name fr-FR\"", "[achievement.locales.fr-FR]\nname = \"\"")
+    body = body.replace('name = "Name fr-FR"', 'name = ""')
     path = write(tmp_path, body, icons=("com.x.a.png", "com.x.c.png"))
     found = problems(path)
     assert len(found) == 2

@@ -1,4 +1,4 @@
-"""Property tests: any input gives a Manifest or a ManifestError from load_manifest, never another exception."""
+"""Property tests: any input gives a Manifest or a ManifestError, never another exception."""
 
 from __future__ import annotations
 
@@ -23,7 +23,9 @@ SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[Heal
 
 scalars = st.one_of(
     st.none(), st.booleans(), st.integers(min_value=-(10**20), max_value=10**20),
-    st.floats(allow_nan=True), st.text(max_size=40), st.sampled_from(["icon.png", "", "1234567890", "../x.png"]),
+    st.floats(allow_nan=True),
+    st.text(max_size=40),
+    st.sampled_from(["icon.png", "", "1234567890", "../x.png"]),
 )
 keys = st.one_of(st.sampled_from(KNOWN_KEYS + list(ASC_LOCALES[:5])), st.text(max_size=12))
 json_like = st.recursive(
@@ -54,7 +56,9 @@ achievement = st.fixed_dictionaries(
         "repeatable": st.one_of(st.booleans(), json_like),
         "image": st.one_of(st.just("icon.png"), json_like),
         "locales": st.one_of(
-            st.dictionaries(st.one_of(st.sampled_from(ASC_LOCALES), st.text(max_size=6)), loc_table(), max_size=3),
+            st.dictionaries(
+                st.one_of(st.sampled_from(ASC_LOCALES), st.text(max_size=6)), loc_table(), max_size=3
+            ),
             json_like,
         ),
     },
@@ -129,10 +133,13 @@ def test_any_json_file_gives_a_manifest_or_a_manifest_error(workdir: Path, data:
 
 @SETTINGS
 @given(cut=st.integers(0, len(VALID_TOML)), insert=st.text(max_size=30), drop=st.integers(0, 20))
-def test_mutated_toml_text_gives_a_manifest_or_a_manifest_error(workdir: Path, cut: int, insert: str, drop: int) -> None:
+def test_mutated_toml_text_gives_a_manifest_or_a_manifest_error(
+    workdir: Path, cut: int, insert: str, drop: int
+) -> None:
     """A valid TOML manifest with text inserted and removed anywhere never crashes the loader."""
     path = workdir / "m.toml"
-    path.write_text(VALID_TOML[:cut] + insert + VALID_TOML[cut + drop :], encoding="utf-8", errors="surrogatepass")
+    text = VALID_TOML[:cut] + insert + VALID_TOML[cut + drop :]
+    path.write_text(text, encoding="utf-8", errors="surrogatepass")
     outcome(lambda: load_manifest(path))
 
 
