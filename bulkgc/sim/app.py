@@ -11,7 +11,6 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import anyio
@@ -404,7 +403,6 @@ class Simulator:
         started = time.time()
         self._count("upload_requests")
         status, body, dropped = 200, "", False
-        image_id = None
         try:
             status, body = await self._upload_part(request)
         except _Drop:
@@ -420,7 +418,6 @@ class Simulator:
                     None, "upload", started, time.time(), dropped=dropped,
                 )
             )
-        del image_id
         if status == 200:
             return web.Response(status=200, headers={"ETag": body})
         return web.Response(status=status, text=body, content_type="application/xml")
@@ -576,6 +573,3 @@ def _violation_error(v: Any) -> E.SimError:
         return E.attribute_invalid(pointer, f"{v.message} (this attribute is not allowed here)", code="ENTITY_ERROR.ATTRIBUTE.INVALID")
     return E.attribute_invalid(pointer, v.message)
 
-
-def state_path(path: str | Path | None) -> Path | None:
-    return Path(path) if path else None
