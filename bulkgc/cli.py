@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
 import sys
 from collections.abc import Sequence
 
@@ -28,7 +29,7 @@ from bulkgc.errors import (
 )
 from bulkgc.redact import redact_text
 
-COMMANDS = ("demo", "push", "plan", "validate", "status", "sim", "bench")
+COMMANDS = ("demo", "push", "plan", "validate", "status", "sim") + (("bench",) if importlib.util.find_spec("bulkgc.bench") else ())
 
 EPILOG = """exit codes:
   0  everything is done

@@ -59,8 +59,9 @@ async def run_demo(
                               len(sim.state.localizations()))
 
 
-def _state_of(image: Any) -> str:
-    if isinstance(image, dict):
-        attrs = image.get("attributes", image)
-        return ((attrs.get("assetDeliveryState") or {}).get("state")) or attrs.get("state", "")
-    return getattr(image, "state", "")
+def _state_of(image: dict[str, Any]) -> str:
+    """The assetDeliveryState of one of the simulator's image records."""
+    if image.get("committed_at") is None:
+        return "AWAITING_UPLOAD"
+    result = image.get("result")
+    return "UPLOAD_COMPLETE" if result is None else str(result["state"])
