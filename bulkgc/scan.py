@@ -22,6 +22,8 @@ ALLOWED_SIZES: tuple[tuple[int, int], ...] = ((512, 512), (1024, 1024))
 IMAGE_EXTENSIONS: tuple[str, ...] = (".png", ".jpg", ".jpeg")
 _EXTENSIONS_BY_FORMAT = {"PNG": (".png",), "JPEG": (".jpg", ".jpeg")}
 _MIME = {"PNG": "image/png", "JPEG": "image/jpeg"}
+# No real icon comes near this; bigger files are refused without being read into memory.
+MAX_FILE_BYTES = 32 * 1024 * 1024
 # Decode fully only when the pixel count is plausible for an icon; bigger files fail on size anyway.
 _MAX_DECODE_PIXELS = 4096 * 4096
 _PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -99,9 +101,16 @@ def _png_bit_depth(data: bytes) -> int | None:
     return None
 
 
+class _TooLarge(Exception):
+    """The file is far bigger than any icon; it is not read into memory."""
+
+
 def _read(path: Path) -> bytes:
     """The file's bytes, read once (the hash and the decoder share them)."""
     with open(path, "rb") as handle:
+        size = os.fstat(handle.fileno()).st_size
+        if size > MAX_FILE_BYTES:
+            raise _TooLarge(size)
         return handle.read()
 
 
@@ -120,6 +129,9 @@ def check_image(path: str | os.PathLike[str]) -> ImageInfo:
         reasons.append("the file name is not valid UTF-8 (App Store Connect needs UTF-8 names): rename it")
     try:
         data = _read(path)
+    except _TooLarge as exc:
+        why = f"is {exc.args[0]} bytes, far more than an icon needs (limit {MAX_FILE_BYTES}): export it again"
+        raise _problem(path, [*reasons, why]) from None
     except IsADirectoryError:
         raise _problem(path, [*reasons, "is a directory, not an image file: point at the icon file"])
     except PermissionError:
@@ -200,8 +212,8 @@ def check_image(path: str | os.PathLike[str]) -> ImageInfo:
                 raise _problem(path, [*reasons, f"{why}: export or copy it again"]) from None
             if mode == "RGBA" or (mode == "RGB" and "transparency" in img.info):
                 alpha = img.getchannel("A") if mode == "RGBA" else img.convert("RGBA").getchannel("A")
-                low, _ = alpha.getextrema()  # type: ignore[misc]
-                if low < 255:
+                # 255 - alpha is all zero (no bounding box) exactly when every pixel is fully opaque
+                if alpha.point(lambda value: 255 - value).getbbox() is not None:
                     reasons.append("has transparency; flatten it onto an opaque background and save as RGB")
                 else:
                     reasons.append(

@@ -229,3 +229,15 @@ def test_walk_of_a_missing_directory_is_a_problem(tmp_path: Path) -> None:
     """Walking a directory that does not exist reports it instead of raising."""
     paths, problems = walk_images(tmp_path / "nope")
     assert paths == [] and len(problems) == 1 and "cannot open" in problems[0].message
+
+
+def test_oversized_file_is_refused_without_reading_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file over MAX_FILE_BYTES is a problem stating its size (checked before reading)."""
+    import bulkgc.scan as scan_module
+
+    path = save(rgb(), tmp_path / "x.png")
+    monkeypatch.setattr(scan_module, "MAX_FILE_BYTES", 100)
+    with pytest.raises(InvalidImageError, match=f"is {path.stat().st_size} bytes"):
+        check_image(path)
