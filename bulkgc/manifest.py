@@ -323,6 +323,7 @@ class _Validator:
         self.assets_override = assets_override
         self.assets_dir = Path(".")
         self._asset_names: set[str] | None = None
+        self._reported_missing_assets = False
 
     # -- helpers -------------------------------------------------------------------------------------------
 
@@ -669,10 +670,13 @@ class _Validator:
             return None
         names = self.asset_names()
         if names is None:
-            report(
-                f"no image: set image = \"...\" or create the assets directory {_display(self.assets_dir)} "
-                f"(set `assets` in the manifest or pass --assets)"
-            )
+            if not self._reported_missing_assets:  # once, not once per localization
+                self._reported_missing_assets = True
+                self.add(
+                    self.main, None, "assets",
+                    f"the assets directory {_display(self.assets_dir)} does not exist or cannot be listed, so "
+                    "icons cannot be found by name: create it, set `assets` in the manifest or pass --assets",
+                )
             return None
         candidates = [f"{vendor_identifier}.{locale}{ext}" for ext in IMAGE_EXTENSIONS]
         candidates += [f"{vendor_identifier}{ext}" for ext in IMAGE_EXTENSIONS]

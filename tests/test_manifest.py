@@ -400,10 +400,11 @@ def test_ambiguous_convention_images(tmp_path: Path) -> None:
 
 
 def test_missing_assets_directory(tmp_path: Path) -> None:
-    """A missing assets directory is named in the problem, with how to set it."""
-    path = write(tmp_path, 'assets = "gone"\n' + ach(), icons=())
-    path.write_text('assets = "gone"\n' + path.read_text().replace('assets = "gone"\n', ""))
-    assert "gone" in one(problems(path), "create the assets directory")
+    """A missing assets directory is reported once (not per localization), named, with how to set it."""
+    path = write(tmp_path, ach(locales=("en-US", "fr-FR")) + ach("com.x.b"), icons=())
+    path.write_text('assets = "gone"\n' + path.read_text())
+    found = problems(path)
+    assert len(found) == 1 and f"{tmp_path / 'gone'}" in one(found, ": assets:", "pass --assets")
 
 
 def test_locale_table_for_unknown_achievement_suggests_the_id(tmp_path: Path) -> None:
