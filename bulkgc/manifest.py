@@ -674,8 +674,8 @@ class _Validator:
                 self._reported_missing_assets = True
                 self.add(
                     self.main, None, "assets",
-                    f"the assets directory {_display(self.assets_dir)} does not exist or cannot be listed, so "
-                    "icons cannot be found by name: create it, set `assets` in the manifest or pass --assets",
+                    f"the assets directory {_display(self.assets_dir)} does not exist or cannot be listed, "
+                    "so icons cannot be found by name: create it, set `assets` in the manifest or pass --assets",
                 )
             return None
         candidates = [f"{vendor_identifier}.{locale}{ext}" for ext in IMAGE_EXTENSIONS]
