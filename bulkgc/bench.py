@@ -1,0 +1,840 @@
+"""The benchmark: push a generated workload to a simulator in a separate process and compare with what the work allows.
+
+Three phases run against one fresh simulated app: `fresh` (everything is new), `noop` (the same manifest
+again: nothing to do) and `changed` (5% of the icons re-rendered and 5% of the texts edited). Each phase's
+client runs in a fresh child process, so its CPU seconds and peak RSS are the client's alone; requests are
+counted from the simulator's own request log (the authority) and cross-checked with the client's stats.
+
+Minimum requests (what the API cannot do without), from the work of the phase:
+
+    minimum = 1 (app's Game Center detail) + max(1, ceil(existing achievements / 200)) list pages
+            + existing achievements            (one localization read each, images embedded)
+            + achievements created             (one POST each; v2 creates the first version inline)
+            + localizations created or changed (one POST or PATCH each)
+            + 2 x images uploaded              (reserve + commit; parts go to upload URLs, not the API)
+            + images replaced                  (one DELETE of the old image each)
+            + versions polled                  (one batched poll per version that got at least one image)
+
+Lower bound on wall time, mean latencies (`latency + jitter/2`):
+
+    throughput = minimum x api_latency / burst_limit
+                 (+ (ceil(minimum / hourly_limit) - 1) x rate_window when the hour cannot hold the run)
+    critical   = discovery chain (detail + list pages [+ one localization read if achievements exist])
+               + one image's chain: [create achievement] [create localization] [delete old image] + reserve
+                 + upload_latency + part/bandwidth + commit + processing + one poll   (if any image moves)
+               + one write (if only texts move)
+    bound      = max(throughput, critical)
+
+Targets (report only): fresh: wall <= 1.25 x bound, requests <= 1.1 x minimum, no 429, client peak RSS
+<= 150 MB, client CPU <= 10 ms per image; noop: no write, <= 0.25 requests per image; changed: writes only
+for the changed items (exactly the minimum's writes). See docs/BENCHMARK.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import hashlib
+import io
+import json
+import math
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+# Bump when the generated images or texts change, so stale caches are not reused.
+WORKLOAD_FORMAT = 1
+PHASES = ("fresh", "noop", "changed")
+WRITE_METHODS = frozenset({"POST", "PATCH", "DELETE"})
+LOCALE_POOL = ("en-US", "fr-FR", "de-DE", "ja", "es-ES", "it", "pt-BR", "ko", "zh-Hans", "nl-NL", "sv", "ru",
+               "pl", "tr", "zh-Hant", "da", "fi", "no", "cs", "hu", "ro", "uk", "el", "he", "th", "vi", "id",
+               "ms", "hi", "ar-SA", "ca", "hr", "sk", "en-GB", "en-AU", "en-CA", "es-MX", "fr-CA", "pt-PT")
+LIST_PAGE = 200  # achievements per list page (limit=200 is the API's maximum)
+MAX_ACHIEVEMENTS = 100  # per app (Apple; the manifest enforces it)
+
+
+# ---------------------------------------------------------------------------------------------- settings
+
+
+@dataclass(frozen=True, kw_only=True)
+class BenchConfig:
+    """One benchmark run: workload, latency model of the simulator, client settings, output."""
+
+    achievements: int = 100
+    """Achievements in the workload (Apple allows at most 100 per app)."""
+    locales: int = 10
+    """Locales per achievement; one icon each (default 100 x 10 = 1,000 images)."""
+    image_size: int = 512
+    """Icon edge in pixels: 512 or 1024."""
+    change_fraction: float = 0.05
+    """Share of icons re-rendered and of texts edited before the `changed` phase."""
+    seed: int = 7
+    """Seed of the workload and of the simulator's jitter."""
+    api_latency: float = 0.080
+    """Seconds the simulator adds to every API request."""
+    api_jitter: float = 0.020
+    """Uniform extra 0..jitter seconds per API request."""
+    upload_latency: float = 0.040
+    """Seconds the simulator adds to every upload part."""
+    upload_bandwidth: float = 20e6
+    """Bytes per second of one part upload."""
+    processing_delay: float = 1.5
+    """Seconds from commit until an image is processed."""
+    processing_jitter: float = 0.3
+    """Uniform +/- jitter on the processing time."""
+    burst_limit: int = 10
+    """Concurrent API requests the simulator admits before answering 429."""
+    hourly_limit: int = 50_000
+    """Requests per rolling hour (generous by default; Apple's documented default is 3,600)."""
+    rate_window: float = 3600.0
+    """Length of the rolling rate window in seconds."""
+    part_size: int = 5 * 1024 * 1024
+    """Bytes per upload operation the simulator hands out."""
+    images_in_flight: int | None = None
+    """Client: images being reserved/uploaded/committed at once (None: the client's default)."""
+    api_concurrency: int | None = None
+    """Client: API requests in flight at once (None: the client's default)."""
+    upload_concurrency: int | None = None
+    """Client: upload parts in flight at once (None: the client's default)."""
+    poll_interval: float | None = None
+    """Client: seconds between polls of a version (None: the client's default)."""
+    phases: tuple[str, ...] = PHASES
+    """Phases to run, in order (a later phase needs the earlier ones' state, so they run from the first)."""
+    cache: Path | None = None
+    """Workload cache directory (default ~/.cache/bulkgc-bench/<params-hash>)."""
+    keep: bool = False
+    """Keep the run directory (manifest copy, journal, simulator state and logs) and print where it is."""
+
+    def __post_init__(self) -> None:
+        problems = []
+        if not 1 <= self.achievements <= MAX_ACHIEVEMENTS:
+            problems.append(f"achievements must be 1..{MAX_ACHIEVEMENTS} (App Store Connect's limit per app)")
+        if not 1 <= self.locales <= len(LOCALE_POOL):
+            problems.append(f"locales must be 1..{len(LOCALE_POOL)}")
+        if self.image_size not in (512, 1024):
+            problems.append("image size must be 512 or 1024")
+        if not 0.0 <= self.change_fraction <= 1.0:
+            problems.append("change fraction must be within 0..1")
+        unknown = [p for p in self.phases if p not in PHASES]
+        if unknown or not self.phases:
+            problems.append(f"phases must be some of {', '.join(PHASES)}")
+        if self.burst_limit < 1 or self.hourly_limit < 1:
+            problems.append("burst and hourly limits must be at least 1")
+        if problems:
+            raise ValueError("; ".join(problems))
+
+    @property
+    def images(self) -> int:
+        return self.achievements * self.locales
+
+    def workload_key(self) -> str:
+        """Hash of what the generated files depend on (names the cache directory)."""
+        text = json.dumps({"format": WORKLOAD_FORMAT, "achievements": self.achievements, "locales": self.locales,
+                           "size": self.image_size, "seed": self.seed}, sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def cache_dir(self) -> Path:
+        base = self.cache if self.cache is not None else Path.home() / ".cache" / "bulkgc-bench"
+        return base / self.workload_key()
+
+    def mean_api_latency(self) -> float:
+        return self.api_latency + self.api_jitter / 2
+
+
+# ---------------------------------------------------------------------------------------------- the work
+
+
+@dataclass(frozen=True)
+class Work:
+    """What one phase has to do, as App Store Connect sees it."""
+
+    existing_achievements: int = 0
+    achievements_created: int = 0
+    localizations_written: int = 0  # created or changed
+    images_uploaded: int = 0  # new and replacements
+    images_replaced: int = 0  # ... of which replace an older image (one DELETE each)
+    versions_polled: int = 0  # versions with at least one image uploaded
+
+    @property
+    def writes(self) -> int:
+        return self.achievements_created + self.localizations_written + 2 * self.images_uploaded + self.images_replaced
+
+    @property
+    def reads(self) -> int:
+        return 1 + max(1, math.ceil(self.existing_achievements / LIST_PAGE)) + self.existing_achievements
+
+    @property
+    def polls(self) -> int:
+        return self.versions_polled
+
+
+def minimum_requests(work: Work) -> int:
+    """API requests the work cannot be done with fewer of (see the module docstring)."""
+    return work.reads + work.writes + work.polls
+
+
+def lower_bound(work: Work, cfg: BenchConfig, image_bytes: int) -> float:
+    """Seconds the phase cannot take less than: max(request throughput at the burst limit, one item's chain)."""
+    t_api = cfg.mean_api_latency()
+    minimum = minimum_requests(work)
+    throughput = minimum * t_api / cfg.burst_limit
+    if minimum > cfg.hourly_limit:
+        throughput += (math.ceil(minimum / cfg.hourly_limit) - 1) * cfg.rate_window
+    discovery = t_api * (1 + max(1, math.ceil(work.existing_achievements / LIST_PAGE))
+                         + (1 if work.existing_achievements else 0))
+    chain = 0.0
+    if work.images_uploaded:
+        steps = 2 + 1  # reserve, commit, one poll
+        steps += 1 if work.achievements_created else 0
+        steps += 1 if work.localizations_written and work.achievements_created else 0
+        steps += 1 if work.images_replaced else 0
+        part = min(image_bytes, cfg.part_size)
+        chain = steps * t_api + cfg.upload_latency + part / cfg.upload_bandwidth + cfg.processing_delay
+    elif work.writes:
+        chain = t_api
+    return max(throughput, discovery + chain)
+
+
+# ---------------------------------------------------------------------------------------------- workload
+
+
+def vendor_id(index: int) -> str:
+    return f"com.bench.ach.a{index:03d}"
+
+
+@dataclass(frozen=True)
+class Texts:
+    name: str
+    before: str
+    after: str
+
+
+def texts_for(index: int, locale: str, edition: int = 0) -> Texts:
+    suffix = f" (edit {edition})" if edition else ""
+    return Texts(name=f"Feat {index} {locale}{suffix}",
+                 before=f"Complete challenge number {index} in {locale}.{suffix}",
+                 after=f"You completed challenge number {index} in {locale}.{suffix}")
+
+
+def render_icon(seed: int, size: int) -> bytes:
+    """A distinct opaque RGB PNG: rotated gradient, a few shapes, light noise (compresses like a real icon)."""
+    from PIL import Image, ImageChops, ImageDraw
+
+    rng = random.Random(seed)
+    g = Image.linear_gradient("L").resize((size, size)).rotate(rng.uniform(0, 360), resample=Image.Resampling.BILINEAR,
+                                                               fillcolor=128)
+    shift_r, shift_b = rng.randrange(256), rng.randrange(256)
+    r = g.point(lambda v: (v + shift_r) % 256)
+    b = g.transpose(Image.Transpose.FLIP_LEFT_RIGHT).point(lambda v: (2 * v + shift_b) % 256)
+    img = Image.merge("RGB", (r, g, b))
+    draw = ImageDraw.Draw(img)
+    for _ in range(rng.randint(4, 9)):
+        x, y = rng.randrange(size), rng.randrange(size)
+        w = rng.randrange(size // 8, size // 2)
+        colour = (rng.randrange(256), rng.randrange(256), rng.randrange(256))
+        if rng.random() < 0.5:
+            draw.ellipse((x - w, y - w, x + w, y + w), fill=colour, outline=(0, 0, 0), width=size // 128)
+        else:
+            draw.regular_polygon((x, y, w), rng.randint(3, 8), rotation=rng.uniform(0, 360), fill=colour)
+    img = ImageChops.add(img, Image.effect_noise((size, size), 3).convert("RGB"), offset=-128)
+    ImageDraw.Draw(img).text((size // 16, size // 16), f"#{seed}", fill=(255, 255, 255))
+    out = io.BytesIO()
+    img.save(out, "PNG", compress_level=1)
+    return out.getvalue()
+
+
+def _write_icon(path: str, seed: int, size: int) -> int:
+    data = render_icon(seed, size)
+    tmp = f"{path}.tmp{os.getpid()}"
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+    os.replace(tmp, path)  # a new inode: a hard-linked cache copy keeps the old bytes
+    return len(data)
+
+
+def icon_seed(cfg: BenchConfig, index: int, locale_index: int, edition: int = 0) -> int:
+    return (cfg.seed * 1_000_003 + index * 1000 + locale_index) * 10 + edition
+
+
+def render_icons(jobs: Sequence[tuple[Path, int]], size: int) -> int:
+    """Render (path, seed) icons in a process pool; returns the total bytes written."""
+    if not jobs:
+        return 0
+    workers = min(len(jobs), os.cpu_count() or 2)
+    if workers <= 1 or len(jobs) < 8:
+        return sum(_write_icon(str(p), s, size) for p, s in jobs)
+    with concurrent.futures.ProcessPoolExecutor(workers) as pool:
+        return sum(pool.map(_write_icon, [str(p) for p, _ in jobs], [s for _, s in jobs], [size] * len(jobs),
+                            chunksize=16))
+
+
+def _toml_string(text: str) -> str:
+    return json.dumps(text, ensure_ascii=False)  # a JSON string is a valid TOML basic string
+
+
+def write_manifest(path: Path, cfg: BenchConfig, editions: dict[tuple[int, str], int], app_id: str) -> None:
+    """The workload's manifest; `editions` bumps the texts of some (achievement, locale) pairs."""
+    points = max(0, min(100, 1000 // cfg.achievements))
+    lines = [f"app_id = {_toml_string(app_id)}", 'assets = "assets"', "",
+             "[defaults]", "show_before_earned = true", "repeatable = false", ""]
+    for i in range(cfg.achievements):
+        lines += ["[[achievement]]", f"vendor_identifier = {_toml_string(vendor_id(i))}",
+                  f'reference_name = "Bench {i}"', f"points = {points}", ""]
+        for locale in LOCALE_POOL[: cfg.locales]:
+            t = texts_for(i, locale, editions.get((i, locale), 0))
+            lines += [f"[achievement.locales.{_toml_string(locale)}]", f"name = {_toml_string(t.name)}",
+                      f"before_earned_description = {_toml_string(t.before)}",
+                      f"after_earned_description = {_toml_string(t.after)}", ""]
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text("\n".join(lines), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def icon_path(root: Path, index: int, locale: str) -> Path:
+    return root / "assets" / f"{vendor_id(index)}.{locale}.png"
+
+
+def ensure_workload(cfg: BenchConfig, app_id: str) -> tuple[Path, float]:
+    """The cached workload (generated once per parameter set); returns (directory, seconds spent generating)."""
+    root = cfg.cache_dir()
+    marker = root / "workload.json"
+    if marker.exists():
+        return root, 0.0
+    started = time.perf_counter()
+    (root / "assets").mkdir(parents=True, exist_ok=True)
+    jobs = [(icon_path(root, i, loc), icon_seed(cfg, i, li))
+            for i in range(cfg.achievements) for li, loc in enumerate(LOCALE_POOL[: cfg.locales])]
+    total = render_icons([j for j in jobs if not j[0].exists()], cfg.image_size)
+    write_manifest(root / "manifest.toml", cfg, {}, app_id)
+    marker.write_text(json.dumps({"format": WORKLOAD_FORMAT, "images": len(jobs), "bytes_rendered": total}))
+    return root, time.perf_counter() - started
+
+
+def copy_workload(cache: Path, dest: Path) -> Path:
+    """A working copy of the workload (hard links where possible; changed icons get new files)."""
+    def link_or_copy(src: str, dst: str) -> None:
+        try:
+            os.link(src, dst)
+        except OSError:
+            shutil.copy2(src, dst)
+
+    shutil.copytree(cache, dest, copy_function=link_or_copy)
+    return dest
+
+
+@dataclass
+class Changes:
+    """What the `changed` phase edits: (achievement index, locale) pairs."""
+
+    icons: set[tuple[int, str]] = field(default_factory=set)
+    texts: set[tuple[int, str]] = field(default_factory=set)
+
+
+def choose_changes(cfg: BenchConfig) -> Changes:
+    """Seeded choice of round(fraction x items) icons and, independently, as many texts."""
+    pairs = [(i, loc) for i in range(cfg.achievements) for loc in LOCALE_POOL[: cfg.locales]]
+    n = round(cfg.change_fraction * len(pairs))
+    rng = random.Random(cfg.seed + 1)
+    return Changes(icons=set(rng.sample(pairs, n)), texts=set(rng.sample(pairs, n)))
+
+
+def apply_changes(cfg: BenchConfig, workdir: Path, changes: Changes, app_id: str) -> None:
+    """Re-render the chosen icons and edit the chosen texts in the working copy."""
+    locales = LOCALE_POOL[: cfg.locales]
+    render_icons([(icon_path(workdir, i, loc), icon_seed(cfg, i, locales.index(loc), edition=1))
+                  for i, loc in sorted(changes.icons)], cfg.image_size)
+    write_manifest(workdir / "manifest.toml", cfg, {pair: 1 for pair in changes.texts}, app_id)
+
+
+def work_of(cfg: BenchConfig, phase: str, changes: Changes) -> Work:
+    """The work each phase needs, from the workload (not from what the client did)."""
+    if phase == "fresh":
+        return Work(0, cfg.achievements, cfg.images, cfg.images, 0, cfg.achievements)
+    if phase == "noop":
+        return Work(existing_achievements=cfg.achievements)
+    return Work(existing_achievements=cfg.achievements, localizations_written=len(changes.texts),
+                images_uploaded=len(changes.icons), images_replaced=len(changes.icons),
+                versions_polled=len({i for i, _ in changes.icons}))
+
+
+# ---------------------------------------------------------------------------------------------- simulator
+
+
+def _sim_config_fields(cfg: BenchConfig) -> dict[str, Any]:
+    # No state file: the simulator would rewrite its whole state after every write, which is its cost, not
+    # the client's, and would distort the latency model.
+    return {
+        "api_latency": cfg.api_latency, "api_jitter": cfg.api_jitter, "upload_latency": cfg.upload_latency,
+        "upload_bandwidth": cfg.upload_bandwidth, "processing_delay": cfg.processing_delay,
+        "processing_jitter": cfg.processing_jitter, "burst_limit": cfg.burst_limit, "rate_limit": cfg.hourly_limit,
+        "rate_window": cfg.rate_window, "part_size": cfg.part_size, "seed": cfg.seed,
+        "max_recorded_requests": 1_000_000,
+    }
+
+
+# Used only when `bulkgc sim` cannot be started (it serves the same Simulator; kept so the benchmark runs alone).
+_SIM_FALLBACK = """
+import asyncio, json, signal, sys
+from pathlib import Path
+from bulkgc.sim import SimConfig, Simulator
+async def main(fields, ready):
+    async with Simulator(SimConfig(**fields)) as sim:
+        key_path = sim.key.write_p8(Path(ready).parent)
+        Path(ready).write_text(json.dumps({"base_url": sim.base_url, "app_id": sim.app_id, "key_id": sim.key.key_id,
+                               "issuer_id": sim.key.issuer_id, "private_key_path": str(key_path)}))
+        stop = asyncio.Event()
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+        await stop.wait()
+asyncio.run(main(json.loads(sys.argv[1]), sys.argv[2]))
+"""
+
+
+class SimProcess:
+    """The simulator in its own process (`python -m bulkgc sim --ready-file`), plus its control routes."""
+
+    def __init__(self, cfg: BenchConfig, workdir: Path) -> None:
+        self.cfg = cfg
+        self.workdir = workdir
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.info: dict[str, Any] = {}
+        self.log_path = workdir / "sim.log"
+
+    def command(self, ready: Path) -> list[str]:
+        fields_ = _sim_config_fields(self.cfg)
+        if _sim_cli_available():
+            args = [sys.executable, "-m", "bulkgc", "sim", "--ready-file", str(ready), "--key-dir", str(self.workdir)]
+            for name, value in fields_.items():
+                args += [f"--{name.replace('_', '-')}", str(value)]
+            return args
+        return [sys.executable, "-c", _SIM_FALLBACK, json.dumps(fields_), str(ready)]
+
+    def start(self, timeout: float = 60.0) -> dict[str, Any]:
+        ready = self.workdir / "sim-ready.json"
+        ready.unlink(missing_ok=True)
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(self.command(ready), stdout=log, stderr=subprocess.STDOUT,
+                                         cwd=self.workdir)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"the simulator exited with {self.proc.returncode}; see {self.log_path}:\n"
+                                   + self.log_path.read_text(errors="replace")[-2000:])
+            if ready.exists():
+                try:
+                    self.info = _normalise_ready(json.loads(ready.read_text()), ready.parent)
+                    return self.info
+                except (json.JSONDecodeError, KeyError):
+                    pass  # written but not complete yet
+            time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"the simulator did not become ready within {timeout:.0f}s; see {self.log_path}")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def control(self, route: str) -> Any:
+        with urllib.request.urlopen(self.info["base_url"] + route, timeout=60) as resp:
+            return json.loads(resp.read())
+
+    def __enter__(self) -> SimProcess:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _sim_cli_available() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("bulkgc.commands.sim") is not None
+
+
+def _normalise_ready(raw: dict[str, Any], base: Path) -> dict[str, Any]:
+    """Accept the ready file's spellings (flat or nested key info)."""
+    key = raw.get("key") if isinstance(raw.get("key"), dict) else raw
+    path = key.get("private_key_path") or key.get("key_path") or raw.get("key_path") or raw.get("private_key_path")
+    return {"base_url": raw["base_url"], "app_id": raw["app_id"], "key_id": key["key_id"],
+            "issuer_id": key["issuer_id"], "private_key_path": str((base / path) if path else "")}
+
+
+# ---------------------------------------------------------------------------------------------- client child
+
+
+def client_main() -> None:
+    """Child-process entry: run one push from a JSON spec on stdin, print measurements as JSON on stdout."""
+    import resource
+
+    spec = json.loads(sys.stdin.read())
+    import anyio
+
+    from bulkgc.config import RunSettings
+    from bulkgc.pipeline import push
+
+    settings = RunSettings(**{k: Path(v) if k in ("manifest", "private_key_path", "journal") else v
+                              for k, v in spec.items()})
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    started = time.perf_counter()
+    report = anyio.run(push, settings)
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    items = Counter(f"{r.kind}:{r.action}:{r.outcome}" for r in report.items)
+    failures = [f"{r.kind} {r.vendor_identifier} {r.locale}: {r.outcome} {r.error_codes} {r.message}"
+                for r in report.items if r.outcome in ("failed", "skipped", "interrupted")][:10]
+    json.dump({
+        "wall": wall,
+        "cpu": (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime),
+        "cpu_process": after.ru_utime + after.ru_stime,
+        "maxrss_kb": after.ru_maxrss,  # kilobytes on Linux
+        "exit_code": report.exit_code,
+        "totals": report.totals,
+        "items": dict(items),
+        "failures": failures,
+    }, sys.stdout, default=str)
+
+
+def run_client(spec: dict[str, Any], timeout: float) -> dict[str, Any]:
+    proc = subprocess.run([sys.executable, "-c", "from bulkgc.bench import client_main; client_main()"],
+                          input=json.dumps(spec), capture_output=True, text=True, timeout=timeout)
+    if proc.returncode != 0:
+        raise RuntimeError(f"the client failed ({proc.returncode}):\n{proc.stderr[-4000:]}")
+    return json.loads(proc.stdout)
+
+
+def client_spec(cfg: BenchConfig, sim: dict[str, Any], workdir: Path) -> dict[str, Any]:
+    spec: dict[str, Any] = {
+        "manifest": str(workdir / "manifest.toml"), "base_url": sim["base_url"], "key_id": sim["key_id"],
+        "issuer_id": sim["issuer_id"], "private_key_path": sim["private_key_path"],
+        "journal": str(workdir / "journal.sqlite"), "quiet": True,
+    }
+    for name in ("images_in_flight", "api_concurrency", "upload_concurrency", "poll_interval"):
+        if getattr(cfg, name) is not None:
+            spec[name] = getattr(cfg, name)
+    return spec
+
+
+# ---------------------------------------------------------------------------------------------- measuring
+
+
+def classify(records: Iterable[dict[str, Any]]) -> dict[str, int]:
+    """Counts of the simulator's request records of one phase."""
+    c: Counter[str] = Counter()
+    for r in records:
+        if r.get("kind") == "upload":
+            c["upload_parts"] += 1
+            continue
+        if r.get("kind") != "api":
+            continue
+        c["api"] += 1
+        if r.get("status") == 429:
+            c["429"] += 1
+        c["writes" if r.get("method") in WRITE_METHODS else "gets"] += 1
+    return dict(c)
+
+
+def item_index(before: dict[str, Any], after: dict[str, Any]) -> dict[str, tuple[str, str | None]]:
+    """Simulator id -> (vendor identifier, locale or None) over two state snapshots."""
+    out: dict[str, tuple[str, str | None]] = {}
+    for snap in (before, after):
+        achievements = snap.get("achievements", {})
+        versions = snap.get("versions", {})
+        locs = snap.get("localizations", {})
+
+        def vendor_of(ach_id: str) -> str:
+            return str((achievements.get(ach_id) or {}).get("attributes", {}).get("vendorIdentifier", ach_id))
+
+        for aid in achievements:
+            out[aid] = (vendor_of(aid), None)
+        for vid, v in versions.items():
+            out[vid] = (vendor_of(v["achievement_id"]), None)
+        for lid, loc in locs.items():
+            out[lid] = (vendor_of(versions.get(loc["version_id"], {}).get("achievement_id", "")), loc["locale"])
+        for iid, img in snap.get("images", {}).items():
+            loc = locs.get(img["localization_id"]) or {}
+            out[iid] = out.get(img["localization_id"], (vendor_of(""), loc.get("locale")))
+    return out
+
+
+_ID = re.compile(r"[0-9a-fA-F-]{8,}|\d{6,}")
+
+
+def writes_outside(records: Iterable[dict[str, Any]], index: dict[str, tuple[str, str | None]],
+                   changed: set[tuple[str, str]]) -> list[str]:
+    """Writes that touch no changed (vendor, locale) item: each as 'METHOD path'."""
+    stray = []
+    for r in records:
+        if r.get("kind") != "api" or r.get("method") not in WRITE_METHODS:
+            continue
+        ids = _ID.findall(r.get("path", "") + " " + json.dumps(r.get("request_body") or {}))
+        targets = {index[i] for i in ids if i in index and index[i][1] is not None}
+        if not targets & changed:
+            stray.append(f"{r['method']} {r['path']}")
+    return stray
+
+
+@dataclass
+class PhaseResult:
+    """One phase's numbers (one JSON line)."""
+
+    phase: str
+    images: int
+    wall_s: float
+    lower_bound_s: float
+    wall_ratio: float
+    minimum_requests: int
+    requests: int
+    requests_ratio: float
+    requests_per_image: float
+    writes: int
+    reads: int
+    polls: int
+    expected_writes: int
+    rate_limited_429: int
+    retries: int
+    bytes_uploaded: int
+    upload_parts: int
+    client_cpu_s: float
+    client_cpu_ms_per_image: float
+    client_peak_rss_mb: float
+    client_requests: int
+    counts_agree: bool
+    stray_writes: list[str]
+    exit_code: int
+    targets: dict[str, bool]
+    work: dict[str, int]
+    failures: list[str]
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=False)
+
+
+def targets_for(phase: str, r: PhaseResult) -> dict[str, bool]:
+    if phase == "fresh":
+        return {
+            "wall <= 1.25 x bound": r.wall_ratio <= 1.25,
+            "requests <= 1.1 x minimum": r.requests_ratio <= 1.1,
+            "zero 429s": r.rate_limited_429 == 0,
+            "client peak RSS <= 150 MB": r.client_peak_rss_mb <= 150,
+            "client CPU <= 10 ms/image": r.client_cpu_ms_per_image <= 10,
+        }
+    if phase == "noop":
+        return {"zero writes": r.writes == 0, "<= 0.25 requests/image": r.requests_per_image <= 0.25}
+    return {"writes only for changed items": r.writes == r.expected_writes and not r.stray_writes}
+
+
+def measure_phase(phase: str, cfg: BenchConfig, sim: SimProcess, workdir: Path, work: Work,
+                  changed: set[tuple[str, str]], image_bytes: int) -> PhaseResult:
+    since = max((r["seq"] for r in sim.control("/sim/requests?since=0")[-1:]), default=0)
+    before_state = sim.control("/sim/state") if phase == "changed" else {}
+    before = sim.control("/sim/counters")
+    out = run_client(client_spec(cfg, sim.info, workdir), timeout=3600)
+    after = sim.control("/sim/counters")
+    records = sim.control(f"/sim/requests?since={since}")
+    c = classify(records)
+    totals = out["totals"]
+    purpose = totals.get("by_purpose", {})
+    api = c.get("api", 0)
+    polls = int(purpose.get("poll", 0))
+    minimum = minimum_requests(work)
+    bound = lower_bound(work, cfg, image_bytes)
+    stray: list[str] = []
+    if phase == "changed":
+        index = item_index(before_state, sim.control("/sim/state"))
+        stray = writes_outside(records, index, changed)
+    client_api = int(totals.get("requests", 0)) - int(purpose.get("upload", 0))
+    n = max(cfg.images, 1)
+    r = PhaseResult(
+        phase=phase, images=cfg.images, wall_s=round(out["wall"], 3), lower_bound_s=round(bound, 3),
+        wall_ratio=round(out["wall"] / bound, 3) if bound else 0.0, minimum_requests=minimum, requests=api,
+        requests_ratio=round(api / minimum, 3) if minimum else 0.0, requests_per_image=round(api / n, 3),
+        writes=c.get("writes", 0), reads=c.get("gets", 0) - polls, polls=polls, expected_writes=work.writes,
+        rate_limited_429=c.get("429", 0), retries=int(totals.get("retries", 0)),
+        bytes_uploaded=int(after.get("bytes_uploaded", 0)) - int(before.get("bytes_uploaded", 0)),
+        upload_parts=c.get("upload_parts", 0), client_cpu_s=round(out["cpu"], 3),
+        client_cpu_ms_per_image=round(1000 * out["cpu"] / n, 2),
+        client_peak_rss_mb=round(out["maxrss_kb"] / 1024, 1), client_requests=client_api,
+        counts_agree=client_api == api and int(totals.get("bytes_uploaded", 0)) == (
+            int(after.get("bytes_uploaded", 0)) - int(before.get("bytes_uploaded", 0))),
+        stray_writes=stray[:20], exit_code=int(out["exit_code"]), targets={}, work=asdict(work),
+        failures=out.get("failures", []),
+    )
+    r.targets = targets_for(phase, r)
+    return r
+
+
+# ---------------------------------------------------------------------------------------------- running
+
+
+def run_bench(cfg: BenchConfig, *, log: Any = None) -> list[PhaseResult]:
+    """Generate (or reuse) the workload, start the simulator in its own process, run the phases in order."""
+    def say(text: str) -> None:
+        if log is not None:
+            print(text, file=log, flush=True)
+
+    wanted = set(cfg.phases)
+    to_run = [p for p in PHASES if PHASES.index(p) <= max(PHASES.index(w) for w in wanted)]
+    workdir = Path(tempfile.mkdtemp(prefix="bulkgc-bench-"))
+    results: list[PhaseResult] = []
+    try:
+        sim = SimProcess(cfg, workdir)
+        with sim:
+            app_id = sim.info["app_id"]
+            cache, generated = ensure_workload(cfg, app_id)
+            say(f"workload: {cfg.achievements} achievements x {cfg.locales} locales = {cfg.images} icons "
+                f"({cfg.image_size}px) in {cache}" + (f", generated in {generated:.1f}s" if generated else ", cached"))
+            run_dir = copy_workload(cache, workdir / "workload")
+            write_manifest(run_dir / "manifest.toml", cfg, {}, app_id)  # the simulator decides the app id
+            sizes = [p.stat().st_size for p in (run_dir / "assets").glob("*.png")]
+            image_bytes = max(sizes) if sizes else 0
+            changes = choose_changes(cfg)
+            for phase in to_run:
+                if phase == "changed":
+                    apply_changes(cfg, run_dir, changes, app_id)
+                changed = {(vendor_id(i), loc) for i, loc in changes.icons | changes.texts}
+                say(f"phase {phase}: running")
+                result = measure_phase(phase, cfg, sim, run_dir, work_of(cfg, phase, changes), changed, image_bytes)
+                if phase in wanted:
+                    results.append(result)
+                    say(f"phase {phase}: {result.wall_s:.1f}s, {result.requests} API requests")
+                if result.exit_code != 0:
+                    say(f"phase {phase}: the push exited with {result.exit_code}: {result.failures[:3]}")
+    finally:
+        if cfg.keep:
+            say(f"kept the run directory: {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+    return results
+
+
+def format_table(results: Sequence[PhaseResult]) -> str:
+    """A short human table, one column per phase, then PASS/MISS per target."""
+    rows: list[tuple[str, ...]] = [("", *(r.phase for r in results))]
+
+    def row(label: str, fmt: Any) -> None:
+        rows.append((label, *(fmt(r) for r in results)))
+
+    row("wall s", lambda r: f"{r.wall_s:.2f}")
+    row("lower bound s", lambda r: f"{r.lower_bound_s:.2f}")
+    row("wall / bound", lambda r: f"{r.wall_ratio:.2f}")
+    row("API requests", lambda r: str(r.requests))
+    row("minimum requests", lambda r: str(r.minimum_requests))
+    row("requests / minimum", lambda r: f"{r.requests_ratio:.3f}")
+    row("requests / image", lambda r: f"{r.requests_per_image:.3f}")
+    row("  writes", lambda r: f"{r.writes} (min {r.expected_writes})")
+    row("  reads", lambda r: str(r.reads))
+    row("  polls", lambda r: str(r.polls))
+    row("429s", lambda r: str(r.rate_limited_429))
+    row("retries", lambda r: str(r.retries))
+    row("upload parts", lambda r: str(r.upload_parts))
+    row("MB uploaded", lambda r: f"{r.bytes_uploaded / 1e6:.1f}")
+    row("client CPU s", lambda r: f"{r.client_cpu_s:.2f}")
+    row("client CPU ms/image", lambda r: f"{r.client_cpu_ms_per_image:.2f}")
+    row("client peak RSS MB", lambda r: f"{r.client_peak_rss_mb:.1f}")
+    row("sim/client counts agree", lambda r: "yes" if r.counts_agree else "NO")
+    row("exit code", lambda r: str(r.exit_code))
+    widths = [max(len(x[i]) for x in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(x, widths,
+                                                                                                   strict=True)))
+             for x in rows]
+    lines.append("")
+    for r in results:
+        for name, ok in r.targets.items():
+            lines.append(f"{'PASS' if ok else 'MISS'}  {r.phase}: {name}")
+        for stray in r.stray_writes[:5]:
+            lines.append(f"      stray write: {stray}")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------- command line
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """One option per BenchConfig field, plus --json."""
+    docs = _field_docs()
+    defaults = BenchConfig()
+    for f in fields(BenchConfig):
+        flag = "--" + f.name.replace("_", "-")
+        default = getattr(defaults, f.name)
+        help_text = docs.get(f.name, "") + ("" if default is None else f" (default: {_show(default)})")
+        if f.name == "keep":
+            parser.add_argument(flag, action="store_true", help=help_text)
+        elif f.name == "phases":
+            parser.add_argument(flag, default=",".join(PHASES), metavar="LIST",
+                                help=help_text + f"; comma-separated from {','.join(PHASES)}")
+        elif f.name == "cache":
+            parser.add_argument(flag, type=Path, default=None, metavar="DIR", help=help_text)
+        else:
+            kind = int if isinstance(default, int) and not isinstance(default, bool) else float
+            if f.name in ("images_in_flight", "api_concurrency", "upload_concurrency"):
+                kind = int
+            parser.add_argument(flag, type=kind, default=default, metavar="N", help=help_text)
+    parser.add_argument("--json", action="store_true", help="print one JSON line per phase instead of the table")
+
+
+def _show(value: Any) -> str:
+    return ",".join(value) if isinstance(value, tuple) else str(value)
+
+
+def _field_docs() -> dict[str, str]:
+    import ast
+    import inspect
+
+    tree = ast.parse(inspect.getsource(BenchConfig))
+    body = tree.body[0].body  # type: ignore[attr-defined]
+    docs = {}
+    for node, nxt in zip(body, body[1:], strict=False):
+        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and isinstance(nxt, ast.Expr):
+            if isinstance(nxt.value, ast.Constant) and isinstance(nxt.value.value, str):
+                docs[node.target.id] = nxt.value.value.rstrip(".")
+    return docs
+
+
+def config_from_args(args: argparse.Namespace) -> BenchConfig:
+    values = {f.name: getattr(args, f.name) for f in fields(BenchConfig)}
+    values["phases"] = tuple(p.strip() for p in str(args.phases).split(",") if p.strip())
+    return BenchConfig(**values)
+
+
+def main_from_args(args: argparse.Namespace) -> int:
+    """Run the benchmark; JSON lines or the table on stdout, progress on stderr. 0 if every target passes."""
+    try:
+        cfg = config_from_args(args)
+    except ValueError as exc:
+        print(f"bulkgc bench: {exc}", file=sys.stderr)
+        return 2
+    results = run_bench(cfg, log=sys.stderr)
+    if args.json:
+        for r in results:
+            print(r.to_json())
+    else:
+        print(format_table(results))
+    return 0 if all(all(r.targets.values()) for r in results) else 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bulkgc.bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_arguments(parser)
+    return main_from_args(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
