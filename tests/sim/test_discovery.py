@@ -21,8 +21,7 @@ async def test_detail_of_app(api: Api) -> None:
     assert headers["X-Rate-Limit"].startswith("user-hour-lim:3600;user-hour-rem:")
 
 
-# data: null for an empty to-one is [INFER] (GAME_CENTER_API.md A1); the spec declares it non-nullable.
-@pytest.mark.no_openapi_check
+# data: null for an empty to-one is [INFER] (GAME_CENTER_API.md A1); tests/openapi_check.py allows it.
 async def test_detail_linkage_and_group_none(api: Api) -> None:
     """The linkage answers {type,id}; a detail without group answers data null for its group."""
     status, doc, _ = await api.get(f"/v1/apps/{api.sim.app_id}/relationships/gameCenterDetail")
