@@ -33,7 +33,7 @@ COMMANDS = ("demo", "push", "plan", "validate", "status", "sim") + (("bench",) i
 
 EPILOG = """exit codes:
   0  everything is done
-  1  some items failed (the summary and --report name them with Apple's error codes)
+  1  some items failed or could not be applied (summary and --report name them with Apple's codes)
   2  invalid input or usage (manifest, icons, flags): nothing was sent
   3  authentication or configuration (key, key id, issuer id, journal in use)
   4  interrupted (signal or --deadline): run the same command again to resume

@@ -159,11 +159,15 @@ class Executor:
         if self.journal is not None:
             await self.journal.put(key, **fields)
 
-    def skip_rest(self, ap: AchievementPlan, outcome: str, message: str, *, from_localizations: bool = True) -> None:
+    def skip_rest(self, ap: AchievementPlan, outcome: str, message: str, *, codes: list[str] | None = None) -> None:
+        """Record every localization and image of `ap` with `outcome` (they were not attempted)."""
         for la in ap.localizations:
-            if from_localizations:
-                self.record("localization", ap, la.locale, la.action, outcome, message=message, attempts=0)
-            self.record("image", ap, la.locale, la.image.action, outcome, message=message, attempts=0)
+            if outcome == "blocked" and la.action == "none" and la.image.action == "none":
+                self.record("localization", ap, la.locale, "none", "unchanged", attempts=0)
+                self.record("image", ap, la.locale, "none", "unchanged", attempts=0)
+                continue
+            self.record("localization", ap, la.locale, la.action, outcome, message=message, attempts=0, codes=codes)
+            self.record("image", ap, la.locale, la.image.action, outcome, message=message, attempts=0, codes=codes)
 
     # -- achievements ----------------------------------------------------------------------------------
 
@@ -175,8 +179,12 @@ class Executor:
     async def run_achievement(self, plan: Plan, ap: AchievementPlan) -> None:
         akey = item_key("achievement", ap.vendor_id)
         if ap.action == "blocked":
-            self.record("achievement", ap, None, "none", "skipped", message=ap.version_note, attempts=0)
-            self.skip_rest(ap, "skipped", f"achievement blocked: {ap.version_note}")
+            # a change App Store Connect cannot take now (version in review) is not done: it counts like a
+            # failure for the exit code; one the user chose to skip (--on-live skip) does not
+            outcome = "skipped" if ap.blocked_by_choice else "blocked"
+            codes = [] if ap.blocked_by_choice else ["VERSION_NOT_EDITABLE"]
+            self.record("achievement", ap, None, "none", outcome, message=ap.version_note, attempts=0, codes=codes)
+            self.skip_rest(ap, outcome, f"not changed: {ap.version_note}", codes=codes)
             return
         if not ap.has_work:
             self.record("achievement", ap, None, "none", "unchanged", attempts=0)
@@ -588,7 +596,7 @@ async def push(
         stats["plan_reads"] = plan.reads
         report = RunReport(command="push", started=started, finished=time.time(), items=executor.results,
                            totals=stats, exit_code=EXIT_OK, interrupted=interrupted, resume_hint="")
-        failed = any(r.outcome == "failed" for r in executor.results)
+        failed = any(r.outcome in ("failed", "blocked") for r in executor.results)
         if interrupted:
             report.exit_code = EXIT_INTERRUPTED
             report.resume_hint = "run the same command again to resume; finished items are not redone"

@@ -165,6 +165,8 @@ class AchievementPlan:
     version_note: str
     localizations: list[LocalizationAction]
     extra_remote_locales: list[str] = field(default_factory=list)
+    # blocked because the user asked for it (--on-live skip), not because App Store Connect forbids the change
+    blocked_by_choice: bool = False
 
     @property
     def vendor_id(self) -> str:
@@ -490,6 +492,8 @@ async def build_plan(
             p.version_action, p.version_note = "none", f"v{version.number} ({version.state}) matches"
         elif version_action == "blocked" and differs:
             p.action = "blocked"
+            p.blocked_by_choice = version is not None and kapi.version is not None and (
+                version.state in kapi.version.new_version_states)
         plans[a.vendor_identifier] = p
 
     async with anyio.create_task_group() as tg:

@@ -20,10 +20,20 @@ from bulkgc.redact import redact_text
 
 REPORT_SCHEMA = "bulkgc-report/1"
 #: outcomes of an item, in the order summaries list them
-OUTCOMES = ("done", "unchanged", "failed", "skipped", "interrupted")
+# "blocked": App Store Connect cannot take the change now (e.g. the version is in review); counts as not done.
+OUTCOMES = ("done", "unchanged", "failed", "blocked", "skipped", "interrupted")
 
 # What to do about Apple's error codes, most specific prefix first (codes are hierarchical, dot-separated).
 _ADVICE: tuple[tuple[str, str], ...] = (
+    (
+        "VERSION_NOT_EDITABLE",
+        "the achievement's latest version is in review or waiting for release; run again once it is LIVE "
+        "(bulkgc then creates a new version) or rejected",
+    ),
+    (
+        "PROCESSING_TIMEOUT",
+        "App Store Connect did not finish processing in time; run the same command again later",
+    ),
     (
         "ENTITY_ERROR.ATTRIBUTE.INVALID.DUPLICATE",
         "the value already exists remotely; make it unique in the manifest",
@@ -103,8 +113,8 @@ class RunReport:
         return counts
 
     def failures(self) -> list[ItemResult]:
-        """The items that failed."""
-        return [item for item in self.items if item.outcome == "failed"]
+        """The items that failed or could not be applied (blocked)."""
+        return [item for item in self.items if item.outcome in ("failed", "blocked")]
 
 
 def advice_for(codes: list[str]) -> str:
@@ -274,7 +284,7 @@ def write_junit(report: RunReport, path: str | os.PathLike[str]) -> None:
     suite_attrs = {
         "name": f"bulkgc {report.command}",
         "tests": str(len(report.items)),
-        "failures": str(counts.get("failed", 0)),
+        "failures": str(counts.get("failed", 0) + counts.get("blocked", 0)),
         "errors": "0",
         "skipped": str(skipped),
         "time": f"{report.duration:.3f}",
@@ -299,7 +309,7 @@ def write_junit(report: RunReport, path: str | os.PathLike[str]) -> None:
                 "time": f"{item.duration:.3f}",
             },
         )
-        if item.outcome == "failed":
+        if item.outcome in ("failed", "blocked"):
             codes = ", ".join(item.error_codes) or "no error code"
             failure = ET.SubElement(
                 case,
