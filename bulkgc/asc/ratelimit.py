@@ -258,11 +258,15 @@ class RateBudget:
         logged request leaves the window (capped at `maximum`; the retry loop checks again after it).
         """
         now = self._clock()
-        self.pauses += 1
-        self._consecutive_429 += 1
         if rate_limit is not None:
             self.update(rate_limit, now)
-        if self.is_burst_429(rate_limit):
+        burst = self.is_burst_429(rate_limit)
+        if burst and now < self._paused_until:
+            # More 429s of requests that were already in flight: the same burst, already paused for.
+            return self._paused_until - now
+        self.pauses += 1
+        self._consecutive_429 += 1
+        if burst:
             pause = min(maximum, base * 2 ** (self._consecutive_429 - 1)) * random.uniform(0.5, 1.0)
         else:
             pause = min(maximum, (self._done[0] + self.window - now) if self._done else maximum)
