@@ -34,9 +34,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"bulkgc: {args.manifest} not found; run the demo from the bulkgc checkout (it uses manifests/ and "
               f"assets/ there) or pass a manifest path", file=sys.stderr)
         return 2
-    sink = choose_sink(stream=sys.stderr, log_format=args.log_format, quiet=False)
     print(f"bulkgc demo: pushing {args.manifest} to an embedded App Store Connect simulator on 127.0.0.1 ...",
-          file=sys.stderr)
+          file=sys.stderr, flush=True)
+    sink = choose_sink(stream=sys.stderr, log_format=args.log_format, quiet=False)
     result = anyio.run(lambda: run_demo(args.manifest, assets=args.assets, sink=sink,
                                         second_sink=QuietSink(sys.stderr), processing_delay=args.processing_delay))
     print("== First push")
