@@ -1,0 +1,115 @@
+"""The benchmark: a small real run (simulator in its own process, client in a child) and its formulas."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+
+from bulkgc import bench
+from bulkgc.bench import BenchConfig, Work, lower_bound, minimum_requests
+
+SMALL = dict(achievements=6, locales=2, api_latency=0.004, api_jitter=0.002, upload_latency=0.002,
+             processing_delay=0.08, processing_jitter=0.02, poll_interval=0.1, change_fraction=0.25)
+
+
+@pytest.fixture(scope="module")
+def small_run(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, object]]:
+    """Run `python -m bulkgc.bench --json` on 6 achievements x 2 locales once for the module."""
+    cache = tmp_path_factory.mktemp("bench-cache")
+    argv = ["--json", "--cache", str(cache)]
+    for name, value in SMALL.items():
+        argv += ["--" + name.replace("_", "-"), str(value)]
+    import contextlib
+    import io
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+        bench.main(argv)
+    return [json.loads(line) for line in out.getvalue().splitlines() if line.strip()]
+
+
+def test_json_lines_have_every_field(small_run: list[dict[str, object]]) -> None:
+    """One JSON line per phase, in order, each carrying every PhaseResult field."""
+    assert [r["phase"] for r in small_run] == ["fresh", "noop", "changed"]
+    names = {f.name for f in dataclasses.fields(bench.PhaseResult)}
+    for r in small_run:
+        assert names <= set(r), names - set(r)
+        assert r["exit_code"] == 0, r["failures"]
+        assert r["counts_agree"] is True
+
+
+def test_fresh_push_counts(small_run: list[dict[str, object]]) -> None:
+    """The fresh push uploads every icon once and writes exactly what the work needs."""
+    fresh = small_run[0]
+    assert fresh["upload_parts"] == 12
+    assert fresh["writes"] == fresh["expected_writes"] == 6 + 12 + 2 * 12
+    assert fresh["rate_limited_429"] == 0
+
+
+def test_noop_rerun_has_zero_writes(small_run: list[dict[str, object]]) -> None:
+    """The re-run of an unchanged manifest writes nothing and uploads nothing."""
+    noop = small_run[1]
+    assert noop["writes"] == 0
+    assert noop["upload_parts"] == 0
+    assert noop["bytes_uploaded"] == 0
+
+
+def test_changed_phase_writes_only_changed_items(small_run: list[dict[str, object]]) -> None:
+    """After 25% icon and text edits, the writes are exactly those of the changed items."""
+    changes = bench.choose_changes(BenchConfig(**{k: v for k, v in SMALL.items() if k != "poll_interval"}))
+    changed = small_run[2]
+    expected = len(changes.texts) + 3 * len(changes.icons)  # PATCH text; DELETE + reserve + commit per icon
+    assert changed["writes"] == changed["expected_writes"] == expected
+    assert changed["stray_writes"] == []
+    assert changed["upload_parts"] == len(changes.icons)
+    assert changed["targets"] == {"writes only for changed items": True}
+
+
+def test_minimum_requests_fresh_push() -> None:
+    """Fresh 3 achievements x 2 locales: detail + 1 list page + 3 creates + 6 locs + 12 image writes + 3 polls."""
+    work = Work(existing_achievements=0, achievements_created=3, localizations_written=6, images_uploaded=6,
+                images_replaced=0, versions_polled=3)
+    assert minimum_requests(work) == 1 + 1 + 3 + 6 + 12 + 3 == 26
+
+
+def test_minimum_requests_noop_and_paging() -> None:
+    """No-op over 450 existing achievements: detail + 3 list pages + 450 localization reads."""
+    assert minimum_requests(Work(existing_achievements=450)) == 1 + 3 + 450
+    assert minimum_requests(Work(existing_achievements=200)) == 1 + 1 + 200
+
+
+def test_minimum_requests_changes() -> None:
+    """10 existing; 4 texts changed, 2 icons replaced in 2 versions: reads + 4 + 2 x 3 + 2 polls."""
+    work = Work(existing_achievements=10, localizations_written=4, images_uploaded=2, images_replaced=2,
+                versions_polled=2)
+    assert minimum_requests(work) == (1 + 1 + 10) + 4 + 6 + 2 == 24
+
+
+def test_lower_bound_is_the_larger_of_throughput_and_chain() -> None:
+    """Throughput dominates a big push; one image's chain dominates a tiny one."""
+    cfg = BenchConfig(api_latency=0.1, api_jitter=0.0, upload_latency=0.05, upload_bandwidth=1e6,
+                      processing_delay=1.0, burst_limit=10)
+    big = Work(0, 100, 1000, 1000, 0, 100)
+    assert lower_bound(big, cfg, 100_000) == pytest.approx(minimum_requests(big) * 0.1 / 10)
+    tiny = Work(0, 1, 1, 1, 0, 1)
+    # detail + list, then create achievement, create localization, reserve, part, commit, processing, poll
+    assert lower_bound(tiny, cfg, 100_000) == pytest.approx(0.2 + 0.5 + 0.05 + 0.1 + 1.0)
+
+
+def test_workload_cache_is_reused_and_changes_make_new_files(tmp_path: Path) -> None:
+    """A second ensure_workload reuses the cache; a re-rendered icon in the copy leaves the cache's bytes alone."""
+    cfg = BenchConfig(achievements=2, locales=2, cache=tmp_path / "cache", change_fraction=0.5)
+    root, took = bench.ensure_workload(cfg, "1")
+    assert took > 0 and len(list((root / "assets").glob("*.png"))) == 4
+    assert bench.ensure_workload(cfg, "1") == (root, 0.0)
+    copy = bench.copy_workload(root, tmp_path / "run")
+    changes = bench.choose_changes(cfg)
+    before = {p.name: p.read_bytes() for p in (root / "assets").glob("*.png")}
+    bench.apply_changes(cfg, copy, changes, "1")
+    assert {p.name: p.read_bytes() for p in (root / "assets").glob("*.png")} == before
+    changed = {bench.icon_path(copy, i, loc).name for i, loc in changes.icons}
+    for p in (copy / "assets").glob("*.png"):
+        assert (p.read_bytes() != before[p.name]) == (p.name in changed)
