@@ -579,6 +579,9 @@ async def push(
                     plan = await build_plan(client, kapi, manifest, images, on_live=settings.on_live)
                     if on_plan is not None:
                         on_plan(plan)
+                    # lets the pacer run at full speed when the work fits in the hourly budget, and spread the
+                    # requests evenly when it does not, instead of bursting into 429s
+                    client.budget.expect(plan.expected_requests(polls_per_container=2))
                     work = [la.image for ap in plan.achievements if ap.has_work for la in ap.localizations
                             if la.image.action != "none"]
                     sink.on_plan(images=len(work), bytes_total=sum(i.info.size for i in work),

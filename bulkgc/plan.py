@@ -231,6 +231,28 @@ class Plan:
                 t[key] += 1
         return t
 
+    def expected_requests(self, polls_per_container: int = 1) -> int:
+        """API requests a push of this plan needs at the least (the pacer's hint; the benchmark's minimum).
+
+        1 per achievement created or updated, 1 per new version (+1 read of what it starts with), 1 per
+        localization created or changed, reserve + commit per image (+1 delete when one is replaced),
+        commit only for a resumed reservation, and `polls_per_container` batched polls per version whose
+        images are processed. Upload parts go to the upload hosts and do not count against the API budget.
+        """
+        n = 0
+        for a in self.achievements:
+            if not a.has_work:
+                continue
+            n += 1 if (a.action == "create" or a.attribute_changes) else 0
+            n += 2 if a.version_action == "create" else 0
+            images = 0
+            for la in a.localizations:
+                n += 1 if la.action in ("create", "update") else 0
+                n += {"upload": 2, "replace": 3, "resume": 1, "wait": 0}.get(la.image.action, 0)
+                images += la.image.action in ("upload", "replace", "resume", "wait")
+            n += polls_per_container if images else 0
+        return n
+
     def to_dict(self) -> dict[str, Any]:
         """The plan for machines (`bulkgc plan --json`)."""
         return {
@@ -241,6 +263,8 @@ class Plan:
             "game_center_group": self.group_id,
             "noop": self.is_noop,
             "totals": self.totals(),
+            "expectedRequests": self.expected_requests(),
+            "planReads": self.reads,
             "achievements": [
                 {
                     "vendorIdentifier": a.vendor_id,
