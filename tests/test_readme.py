@@ -27,3 +27,12 @@ def test_ci_runs_the_readme_test_command_verbatim() -> None:
     """.ci/run contains the README's test command unchanged, so the two cannot drift apart."""
     ci = (ROOT / ".ci" / "run").read_text()
     assert _readme_commands()[1] in ci
+
+
+def test_readme_lists_every_setting_with_its_environment_variable() -> None:
+    """Each setting's environment variable appears in the README's settings table."""
+    from bulkgc.config import settings_table
+
+    text = (ROOT / "README.md").read_text()
+    missing = [env for _flag, env, _default, _help in settings_table() if env and f"`{env}`" not in text]
+    assert missing == []
