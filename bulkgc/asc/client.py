@@ -482,22 +482,16 @@ class AscClient:
             used_tokens.append(token)
             headers["Authorization"] = f"Bearer {token}"
             generation = self.concurrency.generation
-            self._stats.by_method[method] += 1
-            self._stats.by_purpose[purpose] += 1
-            started = time.monotonic()
             try:
-                async with self._session.request(method, url, params=query, data=data, headers=headers) as resp:
-                    status = resp.status
-                    content_type = resp.headers.get("Content-Type", "")
-                    rate_limit = parse_rate_limit(resp.headers.get(RATE_LIMIT_HEADER))
-                    raw = await resp.read()
-            except Exception as e:
-                reached_server = not isinstance(e, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError)
-                raise self._transport_error(e, method, shown, sent=reached_server) from None
+                status, content_type, rl_header, raw = await self._exchange(
+                    method, url, purpose, shown, params=query, data=data, headers=headers
+                )
+                rate_limit = parse_rate_limit(rl_header)
+            except ConnectFailedError:
+                reached_server = False
+                raise
             finally:
-                self._stats.latencies.append(time.monotonic() - started)
                 self.budget.release(ticket, rate_limit, counted=reached_server)
-        self._stats.by_status[status] += 1
         log.debug("%s %s -> %d", method, shown, status)
         if 200 <= status < 300:
             self.budget.on_success()
@@ -518,6 +512,34 @@ class AscClient:
             pause = self.budget.on_429(rate_limit, base=self.config.backoff_base, maximum=self.config.backoff_max)
             log.info("429 on %s %s: all requests pause %.2fs", method, shown, pause)
         raise build_api_error(status, method, shown, raw, content_type)
+
+    async def _exchange(
+        self,
+        method: str,
+        url: URL,
+        purpose: str,
+        shown: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        data: bytes | None = None,
+        headers: Mapping[str, str],
+    ) -> tuple[int, str, str | None, bytes]:
+        """One HTTP exchange -> (status, content type, X-Rate-Limit header, body); aiohttp errors wrapped."""
+        assert self._session is not None, "use AscClient as an async context manager"
+        self._stats.by_method[method] += 1
+        self._stats.by_purpose[purpose] += 1
+        started = time.monotonic()
+        try:
+            async with self._session.request(method, url, params=params, data=data, headers=headers) as resp:
+                raw = await resp.read()
+                result = (resp.status, resp.headers.get("Content-Type", ""), resp.headers.get(RATE_LIMIT_HEADER), raw)
+        except Exception as e:  # every aiohttp/asyncio failure becomes a TransportError (none leaks out)
+            sent = not isinstance(e, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError)
+            raise self._transport_error(e, method, shown, sent=sent) from None
+        finally:
+            self._stats.latencies.append(time.monotonic() - started)
+        self._stats.by_status[result[0]] += 1
+        return result
 
     def _transport_error(self, e: BaseException, method: str, shown: str, *, sent: bool) -> TransportError:
         self._stats.transport_errors += 1
@@ -562,20 +584,9 @@ class AscClient:
         async def attempt() -> int:
             assert self._session is not None and self._upload_limiter is not None
             async with self._upload_limiter:
-                self._stats.by_method[method] += 1
-                self._stats.by_purpose["upload"] += 1
-                started = time.monotonic()
-                try:
-                    async with self._session.request(method, url, data=chunk, headers=op_headers) as resp:
-                        status = resp.status
-                        content_type = resp.headers.get("Content-Type", "")
-                        raw = await resp.read()
-                except Exception as e:
-                    sent = not isinstance(e, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError)
-                    raise self._transport_error(e, method, shown, sent=sent) from None
-                finally:
-                    self._stats.latencies.append(time.monotonic() - started)
-            self._stats.by_status[status] += 1
+                status, content_type, _, raw = await self._exchange(
+                    method, url, "upload", shown, data=chunk, headers=op_headers
+                )
             if 200 <= status < 300:
                 self._stats.bytes_uploaded += length
                 self._stats.upload_parts += 1
