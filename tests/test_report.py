@@ -47,6 +47,8 @@ def _report(interrupted: bool = False) -> RunReport:
             timings={"reserve": 0.1, "upload": 1.5, "poll": 0.9},
         ),
         ItemResult("image", "com.x.second", "en-US", "upload", "skipped", message="parent failed"),
+        ItemResult("localization", "com.x.fourth", "ja", "update", "blocked", error_codes=["VERSION_NOT_EDITABLE"],
+                   message="v1 is IN_REVIEW and cannot change until review ends"),
         ItemResult("image", "com.x.third", "en-US", "upload", "interrupted"),
     ]
     return RunReport(
@@ -72,14 +74,14 @@ def test_counts_failures_duration() -> None:
     """counts_by_outcome, failures() and duration add up."""
     report = _report()
     assert report.counts_by_outcome() == dict.fromkeys(OUTCOMES, 1)
-    assert [f.vendor_identifier for f in report.failures()] == ["com.x.first_win"]
+    assert [f.vendor_identifier for f in report.failures()] == ["com.x.first_win", "com.x.fourth"]
     assert report.duration == 192
 
 
 def test_summary_mentions_failures_codes_and_totals() -> None:
     """The summary gives counts, each failure with codes and advice, requests by method, 429s, retries."""
     text = format_summary(_report())
-    assert "5 items in 3m 12s: 1 done, 1 unchanged, 1 failed, 1 skipped, 1 interrupted" in text
+    assert "6 items in 3m 12s: 1 done, 1 unchanged, 1 failed, 1 blocked, 1 skipped, 1 interrupted" in text
     codes = "IMAGE_TOO_SMALL, ENTITY_ERROR.ATTRIBUTE.INVALID"
     assert f"image com.x.first_win[de-DE]: {codes} (state FAILED)" in text
     assert "what to do: fix the icon file" in text
@@ -150,7 +152,7 @@ def test_junit_shape(tmp_path: Path) -> None:
     (suite,) = root.findall("testsuite")
     assert suite.get("name") == "bulkgc push"
     counts = [suite.get(name) for name in ("tests", "failures", "errors", "skipped")]
-    assert counts == ["5", "1", "0", "2"]
+    assert counts == ["6", "2", "0", "2"]  # the blocked item counts as a failure
     assert float(suite.get("time", "0")) == 192
     cases = suite.findall("testcase")
     assert [(c.get("classname"), c.get("name")) for c in cases] == [
@@ -158,6 +160,7 @@ def test_junit_shape(tmp_path: Path) -> None:
         ("bulkgc.localization", "com.x.first_win[fr-FR]"),
         ("bulkgc.image", "com.x.first_win[de-DE]"),
         ("bulkgc.image", "com.x.second[en-US]"),
+        ("bulkgc.localization", "com.x.fourth[ja]"),
         ("bulkgc.image", "com.x.third[en-US]"),
     ]
     failure = cases[2].find("failure")
