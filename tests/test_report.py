@@ -169,7 +169,8 @@ def test_junit_shape(tmp_path: Path) -> None:
     assert "ENTITY_ERROR.ATTRIBUTE.INVALID" in (failure.text or "")
     assert "SECRET" not in path.read_text()
     assert float(cases[2].get("time", "0")) == 2.5
-    assert [c.find("skipped") is not None for c in cases] == [False, False, False, True, True]
+    assert [c.find("skipped") is not None for c in cases] == [False, False, False, True, False, True]
+    assert cases[4].find("failure") is not None  # blocked: not applied, so not green
     assert all(c.find("failure") is None for i, c in enumerate(cases) if i != 2)
 
 
