@@ -17,7 +17,7 @@ import anyio
 
 from bulkgc.asc.jsonapi import Document, Resource
 from bulkgc.asc.resources import KindApi
-from bulkgc.errors import NotFoundError
+from bulkgc.errors import BulkgcError, NotFoundError
 from bulkgc.plan import RemoteImage, RemoteLocalization, RemoteReader
 
 FINAL_STATES = frozenset({"COMPLETE", "FAILED"})
@@ -81,11 +81,25 @@ async def upload_parts(
         if on_part_done is not None:
             await on_part_done(index, int(op.get("length") or 0))
 
-    async with anyio.create_task_group() as tg:
-        for index, op in enumerate(image.upload_operations):
-            if index not in skip:
-                tg.start_soon(one, index, op)
+    try:
+        async with anyio.create_task_group() as tg:
+            for index, op in enumerate(image.upload_operations):
+                if index not in skip:
+                    tg.start_soon(one, index, op)
+    except BaseExceptionGroup as group:
+        # A failed part fails this image's attempt, not the run: hand the caller the ApiError (e.g. an
+        # expired URL, a part that kept failing) it handles per image, not anyio's group around it.
+        raise _first_bulkgc_error(group) from None
     return sent
+
+
+def _first_bulkgc_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The first BulkgcError inside `group` (the group itself when there is none: a bug stays visible)."""
+    for exc in group.exceptions:
+        found = _first_bulkgc_error(exc) if isinstance(exc, BaseExceptionGroup) else exc
+        if isinstance(found, BulkgcError):
+            return found
+    return group
 
 
 async def commit_image(client: Any, kapi: KindApi, image_id: str) -> RemoteImage:
