@@ -353,7 +353,7 @@ class Simulator:
                     raise E.server_error(fault.status)
             except E.SimError as err:
                 status, resp_body, headers = err.status, err.body(), {}
-        except _Drop:
+        except (_Drop, ConnectionResetError):  # dropped by us, or the client went away (e.g. its timeout)
             dropped = True
             self._count("dropped")
             transport = request.transport
@@ -405,7 +405,7 @@ class Simulator:
         status, body, dropped = 200, "", False
         try:
             status, body = await self._upload_part(request)
-        except _Drop:
+        except (_Drop, ConnectionResetError):  # dropped by us, or the client went away (e.g. its timeout)
             dropped = True
             self._count("dropped")
             if request.transport is not None:
