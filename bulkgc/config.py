@@ -115,6 +115,8 @@ class RunSettings:
                                      env="BULKGC_DEADLINE", parse=parse_duration, metavar="DURATION")
     rate_margin: float = setting(0.02, "fraction of the hourly request budget left for other tools sharing the key",
                                  env="BULKGC_RATE_MARGIN", parse=_fraction, metavar="FRACTION")
+    rate_window: float = setting(3600.0, "length of the key's rolling request window in seconds (App Store Connect: one "
+                                 "hour; shorter only against a simulator with a compressed hour)", cli=False)
     token_lifetime: float = setting(1200.0, "JWT lifetime (App Store Connect accepts at most 20 minutes)",
                                     env="BULKGC_TOKEN_LIFETIME", parse=parse_duration, metavar="DURATION")
     request_timeout: float = setting(60.0, "seconds before one HTTP request is abandoned and retried",
@@ -126,6 +128,8 @@ class RunSettings:
     quiet: bool = setting(False, "print only failures and the final summary", env="BULKGC_QUIET", parse=parse_bool)
 
     def __post_init__(self) -> None:
+        if self.rate_window <= 0:
+            raise ConfigError("the rate-limit window must be a positive number of seconds")
         if self.token_lifetime > 1200 or self.token_lifetime < 10:
             raise ConfigError("token lifetime must be between 10 seconds and 20 minutes (App Store Connect's limit)")
 

@@ -85,6 +85,7 @@ def client_config(settings: RunSettings) -> ClientConfig:
         upload_concurrency=settings.upload_concurrency,
         request_timeout=settings.request_timeout,
         rate_limit_margin=settings.rate_margin,
+        window_seconds=settings.rate_window,
     )
 
 
