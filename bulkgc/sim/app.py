@@ -8,6 +8,7 @@ import hashlib
 import json
 import logging
 import random
+import signal
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from . import errors as E
 from . import specdata
 from .auth import KeyRing, SimKey, generate_key
 from .config import SimConfig
-from .faults import FaultPlan, FaultRule
+from .faults import FaultPlan, FaultRule, deliver_signal
 from .handlers import Call, routes
 from .jsonapi import parse_query
 from .ratelimit import RateLimiter
@@ -247,6 +248,13 @@ class Simulator:
         if changed:
             await self.save()
 
+    def _signal(self, rule: FaultRule) -> None:
+        """Apply a `signal` fault (test bed): signal the client; after a SIGKILL nobody reads the answer."""
+        self._count("faults_applied")
+        deliver_signal(rule)
+        if rule.signum == signal.SIGKILL:
+            raise _Drop()
+
     # ---------------------------------------------------------------- recording
 
     def _record(self, rec: RequestRecord) -> None:
@@ -335,6 +343,9 @@ class Simulator:
                 if fault is not None and fault.kind == "status" and not fault.after_apply:
                     self._count("faults_applied")
                     raise E.server_error(fault.status)
+                signal_fault = self.faults.pick({"signal"}, method, path, route)
+                if signal_fault is not None and not signal_fault.after_apply:
+                    self._signal(signal_fault)
                 if method in ("POST", "PATCH"):
                     req_body = await self._json_body(request)
                 parsed = parse_query(op["params"], list(request.query.items()))
@@ -346,6 +357,8 @@ class Simulator:
                 status, resp_body, headers = await handler(call)
                 if method in WRITE_METHODS:
                     await self.save()
+                if signal_fault is not None and signal_fault.after_apply:
+                    self._signal(signal_fault)
                 if fault is not None:
                     self._count("faults_applied")
                     if fault.kind == "drop_after_apply":
@@ -435,6 +448,9 @@ class Simulator:
             if fault.kind == "drop":
                 raise _Drop()
             return fault.status, _s3_error("InternalError", "We encountered an internal error. Please try again.")
+        signal_fault = self.faults.pick({"signal"}, request.method, request.path, route)
+        if signal_fault is not None and not signal_fault.after_apply:
+            self._signal(signal_fault)
         if request.method != "PUT":
             return 405, _s3_error("MethodNotAllowed", "The specified method is not allowed against this resource.")
         if "Authorization" in request.headers:
@@ -474,6 +490,8 @@ class Simulator:
         self._count("parts_uploaded")
         self._count("bytes_uploaded", len(data))
         await self.save()
+        if signal_fault is not None and signal_fault.after_apply:
+            self._signal(signal_fault)
         return 200, '"' + hashlib.md5(data, usedforsecurity=False).hexdigest() + '"'
 
     # ---------------------------------------------------------------- control routes

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import fnmatch
+import os
 import random
 import re
+import signal
 import threading
+import time
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 FAULT_KINDS = frozenset(
-    {"status", "drop", "drop_after_apply", "latency", "expire_upload", "stuck", "fail_processing"}
+    {"status", "drop", "drop_after_apply", "latency", "expire_upload", "stuck", "fail_processing", "signal"}
 )
 
 
@@ -32,6 +35,13 @@ class FaultRule:
                         matched by it are refused as expired (URLs expiring early)
       stuck             a commit matched by the rule leaves the image in UPLOAD_COMPLETE forever
       fail_processing   a commit matched by the rule ends processing FAILED with `code`
+      signal            test-bed only (no such thing at Apple): send signal `signum` to process `pid` when a matching
+                        API or upload request arrives, before it is applied or after it is (`after_apply`). For
+                        SIGKILL the simulator waits (blocking its loop) until `pid` is dead, then closes the
+                        connection without an answer; a request killed before it is applied is not applied. Crash
+                        tests use it to kill a client at an exact point of its run.
+
+    `skip` lets the first `skip` matching requests through untouched, so a rule can hit exactly the Nth one.
     """
 
     kind: str = "status"
@@ -46,6 +56,12 @@ class FaultRule:
     after_apply: bool = False
     code: str = "IMAGE_INVALID"
     """Processing error code for `fail_processing`."""
+    skip: int = 0
+    """Matching requests to let through before the rule starts firing."""
+    pid: int = 0
+    """Process that a `signal` rule signals."""
+    signum: int = 9
+    """Signal number a `signal` rule sends (9 SIGKILL, 15 SIGTERM, 2 SIGINT)."""
 
     def __post_init__(self) -> None:
         if self.kind not in FAULT_KINDS:
@@ -54,6 +70,8 @@ class FaultRule:
             raise ValueError("fault probability must be within 0..1")
         if self.path_regex is not None:
             re.compile(self.path_regex)
+        if self.kind == "signal" and self.pid <= 0:
+            raise ValueError("a signal fault needs the pid of the process to signal")
 
     def matches(self, method: str, path: str, route: str | None) -> bool:
         if self.method != "*" and self.method.upper() != method.upper():
@@ -96,7 +114,7 @@ class FaultRule:
 def _coerce(key: str, value: str) -> Any:
     if key in ("probability", "delay"):
         return float(value)
-    if key == "status":
+    if key in ("status", "skip", "pid", "signum"):
         return int(value)
     if key == "count":
         return None if value.lower() in ("none", "") else int(value)
@@ -111,13 +129,13 @@ class FaultPlan:
     def __init__(self, seed: int, rules: tuple[FaultRule, ...] = ()) -> None:
         self._rng = random.Random(seed ^ 0x5EED)
         self._lock = threading.Lock()
-        self._rules: list[list[Any]] = []  # [rule, times applied]
+        self._rules: list[list[Any]] = []  # [rule, times applied, matching requests seen]
         for rule in rules:
             self.add(rule)
 
     def add(self, rule: FaultRule) -> None:
         with self._lock:
-            self._rules.append([rule, 0])
+            self._rules.append([rule, 0, 0])
 
     def clear(self) -> None:
         with self._lock:
@@ -125,14 +143,17 @@ class FaultPlan:
 
     def rules(self) -> list[dict[str, Any]]:
         with self._lock:
-            return [{**r.to_dict(), "applied": n} for r, n in self._rules]
+            return [{**r.to_dict(), "applied": n} for r, n, _ in self._rules]
 
     def pick(self, kinds: set[str] | frozenset[str], method: str, path: str, route: str | None) -> FaultRule | None:
         """The first rule of one of `kinds` that matches and fires (consuming one of its count)."""
         with self._lock:
             for entry in self._rules:
-                rule, applied = entry
+                rule, applied, seen = entry
                 if rule.kind not in kinds or not rule.matches(method, path, route):
+                    continue
+                entry[2] = seen + 1
+                if seen < rule.skip:
                     continue
                 if rule.count is not None and applied >= rule.count:
                     continue
@@ -141,3 +162,23 @@ class FaultPlan:
                 entry[1] = applied + 1
                 return rule  # type: ignore[no-any-return]
         return None
+
+
+def deliver_signal(rule: FaultRule) -> None:
+    """Send a `signal` rule's signal; for SIGKILL, block until the process is dead (so nothing else it sent is
+    served first). Blocking the simulator's loop for that moment is the point: the kill lands at an exact request."""
+    try:
+        os.kill(rule.pid, rule.signum)
+    except ProcessLookupError:
+        return
+    if rule.signum != signal.SIGKILL:
+        return
+    deadline = time.monotonic() + 5.0
+    while time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{rule.pid}/stat", encoding="ascii") as fh:
+                if fh.read().rsplit(")", 1)[1].split()[0] in ("Z", "X"):
+                    return  # dead, not yet reaped by its parent
+        except (FileNotFoundError, ProcessLookupError, IndexError):
+            return
+        time.sleep(0.002)

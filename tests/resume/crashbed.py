@@ -1,0 +1,289 @@
+"""Crash-test bed: `bulkgc sim` and `bulkgc push` as real processes, a push killed at an exact request, re-run."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "e2e"))
+
+from bulkgc.sim.state import SimState  # noqa: E402
+
+PY = sys.executable
+SIM_ARGS = ("--part-size", "4096", "--processing-delay", "0.1", "--seed", "5")
+
+
+class SimProc:
+    """`python -m bulkgc sim --state-file ... --ready-file ...` as a subprocess, read through its control routes."""
+
+    def __init__(self, root: Path, app_id: str) -> None:
+        self.root = root
+        self.app_id = app_id
+        self.state_file = root / "sim-state.json"
+        self.ready = root / "sim-ready.json"
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.info: dict[str, Any] = {}
+
+    def start(self) -> SimProc:
+        self.ready.unlink(missing_ok=True)
+        log = open(self.root / "sim.log", "ab")  # noqa: SIM115 - the child owns it
+        self.proc = subprocess.Popen(
+            [PY, "-m", "bulkgc", "sim", *SIM_ARGS, "--app-id", self.app_id, "--state-file", str(self.state_file),
+             "--ready-file", str(self.ready), "--key-dir", str(self.root / "keys")],
+            stdout=log, stderr=log,
+        )
+        log.close()
+        deadline = time.monotonic() + 30
+        while not self.ready.exists():
+            assert self.proc.poll() is None, (self.root / "sim.log").read_text()
+            assert time.monotonic() < deadline, "simulator did not start"
+            time.sleep(0.02)
+        self.info = json.loads(self.ready.read_text())
+        return self
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            self.proc.wait(timeout=15)
+        self.proc = None
+
+    # -- control routes ------------------------------------------------------------------------------------
+
+    def call(self, method: str, path: str, body: Any = None) -> Any:
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(self.info["base_url"] + path, data=data, method=method,
+                                     headers={"Content-Type": "application/json"} if data else {})
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            raw = resp.read()
+        return json.loads(raw) if raw else None
+
+    def add_fault(self, **rule: Any) -> None:
+        self.call("POST", "/sim/faults", rule)
+
+    def clear_faults(self) -> None:
+        self.call("DELETE", "/sim/faults")
+
+    def faults(self) -> list[dict[str, Any]]:
+        return list(self.call("GET", "/sim/faults")["faults"])
+
+    def requests(self, since: int = 0) -> list[Any]:
+        """API and upload requests after sequence number `since` (objects with method, path, route, status, ...)."""
+        return [SimpleNamespace(**r) for r in self.call("GET", f"/sim/requests?since={since}")]
+
+    def last_seq(self) -> int:
+        reqs = self.call("GET", "/sim/requests")
+        return max((r["seq"] for r in reqs), default=0)
+
+    @property
+    def state(self) -> SimState:
+        """The simulator's state now (processing brought up to date), with the part store on disk behind it."""
+        snapshot = self.call("GET", "/sim/state")
+        state = SimState(0, self.state_file.with_name(self.state_file.name + ".parts"))
+        state.meta = snapshot["meta"]
+        for name in state.data:
+            state.data[name] = snapshot.get(name, {})
+        return state
+
+    def env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("BULKGC_", "ASC_"))}
+        env.update(BULKGC_BASE_URL=self.info["base_url"], ASC_KEY_ID=self.info["key_id"],
+                   ASC_ISSUER_ID=self.info["issuer_id"], ASC_PRIVATE_KEY_PATH=self.info["private_key_path"])
+        return env
+
+
+@dataclass
+class PushResult:
+    returncode: int
+    stdout: str
+    stderr: str
+    first_seq: int  # simulator request numbers after this one belong to this run (or to a killed one before it)
+    launched: float  # wall clock when the process started: requests that started later belong to this run
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+    def steps(self, step: str) -> list[dict[str, Any]]:
+        return [e for e in self.events if e.get("event") == "step" and e.get("step") == step]
+
+
+def push_argv(manifest: Path, journal: Path, *extra: str) -> list[str]:
+    return [PY, "-m", "bulkgc", "push", str(manifest), "--journal", str(journal), "--poll-interval", "0.05",
+            "--processing-timeout", "10", "--log-format", "json", *extra]
+
+
+def run_push(sim: SimProc, manifest: Path, journal: Path, *extra: str, fault: dict[str, Any] | None = None,
+             timeout: float = 60) -> PushResult:
+    """Run `bulkgc push` to its end; with `fault`, a `signal` rule aimed at this very process is installed first.
+
+    The child waits on its stdin until the rule is in place, so the rule sees every request it sends.
+    """
+    first = sim.last_seq()
+    launched = time.time()
+    argv = push_argv(manifest, journal, *extra)
+    gated = ["/bin/sh", "-c", 'read go; exec "$@"', "sh", *argv]
+    proc = subprocess.Popen(gated, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env=sim.env(), cwd=manifest.parent)
+    if fault is not None:
+        sim.add_fault(kind="signal", pid=proc.pid, **fault)
+    try:
+        out, err = proc.communicate(b"go\n", timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+        raise AssertionError(f"push did not finish in {timeout}s:\n{err.decode()[-3000:]}") from None
+    finally:
+        if fault is not None:
+            sim.clear_faults()
+    events = []
+    for line in err.decode().splitlines():
+        if line.startswith("{"):
+            try:
+                events.append(json.loads(line))
+            except ValueError:
+                pass
+    if proc.returncode < 0:
+        settle(sim)
+    return PushResult(proc.returncode, out.decode(), err.decode(), first, launched, events)
+
+
+def settle(sim: SimProc, quiet: float = 0.3) -> None:
+    """Wait until the simulator has finished what a killed client still had in flight (no new record for `quiet` s)."""
+    last, since = sim.last_seq(), time.monotonic()
+    while time.monotonic() - since < quiet:
+        time.sleep(0.05)
+        now = sim.last_seq()
+        if now != last:
+            last, since = now, time.monotonic()
+
+
+def copy_tree(src: Path, dst: Path) -> None:
+    shutil.copytree(src, dst, dirs_exist_ok=True)
+
+
+# ---------------------------------------------------------------------------------------------- what happened
+
+
+V2 = "/v2/gameCenterAchievement"
+ROUTES = {
+    "POST achievement": ("POST", "/v2/gameCenterAchievements"),
+    "POST version": ("POST", f"{V2}Versions"),
+    "POST localization": ("POST", f"{V2}Localizations"),
+    "PATCH localization": ("PATCH", f"{V2}Localizations/{{id}}"),
+    "POST image": ("POST", f"{V2}Images"),
+    "PATCH image": ("PATCH", f"{V2}Images/{{id}}"),
+    "DELETE image": ("DELETE", f"{V2}Images/{{id}}"),
+}
+_NAMES = {v: k for k, v in ROUTES.items()}
+
+
+def applied_writes(reqs: list[Any]) -> dict[str, int]:
+    """Writes App Store Connect applied, by name: answered 2xx, or dropped after being applied (a lost answer).
+
+    The only dropped requests in these tests are the ones a `signal` fault killed; the caller passes only runs
+    whose killed request was applied (after_apply) or removes it.
+    """
+    out: dict[str, int] = {}
+    for r in reqs:
+        if r.kind != "api" or r.method not in ("POST", "PATCH", "DELETE"):
+            continue
+        if not (200 <= r.status < 300 or r.dropped):
+            continue
+        name = _NAMES.get((r.method, r.route), f"{r.method} {r.route}")
+        out[name] = out.get(name, 0) + 1
+    return out
+
+
+def part_puts(reqs: list[Any], state: SimState) -> list[tuple[str, int, int]]:
+    """(image id, part number, status) of each part upload, in order."""
+    by_token = {img["token"]: img["id"] for img in state.images()}
+    out = []
+    for r in reqs:
+        if r.kind == "upload":
+            token = r.path.rsplit("/", 1)[-1]
+            out.append((by_token.get(token, token), int(r.query.get("partNumber", 0)), r.status))
+    return out
+
+
+def journal_known_parts(journal: Path) -> dict[str, set[int]]:
+    """Image id -> part numbers the journal recorded as uploaded (read straight from the file, read-only)."""
+    import sqlite3
+    from urllib.parse import parse_qs, urlsplit
+
+    out: dict[str, set[int]] = {}
+    if not journal.exists():
+        return out
+    conn = sqlite3.connect(f"file:{journal}?mode=ro", uri=True)
+    try:
+        rows = conn.execute(
+            "SELECT i.remote_id, i.upload_operations, p.part_index FROM parts p JOIN items i USING (item_key)")
+        for remote_id, ops_json, index in rows:
+            ops = json.loads(ops_json)
+            if remote_id and index < len(ops):
+                number = int(parse_qs(urlsplit(ops[index]["url"]).query)["partNumber"][0])
+                out.setdefault(remote_id, set()).add(number)
+    finally:
+        conn.close()
+    return out
+
+
+def assert_exact_state(sim: SimProc, wl: Any, *, versions: dict[str, int] | None = None) -> None:
+    """Exactly the manifest: one achievement per vendor id with `versions` versions (default 1), each manifest locale once in
+    the latest version holding one COMPLETE image with the local file's bytes; no reservation left anywhere, every
+    image attached to an existing localization, no localization with two images."""
+    from workload import sha256, sim_image_state
+
+    from bulkgc.manifest import load_manifest
+
+    manifest = {a.vendor_identifier: a for a in load_manifest(wl.manifest).achievements}
+    state = sim.state
+    achievements = state.achievements()
+    vendors = [a["attributes"]["vendorIdentifier"] for a in achievements]
+    assert sorted(vendors) == sorted(wl.vendors), "duplicate or missing achievements"
+    locs = {loc["id"]: loc for loc in state.localizations()}
+    images = state.images()
+    per_loc: dict[str, list[dict[str, Any]]] = {}
+    for img in images:
+        assert img["localization_id"] in locs, f"image {img['id']} belongs to no localization"
+        per_loc.setdefault(img["localization_id"], []).append(img)
+    assert all(len(v) == 1 for v in per_loc.values()), "a localization holds two images"
+    leftovers = [(img["fileName"], sim_image_state(img)) for img in images if sim_image_state(img) != "COMPLETE"]
+    assert leftovers == [], "reservations or unprocessed images left behind"
+    for ach in achievements:
+        vendor = ach["attributes"]["vendorIdentifier"]
+        assert len(state.versions_of(ach["id"])) == (versions or {}).get(vendor, 1), f"{vendor}: versions"
+        latest = state.latest_version(ach["id"])
+        assert latest is not None
+        mine = [loc for loc in locs.values() if loc["version_id"] == latest["id"]]
+        assert sorted(loc["locale"] for loc in mine) == sorted(wl.locales), f"{vendor}: duplicate or missing locales"
+        want = {loc.locale: loc for loc in manifest[vendor].localizations}
+        for loc in mine:
+            texts = (loc["name"], loc["beforeEarnedDescription"], loc["afterEarnedDescription"])
+            w = want[loc["locale"]]
+            assert texts == (w.name, w.before_earned_description, w.after_earned_description), (vendor, loc["locale"])
+            imgs = per_loc.get(loc["id"], [])
+            assert len(imgs) == 1, f"{vendor}/{loc['locale']} has no image"
+            data = state.image_bytes(imgs[0]["id"])
+            assert hashlib.sha256(data).hexdigest() == sha256(wl.icon(vendor, loc["locale"])), (vendor, loc["locale"])
+
+
+def image_items(state: SimState) -> dict[str, str]:
+    """Image id -> the journal key of its item (`image:<vendor>:<locale>`)."""
+    achievements = {a["id"]: a["attributes"]["vendorIdentifier"] for a in state.achievements()}
+    versions = {v["id"]: v["achievement_id"] for v in state.versions()}
+    locs = {loc["id"]: loc for loc in state.localizations()}
+    out = {}
+    for img in state.images():
+        loc = locs.get(img["localization_id"])
+        if loc is not None:
+            out[img["id"]] = f"image:{achievements[versions[loc['version_id']]]}:{loc['locale']}"
+    return out
