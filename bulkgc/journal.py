@@ -247,9 +247,15 @@ class Journal:
     # -- opening and closing ------------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, path: str | os.PathLike[str], *, run_command: str = "push") -> Journal:
-        """Open (creating, migrating) the journal at `path` and take its run lock; JournalError if not."""
+    def open(cls, path: str | os.PathLike[str], *, run_command: str = "push", read_only: bool = False) -> Journal:
+        """Open (creating, migrating) the journal at `path` and take its run lock; JournalError if not.
+
+        `read_only=True` (for `bulkgc status`) neither creates, migrates nor locks: it reads the journal as it is,
+        even while a push holds the lock, and any write raises JournalError.
+        """
         path = Path(path)
+        if read_only:
+            return cls(path, _connect_read_only(path), None, run_command)
         try:
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         except OSError as exc:
@@ -473,6 +479,48 @@ def _connect(path: Path) -> sqlite3.Connection:
             conn.close()
             raise
     return conn
+
+
+def _connect_read_only(path: Path) -> sqlite3.Connection:
+    """Open an existing journal read-only, without the lock (a running push keeps writing; WAL lets us read)."""
+    if not path.exists():
+        raise JournalError(f"no journal at {path}")
+    with _translate_errors(path):
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False, timeout=5.0)
+        try:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            check = conn.execute("PRAGMA quick_check").fetchone()[0]
+            if check != "ok":
+                raise sqlite3.DatabaseError(f"database disk image is malformed: {check}")
+            if version != SCHEMA_VERSION:
+                raise JournalError(
+                    f"journal {path} has schema version {version}; this bulkgc reads version {SCHEMA_VERSION} "
+                    "(a push with this bulkgc brings an older journal up to date)"
+                )
+        except BaseException:
+            conn.close()
+            raise
+    return conn
+
+
+def lock_holder(path: str | os.PathLike[str]) -> str | None:
+    """Who holds the run lock of the journal at `path` right now ("bulkgc pid N on host H since T"), or None."""
+    lock = lock_path_for(Path(path))
+    try:
+        fd = os.open(lock, os.O_RDONLY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError as exc:
+            if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                return _read_holder(fd)
+            raise
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(fd)
 
 
 def _migrate(conn: sqlite3.Connection, path: Path, version: int) -> None:

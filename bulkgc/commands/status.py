@@ -7,7 +7,11 @@ import json
 import time
 
 from bulkgc.config import add_arguments, from_sources
-from bulkgc.journal import Journal
+from bulkgc.journal import Journal, lock_holder
+
+
+#: unfinished items listed by name in the text output
+SHOW = 20
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -23,7 +27,9 @@ def run(args: argparse.Namespace) -> int:
     if not path.exists():
         print(f"No journal at {path}: no push has run for this manifest here (or it used --journal).")
         return 0
-    with Journal.open(path, run_command="status") as journal:
+    # read-only and without the lock: status works while a push is running (and never needs the network)
+    running = lock_holder(path)
+    with Journal.open(path, run_command="status", read_only=True) as journal:
         counts = journal.counts()
         last = journal.last_run()
         images = journal.items(kind="image")
@@ -31,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     failed = [i for i in images if i.state == "failed"]
     if args.json:
         print(json.dumps({
-            "journal": str(path), "counts": counts,
+            "journal": str(path), "running": running, "counts": counts,
             "last_run": None if last is None else {"started": last.started, "finished": last.finished,
                                                    "outcome": last.outcome, "command": last.command},
             "unfinished": [{"item": i.item_key, "state": i.state, "image_id": i.remote_id} for i in unfinished],
@@ -39,12 +45,21 @@ def run(args: argparse.Namespace) -> int:
         }, indent=2))
         return 0
     print(f"Journal: {path}")
+    if running:
+        print(f"A push is running now: {running}")
     if last is not None:
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(last.started))
         print(f"Last run: {last.command} started {when}, outcome: {last.outcome or 'did not finish (resumable)'}")
     print("Items by state: " + (", ".join(f"{k}={v}" for k, v in sorted(counts.items())) or "none"))
     done = sum(1 for i in images if i.state == "complete")
     print(f"Images: {done} complete, {len(unfinished) - len(failed)} in flight or unfinished, {len(failed)} failed")
+    in_flight = [i for i in unfinished if i.state != "failed"]
+    for i in in_flight[:SHOW]:
+        print(f"  unfinished {i.item_key}: {i.state or 'planned'}" + (f" (image {i.remote_id})" if i.remote_id else ""))
+    if len(in_flight) > SHOW:
+        print(f"  ... and {len(in_flight) - SHOW} more (--json lists all)")
     for i in failed:
         print(f"  failed {i.item_key}: {', '.join(i.error_codes) or '-'} {i.detail}")
+    if in_flight or failed:
+        print("Run the same push again to resume: finished items are not redone.")
     return 0
