@@ -25,7 +25,7 @@ from typing import Any
 
 import anyio
 
-from bulkgc.asc.jsonapi import Document, Resource
+from bulkgc.asc.jsonapi import Document, DocumentShapeError, Resource
 from bulkgc.asc.resources import APP_DETAIL, KindApi
 from bulkgc.errors import ConfigError, NotFoundError
 from bulkgc.manifest import Achievement, Localization, Manifest
@@ -73,16 +73,26 @@ class RemoteImage:
 
     @classmethod
     def from_resource(cls, r: Resource) -> RemoteImage:
+        """Read an image resource; DocumentShapeError (naming it) when an attribute has an unexpected shape."""
         a = r.attributes or {}
         delivery = a.get("assetDeliveryState") or {}
-        errors = delivery.get("errors") or []
+        errors = (delivery.get("errors") or []) if isinstance(delivery, dict) else None
+        operations = a.get("uploadOperations") or []
+        size = a.get("fileSize") or 0
+        if (errors is None or not isinstance(errors, list) or not isinstance(operations, list)
+                or not all(isinstance(op, dict) for op in operations)
+                or not isinstance(size, int | str) or not str(size).strip().isdigit()):
+            raise DocumentShapeError(
+                f"image {r.id}: assetDeliveryState, fileSize or uploadOperations has an unexpected shape; "
+                "App Store Connect may have changed, please report it"
+            )
         return cls(
             id=r.id,
-            file_name=a.get("fileName") or "",
-            file_size=int(a.get("fileSize") or 0),
-            state=delivery.get("state") or "AWAITING_UPLOAD",
+            file_name=str(a.get("fileName") or ""),
+            file_size=int(size),
+            state=str(delivery.get("state") or "AWAITING_UPLOAD"),
             error_codes=[str(e.get("code")) for e in errors if isinstance(e, dict) and e.get("code")],
-            upload_operations=list(a.get("uploadOperations") or []),
+            upload_operations=list(operations),
         )
 
 
@@ -106,7 +116,7 @@ class RemoteLocalization:
                 image = RemoteImage.from_resource(found)
             else:  # linked but not embedded: treat as unknown content, so it gets replaced
                 image = RemoteImage(id=image_id, file_name="", file_size=0, state="UNKNOWN")
-        return cls(id=r.id, locale=a.get("locale") or "", texts={k: a.get(k) for k in TEXT_ATTRS}, image=image)
+        return cls(id=r.id, locale=str(a.get("locale") or ""), texts={k: a.get(k) for k in TEXT_ATTRS}, image=image)
 
 
 @dataclass

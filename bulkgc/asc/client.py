@@ -22,7 +22,7 @@ from yarl import URL
 
 from bulkgc import __version__
 from bulkgc.asc.auth import TokenProvider
-from bulkgc.asc.jsonapi import Document, DocumentShapeError, merge_documents, parse_document, parse_errors
+from bulkgc.asc.jsonapi import Document, merge_documents, parse_document, parse_errors
 from bulkgc.asc.ratelimit import HEADER as RATE_LIMIT_HEADER
 from bulkgc.asc.ratelimit import AdaptiveConcurrency, RateBudget, RateLimit, parse_rate_limit
 from bulkgc.asc.retry import RetryPolicy, Sleep, call_with_retry, is_transient
@@ -136,7 +136,7 @@ class RequestStats:
     transport_errors: int = 0
     bytes_uploaded: int = 0
     upload_parts: int = 0
-    paced_requests: int = 0  # admitted while pacing to the hourly budget
+    paced_requests: int = 0  # admitted after waiting for a slot of the (full) hourly window
     paced_seconds: float = 0.0
     paused_seconds: float = 0.0  # shared pause after 429s
     concurrency_now: int = 0
@@ -225,7 +225,7 @@ def build_api_error(status: int, method: str, shown_url: str, body: bytes, conte
     if "json" in content_type or body[:1] in (b"{", b"["):
         try:
             errors = parse_errors(json.loads(body))
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested deeper than the decoder goes
             errors = []
     if errors:
         what = _describe(errors)
@@ -498,7 +498,7 @@ class AscClient:
             self.concurrency.on_success()
             try:
                 return parse_document(json.loads(raw) if raw.strip() else None)
-            except (ValueError, DocumentShapeError) as e:
+            except (ValueError, RecursionError) as e:  # DocumentShapeError is a ValueError
                 raise ApiError(
                     f"{method} {shown} answered {status} with a body that is not a JSON:API document "
                     f"({type(e).__name__}); App Store Connect may have changed, please report it",

@@ -6,11 +6,23 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from bulkgc.errors import ErrorDetail
+from bulkgc.errors import ApiError, ErrorDetail
 
 
-class DocumentShapeError(ValueError):
-    """The body is JSON but not a JSON:API document (the client turns this into an ApiError)."""
+class DocumentShapeError(ApiError, ValueError):
+    """The body is JSON but not a JSON:API document, or a resource lacks the shape bulkgc reads.
+
+    An ApiError, so a malformed answer fails the one item that got it (never the whole run).
+    """
+
+
+def _object(value: Any, what: str) -> dict[str, Any]:
+    """`value` as a dict ({} for null/absent); DocumentShapeError for anything else."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise DocumentShapeError(f"`{what}` must be a JSON object, not {type(value).__name__}")
+    return dict(value)
 
 
 @dataclass
@@ -123,9 +135,9 @@ def parse_resource(obj: Any) -> Resource:
     return Resource(
         type=str(obj["type"]),
         id=str(obj["id"]),
-        attributes=dict(obj.get("attributes") or {}),
-        relationships=dict(obj.get("relationships") or {}),
-        links=dict(obj.get("links") or {}),
+        attributes=_object(obj.get("attributes"), "attributes"),
+        relationships=_object(obj.get("relationships"), "relationships"),
+        links=_object(obj.get("links"), "links"),
     )
 
 
@@ -143,11 +155,14 @@ def parse_document(obj: Any) -> Document:
         data = [parse_resource(r) for r in raw]
     else:
         data = parse_resource(raw)
+    included = obj.get("included") or []
+    if not isinstance(included, list):
+        raise DocumentShapeError(f"`included` must be a JSON array, not {type(included).__name__}")
     return Document(
         data=data,
-        included=[parse_resource(r) for r in (obj.get("included") or [])],
-        links=dict(obj.get("links") or {}),
-        meta=dict(obj.get("meta") or {}),
+        included=[parse_resource(r) for r in included],
+        links=_object(obj.get("links"), "links"),
+        meta=_object(obj.get("meta"), "meta"),
     )
 
 
