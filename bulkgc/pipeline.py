@@ -563,6 +563,7 @@ async def push(
     stop = stop or anyio.Event()
     started = time.time()
     manifest, images = await load_inputs(settings)
+    config = client_config(settings)  # a refused base URL (plain http to a real host) stops here, before the journal
     creds = credentials or credentials_from(settings)
     tokens = TokenProvider(creds, lifetime=settings.token_lifetime)
     journal = await anyio.to_thread.run_sync(lambda: Journal.open(settings.journal_path, run_command="push"))
@@ -571,7 +572,7 @@ async def push(
     interrupted = False
     try:
         run_id = await ajournal.start_run(str(settings.manifest), {"api": settings.api, "base_url": settings.base_url})
-        async with AscClient(client_config(settings), tokens) as client:
+        async with AscClient(config, tokens) as client:
             executor = Executor(client, kapi, settings, images, journal=ajournal, sink=sink, stop=stop)
             async with anyio.create_task_group() as tg:
                 if settings.deadline is not None:
