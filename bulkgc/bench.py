@@ -493,6 +493,7 @@ def client_main() -> None:
                               for k, v in spec.items()})
     before = resource.getrusage(resource.RUSAGE_SELF)
     started = time.perf_counter()
+    started_at = time.time()
     report = anyio.run(push, settings)
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_SELF)
@@ -501,6 +502,7 @@ def client_main() -> None:
                 for r in report.items if r.outcome in ("failed", "skipped", "interrupted")][:10]
     json.dump({
         "wall": wall,
+        "started_at": started_at,
         "cpu": (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime),
         "cpu_process": after.ru_utime + after.ru_stime,
         "maxrss_kb": after.ru_maxrss,  # kilobytes on Linux
@@ -590,6 +592,15 @@ def writes_outside(records: Iterable[dict[str, Any]], index: dict[str, tuple[str
     return stray
 
 
+def timeline(records: Sequence[dict[str, Any]], started_at: float) -> dict[str, float]:
+    """Where the wall time went: until the first API request, until the last write (simulator clock)."""
+    api = [r for r in records if r.get("kind") == "api"]
+    writes = [r for r in api if r.get("method") in WRITE_METHODS]
+    first = min((r["started"] for r in api), default=started_at)
+    last = max((r["ended"] for r in writes), default=first)
+    return {"first_request_s": round(first - started_at, 3), "last_write_s": round(last - started_at, 3)}
+
+
 @dataclass
 class PhaseResult:
     """One phase's numbers (one JSON line)."""
@@ -617,6 +628,8 @@ class PhaseResult:
     client_requests: int
     counts_agree: bool
     stray_writes: list[str]
+    first_request_s: float  # client start -> first API request (manifest, icon scan, token)
+    last_write_s: float  # client start -> last write answered (then only polls remain)
     exit_code: int
     targets: dict[str, bool]
     work: dict[str, int]
@@ -673,7 +686,7 @@ def measure_phase(phase: str, cfg: BenchConfig, sim: SimProcess, workdir: Path, 
         client_peak_rss_mb=round(out["maxrss_kb"] / 1024, 1), client_requests=client_api,
         counts_agree=client_api == api and int(totals.get("bytes_uploaded", 0)) == (
             int(after.get("bytes_uploaded", 0)) - int(before.get("bytes_uploaded", 0))),
-        stray_writes=stray[:20], exit_code=int(out["exit_code"]), targets={}, work=asdict(work),
+        stray_writes=stray[:20], **timeline(records, float(out["started_at"])), exit_code=int(out["exit_code"]), targets={}, work=asdict(work),
         failures=out.get("failures", []),
     )
     r.targets = targets_for(phase, r)
@@ -734,6 +747,8 @@ def format_table(results: Sequence[PhaseResult]) -> str:
     row("wall s", lambda r: f"{r.wall_s:.2f}")
     row("lower bound s", lambda r: f"{r.lower_bound_s:.2f}")
     row("wall / bound", lambda r: f"{r.wall_ratio:.2f}")
+    row("  first API request at s", lambda r: f"{r.first_request_s:.2f}")
+    row("  last write at s", lambda r: f"{r.last_write_s:.2f}")
     row("API requests", lambda r: str(r.requests))
     row("minimum requests", lambda r: str(r.minimum_requests))
     row("requests / minimum", lambda r: f"{r.requests_ratio:.3f}")
