@@ -570,6 +570,7 @@ async def push(
     ajournal = AsyncJournal(journal)
     kapi = kind_api("achievement", settings.api)
     interrupted = False
+    budget_bound = False
     try:
         run_id = await ajournal.start_run(str(settings.manifest), {"api": settings.api, "base_url": settings.base_url})
         async with AscClient(config, tokens) as client:
@@ -581,9 +582,10 @@ async def push(
                     plan = await build_plan(client, kapi, manifest, images, on_live=settings.on_live)
                     if on_plan is not None:
                         on_plan(plan)
-                    # lets the pacer run at full speed when the work fits in the hourly budget, and spread the
-                    # requests evenly when it does not, instead of bursting into 429s
+                    # the pacer goes at full speed while the window has room and then admits one request per
+                    # freed slot; the hint tells the report whether the budget, not the work, set the duration
                     client.budget.expect(plan.expected_requests(polls_per_container=2))
+                    budget_bound = client.budget.budget_bound
                     work = [la.image for ap in plan.achievements if ap.has_work for la in ap.localizations
                             if la.image.action != "none"]
                     sink.on_plan(images=len(work), bytes_total=sum(i.info.size for i in work),
@@ -598,6 +600,7 @@ async def push(
         stats["requests_by_method"] = stats.get("by_method", {})
         stats["requests_by_purpose"] = stats.get("by_purpose", {})
         stats["polls"] = executor.polls
+        stats["budget_bound"] = budget_bound
         stats["plan_reads"] = plan.reads
         report = RunReport(command="push", started=started, finished=time.time(), items=executor.results,
                            totals=stats, exit_code=EXIT_OK, interrupted=interrupted, resume_hint="")

@@ -74,11 +74,15 @@ class RateBudget:
     and `others` = requests by other tools on the key, estimated from each header. A request is admitted
     only while `others + own(t) < limit - margin`, so a run never exhausts the hour into a 429.
 
-    Pacing: while the remaining work (hint from `expect()`) fits in the headroom, or with no hint while the
-    headroom is above a low-water mark, requests go at full speed (only the concurrency cap applies).
-    Otherwise requests are spaced: at least `window / cap` apart (the sustainable rate) and the headroom that
-    is left is spread over the time until our oldest logged request leaves the window, instead of bursting
-    into the wall and stalling.
+    Pacing (headroom first, then slot by slot): while `others + own(t) < limit - margin` requests go at full
+    speed (only the concurrency cap applies); once the window is full, the next request waits exactly until
+    the slot of one of our earlier requests frees (its completion + `window_seconds`) and is admitted then.
+    Freed slots come back in the pattern the earlier requests were made in, one waiter per slot (admissions
+    are serialized), so the pace after the first window is the pace of the first window, never a
+    synchronized burst of all waiters. The server never sees the wall, so there is no 429 and no stall
+    after one, and N requests take floor((N - 1) / cap) windows plus the tail, the least any client can
+    take (an even spread from the start takes N / cap windows: up to a whole window more). The `expect()`
+    hint only decides whether the run is reported as budget-bound (`budget_bound`).
     """
 
     def __init__(
@@ -87,13 +91,11 @@ class RateBudget:
         window_seconds: float = 3600.0,
         margin_fraction: float = 0.02,
         margin_requests: int = 0,
-        low_water_fraction: float = 0.1,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.window = float(window_seconds)
         self.margin_fraction = float(margin_fraction)
         self.margin_requests = int(margin_requests)
-        self.low_water_fraction = float(low_water_fraction)
         self._clock = clock
         self.limit: int | None = None  # last reported user-hour-lim
         self.remaining: int | None = None  # last reported user-hour-rem
@@ -101,9 +103,8 @@ class RateBudget:
         self._others_at = 0.0
         self._done: deque[float] = deque()  # completion times of our requests, oldest first
         self._inflight = 0
-        self._last_admit = -math.inf
         self._pending: int | None = None  # hint: requests still to be made in this run
-        self._pacing = False
+        self._slot_waits = 0  # times a request waited for a slot of the full window
         self._paused_until = 0.0
         self._consecutive_429 = 0
         self._lock: anyio.Lock | None = None
@@ -151,7 +152,7 @@ class RateBudget:
 
     # -- the decision ------------------------------------------------------------------------------------
     def admission_delay(self, now: float | None = None) -> float:
-        """Seconds to wait before the next request may be sent (0: send now); also updates the pacing mode."""
+        """Seconds to wait before the next request may be sent (0: send now)."""
         now = self._clock() if now is None else now
         pause = self._paused_until - now
         own = self.own_in_window(now)
@@ -159,48 +160,47 @@ class RateBudget:
         if cap is None:
             return max(0.0, pause)
         headroom = cap - own
-        if headroom <= 0:
-            # Wait until enough of our completed requests leave the window; with none to wait for (all in
-            # flight, or others hold the budget) re-check after one sustainable interval or a release.
-            need = -headroom  # index of the completion whose expiry frees one slot
-            if need < len(self._done):
-                wait = self._done[need] + self.window - now
-            else:
-                wait = self.window / max(1, self.limit or 1)
-            return max(pause, wait, 1e-3)
-        low_water = max(1, math.ceil(cap * self.low_water_fraction))
-        if self._pending is not None:
-            # Known remaining work: full speed exactly when it fits in what is left of the window.
-            self._pacing = self._pending > headroom
-        elif self._pacing:
-            # Hysteresis: once pacing, keep the sustainable rate until half the budget is free again,
-            # otherwise each freed window would be burst away and stall again.
-            self._pacing = headroom < cap / 2
-        else:
-            self._pacing = headroom <= low_water
-        if not self._pacing:
+        if headroom > 0:
+            # Budget left in the window: use it at full speed. Spreading it out would only move the moment
+            # the window fills, and every request not made now is one more the next window has to carry.
             return max(0.0, pause)
-        interval = self.window / max(1, cap)
-        if self._done:
-            # Spread what is left of the headroom until our oldest request frees its slot.
-            interval = max(interval, (self._done[0] + self.window - now) / headroom)
-        return max(pause, self._last_admit + interval - now, 0.0)
+        # The window is full: wait until enough of our completed requests leave it. With none to wait for
+        # (all in flight, or others hold the budget) re-check after one sustainable interval or a release.
+        need = -headroom  # index of the completion whose expiry frees one slot
+        if need < len(self._done):
+            wait = self._done[need] + self.window - now
+        else:
+            wait = self.window / max(1, self.limit or 1)
+        return max(pause, wait, 1e-3)
+
+    @property
+    def budget_bound(self) -> bool:
+        """True when the announced remaining work does not fit in what is left of the window."""
+        cap = self.capacity()
+        if cap is None or self._pending is None:
+            return False
+        return self._pending > cap - self.own_in_window()
 
     async def acquire(self) -> BudgetTicket:
-        """Wait for the shared 429 pause and for pacing, then admit one request (FIFO among waiters)."""
+        """Wait for the shared 429 pause and for a slot in the window, then admit one request (FIFO among waiters).
+
+        A request that waited for a slot (itself, or queued behind one that did) counts in `paced_requests`;
+        the time spent waiting for slots adds up in `paced_seconds`.
+        """
         if self._lock is None:
             self._lock = anyio.Lock()
+        slot_waits_before = self._slot_waits  # a slot wait while this request queues holds it up as well
         async with self._lock:  # one admission decision at a time, so waiters cannot all rush in together
+            waited_for_budget = False
             while True:
                 now = self._clock()
                 delay = self.admission_delay(now)
                 if delay <= 0:
                     break
                 paused = now < self._paused_until
-                if paused:
-                    self.paused_seconds += min(delay, self._paused_until - now)
-                else:
-                    self.paced_seconds += delay
+                if not paused:
+                    waited_for_budget = True
+                    self._slot_waits += 1
                 self._changed = anyio.Event()
                 with anyio.move_on_after(delay):
                     # A completion can change the picture (new header, freed slot): re-decide early then,
@@ -209,10 +209,14 @@ class RateBudget:
                         await anyio.sleep(delay)
                     else:
                         await self._changed.wait()
-            if self._pacing:
+                waited = max(0.0, self._clock() - now)
+                if paused:
+                    self.paused_seconds += waited
+                else:
+                    self.paced_seconds += waited
+            if waited_for_budget or self._slot_waits != slot_waits_before:
                 self.paced_requests += 1
             now = self._clock()
-            self._last_admit = now
             self._inflight += 1
             if self._pending:
                 self._pending -= 1
@@ -240,8 +244,10 @@ class RateBudget:
         now = self._clock() if now is None else now
         self.limit, self.remaining = rate_limit.limit, rate_limit.remaining
         used = rate_limit.limit - rate_limit.remaining
-        # Our completed requests are surely counted; in-flight ones may be too, which only overestimates others.
-        own_counted = len(self._done)
+        # Our completed requests still in our window are surely counted (ours expire later than the server's,
+        # so stale ones are dropped first: counting them would underestimate others and overfill the window);
+        # in-flight ones may be counted too, which only overestimates others.
+        own_counted = self.own_in_window(now) - self._inflight
         self._others = max(0, used - own_counted)
         self._others_at = now
 

@@ -51,7 +51,6 @@ def _admit(b: RateBudget, clock: Clock, rl: RateLimit | None = None) -> None:
     """Admit and complete one request synchronously (what acquire/release do, minus the waiting)."""
     assert b.admission_delay() == 0
     b._inflight += 1
-    b._last_admit = clock.now
     if b._pending:
         b._pending -= 1
     from bulkgc.asc.ratelimit import BudgetTicket
@@ -74,7 +73,7 @@ def test_full_speed_until_limit_known_and_when_work_fits() -> None:
 def test_hard_cap_waits_for_oldest_to_leave_window() -> None:
     """With the window full, the next request waits until our oldest request leaves the window."""
     clock = Clock()
-    b = RateBudget(window_seconds=10, margin_fraction=0.0, margin_requests=2, low_water_fraction=0.0, clock=clock)
+    b = RateBudget(window_seconds=10, margin_fraction=0.0, margin_requests=2, clock=clock)
     b.update(RateLimit(10, 10))
     b.expect(8)
     for i in range(8):
@@ -97,33 +96,40 @@ def test_other_tools_usage_shrinks_capacity() -> None:
     assert b.others() == 0
 
 
-def test_pacing_spreads_requests_when_work_exceeds_budget() -> None:
-    """When the expected work exceeds the headroom, requests are spaced at least window/capacity apart."""
+def test_headroom_at_full_speed_then_one_request_per_freed_slot() -> None:
+    """Work beyond the budget: the headroom goes at once, then each request waits for exactly one freed slot."""
     clock = Clock()
     b = RateBudget(window_seconds=10, margin_fraction=0.0, clock=clock)
     b.update(RateLimit(20, 20))
     b.expect(100)
-    _admit(b, clock)
-    delay = b.admission_delay()
-    # 19 slots left until our first request leaves the window 10 s from now: one every 10/19 s
-    assert delay == pytest.approx(10 / 19)
-    clock.now += delay
-    _admit(b, clock)
-    assert b.paced_requests == 0  # counted by acquire(), not by this helper
-
-
-def test_low_water_starts_pacing_without_a_hint() -> None:
-    """Without a hint, the run goes full speed until the headroom reaches the low-water mark, then paces."""
-    clock = Clock()
-    b = RateBudget(window_seconds=10, margin_fraction=0.0, low_water_fraction=0.25, clock=clock)
-    b.update(RateLimit(20, 20))
+    assert b.budget_bound
     sent = 0
     while b.admission_delay() == 0:
         _admit(b, clock)
+        clock.now += 0.1  # the first window's own pace: one request every 0.1 s
         sent += 1
-    assert sent == 15  # headroom 5 = low water: spacing starts instead of bursting into the wall
-    # the remaining 5 slots are spread until the oldest frees (10 s from now), not sent at once
-    assert b.admission_delay() == pytest.approx(10 / 5)
+    assert sent == 20  # no spreading while there is room: spreading would only delay the wall
+    # the window is full: the next slot is the first request's (t=100), free at 110
+    assert b.admission_delay() == pytest.approx(110 - clock.now)
+    clock.now = 110.0
+    _admit(b, clock)
+    # the second freed slot comes 0.1 s later, as the second request did: the first window's pace, no burst
+    assert b.admission_delay() == pytest.approx(0.1)
+
+
+def test_minimum_time_is_whole_windows_not_an_even_spread() -> None:
+    """55 requests, 20 per 10 s window, instant answers: the last goes at 20 s = floor(54/20) windows, not 27.5 s."""
+    clock = Clock()
+    b = RateBudget(window_seconds=10, margin_fraction=0.0, clock=clock)
+    b.update(RateLimit(20, 20))
+    b.expect(55)
+    times = []
+    for _ in range(55):
+        clock.now += b.admission_delay()
+        times.append(clock.now)
+        _admit(b, clock)
+    assert times[-1] - times[0] == pytest.approx(20.0)
+    assert max(sum(1 for t in times if s <= t < s + 10) for s in times) == 20  # never more than the cap
 
 
 def test_burst_429_vs_hour_exhausted_pause() -> None:

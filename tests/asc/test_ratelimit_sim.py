@@ -82,13 +82,14 @@ async def test_workload_larger_than_window_budget_finishes_without_429() -> None
         elapsed = time.monotonic() - started
         statuses = [r.status for r in api_records(sim)]
         assert statuses.count(200) == 100 and sim.counters["rate_limited"] == 0
-        assert client.stats.paced_requests > 50
-        # 100 requests with 39 allowed per 2 s cannot finish before ~2 windows; pacing, not 429s, made it so.
-        assert elapsed > 3.0
+        # the first window's 39 go at once; later ones wait for freed slots (at least the 10 tasks queued then)
+        assert client.stats.paced_requests >= 10 and client.stats.paced_seconds > 0
+        # 100 requests with 39 allowed per 2 s cannot finish before 2 windows; pacing, not 429s, made it so.
+        assert elapsed > 3.5
 
 
 async def test_no_hint_bursts_then_paces_without_429() -> None:
-    """Without a work estimate: full speed until the low-water mark, then spaced; still zero 429s."""
+    """Without a work estimate: full speed until the window is full, then one request per freed slot; zero 429s."""
     config = SimConfig(seed=5, rate_limit=20, rate_window=1.0)
     async with sim_and_client(config, window_seconds=1.0, api_concurrency=5) as (sim, client):
         path = f"/v1/apps/{sim.app_id}/gameCenterDetail"
