@@ -54,7 +54,13 @@ async def push_with_signals(settings: RunSettings, sink: ProgressSink) -> RunRep
 
 
 def resume_command(settings: RunSettings) -> str:
-    return "bulkgc push " + shlex.quote(str(settings.manifest)) + (f" --api {settings.api}" if settings.api != "v2" else "")
+    """The command that resumes this run (same manifest, API and journal: the journal knows the parts sent)."""
+    cmd = "bulkgc push " + shlex.quote(str(settings.manifest))
+    if settings.api != "v2":
+        cmd += f" --api {settings.api}"
+    if settings.journal is not None:
+        cmd += " --journal " + shlex.quote(str(settings.journal))
+    return cmd
 
 
 def finish(settings: RunSettings, report: RunReport | None) -> int:

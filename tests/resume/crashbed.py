@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
@@ -122,7 +122,8 @@ def push_argv(manifest: Path, journal: Path, *extra: str) -> list[str]:
 
 
 def run_push(sim: SimProc, manifest: Path, journal: Path, *extra: str, fault: dict[str, Any] | None = None,
-             timeout: float = 60) -> PushResult:
+             timeout: float = 60, env: dict[str, str] | None = None,
+             while_running: Callable[[subprocess.Popen[bytes]], None] | None = None) -> PushResult:
     """Run `bulkgc push` to its end; with `fault`, a `signal` rule aimed at this very process is installed first.
 
     The child waits on its stdin until the rule is in place, so the rule sees every request it sends.
@@ -132,11 +133,17 @@ def run_push(sim: SimProc, manifest: Path, journal: Path, *extra: str, fault: di
     argv = push_argv(manifest, journal, *extra)
     gated = ["/bin/sh", "-c", 'read go; exec "$@"', "sh", *argv]
     proc = subprocess.Popen(gated, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            env=sim.env(), cwd=manifest.parent)
+                            env=env or sim.env(), cwd=manifest.parent)
+    assert proc.stdin is not None
     if fault is not None:
-        sim.add_fault(kind="signal", pid=proc.pid, **fault)
+        sim.add_fault(kind="signal", pid=proc.pid, count=1, **fault)
+    proc.stdin.write(b"go\n")
+    proc.stdin.close()
+    proc.stdin = None
     try:
-        out, err = proc.communicate(b"go\n", timeout=timeout)
+        if while_running is not None:
+            while_running(proc)
+        out, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         proc.kill()
         out, err = proc.communicate()
