@@ -748,7 +748,7 @@ def format_table(results: Sequence[PhaseResult]) -> str:
     row("lower bound s", lambda r: f"{r.lower_bound_s:.2f}")
     row("wall / bound", lambda r: f"{r.wall_ratio:.2f}")
     row("  first API request at s", lambda r: f"{r.first_request_s:.2f}")
-    row("  last write at s", lambda r: f"{r.last_write_s:.2f}")
+    row("  last write at s", lambda r: f"{r.last_write_s:.2f}" if r.writes else "-")
     row("API requests", lambda r: str(r.requests))
     row("minimum requests", lambda r: str(r.minimum_requests))
     row("requests / minimum", lambda r: f"{r.requests_ratio:.3f}")
