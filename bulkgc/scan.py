@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import io
+import json
 import os
 import stat
 from collections.abc import Iterable
@@ -243,20 +245,112 @@ def _check_or_problem(path: Path) -> ImageInfo | Problem:
         return Problem(display_path(path), f"unexpected error while checking ({type(exc).__name__}: {exc})")
 
 
+# Bump when a check changes, so results cached by an older bulkgc are not trusted.
+CHECKS_VERSION = 1
+
+
+class ScanCache:
+    """Results of earlier checks, trusted only while a file's size, mtime, ctime and inode are unchanged.
+
+    The same rule git's index and rsync use: a re-run (or a resumed run) decodes only icons that changed,
+    which is most of a no-op run's CPU otherwise. Only valid icons are remembered; a file with a problem is
+    checked again every time. Stored as JSON (mode 0600) next to the resume journal.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._entries: dict[str, dict[str, object]] = {}
+        self._dirty = False
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+            if doc.get("checks") == CHECKS_VERSION and isinstance(doc.get("entries"), dict):
+                self._entries = doc["entries"]
+        except (OSError, ValueError, AttributeError):
+            pass  # missing or unreadable: start empty, it is only a cache
+
+    @staticmethod
+    def _stamp(st: os.stat_result) -> list[int]:
+        return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev]
+
+    def get(self, path: Path) -> ImageInfo | None:
+        entry = self._entries.get(os.fsdecode(path.absolute()))
+        if entry is None:
+            return None
+        try:
+            if entry.get("stamp") != self._stamp(path.stat()):
+                return None
+            info = dict(entry["info"])  # type: ignore[call-overload]
+            return ImageInfo(path=path, format=info["format"], width=info["width"], height=info["height"],
+                             size=info["size"], sha256=info["sha256"], mime=info["mime"],
+                             notes=tuple(info.get("notes") or ()))
+        except (OSError, KeyError, TypeError):
+            return None
+
+    def put(self, info: ImageInfo, stat_before: os.stat_result) -> None:
+        try:
+            if self._stamp(info.path.stat()) != self._stamp(stat_before):
+                return  # changed while it was being checked: do not remember
+        except OSError:
+            return
+        self._entries[os.fsdecode(info.path.absolute())] = {
+            "stamp": self._stamp(stat_before),
+            "info": {"format": info.format, "width": info.width, "height": info.height, "size": info.size,
+                     "sha256": info.sha256, "mime": info.mime, "notes": list(info.notes)},
+        }
+        self._dirty = True
+
+    def save(self) -> None:
+        """Write the cache atomically (best effort: a cache that cannot be written is just not kept)."""
+        if not self._dirty:
+            return
+        tmp = self.path.with_name(self.path.name + f".{os.getpid()}.tmp")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump({"checks": CHECKS_VERSION, "entries": self._entries}, f)
+            os.replace(tmp, self.path)
+            self._dirty = False
+        except OSError:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+
+
+def _check_cached(path: Path, cache: ScanCache | None) -> ImageInfo | Problem:
+    if cache is None:
+        return _check_or_problem(path)
+    hit = cache.get(path)
+    if hit is not None:
+        return hit
+    try:
+        before = path.stat()
+    except OSError:
+        return _check_or_problem(path)
+    outcome = _check_or_problem(path)
+    if isinstance(outcome, ImageInfo):
+        cache.put(outcome, before)
+    return outcome
+
+
 async def scan_images(
-    paths: Iterable[str | os.PathLike[str]], *, concurrency: int = 4
+    paths: Iterable[str | os.PathLike[str]], *, concurrency: int = 4, cache: ScanCache | None = None
 ) -> tuple[dict[Path, ImageInfo], list[Problem]]:
-    """Check every path (each once) in worker threads: the valid ones and every problem, in input order."""
+    """Check every path (each once) in worker threads: the valid ones and every problem, in input order.
+
+    With a `cache`, icons unchanged since an earlier check are not decoded again; the cache is saved after.
+    """
     unique = list(dict.fromkeys(Path(p) for p in paths))
     results: dict[Path, ImageInfo | Problem] = {}
     limiter = anyio.CapacityLimiter(max(1, concurrency))
 
     async def check(path: Path) -> None:
-        results[path] = await anyio.to_thread.run_sync(_check_or_problem, path, limiter=limiter)
+        results[path] = await anyio.to_thread.run_sync(_check_cached, path, cache, limiter=limiter)
 
     async with anyio.create_task_group() as tg:
         for path in unique:
             tg.start_soon(check, path)
+    if cache is not None:
+        await anyio.to_thread.run_sync(cache.save)
     infos: dict[Path, ImageInfo] = {}
     problems: list[Problem] = []
     for path in unique:

@@ -241,3 +241,27 @@ def test_oversized_file_is_refused_without_reading_it(
     monkeypatch.setattr(scan_module, "MAX_FILE_BYTES", 100)
     with pytest.raises(InvalidImageError, match=f"is {path.stat().st_size} bytes"):
         check_image(path)
+
+
+async def test_scan_cache_skips_unchanged_files_and_rechecks_changed_ones(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A second scan with the cache decodes nothing unchanged; a rewritten file is decoded again."""
+    import bulkgc.scan as scan_mod
+
+    paths = []
+    for i in range(3):
+        p = tmp_path / f"icon{i}.png"
+        Image.new("RGB", (512, 512), (i * 40, 10, 10)).save(p)
+        paths.append(p)
+    cache_file = tmp_path / ".bulkgc" / "scan-cache.json"
+    first, problems = await scan_mod.scan_images(paths, cache=scan_mod.ScanCache(cache_file))
+    assert problems == [] and cache_file.exists() and (cache_file.stat().st_mode & 0o777) == 0o600
+
+    decoded: list[Path] = []
+    real = scan_mod.check_image
+    monkeypatch.setattr(scan_mod, "check_image", lambda p: decoded.append(Path(p)) or real(p))
+    second, _ = await scan_mod.scan_images(paths, cache=scan_mod.ScanCache(cache_file))
+    assert decoded == [] and second == first
+
+    Image.new("RGBA", (512, 512), (0, 0, 0, 0)).save(paths[1])  # now invalid: must be seen
+    third, problems = await scan_mod.scan_images(paths, cache=scan_mod.ScanCache(cache_file))
+    assert decoded == [paths[1]] and len(problems) == 1 and paths[1] not in third
