@@ -105,6 +105,7 @@ class ImageJob:
     attempts: int = 0
     done: bool = False
     started: float | None = None
+    committed_at: float | None = None  # monotonic time of the last commit: processing is timed from it
 
     @property
     def key(self) -> str:
@@ -127,6 +128,7 @@ class Executor:
     sink: ProgressSink = field(default_factory=NullSink)
     stop: anyio.Event = field(default_factory=anyio.Event)
     results: list[ItemResult] = field(default_factory=list)
+    step_seconds: dict[str, dict[str, float]] = field(default_factory=dict)  # item -> step -> seconds (report)
     polls: int = 0
 
     def __post_init__(self) -> None:
@@ -141,6 +143,9 @@ class Executor:
 
     def event(self, item: str, step: str, outcome: str, *, attempt: int = 1, latency: float | None = None,
               nbytes: int = 0, detail: str = "") -> None:
+        if latency is not None:
+            steps = self.step_seconds.setdefault(item, {})
+            steps[step] = round(steps.get(step, 0.0) + latency, 3)
         self.sink.on_event(Event(time=time.time(), item=item, step=step, outcome=outcome, attempt=attempt,
                                  latency=latency, bytes=nbytes, detail=detail))
 
@@ -152,7 +157,8 @@ class Executor:
             kind=kind, vendor_identifier=ap.vendor_id, locale=locale, action=action, outcome=outcome,
             image_id=image_id, final_state=final_state, error_codes=list(codes or []), message=message,
             attempts=attempts, started=started, finished=now,
-            timings={"seconds": round(now - started, 3)} if started else {},
+            timings={**self.step_seconds.get(item_key(kind, ap.vendor_id, locale), {}),
+                     **({"seconds": round(now - started, 3)} if started else {})},
         ))
         self.sink.on_item_done(item_key(kind, ap.vendor_id, locale), outcome)
 
@@ -193,6 +199,7 @@ class Executor:
                 self.record("localization", ap, la.locale, "none", "unchanged", attempts=0)
                 self.record("image", ap, la.locale, "none", "unchanged", final_state="COMPLETE",
                             image_id=la.image.remote.id if la.image.remote else None, attempts=0)
+                await self.confirm_complete(item_key("image", ap.vendor_id, la.locale), la.image.remote)
             return
         if self.stopping:
             self.record("achievement", ap, None, ap.action, "interrupted", attempts=0)
@@ -298,11 +305,12 @@ class Executor:
             fresh = [r for r in doc.resources if r.id not in known]
             return Document(data=fresh[-1]) if fresh else None
 
+        t0 = time.monotonic()
         doc = await self.client.post(k.version.create, {"data": {
             "type": k.version.type,
             "relationships": {k.version.parent_rel: {"data": {"type": k.parent_type, "id": ach_id}}},
         }}, lookup=lookup)
-        self.event(item_key("achievement", ap.vendor_id), "new-version", "ok")
+        self.event(item_key("achievement", ap.vendor_id), "new-version", "ok", latency=time.monotonic() - t0)
         await self.jput(item_key("achievement", ap.vendor_id), kind="achievement", vendor_id=ap.vendor_id,
                         state="new-version", remote_id=ach_id, parent_id=doc.one.id)
         return doc.one.id
@@ -378,9 +386,11 @@ class Executor:
             if job.action == "none":
                 self.record("image", ap, job.la.locale, "none", "unchanged", image_id=job.remote.id if job.remote
                             else None, final_state="COMPLETE", attempts=0)
+                await self.confirm_complete(job.key, job.remote)
                 job.done = True
             elif job.action == "wait" and job.remote is not None:
                 job.image_id, job.started = job.remote.id, time.time()
+                job.committed_at = time.monotonic()  # committed by an earlier run: processing is timed from now
         pending = [j for j in jobs if not j.done and j.action != "wait"]
         while True:
             async with anyio.create_task_group() as tg:
@@ -419,13 +429,24 @@ class Executor:
                     job.action, job.remote, job.image_id = "upload", None, None
                     pending.append(job)
 
+    async def confirm_complete(self, key: str, remote: RemoteImage | None) -> None:
+        """An image App Store Connect already holds COMPLETE: bring a stale journal record up to date (a run killed
+        after its commit, or a failure since fixed), so `bulkgc status` does not report it unfinished."""
+        if self.journal is None:
+            return
+        record = await self.journal.get(key)
+        if record is not None and record.state != "complete":
+            await self.journal.put(key, state="complete", remote_id=remote.id if remote else record.remote_id,
+                                   error_codes=[], detail="found COMPLETE in App Store Connect")
+
     async def finish_image(self, job: ImageJob, outcome: str, state: str, *, codes: list[str] | None = None,
                            message: str = "") -> None:
         job.done = True
         await self.jput(job.key, state=state.lower() if outcome != "interrupted" else "committed",
                         error_codes=list(codes or []), detail=message)
+        waited = None if job.committed_at is None else time.monotonic() - job.committed_at
         self.event(job.key, "processed", "ok" if outcome == "done" else outcome, attempt=max(job.attempts, 1),
-                   detail=", ".join(codes or []))
+                   latency=waited, detail=", ".join(codes or []))
         self.record("image", job.plan, job.la.locale, job.la.image.action, outcome, image_id=job.image_id,
                     final_state=state, codes=codes, message=message, attempts=max(job.attempts, 1),
                     started=job.started)
@@ -473,8 +494,9 @@ class Executor:
         key = job.key
         skip: set[int] = set()
         if job.action == "replace" and job.remote is not None:
+            t0 = time.monotonic()
             await delete_image(c, k, job.remote.id)
-            self.event(key, "delete", "ok", detail=job.remote.file_name)
+            self.event(key, "delete", "ok", latency=time.monotonic() - t0, detail=job.remote.file_name)
             job.remote = None
         if job.action == "resume" and job.remote is not None:
             image = job.remote
@@ -508,6 +530,7 @@ class Executor:
         await self.jput(key, state="uploaded")
         t0 = time.monotonic()
         await commit_image(c, k, image.id)
+        job.committed_at = time.monotonic()
         await self.jput(key, state="committed")
         self.event(key, "commit", "ok", attempt=job.attempts, latency=time.monotonic() - t0)
 

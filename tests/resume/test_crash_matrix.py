@@ -20,6 +20,7 @@ from crashbed import (
 )
 from workload import Workload, make_icon, make_workload, sim_image_state
 
+from bulkgc.journal import Journal
 from bulkgc.plan import digest_of
 
 LOCALES = ("en-US", "fr-FR")
@@ -150,6 +151,9 @@ def crash_and_resume(tmp_path: Path, point: KillPoint, *, keep_journal: bool) ->
             assert [e["detail"].split(" of ")[0] for e in resumed] == [str(len(sent_before))], items[img["id"]]
             again = {part for image_id, part, _ in puts if image_id == img["id"]} & sent_before
             assert again == set(), f"{items[img['id']]}: parts {sorted(again)} sent again though the journal knew"
+        # the journal agrees: `bulkgc status` would show nothing unfinished
+        with Journal.open(journal, read_only=True) as j:
+            assert [(i.item_key, i.state) for i in j.items(kind="image") if i.state != "complete"] == []
         # within the re-run no part goes twice
         ok = [(i, p) for i, p, status in puts if status == 200]
         assert len(ok) == len(set(ok))
