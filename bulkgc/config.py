@@ -98,7 +98,7 @@ class RunSettings:
                                    env="BULKGC_JOURNAL", parse=Path, metavar="FILE")
     images_in_flight: int = setting(16, "images being reserved/uploaded/committed at once",
                                     env="BULKGC_IMAGES_IN_FLIGHT", parse=_positive_int, metavar="N")
-    api_concurrency: int = setting(8, "API requests in flight at once (adapts down on burst 429s)",
+    api_concurrency: int = setting(10, "API requests in flight at once (halves on a burst 429, then recovers)",
                                    env="BULKGC_API_CONCURRENCY", parse=_positive_int, metavar="N")
     upload_concurrency: int = setting(16, "upload-part requests in flight at once",
                                       env="BULKGC_UPLOAD_CONCURRENCY", parse=_positive_int, metavar="N")
@@ -115,8 +115,9 @@ class RunSettings:
                                      env="BULKGC_DEADLINE", parse=parse_duration, metavar="DURATION")
     rate_margin: float = setting(0.02, "fraction of the hourly request budget left for other tools sharing the key",
                                  env="BULKGC_RATE_MARGIN", parse=_fraction, metavar="FRACTION")
-    rate_window: float = setting(3600.0, "length of the key's rolling request window in seconds (App Store Connect: one "
-                                 "hour; shorter only against a simulator with a compressed hour)", cli=False)
+    rate_window: float = setting(3600.0, "length of the key's rolling request window in seconds (App Store "
+                                 "Connect: one hour; shorter only against a simulator with a compressed hour)",
+                                 cli=False)
     token_lifetime: float = setting(1200.0, "JWT lifetime (App Store Connect accepts at most 20 minutes)",
                                     env="BULKGC_TOKEN_LIFETIME", parse=parse_duration, metavar="DURATION")
     request_timeout: float = setting(60.0, "seconds before one HTTP request is abandoned and retried",
