@@ -36,3 +36,7 @@ def test_readme_lists_every_setting_with_its_environment_variable() -> None:
     text = (ROOT / "README.md").read_text()
     missing = [env for _flag, env, _default, _help in settings_table() if env and f"`{env}`" not in text]
     assert missing == []
+    rows = {line.split("|")[2].strip(): line for line in text.splitlines() if line.startswith("| ") and "`" in line}
+    stale = [env for _flag, env, default, help_ in settings_table()
+             if env and (help_ not in rows.get(f"`{env}`", "") or (default and f"`{default}`" not in rows[f"`{env}`"]))]
+    assert stale == [], "README settings rows out of date with bulkgc/config.py"
