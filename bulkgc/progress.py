@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 import time
 from collections.abc import Callable
@@ -341,6 +342,52 @@ class MultiSink:
     def close(self) -> None:
         for sink in self._sinks:
             sink.close()
+
+
+class JsonLogHandler(logging.Handler):
+    """Library log records (e.g. the client's retry warnings) as JSON lines, so a JSON log stays pure JSON.
+
+    `{"event": "log", "time", "level", "logger", "message"}`, message redacted.
+    """
+
+    def __init__(self, stream: TextIO, level: int = logging.WARNING) -> None:
+        super().__init__(level)
+        self._stream = stream
+        self._utc = _UtcClock()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            line = json.dumps({"event": "log", "time": self._utc.millis(record.created), "level": record.levelname,
+                               "logger": record.name, "message": _redact(record.getMessage())},
+                              separators=(",", ":"))
+            self._stream.write(line + "\n")
+            self._stream.flush()
+        except Exception:  # noqa: BLE001 - logging must never break the run
+            self.handleError(record)
+
+
+def install_log_handler(
+    *, stream: TextIO | None = None, log_format: str = "auto", quiet: bool = False
+) -> logging.Handler:
+    """Route the `bulkgc` loggers to `stream` in the run's log format (warnings; errors only when quiet)."""
+    stream = sys.stderr if stream is None else stream
+    level = logging.ERROR if quiet else logging.WARNING
+    handler: logging.Handler
+    if log_format == "json":
+        handler = JsonLogHandler(stream, level)
+    else:
+        handler = logging.StreamHandler(stream)
+        handler.setLevel(level)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%dT%H:%M:%S"))
+    logger = logging.getLogger("bulkgc")
+    for old in [h for h in logger.handlers if getattr(h, "_bulkgc_cli", False)]:
+        logger.removeHandler(old)
+    handler._bulkgc_cli = True  # type: ignore[attr-defined]
+    logger.addHandler(handler)
+    logger.propagate = False  # one line per record: not again through the root logger's last resort
+    if logger.level == logging.NOTSET or logger.level > level:
+        logger.setLevel(level)
+    return handler
 
 
 def choose_sink(

@@ -13,7 +13,7 @@ import anyio
 from bulkgc.config import RunSettings, add_arguments, from_sources
 from bulkgc.errors import EXIT_INTERRUPTED
 from bulkgc.pipeline import push
-from bulkgc.progress import ProgressSink, choose_sink
+from bulkgc.progress import ProgressSink, choose_sink, install_log_handler
 from bulkgc.report import RunReport, format_summary, write_json_report, write_junit
 
 # After the first SIGINT/SIGTERM in-flight requests get this long to finish before they are cancelled.
@@ -82,5 +82,6 @@ def finish(settings: RunSettings, report: RunReport | None) -> int:
 def run(args: argparse.Namespace) -> int:
     settings = from_sources(args=args)
     sink = choose_sink(stream=sys.stderr, log_format=settings.log_format, quiet=settings.quiet)
+    install_log_handler(stream=sys.stderr, log_format=settings.log_format, quiet=settings.quiet)
     report = anyio.run(push_with_signals, settings, sink)
     return finish(settings, report)
