@@ -1,0 +1,106 @@
+"""Adaptive concurrency against a burst limit; --deadline from the environment exits resumable, a re-run completes."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from pathlib import Path
+
+import pytest
+from nightbed import cli_env, fast_sim_config, make_tiny_workload, run_cli, settings_for, sim_flags
+from workload import assert_matches_manifest
+
+import bulkgc.pipeline
+from bulkgc.asc.client import ClientConfig
+from bulkgc.asc.ratelimit import AdaptiveConcurrency
+from bulkgc.errors import EXIT_INTERRUPTED
+from bulkgc.pipeline import push
+from bulkgc.sim import Simulator
+
+pytestmark = pytest.mark.timeout(120)
+
+
+async def test_concurrency_adapts_to_a_burst_limit_below_it_and_recovers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Burst limit 3 < 8 in flight: the run completes, 429s <= (8 - 3) + API requests / 20, the cap grows back."""
+    real = bulkgc.pipeline.client_config
+
+    def quick_backoff(settings: bulkgc.pipeline.RunSettings) -> ClientConfig:
+        return dataclasses.replace(real(settings), backoff_base=0.02, backoff_max=0.2)
+
+    monkeypatch.setattr(bulkgc.pipeline, "client_config", quick_backoff)
+    trace: list[int] = []  # the cap after every change
+    grow, cut = AdaptiveConcurrency.on_success, AdaptiveConcurrency.on_burst_429
+
+    def on_success(self: AdaptiveConcurrency) -> None:
+        before = self.current
+        grow(self)
+        if self.current != before:
+            trace.append(self.current)
+
+    def on_burst_429(self: AdaptiveConcurrency, generation: int) -> bool:
+        halved = cut(self, generation)
+        if halved:
+            trace.append(self.current)
+        return halved
+
+    monkeypatch.setattr(AdaptiveConcurrency, "on_success", on_success)
+    monkeypatch.setattr(AdaptiveConcurrency, "on_burst_429", on_burst_429)
+
+    wl = make_tiny_workload(tmp_path / "wl", 12, ("en-US", "fr-FR", "ja"))
+    config = fast_sim_config(app_id=wl.app_id, burst_limit=3, api_latency=0.02)
+    async with Simulator(config) as sim:
+        report = await push(settings_for(sim, wl.manifest, tmp_path, api_concurrency=8))
+        assert report.exit_code == 0, report.failures()[:3]
+        assert_matches_manifest(sim, wl)
+        api = sim.counters["api_requests"]
+        limited = sim.counters["burst_limited"]
+    # Bound: the first wave sends 8 where 3 fit (<= 5 refused); each recovery step to a cap above the limit
+    # comes after `recover_after` (20) successes and costs at most one 429 before the cap halves again.
+    bound = (8 - 3) + math.ceil(api / 20)
+    print(f"\napi={api} 429s={limited} bound={bound} trace={trace}")
+    assert 1 <= limited <= bound
+    assert report.totals["burst_429s"] == limited and report.totals["rate_limited"] == limited
+    low = min(trace)
+    assert low < 3  # it backed off below the burst limit ...
+    assert max(trace[trace.index(low):]) >= 3  # ... and recovered to the limit afterwards
+
+
+@pytest.mark.slow
+async def test_deadline_from_environment_exits_4_on_time_and_a_rerun_completes(tmp_path: Path) -> None:
+    """All settings from env vars (ASC_*, BULKGC_*): deadline 3 s stops a longer run with exit 4 within 5 s."""
+    deadline = 3.0
+    wl = make_tiny_workload(tmp_path / "wl", 20, ("en-US", "fr-FR", "ja"))
+    # ~0.1 s per API request, 2 in flight: the ~220 requests need ~11 s, far beyond the deadline
+    config = fast_sim_config(app_id=wl.app_id, api_latency=0.1)
+    report_path = tmp_path / "report.json"
+    async with Simulator(config) as sim:
+        env = cli_env(
+            ASC_KEY_ID=sim.key.key_id, ASC_ISSUER_ID=sim.key.issuer_id,
+            ASC_PRIVATE_KEY=sim.key.private_key_pem, BULKGC_MANIFEST=str(wl.manifest),
+            BULKGC_BASE_URL=sim.base_url, BULKGC_JOURNAL=str(tmp_path / "journal.sqlite"),
+            BULKGC_DEADLINE=f"{deadline:g}s", BULKGC_LOG_FORMAT="json", BULKGC_API_CONCURRENCY="2",
+            BULKGC_POLL_INTERVAL="0.05", BULKGC_TOKEN_LIFETIME="10s", BULKGC_REPORT=str(report_path),
+        )
+        code, out, err, ended = await run_cli(["push"], env)
+        first_request = min(r.started for r in sim.requests if r.kind == "api")
+        overshoot = ended - (first_request + deadline)
+        print(f"\ndeadline overshoot {overshoot:.2f}s")
+        assert code == EXIT_INTERRUPTED, (out, err[-2000:])
+        assert -0.5 <= overshoot <= 5.0
+        assert err.startswith("{") and f"bulkgc push {wl.manifest}" in out and "again to resume" in out
+        assert report_path.exists()  # BULKGC_REPORT honoured
+        images_before = len(sim.state.images())
+        assert 0 < images_before < len(wl.vendors) * len(wl.locales)  # it stopped part-way
+
+        code, out, err, _ = await run_cli(["push", str(wl.manifest), *sim_flags(sim, tmp_path)], cli_env())
+        assert code == 0, (out, err[-2000:])
+        assert_matches_manifest(sim, wl)
+        # nothing uploaded twice: one reservation per icon over both runs, every part sent once
+        reserves = [r for r in sim.requests if r.method == "POST" and (r.route or "").endswith("AchievementImages")
+                    and r.status == 201]
+        assert len(reserves) == len(wl.vendors) * len(wl.locales)
+        parts = [(r.path, r.query.get("partNumber")) for r in sim.requests if r.kind == "upload"]
+        assert len(parts) == len(set(parts))
