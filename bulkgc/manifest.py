@@ -656,7 +656,7 @@ class _Validator:
         if explicit is not None:
             path = Path(os.path.normpath(self.assets_dir / explicit))
             try:
-                # A link loop, a broken link or a directory is "there": the icon check says what is wrong with it.
+                # A link loop, a broken link or a directory is "there": the icon check says what is wrong.
                 found = path.is_file() or path.is_symlink() or path.exists()
             except (OSError, ValueError):
                 found = False

@@ -586,7 +586,7 @@ async def push(
     stop = stop or anyio.Event()
     started = time.time()
     manifest, images = await load_inputs(settings)
-    config = client_config(settings)  # a refused base URL (plain http to a real host) stops here, before the journal
+    config = client_config(settings)  # a refused base URL (plain http to a real host) stops before the journal
     creds = credentials or credentials_from(settings)
     tokens = TokenProvider(creds, lifetime=settings.token_lifetime)
     journal = await anyio.to_thread.run_sync(lambda: Journal.open(settings.journal_path, run_command="push"))

@@ -73,7 +73,7 @@ class RemoteImage:
 
     @classmethod
     def from_resource(cls, r: Resource) -> RemoteImage:
-        """Read an image resource; DocumentShapeError (naming it) when an attribute has an unexpected shape."""
+        """Read an image resource; DocumentShapeError (naming it) when an attribute has an odd shape."""
         a = r.attributes or {}
         delivery = a.get("assetDeliveryState") or {}
         errors = (delivery.get("errors") or []) if isinstance(delivery, dict) else None
@@ -116,7 +116,8 @@ class RemoteLocalization:
                 image = RemoteImage.from_resource(found)
             else:  # linked but not embedded: treat as unknown content, so it gets replaced
                 image = RemoteImage(id=image_id, file_name="", file_size=0, state="UNKNOWN")
-        return cls(id=r.id, locale=str(a.get("locale") or ""), texts={k: a.get(k) for k in TEXT_ATTRS}, image=image)
+        texts = {k: a.get(k) for k in TEXT_ATTRS}
+        return cls(id=r.id, locale=str(a.get("locale") or ""), texts=texts, image=image)
 
 
 @dataclass
