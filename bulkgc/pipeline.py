@@ -49,7 +49,7 @@ from bulkgc.plan import (
 )
 from bulkgc.progress import Event, NullSink, ProgressSink
 from bulkgc.report import ItemResult, RunReport
-from bulkgc.scan import ImageInfo, scan_images
+from bulkgc.scan import ImageInfo, ScanCache, scan_images
 from bulkgc.upload import commit_image, delete_image, read_image, reserve_image, upload_parts, wait_until_processed
 
 FATAL = (AuthError, JournalError)
@@ -62,9 +62,12 @@ async def load_inputs(settings: RunSettings) -> tuple[Manifest, dict[str, ImageI
     """Load the manifest and check every icon; raises ManifestError / InvalidImageError listing every problem."""
     manifest = await anyio.to_thread.run_sync(lambda: load_manifest(settings.manifest, assets_dir=settings.assets))
     paths = sorted({Path(p) for p in manifest.images()})
-    infos, problems = await scan_images(paths)
+    # icons unchanged since the last run are not decoded again (most of a no-op run's CPU otherwise)
+    cache = ScanCache(settings.journal_path.parent / "scan-cache.json")
+    infos, problems = await scan_images(paths, cache=cache)
     if problems:
         raise InvalidImageError(problems)
+    await anyio.to_thread.run_sync(cache.save)
     return manifest, {str(p): info for p, info in infos.items()}
 
 

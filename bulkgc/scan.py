@@ -337,7 +337,8 @@ async def scan_images(
 ) -> tuple[dict[Path, ImageInfo], list[Problem]]:
     """Check every path (each once) in worker threads: the valid ones and every problem, in input order.
 
-    With a `cache`, icons unchanged since an earlier check are not decoded again; the cache is saved after.
+    With a `cache`, icons unchanged since an earlier check are not decoded again (`cache.save()` keeps what
+    this scan learned).
     """
     unique = list(dict.fromkeys(Path(p) for p in paths))
     results: dict[Path, ImageInfo | Problem] = {}
@@ -349,8 +350,6 @@ async def scan_images(
     async with anyio.create_task_group() as tg:
         for path in unique:
             tg.start_soon(check, path)
-    if cache is not None:
-        await anyio.to_thread.run_sync(cache.save)
     infos: dict[Path, ImageInfo] = {}
     problems: list[Problem] = []
     for path in unique:

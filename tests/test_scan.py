@@ -253,7 +253,9 @@ async def test_scan_cache_skips_unchanged_files_and_rechecks_changed_ones(tmp_pa
         Image.new("RGB", (512, 512), (i * 40, 10, 10)).save(p)
         paths.append(p)
     cache_file = tmp_path / ".bulkgc" / "scan-cache.json"
-    first, problems = await scan_mod.scan_images(paths, cache=scan_mod.ScanCache(cache_file))
+    cache = scan_mod.ScanCache(cache_file)
+    first, problems = await scan_mod.scan_images(paths, cache=cache)
+    cache.save()
     assert problems == [] and cache_file.exists() and (cache_file.stat().st_mode & 0o777) == 0o600
 
     decoded: list[Path] = []
