@@ -9,12 +9,23 @@ import signal
 import sqlite3
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from crashbed import PY, SimProc, applied_writes, assert_exact_state, push_argv, run_push, settle
 from workload import make_workload
 
 LOCALES = ("en-US", "fr-FR")
+
+
+@pytest.fixture
+def sim_proc(tmp_path: Path) -> Iterator[SimProc]:
+    sim = SimProc(tmp_path, "6446000001").start()
+    try:
+        yield sim
+    finally:
+        sim.stop()
 
 
 def _status(manifest: Path, journal: Path, *args: str) -> subprocess.CompletedProcess[str]:
