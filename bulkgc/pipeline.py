@@ -599,8 +599,9 @@ async def push(
     sink = sink or NullSink()
     stop = stop or anyio.Event()
     started = time.time()
+    # a refused base URL (plain http to a real host) stops before anything is written: journal, scan cache
+    config = client_config(settings)
     manifest, images = await load_inputs(settings)
-    config = client_config(settings)  # a refused base URL (plain http to a real host) stops before the journal
     creds = credentials or credentials_from(settings)
     tokens = TokenProvider(creds, lifetime=settings.token_lifetime)
     journal = await anyio.to_thread.run_sync(lambda: Journal.open(settings.journal_path, run_command="push"))
@@ -662,8 +663,9 @@ async def _deadline(seconds: float, stop: anyio.Event) -> None:
 
 async def plan_only(settings: RunSettings, *, credentials: Credentials | None = None) -> Plan:
     """Read App Store Connect and return the plan; changes nothing and writes no journal."""
+    config = client_config(settings)
     manifest, images = await load_inputs(settings)
     creds = credentials or credentials_from(settings)
-    async with AscClient(client_config(settings), TokenProvider(creds, lifetime=settings.token_lifetime)) as client:
+    async with AscClient(config, TokenProvider(creds, lifetime=settings.token_lifetime)) as client:
         return await build_plan(client, kind_api("achievement", settings.api), manifest, images,
                                 on_live=settings.on_live)

@@ -126,6 +126,18 @@ def test_success_and_failures_leak_nothing(
     sim, tokens = live_sim
     tokens.clear()
     caplog.set_level(logging.DEBUG)
+    # the CLI's own handler stops `bulkgc` records at its logger (propagate=False), so listen there directly,
+    # at DEBUG: every record the package makes, not only what the CLI prints, is scanned for secrets
+    caplog.set_level(logging.DEBUG, logger="bulkgc")
+    logging.getLogger("bulkgc").addHandler(caplog.handler)
+    try:
+        _success_then_failures(tmp_path, capsys, caplog, sim, tokens)
+    finally:
+        logging.getLogger("bulkgc").removeHandler(caplog.handler)
+
+
+def _success_then_failures(tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture,
+                           sim: Simulator, tokens: set[str]) -> None:
     outputs = Outputs()
     wl = make_workload(tmp_path / "wl", 3, ("en-US", "fr-FR"), app_id=sim.app_id)
     wl.vendors = [v.replace("e2e", "sec") for v in wl.vendors]  # not to meet other tests' achievements

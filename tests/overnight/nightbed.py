@@ -55,16 +55,25 @@ def budget_capacity(limit: int, margin_fraction: float, margin_requests: int = 0
     return limit - max(margin_requests, math.ceil(margin_fraction * limit))
 
 
-def minimum_request_span(requests: int, capacity: int, window: float) -> float:
-    """Shortest possible time from the first to the last of `requests` admissions under a rolling-window cap.
+def minimum_request_span(admissions: list[float], capacity: int, window: float) -> float:
+    """Shortest time from the first to the last of these admissions that the rolling-window budget allows.
 
-    At most `capacity` admissions fit in any window of `window` seconds, so admission k + capacity comes at
-    least `window` after admission k: a_(k+cap) >= a_k + W. Chaining from a_1 = 0 gives
-    a_N >= floor((N - 1) / cap) * W, and bursts of `cap` at 0, W, 2W, ... reach it: the bound is exact.
+    At most `capacity` requests fit in any window of `window` seconds, so admission i + capacity comes at least
+    `window` after admission i: a[i + cap] >= a[i] + W. Chaining k = floor((N - 1) / cap) times back from the
+    last request: a[N] >= a[N - k*cap] + k*W, where request r = N - k*cap (1 <= r <= cap) lies in the first
+    window. The first window is never paced (its `cap` requests go at the client's full speed), so a[r] - a[1]
+    is the fastest this client reaches its r-th request, and
+
+        minimum = k * W + (a[r] - a[1])
+
+    is what the budget allows; with an infinitely fast client it is k * W (bursts of `cap` at 0, W, 2W, ...).
     """
-    if requests <= 0:
+    n = len(admissions)
+    if n == 0:
         return 0.0
-    return ((requests - 1) // capacity) * window
+    k = (n - 1) // capacity
+    r = n - k * capacity
+    return k * window + (admissions[r - 1] - admissions[0])
 
 
 ANSI = "\x1b["
@@ -79,11 +88,11 @@ def cli_env(**extra: str) -> dict[str, str]:
 
 
 async def run_cli(args: list[str], env: dict[str, str], *, timeout: float = 60.0) -> tuple[int, str, str, float]:
-    """Run `python -m bulkgc ARGS` (stdin closed, pipes, not a tty); (exit code, stdout, stderr, monotonic end)."""
+    """Run `python -m bulkgc ARGS` (stdin closed, pipes, not a tty); (exit code, stdout, stderr, wall-clock end)."""
     with anyio.fail_after(timeout):
         proc = await anyio.run_process([sys.executable, "-m", "bulkgc", *args], stdin=subprocess.DEVNULL,
                                        env=env, check=False)
-    ended = time.monotonic()
+    ended = time.time()  # the simulator stamps its request records with wall-clock time
     return proc.returncode, proc.stdout.decode(), proc.stderr.decode(), ended
 
 

@@ -72,8 +72,10 @@ async def test_concurrency_adapts_to_a_burst_limit_below_it_and_recovers(
 async def test_deadline_from_environment_exits_4_on_time_and_a_rerun_completes(tmp_path: Path) -> None:
     """All settings from env vars (ASC_*, BULKGC_*): deadline 3 s stops a longer run with exit 4 within 5 s."""
     deadline = 3.0
-    wl = make_tiny_workload(tmp_path / "wl", 20, ("en-US", "fr-FR", "ja"))
-    # ~0.1 s per API request, 2 in flight: the ~220 requests need ~11 s, far beyond the deadline
+    wl = make_tiny_workload(tmp_path / "wl", 12, ("en-US", "fr-FR", "ja"))
+    # ~0.1 s per API request, 2 in flight: the ~140 requests need ~7 s, well beyond the deadline. What is under
+    # way at the deadline finishes and nothing new starts; "under way" includes requests already queued in the
+    # client (here up to the 36 localization creates, ~1.8 s), which is what the 5 s allowance covers.
     config = fast_sim_config(app_id=wl.app_id, api_latency=0.1)
     report_path = tmp_path / "report.json"
     async with Simulator(config) as sim:
@@ -81,7 +83,7 @@ async def test_deadline_from_environment_exits_4_on_time_and_a_rerun_completes(t
             ASC_KEY_ID=sim.key.key_id, ASC_ISSUER_ID=sim.key.issuer_id,
             ASC_PRIVATE_KEY=sim.key.private_key_pem, BULKGC_MANIFEST=str(wl.manifest),
             BULKGC_BASE_URL=sim.base_url, BULKGC_JOURNAL=str(tmp_path / "journal.sqlite"),
-            BULKGC_DEADLINE=f"{deadline:g}s", BULKGC_LOG_FORMAT="json", BULKGC_API_CONCURRENCY="2",
+            BULKGC_DEADLINE=f"{deadline:g}s", BULKGC_LOG_FORMAT="json", BULKGC_API_CONCURRENCY="2", BULKGC_IMAGES_IN_FLIGHT="4",
             BULKGC_POLL_INTERVAL="0.05", BULKGC_TOKEN_LIFETIME="10s", BULKGC_REPORT=str(report_path),
         )
         code, out, err, ended = await run_cli(["push"], env)
