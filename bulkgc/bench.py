@@ -115,6 +115,8 @@ class BenchConfig:
     """Workload cache directory (default ~/.cache/bulkgc-bench/<params-hash>)."""
     keep: bool = False
     """Keep the run directory (manifest copy, journal, simulator state and logs) and print where it is."""
+    profile: Path | None = None
+    """Write a cProfile of each phase's client (its event-loop thread) to DIR/<phase>.prof."""
 
     def __post_init__(self) -> None:
         problems = []
@@ -484,6 +486,7 @@ def client_main() -> None:
     import resource
 
     spec = json.loads(sys.stdin.read())
+    profile_path = spec.pop("_profile", None)
     import anyio
 
     from bulkgc.config import RunSettings
@@ -494,7 +497,14 @@ def client_main() -> None:
     before = resource.getrusage(resource.RUSAGE_SELF)
     started = time.perf_counter()
     started_at = time.time()
-    report = anyio.run(push, settings)
+    if profile_path:
+        import cProfile
+
+        with cProfile.Profile() as prof:
+            report = anyio.run(push, settings)
+        prof.dump_stats(profile_path)
+    else:
+        report = anyio.run(push, settings)
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_SELF)
     items = Counter(f"{r.kind}:{r.action}:{r.outcome}" for r in report.items)
@@ -658,7 +668,11 @@ def measure_phase(phase: str, cfg: BenchConfig, sim: SimProcess, workdir: Path, 
     since = max((r["seq"] for r in sim.control("/sim/requests?since=0")[-1:]), default=0)
     before_state = sim.control("/sim/state") if phase == "changed" else {}
     before = sim.control("/sim/counters")
-    out = run_client(client_spec(cfg, sim.info, workdir), timeout=3600)
+    spec = client_spec(cfg, sim.info, workdir)
+    if cfg.profile is not None:
+        cfg.profile.mkdir(parents=True, exist_ok=True)
+        spec["_profile"] = str(cfg.profile.absolute() / f"{phase}.prof")
+    out = run_client(spec, timeout=3600)
     after = sim.control("/sim/counters")
     records = sim.control(f"/sim/requests?since={since}")
     c = classify(records)
@@ -794,7 +808,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         elif f.name == "phases":
             parser.add_argument(flag, default=",".join(PHASES), metavar="LIST",
                                 help=help_text + f"; comma-separated from {','.join(PHASES)}")
-        elif f.name == "cache":
+        elif f.name in ("cache", "profile"):
             parser.add_argument(flag, type=Path, default=None, metavar="DIR", help=help_text)
         else:
             kind = int if isinstance(default, int) and not isinstance(default, bool) else float

@@ -333,7 +333,7 @@ def _check_cached(path: Path, cache: ScanCache | None) -> ImageInfo | Problem:
 
 
 async def scan_images(
-    paths: Iterable[str | os.PathLike[str]], *, concurrency: int = 4, cache: ScanCache | None = None
+    paths: Iterable[str | os.PathLike[str]], *, concurrency: int | None = None, cache: ScanCache | None = None
 ) -> tuple[dict[Path, ImageInfo], list[Problem]]:
     """Check every path (each once) in worker threads: the valid ones and every problem, in input order.
 
@@ -342,6 +342,9 @@ async def scan_images(
     """
     unique = list(dict.fromkeys(Path(p) for p in paths))
     results: dict[Path, ImageInfo | Problem] = {}
+    # Pillow decodes without the GIL: one thread per core keeps every core busy; more only adds switching
+    if concurrency is None:
+        concurrency = min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
     limiter = anyio.CapacityLimiter(max(1, concurrency))
 
     async def check(path: Path) -> None:

@@ -141,7 +141,10 @@ async def wait_until_processed(
     states: dict[str, RemoteImage] = {}
     polls = 0
     started = time.monotonic()
-    await anyio.sleep(interval if first_delay is None else first_delay)
+    first = interval if first_delay is None else first_delay
+    # a first poll that came early usually misses by little: look again soon, then back off to `interval`
+    pause = min(interval, max(0.25, first / 4)) / 2
+    await anyio.sleep(first)
     while True:
         locs: dict[str, RemoteLocalization] = await reader.localizations(container_id, purpose="poll")
         polls += 1
@@ -153,4 +156,5 @@ async def wait_until_processed(
             return PollResult(states, set(), polls)
         if time.monotonic() - started >= timeout or (stop is not None and stop()):
             return PollResult(states, waiting, polls)
-        await anyio.sleep(min(interval, max(0.0, timeout - (time.monotonic() - started))) or interval)
+        pause = min(interval, pause * 2)
+        await anyio.sleep(min(pause, max(0.0, timeout - (time.monotonic() - started))) or pause)

@@ -257,3 +257,39 @@ async def test_async_journal_with_50_tasks(jpath: Path) -> None:
     await aj.finish_run(run_id, "ok", {})
     assert (await aj.last_run()).outcome == "ok"  # type: ignore[union-attr]
     await aj.close()
+
+
+async def test_group_commit_batches_writes_and_isolates_a_failing_one(jpath: Path) -> None:
+    """Concurrent writes share transactions (fewer fsyncs than writes); each is on disk when its call
+    returns, and a write that fails (a secret in a field) fails alone, its batch-mates still land."""
+    aj = AsyncJournal(Journal.open(jpath))
+    seen_by_reader: list[str | None] = []
+
+    async def work(i: int) -> None:
+        key = item_key("image", f"com.x.g{i}", "en-US")
+        for state in ("reserving", "reserved", "committed"):
+            await aj.put(key, state=state)
+            # durable when the call returns: a separate connection (another process would be the same) sees it
+            reader = sqlite3.connect(jpath)
+            try:
+                row = reader.execute("SELECT state FROM items WHERE item_key = ?", (key,)).fetchone()
+            finally:
+                reader.close()
+            seen_by_reader.append(row[0] if row else None)
+        await aj.mark_part_done(key, 0)
+
+    async def bad() -> None:
+        with pytest.raises(JournalError):
+            await aj.put(item_key("image", "com.x.bad", "en-US"), detail="Bearer eyJhbGciOiJFUzI1NiJ9.eyJpc3MiOiJ4In0.c2ln")
+
+    async with anyio.create_task_group() as tg:
+        for i in range(40):
+            tg.start_soon(work, i)
+        tg.start_soon(bad)
+    writes = 40 * 4
+    assert await aj.counts() == {"committed": 40}
+    assert await aj.get(item_key("image", "com.x.bad", "en-US")) is None
+    assert None not in seen_by_reader and len(seen_by_reader) == 40 * 3
+    assert await aj.parts_done(item_key("image", "com.x.g3", "en-US")) == {0}
+    assert 1 <= aj.transactions < writes / 2, aj.transactions  # grouped: far fewer commits than writes
+    await aj.close()
