@@ -9,8 +9,11 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.util
+import os
 import sys
+import traceback
 from collections.abc import Sequence
+from pathlib import Path
 
 from bulkgc import __version__
 from bulkgc.errors import (
@@ -33,7 +36,8 @@ COMMANDS = ("demo", "push", "plan", "validate", "status", "sim") + (("bench",) i
 
 EPILOG = """exit codes:
   0  everything is done
-  1  some items failed or could not be applied (summary and --report name them with Apple's codes)
+  1  some items failed or could not be applied (summary and --report name them with Apple's codes);
+     also an unexpected internal error (a bug: the message says so)
   2  invalid input or usage (manifest, icons, flags): nothing was sent
   3  authentication or configuration (key, key id, issuer id, journal in use)
   4  interrupted (signal or --deadline): run the same command again to resume
@@ -108,3 +112,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(str(exc), EXIT_ITEMS_FAILED)
     except KeyboardInterrupt:
         return _fail("interrupted; run the same command again to resume", EXIT_INTERRUPTED)
+    except Exception as exc:  # noqa: BLE001 - a bug: one redacted line, never a raw traceback that may hold secrets
+        if os.environ.get("BULKGC_DEBUG", "") not in ("", "0"):
+            print(redact_text(traceback.format_exc()), file=sys.stderr, end="")
+        frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+        where = f" at {Path(frame.filename).name}:{frame.lineno}" if frame else ""
+        return _fail(f"internal error ({type(exc).__name__}{where}: {exc}). This is a bug in bulkgc, please report "
+                     "it; work already done is kept, so running the same command again resumes. Set BULKGC_DEBUG=1 "
+                     "for the full (redacted) traceback.", EXIT_ITEMS_FAILED)

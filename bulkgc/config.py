@@ -115,9 +115,9 @@ class RunSettings:
                                      env="BULKGC_DEADLINE", parse=parse_duration, metavar="DURATION")
     rate_margin: float = setting(0.02, "fraction of the hourly request budget left for other tools sharing the key",
                                  env="BULKGC_RATE_MARGIN", parse=_fraction, metavar="FRACTION")
-    rate_window: float = setting(3600.0, "length of the key's rolling request window in seconds (App Store "
-                                 "Connect: one hour; shorter only against a simulator with a compressed hour)",
-                                 cli=False)
+    rate_window: float = setting(3600.0, "length of the key's rolling request window (App Store Connect: one "
+                                 "hour; shorter only against a simulator with a compressed hour)",
+                                 env="BULKGC_RATE_WINDOW", parse=parse_duration, metavar="DURATION")
     token_lifetime: float = setting(1200.0, "JWT lifetime (App Store Connect accepts at most 20 minutes)",
                                     env="BULKGC_TOKEN_LIFETIME", parse=parse_duration, metavar="DURATION")
     request_timeout: float = setting(60.0, "seconds before one HTTP request is abandoned and retried",

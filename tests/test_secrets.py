@@ -236,3 +236,42 @@ def test_non_loopback_http_is_a_config_error() -> None:
     """The client itself refuses plain http to a real host, whoever builds it."""
     with pytest.raises(ConfigError, match="plain http"):
         ClientConfig(base_url="http://192.168.1.10")
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_unexpected_exception_is_one_redacted_line_not_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+    live_sim: tuple[Simulator, set[str]], debug: bool,
+) -> None:
+    """A bug that raises with a live token and a signed URL in its text exits 1 with one redacted line saying it
+    is a bug (with BULKGC_DEBUG=1 a redacted traceback too): no token, no signature, nothing of the key."""
+    import bulkgc.pipeline as pipeline
+
+    sim, tokens = live_sim
+    tokens.clear()
+    real_build_plan = pipeline.build_plan
+
+    async def broken_build_plan(client: Any, *args: Any, **kwargs: Any) -> Any:
+        await real_build_plan(client, *args, **kwargs)
+        raise RuntimeError(f"boom Authorization: Bearer {client.tokens.token()} while sending "
+                           f"{sim.base_url}/upload/x?Expires=1&Signature=c2VjcmV0c2lnbmF0dXJl")
+
+    monkeypatch.setattr(pipeline, "build_plan", broken_build_plan)
+    if debug:
+        monkeypatch.setenv("BULKGC_DEBUG", "1")
+    wl = make_workload(tmp_path / "wl", 1, ("en-US",), app_id=sim.app_id)
+    outputs = Outputs()
+    code = run(capsys, outputs, "crash", push_argv(sim, wl, tmp_path)) if not debug else main(
+        push_argv(sim, wl, tmp_path))
+    if debug:
+        out, err = capsys.readouterr()
+        outputs.add("crash:stdout", out)
+        outputs.add("crash:stderr", err)
+        assert "Traceback" in err and "broken_build_plan" in err
+    err = outputs.texts["crash:stderr"].decode()
+    assert code == 1
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("bulkgc: internal error (RuntimeError at test_secrets.py:") and "bug" in last, last
+    assert "<redacted>" in last
+    outputs.add_files("crash", tmp_path / "state")
+    assert_nothing_leaked(outputs, sim.key.private_key_pem, tokens)
