@@ -46,8 +46,20 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--state-file", dest="state_file", type=Path, default=None, help=docs.get("state_file", ""))
     p.add_argument(
         "--fault", dest="faults", action="append", default=[], metavar="RULE",
-        help="add a fault rule, e.g. 'kind=status,status=503,route=/v2/*,probability=0.2,count=5' "
-        "(kinds: status, drop, drop_after_apply, latency, expire_upload, stuck, fail_processing; repeatable)",
+        help="add a fault rule (repeatable) as comma-separated key=value items, e.g. "
+        "'kind=status,status=503,route=/v2/*,probability=0.2,count=5' or 'stuck,method=PATCH,count=1'. "
+        "Keys: kind (a bare kind name also sets it); method (* or GET, POST, PATCH, DELETE, PUT); "
+        "route_glob (alias route: fnmatch on the path or route template, e.g. /v2/gameCenterAchievementImages/* or /upload/*); "
+        "path_regex (aliases regex, path: re.search on the path); probability (0..1, seeded); "
+        "count (apply at most N times; none = unlimited); skip (let the first N matching requests through); "
+        "status (HTTP status of kind status, default 503); delay (extra seconds of kind latency); "
+        "after_apply (true/false: status or signal after the request is applied); "
+        "code (processing error code of kind fail_processing, default IMAGE_INVALID); "
+        "pid and signum (process and signal number of kind signal, default 9). "
+        "Kinds: status (answer an error status), drop (close the connection, not applied), "
+        "drop_after_apply (apply, then close: a lost response), latency (add delay), "
+        "expire_upload (upload URLs already expired), stuck (commit stays UPLOAD_COMPLETE), "
+        "fail_processing (processing ends FAILED with code), signal (test bed only: signal process pid)",
     )
     p.add_argument("--private-key-file", type=Path, default=None, help="use this .p8 (P-256) as the seeded key instead of generating one")
     p.add_argument("--key-dir", type=Path, default=None, help="write the seeded key as AuthKey_<KEYID>.p8 (mode 0600) into DIR")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import time
 
 import aiohttp
@@ -9,6 +10,7 @@ import pytest
 from simhelpers import Api, sim_config
 
 from bulkgc.sim import Simulator
+from bulkgc.sim.auth import generate_key
 
 
 async def test_detail_of_app(api: Api) -> None:
@@ -48,7 +50,7 @@ async def test_group_owns_achievements() -> None:
 
 
 async def test_missing_and_bad_tokens_are_401(api: Api) -> None:
-    """No token, wrong audience, too long lifetime, unknown kid and expired tokens all get 401 NOT_AUTHORIZED."""
+    """No token, wrong audience, too long lifetime, expired, wrong issuer, unknown kid and another key's signature all get 401."""
     path = f"/v1/apps/{api.sim.app_id}/gameCenterDetail"
     async with api.session.get(api.sim.base_url + path) as resp:
         body = await resp.json()
@@ -66,6 +68,7 @@ async def test_missing_and_bad_tokens_are_401(api: Api) -> None:
     forged = other.make_token().split(".")
     real = key.make_token().split(".")
     bad.append(".".join([real[0], real[1], forged[2]]))  # signature by another key
+    bad.append(generate_key(random.Random(99), key_id="UNKNOWNKID").make_token())  # a key the simulator never saw
     for token in bad:
         status, doc, _ = await api.get(path, token=token)
         assert status == 401, token

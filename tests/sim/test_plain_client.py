@@ -70,7 +70,7 @@ def _call(info: dict[str, Any], method: str, path: str, body: Any = None) -> Any
 
 
 def test_script_style_v1_upload(served: tuple[dict[str, Any], subprocess.Popen[bytes], Path]) -> None:
-    """urllib: detail -> list v1 -> create v1 achievement + localization -> reserve -> PUT parts -> commit -> COMPLETE; state saved."""
+    """urllib, v1 paths: detail -> list -> create achievement + localization -> list its localizations -> reserve -> parts -> commit -> COMPLETE; saved."""
     info, proc, state_file = served
     assert Path(info["private_key_path"]).stat().st_mode & 0o777 == 0o600
     detail = _call(info, "GET", f"/v1/apps/{info['app_id']}/gameCenterDetail")["data"]["id"]
@@ -84,6 +84,8 @@ def test_script_style_v1_upload(served: tuple[dict[str, Any], subprocess.Popen[b
         "type": "gameCenterAchievementLocalizations",
         "attributes": {"locale": "en-GB", "name": "Script", "beforeEarnedDescription": "b", "afterEarnedDescription": "a"},
         "relationships": {"gameCenterAchievement": {"data": {"type": "gameCenterAchievements", "id": ach}}}}})["data"]["id"]
+    listed = _call(info, "GET", f"/v1/gameCenterAchievements/{ach}/localizations")["data"]
+    assert [(x["id"], x["attributes"]["locale"]) for x in listed] == [(loc, "en-GB")]
     data = png_bytes(512)
     image = _call(info, "POST", "/v1/gameCenterAchievementImages", {"data": {
         "type": "gameCenterAchievementImages", "attributes": {"fileName": "script.png", "fileSize": len(data)},
