@@ -33,7 +33,8 @@ def run(args: argparse.Namespace) -> int:
         counts = journal.counts()
         last = journal.last_run()
         images = journal.items(kind="image")
-    unfinished = [i for i in images if i.state not in ("complete",)]
+    # three disjoint groups, the same in the text and the JSON: complete, unfinished (resumable), failed
+    unfinished = [i for i in images if i.state not in ("complete", "failed")]
     failed = [i for i in images if i.state == "failed"]
     if args.json:
         print(json.dumps({
@@ -52,8 +53,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"Last run: {last.command} started {when}, outcome: {last.outcome or 'did not finish (resumable)'}")
     print("Items by state: " + (", ".join(f"{k}={v}" for k, v in sorted(counts.items())) or "none"))
     done = sum(1 for i in images if i.state == "complete")
-    print(f"Images: {done} complete, {len(unfinished) - len(failed)} in flight or unfinished, {len(failed)} failed")
-    in_flight = [i for i in unfinished if i.state != "failed"]
+    print(f"Images: {done} complete, {len(unfinished)} in flight or unfinished, {len(failed)} failed")
+    in_flight = unfinished
     for i in in_flight[:SHOW]:
         print(f"  unfinished {i.item_key}: {i.state or 'planned'}" + (f" (image {i.remote_id})" if i.remote_id else ""))
     if len(in_flight) > SHOW:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from conftest import fast_sim_config, settings_for
-from workload import assert_matches_manifest, make_icon, make_workload, writes
+from workload import assert_matches_manifest, localization_id, make_icon, make_workload, writes
 
 from bulkgc.pipeline import push
 from bulkgc.sim import Simulator
@@ -50,4 +50,6 @@ async def test_fresh_push_then_noop_then_one_change(tmp_path: Path, api: str) ->
         ])
         patched = [r for r in writes(sim, mark) if r.method == "PATCH" and "Localizations" in r.route]
         assert patched[0].request_body["data"]["attributes"] == {"name": "Ganz neuer Name"}
+        target = localization_id(sim, wl.vendors[7], "de-DE")
+        assert [r.path for r in patched] == [f"{prefix}/gameCenterAchievementLocalizations/{target}"]
         assert_matches_manifest(sim, wl)

@@ -48,8 +48,15 @@ class Workload:
 texts: dict[Path, dict[tuple[str, str, str], str]] = {}
 
 
-def _text(wl: Workload, vendor: str, locale: str, field: str, default: str) -> str:
-    return texts.get(wl.manifest, {}).get((vendor, locale, field), default)
+def expected_texts(wl: Workload, vendor: str, locale: str) -> dict[str, str]:
+    """The texts the manifest gives `vendor`'s `locale`, by App Store Connect attribute name."""
+    i = wl.vendors.index(vendor)
+    chosen = texts.get(wl.manifest, {})
+    return {
+        "name": chosen.get((vendor, locale, "name"), f"Name {i} {locale}"),
+        "beforeEarnedDescription": chosen.get((vendor, locale, "before"), f"Do thing {i} ({locale})"),
+        "afterEarnedDescription": chosen.get((vendor, locale, "after"), f"Did thing {i} ({locale})"),
+    }
 
 
 def write_manifest(wl: Workload) -> None:
@@ -58,11 +65,12 @@ def write_manifest(wl: Workload) -> None:
         lines += ["[[achievement]]", f'vendor_identifier = "{vendor}"', f'reference_name = "Achievement {i}"',
                   "points = 5", "show_before_earned = true", "repeatable = false", ""]
         for locale in wl.locales:
+            want = expected_texts(wl, vendor, locale)
             lines += [
                 f"[achievement.locales.{locale}]",
-                f'name = "{_text(wl, vendor, locale, "name", f"Name {i} {locale}")}"',
-                f'before_earned_description = "{_text(wl, vendor, locale, "before", f"Do thing {i} ({locale})")}"',
-                f'after_earned_description = "{_text(wl, vendor, locale, "after", f"Did thing {i} ({locale})")}"',
+                f'name = "{want["name"]}"',
+                f'before_earned_description = "{want["beforeEarnedDescription"]}"',
+                f'after_earned_description = "{want["afterEarnedDescription"]}"',
                 "",
             ]
     wl.manifest.write_text("\n".join(lines), encoding="utf-8")
@@ -85,6 +93,16 @@ def make_workload(root: Path, achievements: int, locales: tuple[str, ...] = LOCA
     return wl
 
 
+def localization_id(sim: Any, vendor: str, locale: str) -> str:
+    """The simulator's id of `vendor`'s `locale` localization in the achievement's latest version."""
+    state = sim.state
+    ach = next(a for a in state.achievements() if a["attributes"]["vendorIdentifier"] == vendor)
+    latest = state.latest_version(ach["id"])
+    assert latest is not None, vendor
+    (loc,) = [loc for loc in state.localizations_of(latest["id"]) if loc["locale"] == locale]
+    return str(loc["id"])
+
+
 def sim_image_state(img: dict[str, Any]) -> str:
     """The assetDeliveryState the simulator would report for one of its image records."""
     if img.get("committed_at") is None:
@@ -99,7 +117,8 @@ def writes(sim: Any, since: int = 0) -> list[Any]:
 
 
 def assert_matches_manifest(sim: Any, wl: Workload) -> None:
-    """Every manifest localization exists once and holds exactly one COMPLETE image with the local file's bytes."""
+    """Every manifest localization exists once with the manifest's texts and holds exactly one COMPLETE image with
+    the local file's bytes."""
     state = sim.state
     achievements = {a["attributes"]["vendorIdentifier"]: a for a in state.achievements()}
     assert set(wl.vendors) <= set(achievements)
@@ -115,6 +134,8 @@ def assert_matches_manifest(sim: Any, wl: Workload) -> None:
         mine = [loc for loc in locs if loc["version_id"] == latest["id"]]
         assert sorted(loc["locale"] for loc in mine) == sorted(wl.locales), vendor
         for loc in mine:
+            remote_texts = {name: loc[name] for name in ("name", "beforeEarnedDescription", "afterEarnedDescription")}
+            assert remote_texts == expected_texts(wl, vendor, loc["locale"]), (vendor, loc["locale"])
             imgs = by_loc.get(loc["id"], [])
             assert len(imgs) == 1, f"{vendor}/{loc['locale']} holds {len(imgs)} images"
             assert sim_image_state(imgs[0]) == "COMPLETE", (vendor, loc["locale"], imgs[0].get("result"))
