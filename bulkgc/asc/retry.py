@@ -13,7 +13,7 @@ from tenacity import (
     RetryCallState,
     retry_if_exception,
     stop_after_attempt,
-    stop_after_delay,
+    stop_before_delay,
 )
 
 from bulkgc.errors import ApiError, RateLimitedError, ServerError, TransportError
@@ -71,7 +71,8 @@ async def call_with_retry(
 
     retrying = AsyncRetrying(
         sleep=policy.sleep,
-        stop=stop_after_attempt(max(1, policy.max_attempts)) | stop_after_delay(policy.deadline),
+        # stop_before_delay counts the coming back-off: no attempt starts after the deadline
+        stop=stop_after_attempt(max(1, policy.max_attempts)) | stop_before_delay(policy.deadline),
         wait=_wait(policy),
         retry=retry_if_exception(lambda e: isinstance(e, ApiError) and retry_if(e)),
         before_sleep=before_sleep,

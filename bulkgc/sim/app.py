@@ -51,6 +51,8 @@ class RequestRecord:
     seq: int = 0
     key_id: str | None = None
     dropped: bool = False
+    abandoned: bool = False  # handled (and applied) but the client had gone, e.g. after its own timeout
+
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -58,6 +60,11 @@ class RequestRecord:
 
 observers: list[Callable[[RequestRecord], None]] = []
 """Called once per finished API exchange (e.g. to validate it against the OpenAPI spec)."""
+
+
+def _client_gone(request: web.Request) -> bool:
+    transport = request.transport
+    return transport is None or transport.is_closing()
 
 
 class _Drop(Exception):
@@ -366,7 +373,7 @@ class Simulator:
                     raise E.server_error(fault.status)
             except E.SimError as err:
                 status, resp_body, headers = err.status, err.body(), {}
-        except (_Drop, ConnectionResetError):  # dropped by us, or the client went away (e.g. its timeout)
+        except (_Drop, ConnectionResetError):  # dropped by us, or the connection broke while reading the body
             dropped = True
             self._count("dropped")
             transport = request.transport
@@ -376,10 +383,15 @@ class Simulator:
         finally:
             if admitted and key is not None:
                 self.limiter.release(key.key_id)
+            # A client that gave up (its timeout) does not stop the handler, as on a real server: the request is
+            # applied, and the record says nobody was there to read the answer.
+            abandoned = not dropped and _client_gone(request)
+            if abandoned:
+                self._count("abandoned")
             self._record(
                 RequestRecord(
                     method, path, route, query, 0 if dropped else status, req_body, None if dropped else resp_body, "api",
-                    started, time.time(), key_id=key.key_id if key else None, dropped=dropped,
+                    started, time.time(), key_id=key.key_id if key else None, dropped=dropped, abandoned=abandoned,
                 )
             )
         headers = dict(headers)
@@ -418,17 +430,20 @@ class Simulator:
         status, body, dropped = 200, "", False
         try:
             status, body = await self._upload_part(request)
-        except (_Drop, ConnectionResetError):  # dropped by us, or the client went away (e.g. its timeout)
+        except (_Drop, ConnectionResetError):  # dropped by us, or the connection broke while reading the body
             dropped = True
             self._count("dropped")
             if request.transport is not None:
                 request.transport.abort()
             raise
         finally:
+            abandoned = not dropped and _client_gone(request)  # stored all the same, as a real blob store would
+            if abandoned:
+                self._count("abandoned")
             self._record(
                 RequestRecord(
                     request.method, request.path, "/upload/{token}", dict(request.query), 0 if dropped else status, None,
-                    None, "upload", started, time.time(), dropped=dropped,
+                    None, "upload", started, time.time(), dropped=dropped, abandoned=abandoned,
                 )
             )
         if status == 200:

@@ -44,6 +44,7 @@ async def server() -> AsyncIterator[tuple[str, list[web.Request]]]:
         return web.json_response({"errors": [{"status": "400", "code": "PARAMETER_ERROR.INVALID"}]}, status=400)
 
     async def not_acceptable(request: web.Request) -> web.Response:
+        seen.append(request)
         return web.Response(status=406, text="Not Acceptable: use application/json", content_type="text/plain")
 
     async def bad_gateway(request: web.Request) -> web.Response:
@@ -51,6 +52,7 @@ async def server() -> AsyncIterator[tuple[str, list[web.Request]]]:
         return web.Response(status=502, text="<html><body>Bad Gateway</body></html>", content_type="text/html")
 
     async def conflict(request: web.Request) -> web.Response:
+        seen.append(request)
         return web.json_response(MULTI_ERRORS, status=409)
 
     app = web.Application()
@@ -89,25 +91,27 @@ async def test_pages_follow_encoded_next_and_refuse_foreign_host(server: Any, p2
 
 
 async def test_406_plain_text_and_html_502(server: Any, p256_pem: str) -> None:
-    """A 406 plain-text body and a non-JSON 502 become ApiError/ServerError with method, path and the text."""
+    """A 406 plain-text body (sent once) and a non-JSON 502 (retried) become ApiError/ServerError with the text."""
     base, seen = server
     async with _client(base, p256_pem, max_attempts=3) as client:
         with pytest.raises(ApiError) as info:
             await client.get("/v1/text")
         assert info.value.status == 406 and type(info.value) is ApiError
         assert "GET /v1/text answered 406: Not Acceptable: use application/json" in str(info.value)
+        assert len(seen) == 1 and client.stats.retries == 0  # a 4xx other than 429 is never retried
         with pytest.raises(ServerError, match="GET /v1/gateway answered 502: <html><body>Bad Gateway") as e502:
             await client.get("/v1/gateway")
-        assert e502.value.errors == [] and len(seen) == 3 and client.stats.retries == 2
+        assert e502.value.errors == [] and len(seen) == 1 + 3 and client.stats.retries == 2
 
 
 async def test_conflict_keeps_every_error(server: Any, p256_pem: str) -> None:
-    """A 409 with two errors is a ConflictError carrying both, with pointer and codes in the message."""
-    base, _ = server
+    """A 409 with two errors is a ConflictError carrying both, with pointer and codes in the message; sent once."""
+    base, seen = server
     async with _client(base, p256_pem) as client:
         with pytest.raises(ConflictError) as info:
             await client.post("/v1/conflict", {"data": {"type": "t"}})
     err = info.value
+    assert len(seen) == 1
     assert [e.code for e in err.errors] == ["ENTITY_ERROR.ATTRIBUTE.INVALID.DUPLICATE", "STATE_ERROR.ENTITY_STATE_INVALID"]
     assert err.has_code("ENTITY_ERROR") and err.source == {"pointer": "/data/attributes/locale"}
     assert "POST /v1/conflict answered 409" in str(err) and "(at /data/attributes/locale)" in str(err)

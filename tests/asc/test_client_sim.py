@@ -38,17 +38,20 @@ async def test_paging_follows_links_next_verbatim() -> None:
 
 
 async def test_token_renewed_across_several_lifetimes() -> None:
-    """With a 2 s token, a 2.6 s workload renews the cached token before expiry; the sim never answers 401."""
-    async with sim_and_client(token_lifetime=2, renew_margin=1) as (sim, client):
-        deadline = time.monotonic() + 2.6
+    """2 s tokens over 3 lifetimes against a sim with no leeway: renewed before expiry, so never a 401."""
+    # No leeway and a 2 s maximum: a token kept past its exp, or minted longer-lived, is answered 401.
+    strict = SimConfig(seed=1, token_leeway=0, max_token_lifetime=2)
+    async with sim_and_client(strict, token_lifetime=2, renew_margin=0.5) as (sim, client):
+        deadline = time.monotonic() + 3 * 2 + 0.2
         n = 0
         while time.monotonic() < deadline:
             await client.get(f"/v1/apps/{sim.app_id}/gameCenterDetail")
             n += 1
             await anyio.sleep(0.1)
-        assert client.tokens.renewals >= 2
-        assert sim.counters["tokens_seen"] == client.tokens.minted < n  # reused between renewals
         assert sim.counters["auth_failures"] == 0 and sim.counters.get("status_401", 0) == 0
+        assert [r.status for r in api_records(sim)] == [200] * n
+        assert client.tokens.renewals >= 3 and client.stats.auth_retries == 0
+        assert sim.counters["tokens_seen"] == client.tokens.minted < n  # each minted token used, and reused
 
 
 async def test_single_401_renews_once_and_succeeds() -> None:
@@ -132,14 +135,19 @@ async def test_delete_after_lost_answer_counts_as_done() -> None:
         assert sim.state.achievements() == []
 
 
-async def _reserve(sim, client, size: int) -> dict:  # type: ignore[no-untyped-def]
+def localization_body(version_id: str, locale: str = "en-US") -> dict:  # type: ignore[type-arg]
+    """v2 create body: a localization of one achievement version."""
+    return {"data": {
+        "type": "gameCenterAchievementLocalizations",
+        "attributes": {"locale": locale, "name": "N", "beforeEarnedDescription": "b", "afterEarnedDescription": "a"},
+        "relationships": {"version": {"data": {"type": "gameCenterAchievementVersions", "id": version_id}}}}}
+
+
+async def reserve_image(sim, client, size: int) -> dict:  # type: ignore[no-untyped-def]
+    """An achievement with an en-US localization and a reserved image of `size` bytes: its id and upload operations."""
     ach = await client.post("/v2/gameCenterAchievements", achievement_body(sim, "with.image"))
     versions = await client.get(f"/v2/gameCenterAchievements/{ach.one.id}/versions")
-    loc = await client.post("/v2/gameCenterAchievementLocalizations", {"data": {
-        "type": "gameCenterAchievementLocalizations",
-        "attributes": {"locale": "en-US", "name": "N", "beforeEarnedDescription": "b", "afterEarnedDescription": "a"},
-        "relationships": {"version": {"data": {"type": "gameCenterAchievementVersions",
-                                               "id": versions.resources[0].id}}}}})
+    loc = await client.post("/v2/gameCenterAchievementLocalizations", localization_body(versions.resources[0].id))
     img = await client.post("/v2/gameCenterAchievementImages", {"data": {
         "type": "gameCenterAchievementImages", "attributes": {"fileName": "icon.png", "fileSize": size},
         "relationships": {"localization": {"data": {"type": "gameCenterAchievementLocalizations", "id": loc.one.id}}}}})
@@ -152,7 +160,7 @@ async def test_upload_parts_never_carry_authorization(tmp_path: Path) -> None:
     path = tmp_path / "icon.png"
     path.write_bytes(payload)
     async with sim_and_client(SimConfig(seed=2, part_size=4096)) as (sim, client):
-        image = await _reserve(sim, client, len(payload))
+        image = await reserve_image(sim, client, len(payload))
         assert len(image["operations"]) == 3
         sim.add_fault(FaultRule(kind="status", status=503, route_glob="/upload/*", count=1))
         async with anyio.create_task_group() as tg:
@@ -170,7 +178,7 @@ async def test_expired_upload_url_raises_distinct_redacted_error(tmp_path: Path)
     path = tmp_path / "icon.png"
     path.write_bytes(b"x" * 100)
     async with sim_and_client() as (sim, client):
-        image = await _reserve(sim, client, 100)
+        image = await reserve_image(sim, client, 100)
         sim.add_fault(FaultRule(kind="expire_upload", route_glob="/upload/*"))
         with pytest.raises(UploadExpiredError) as info:
             await client.upload_part(image["operations"][0], path)
