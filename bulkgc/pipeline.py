@@ -53,6 +53,7 @@ from bulkgc.scan import ImageInfo, ScanCache, scan_images
 from bulkgc.upload import commit_image, delete_image, read_image, reserve_image, upload_parts, wait_until_processed
 
 FATAL = (AuthError, JournalError)
+VERSION_BATCH = 50  # achievement ids per filter[id] read of just-created achievements' versions
 
 
 # ---------------------------------------------------------------------------------------------- inputs
@@ -137,15 +138,20 @@ class Executor:
     def learn_processing_time(self, *, first_poll_sufficed: bool) -> None:
         """Tune the wait before a container's first poll toward App Store Connect's processing time.
 
-        One poll per version is the goal: shorten the wait slowly while one poll is enough, lengthen it fast
+        One poll per version is the goal: shorten the wait a little while one poll is enough, lengthen it more
         when it is not (never beyond `poll_interval`, never below a quarter second). The two steps settle where
         about nine first polls in ten suffice: waiting a little longer costs nothing while other images upload
-        (no upload slot is held while a version processes), and the early tenth is polled again soon.
+        (no upload slot is held while a version processes), and the early tenth is polled again soon. The steps
+        are small because many versions wait at once: each learns only after its own poll, and big steps taken
+        on stale waits overshoot.
         """
-        factor = 0.97 if first_poll_sufficed else 1.3
+        factor = 0.99 if first_poll_sufficed else 1.1
         self.first_poll_delay = min(self.settings.poll_interval, max(0.25, self.first_poll_delay * factor))
 
     def __post_init__(self) -> None:
+        self._created_waiting: list[str] = []  # created achievements whose version id is wanted
+        self._created_versions: dict[str, str] = {}  # achievement id -> its version, read in a batch
+        self._created_lock = anyio.Lock()
         self.first_poll_delay = self.settings.poll_interval
         self.reader = RemoteReader(self.client, self.kapi)
         self.image_limiter = anyio.CapacityLimiter(self.settings.images_in_flight)
@@ -255,7 +261,7 @@ class Executor:
             version_id = None
             if k.version:
                 ids = doc.one.rel_ids(k.version.include_on_parent_list)
-                version_id = ids[-1] if ids else await self.latest_version_id(ach_id)
+                version_id = ids[-1] if ids else await self.version_of_created(plan, ach_id)
             await self.jput(akey, kind="achievement", vendor_id=ap.vendor_id, state="created", remote_id=ach_id,
                             parent_id=version_id)
             self.event(akey, "create", "ok", latency=time.monotonic() - t0)
@@ -301,6 +307,27 @@ class Executor:
                                           {"type": self.kapi.version.type, "id": v.id}
                                           for v in sorted(found.versions, key=lambda v: v.number)]}}
                                       if self.kapi.version else {}))
+
+    async def version_of_created(self, plan: Plan, ach_id: str) -> str:
+        """The version App Store Connect made with a just-created achievement (its create answer names no ids).
+
+        Reads coalesce: the achievements created while one read is in flight are asked for together in the
+        next one (the owner's achievement list, `filter[id]`, versions included), so a fresh push of a hundred
+        achievements costs a handful of reads, not a hundred.
+        """
+        self._created_waiting.append(ach_id)
+        async with self._created_lock:
+            if ach_id not in self._created_versions:
+                others = [i for i in self._created_waiting if i != ach_id][:VERSION_BATCH - 1]
+                batch = [ach_id, *others]
+                self._created_waiting = [i for i in self._created_waiting if i not in batch]
+                found = await self.reader.achievements(plan.detail_id, plan.group_id, ids=batch)
+                for ra in found.values():
+                    if ra.id in batch and ra.versions:
+                        self._created_versions[ra.id] = max(ra.versions, key=lambda v: v.number).id
+        if ach_id in self._created_versions:
+            return self._created_versions.pop(ach_id)
+        return await self.latest_version_id(ach_id)  # not listed yet: ask the achievement itself
 
     async def latest_version_id(self, ach_id: str) -> str:
         assert self.kapi.version is not None

@@ -429,11 +429,14 @@ class RemoteReader:
             raise ConfigError(f"app {app_id} has Game Center disabled; enable it in App Store Connect first")
         return data.id, data.rel_id("gameCenterGroup")
 
-    async def achievements(self, detail_id: str, group_id: str | None) -> dict[str, RemoteAchievement]:
-        """Every achievement of the owner, by vendorIdentifier, with versions embedded (v2)."""
+    async def achievements(self, detail_id: str, group_id: str | None,
+                           ids: Iterable[str] | None = None) -> dict[str, RemoteAchievement]:
+        """Every achievement of the owner (or those of `ids`), by vendorIdentifier, with versions embedded (v2)."""
         k = self.kapi
         path = k.path(k.list_in_group if group_id else k.list_in_detail, group_id or detail_id)
         params = {"limit": "200"}
+        if ids is not None:
+            params["filter[id]"] = ",".join(ids)
         if k.version:
             params.update({"include": k.version.include_on_parent_list, "limit[versions]": "50"})
         out: dict[str, RemoteAchievement] = {}

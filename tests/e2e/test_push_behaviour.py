@@ -189,3 +189,23 @@ async def test_status_json_lists_a_permanent_failure_with_apples_code(
     assert FAILED_CODE in info["failed"][0]["detail"]
     assert info["counts"]["failed"] == 1
     assert key not in {u["item"] for u in info["unfinished"]}  # failed, complete and unfinished are disjoint
+
+
+async def test_versions_of_created_achievements_are_read_in_batches(tmp_path: Path) -> None:
+    """The create answer names no version ids, so the push reads them: created achievements that wait at the same
+    time share one read (their owner's list, filter[id], versions included), far fewer reads than creates."""
+    wl = make_workload(tmp_path / "wl", 12, ("en-US",))
+    kapi = kind_api("achievement", "v2")
+    assert kapi.version is not None
+    async with Simulator(fast_sim_config(app_id=wl.app_id, part_size=8192, api_latency=0.03)) as sim:
+        report = await push(settings_for(sim, wl.manifest, tmp_path, api_concurrency=6))
+        assert report.exit_code == 0
+        assert_matches_manifest(sim, wl)
+        creates = [r for r in sim.requests if r.method == "POST" and r.route == kapi.parent_create]
+        batched = [r for r in sim.requests if r.method == "GET" and r.route == kapi.list_in_detail
+                   and "filter[id]" in r.query]
+        single = [r for r in sim.requests if r.method == "GET" and r.route == kapi.version.list_of_parent]
+        asked = [i for r in batched for i in r.query["filter[id]"].split(",")]
+        assert len(creates) == 12 and not single
+        assert sorted(asked) == sorted(c.response_body["data"]["id"] for c in creates)  # each asked once
+        assert 1 <= len(batched) <= 6, len(batched)
