@@ -267,3 +267,96 @@ async def test_scan_cache_skips_unchanged_files_and_rechecks_changed_ones(tmp_pa
     Image.new("RGBA", (512, 512), (0, 0, 0, 0)).save(paths[1])  # now invalid: must be seen
     third, problems = await scan_mod.scan_images(paths, cache=scan_mod.ScanCache(cache_file))
     assert decoded == [paths[1]] and len(problems) == 1 and paths[1] not in third
+
+
+def raw_rows(img: Image.Image, filters: bytes | None = None) -> bytes:
+    """The unfiltered scanlines of an RGB image, each opened by its filter type byte (0 unless `filters`)."""
+    width, height = img.size
+    pixels = img.tobytes()
+    types = filters or bytes(height)
+    return b"".join(bytes([types[y]]) + pixels[y * 3 * width:(y + 1) * 3 * width] for y in range(height))
+
+
+def rgb_png(img: Image.Image, stream: bytes, *, interlace: int = 0, idat_parts: int = 1, iend: bool = True) -> bytes:
+    """A PNG of `img`'s size whose (already compressed) pixel stream is `stream`, split over `idat_parts` IDATs."""
+    ihdr = struct.pack(">IIBBBBB", img.width, img.height, 8, 2, 0, 0, interlace)
+    step = -(-len(stream) // idat_parts)
+    idats = b"".join(png_chunk(b"IDAT", stream[i:i + step]) for i in range(0, len(stream), step))
+    return b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr) + idats + (png_chunk(b"IEND", b"") if iend else b"")
+
+
+def adam7_stream(img: Image.Image) -> bytes:
+    """The raw (filter 0) Adam7-interlaced scanlines of an RGB image, passes in order."""
+    passes = ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2))
+    px = img.load()
+    out = bytearray()
+    for x0, y0, dx, dy in passes:
+        for y in range(y0, img.height, dy):
+            row = [px[x, y] for x in range(x0, img.width, dx)]
+            if row:
+                out += b"\x00" + bytes(c for p in row for c in p)
+    return bytes(out)
+
+
+def pillow_decodes(data: bytes) -> bool:
+    """Whether Pillow's full decode of `data` succeeds (the reference the quick check must agree with)."""
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            img.load()
+        return True
+    except Exception:  # noqa: BLE001 - any failure is "does not decode"
+        return False
+
+
+def test_plain_png_pixel_stream_check_agrees_with_a_full_decode(tmp_path: Path) -> None:
+    """A valid 8-bit RGB PNG's pixel stream is checked without unpacking it: every way of breaking it is caught
+    (a short stream, a bad filter type, broken deflate data, a file cut mid-chunk, a flipped bit) with the same
+    verdict as Pillow's full decode, and harmless variants (several IDATs, no IEND) pass as they do there."""
+    img = rgb((512, 512))
+    raw = raw_rows(img)
+    bad_filter = raw_rows(img, filters=bytes([0] * 300 + [9] + [0] * 211))
+    good = rgb_png(img, zlib.compress(raw))
+    flipped = bytearray(good)
+    flipped[good.index(b"IDAT") + 200] ^= 0x10
+    cases = {
+        "ok": (good, None),
+        "ok-split-idat": (rgb_png(img, zlib.compress(raw), idat_parts=5), None),
+        "ok-no-iend": (rgb_png(img, zlib.compress(raw), iend=False), None),
+        "short-stream": (rgb_png(img, zlib.compress(raw[:-700])), "is truncated"),
+        "cut-mid-chunk": (good[: len(good) // 2], "is truncated"),
+        "bad-filter-type": (rgb_png(img, zlib.compress(bad_filter)), "unknown filter type"),
+        "broken-deflate": (rgb_png(img, zlib.compress(raw)[:40] + b"\xff" * 64 + zlib.compress(raw)[104:]),
+                           "cannot be decoded"),
+    }
+    for name, (data, expected) in cases.items():
+        path = tmp_path / f"{name}.png"
+        path.write_bytes(data)
+        if expected is None:
+            assert check_image(path).size == len(data), name
+            assert pillow_decodes(data), name
+        else:
+            with pytest.raises(InvalidImageError) as err:
+                check_image(path)
+            assert expected in err.value.problems[0].message and "export or copy it again" in str(err.value), name
+            assert not pillow_decodes(data), name
+    # stricter than Pillow on purpose: a flipped bit breaks the chunk's CRC, which libpng (and so App Store
+    # Connect's processing) refuses even where the deflate data still happens to inflate
+    path = tmp_path / "flipped.png"
+    path.write_bytes(bytes(flipped))
+    with pytest.raises(InvalidImageError, match="IDAT chunk fails its checksum"):
+        check_image(path)
+
+
+def test_interlaced_png_is_decoded_in_full_by_pillow(tmp_path: Path) -> None:
+    """An Adam7-interlaced RGB PNG (not the quick path) is fully decoded: whole it passes, cut short it fails."""
+    img = rgb((512, 512))
+    data = rgb_png(img, zlib.compress(adam7_stream(img)), interlace=1)
+    with Image.open(io.BytesIO(data)) as probe:
+        assert probe.info.get("interlace") and probe.size == (512, 512)
+    good = tmp_path / "interlaced.png"
+    good.write_bytes(data)
+    assert check_image(good).width == 512
+    short = tmp_path / "interlaced-short.png"
+    short.write_bytes(rgb_png(img, zlib.compress(adam7_stream(img)[:-5000]), interlace=1))
+    with pytest.raises(InvalidImageError, match="truncated"):
+        check_image(short)
