@@ -514,6 +514,8 @@ def client_main() -> None:
         "wall": wall,
         "started_at": started_at,
         "cpu": (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime),
+        "cpu_user": after.ru_utime - before.ru_utime,
+        "cpu_system": after.ru_stime - before.ru_stime,
         "cpu_process": after.ru_utime + after.ru_stime,
         "maxrss_kb": after.ru_maxrss,  # kilobytes on Linux
         "exit_code": report.exit_code,
@@ -633,6 +635,9 @@ class PhaseResult:
     bytes_uploaded: int
     upload_parts: int
     client_cpu_s: float
+    client_cpu_system_s: float  # of which in the kernel (sockets, fsync, thread switches)
+    journal_writes: int  # resume-journal writes (each durable before the push goes on)
+    journal_transactions: int  # fsynced transactions they took (group commit)
     client_cpu_ms_per_image: float
     client_peak_rss_mb: float
     client_requests: int
@@ -696,6 +701,9 @@ def measure_phase(phase: str, cfg: BenchConfig, sim: SimProcess, workdir: Path, 
         rate_limited_429=c.get("429", 0), retries=int(totals.get("retries", 0)),
         bytes_uploaded=int(after.get("bytes_uploaded", 0)) - int(before.get("bytes_uploaded", 0)),
         upload_parts=c.get("upload_parts", 0), client_cpu_s=round(out["cpu"], 3),
+        client_cpu_system_s=round(out["cpu_system"], 3),
+        journal_writes=int(totals.get("journal_writes", 0)),
+        journal_transactions=int(totals.get("journal_transactions", 0)),
         client_cpu_ms_per_image=round(1000 * out["cpu"] / n, 2),
         client_peak_rss_mb=round(out["maxrss_kb"] / 1024, 1), client_requests=client_api,
         counts_agree=client_api == api and int(totals.get("bytes_uploaded", 0)) == (
@@ -775,6 +783,8 @@ def format_table(results: Sequence[PhaseResult]) -> str:
     row("upload parts", lambda r: str(r.upload_parts))
     row("MB uploaded", lambda r: f"{r.bytes_uploaded / 1e6:.1f}")
     row("client CPU s", lambda r: f"{r.client_cpu_s:.2f}")
+    row("  of which system", lambda r: f"{r.client_cpu_system_s:.2f}")
+    row("journal writes / fsyncs", lambda r: f"{r.journal_writes} / {r.journal_transactions}")
     row("client CPU ms/image", lambda r: f"{r.client_cpu_ms_per_image:.2f}")
     row("client peak RSS MB", lambda r: f"{r.client_peak_rss_mb:.1f}")
     row("sim/client counts agree", lambda r: "yes" if r.counts_agree else "NO")

@@ -551,14 +551,15 @@ class Executor:
             job.image_id = image.id
             self.event(key, "resume", "ok", detail=f"{len(skip)} of {len(image.upload_operations)} parts already sent")
         else:
-            await self.jput(key, kind="image", vendor_id=job.plan.vendor_id, locale=job.la.locale, state="reserving",
-                            sha256=info.sha256, file_name=job.image.file_name, file_size=info.size,
-                            parent_id=job.localization_id, attempts=job.attempts)
             t0 = time.monotonic()
             image = await reserve_image(c, k, job.localization_id, job.image.file_name, info.size)
             job.image_id = image.id
-            # a new reservation: parts recorded for an earlier one are forgotten in the same transaction
-            await self.jput(key, clear_parts=True, state="reserved", remote_id=image.id,
+            # The reservation is recorded once it exists (a kill before that leaves nothing the journal could
+            # save: the next run finds the reservation by its digest fileName). Parts recorded for an earlier
+            # reservation are forgotten in the same transaction.
+            await self.jput(key, clear_parts=True, kind="image", vendor_id=job.plan.vendor_id, locale=job.la.locale,
+                            state="reserved", sha256=info.sha256, file_name=job.image.file_name, file_size=info.size,
+                            parent_id=job.localization_id, attempts=job.attempts, remote_id=image.id,
                             upload_operations=image.upload_operations)
             self.event(key, "reserve", "ok", attempt=job.attempts, latency=time.monotonic() - t0)
 
@@ -669,6 +670,7 @@ async def push(
         stats["polls"] = executor.polls
         stats["budget_bound"] = budget_bound
         stats["plan_reads"] = plan.reads
+        stats["journal_writes"], stats["journal_transactions"] = ajournal.writes, ajournal.transactions
         report = RunReport(command="push", started=started, finished=time.time(), items=executor.results,
                            totals=stats, exit_code=EXIT_OK, interrupted=interrupted, resume_hint="")
         failed = any(r.outcome in ("failed", "blocked") for r in executor.results)
