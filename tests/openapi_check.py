@@ -31,7 +31,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -314,3 +314,19 @@ def _check_response(operation: Mapping[str, Any], status: int, raw: Any) -> list
     if body is None:
         return [f"status {status} requires a {name} body"]
     return _errors(name, body, "response")
+
+
+def assert_all_conform(records: Iterable[Any], where: str = "simulator process") -> int:
+    """Check every recorded exchange (e.g. fetched from a simulator running in another process through
+    `/sim/requests`, which the in-process observer cannot see); fail listing each violation. Returns the
+    number of API exchanges checked."""
+    checked, violations = 0, []
+    for record in records:
+        if _field(record, "dropped"):
+            continue  # the connection was cut (a fault): there is no answer to check, as the observer sees it
+        if _field(record, "kind") == "api":
+            checked += 1
+        violations.extend(f"{describe_exchange(record)}: {problem}" for problem in check_exchange(record))
+    assert not violations, f"{len(violations)} exchange(s) of the {where} do not conform to Apple's OpenAPI " \
+                           "spec:\n  " + "\n  ".join(violations)
+    return checked

@@ -19,6 +19,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "e2e"))
 
+from openapi_check import assert_all_conform  # noqa: E402
+
 from bulkgc.sim.state import SimState  # noqa: E402
 
 PY = sys.executable
@@ -81,6 +83,11 @@ class SimProc:
     def requests(self, since: int = 0) -> list[Any]:
         """API and upload requests after sequence number `since` (objects with method, path, route, status, ...)."""
         return [SimpleNamespace(**r) for r in self.call("GET", f"/sim/requests?since={since}")]
+
+    def assert_conforms(self) -> int:
+        """Every exchange this simulator process served conforms to Apple's OpenAPI spec (the in-process
+        observer of tests/conftest.py cannot see another process); returns how many were checked."""
+        return assert_all_conform(self.requests(), "simulator process")
 
     def last_seq(self) -> int:
         reqs = self.call("GET", "/sim/requests")

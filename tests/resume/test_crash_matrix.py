@@ -171,6 +171,8 @@ def crash_and_resume(tmp_path: Path, point: KillPoint, *, keep_journal: bool) ->
         assert len(ok) == len(set(ok))
         if keep_journal and point.name.endswith("between-parts-of-one-image"):
             assert sum(map(len, known.values())) >= 1, "the journal knew no part: the case proves nothing"
+        # and every exchange of both runs (and the prepare run) conforms to Apple's spec
+        assert sim.assert_conforms() > 0
     finally:
         sim.stop()
 

@@ -24,6 +24,7 @@ def sim_proc(tmp_path: Path) -> Iterator[SimProc]:
     sim = SimProc(tmp_path, "6446000001").start()
     try:
         yield sim
+        sim.assert_conforms()  # what the test made it serve conforms to Apple's spec
     finally:
         sim.stop()
 

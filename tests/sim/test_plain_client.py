@@ -15,6 +15,7 @@ from typing import Any
 
 import jwt
 import pytest
+from openapi_check import assert_all_conform
 from simhelpers import png_bytes
 
 RUNNER = (
@@ -40,7 +41,11 @@ def served(tmp_path: Path) -> Iterator[tuple[dict[str, Any], subprocess.Popen[by
             assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
             assert time.monotonic() < deadline, "simulator did not start"
             time.sleep(0.05)
-        yield json.loads(ready.read_text()), proc, state
+        info = json.loads(ready.read_text())
+        yield info, proc, state
+        if proc.poll() is None:  # what the script made the simulator process serve conforms to Apple's spec
+            with urllib.request.urlopen(info["base_url"] + "/sim/requests", timeout=10) as resp:
+                assert_all_conform(json.loads(resp.read()), "`bulkgc sim` process")
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
