@@ -32,7 +32,7 @@ ENV_KEY_JSON = "ASC_API_KEY_JSON"
 
 _HOW_TO_GET_KEY = (
     "download the .p8 file from App Store Connect > Users and Access > Integrations > "
-    "App Store Connect API (it starts with '-----BEGIN PRIVATE KEY-----')"
+    "App Store Connect API (AuthKey_<KEY ID>.p8, a PEM text file; its first line is the BEGIN PRIVATE KEY marker)"
 )
 
 

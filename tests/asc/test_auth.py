@@ -11,6 +11,7 @@ from cryptography.hazmat.primitives import serialization
 
 from bulkgc.asc.auth import AUDIENCE, Credentials, TokenProvider
 from bulkgc.errors import ConfigError
+from bulkgc.redact import redact_text
 
 ISSUER = "57246542-96fe-1a63-e053-0824d011072a"
 KID = "ABCDE12345"
@@ -83,10 +84,12 @@ def test_individual_key_uses_sub_user(p256_pem: str) -> None:
     ],
 )
 def test_missing_or_unreadable_pieces(kwargs: dict[str, str], needle: str) -> None:
-    """Each missing piece is a ConfigError naming the field or file."""
+    """Each missing piece is a ConfigError naming the field or file, whose guidance survives the redaction
+    every printed message goes through (nothing in it looks like key material)."""
     with pytest.raises(ConfigError) as info:
         Credentials.load(**kwargs)
     assert needle in str(info.value)
+    assert redact_text(str(info.value)) == str(info.value)
 
 
 def test_malformed_pem_never_echoed(p256_pem: str) -> None:
