@@ -604,9 +604,10 @@ class AsyncJournal:
 
     Writes use group commit: the writes that queue up while one transaction is being made durable go
     together in the next one, so many images in flight cost one fsync per batch rather than one per write
-    (no write waits for company: a kill loses at most the batch being committed). A batch's statements run on the event loop's thread (in SQLite's page cache, microseconds
-    each: no thread switch, no GIL handover per write); its COMMIT, the fsync, runs in a worker thread. Every
-    write is durable before its call returns.
+    (no write waits for company: a kill loses at most the batch being committed). A batch's statements run
+    on the event loop's thread (in SQLite's page cache, microseconds each: no thread switch, no GIL handover
+    per write); its COMMIT, the fsync, runs in a worker thread. Every write is durable before its call
+    returns.
     """
 
     def __init__(self, journal: Journal) -> None:
