@@ -385,23 +385,6 @@ def _sim_config_fields(cfg: BenchConfig) -> dict[str, Any]:
     }
 
 
-# Used only when `bulkgc sim` cannot be started (it serves the same Simulator; kept so the benchmark runs alone).
-_SIM_FALLBACK = """
-import asyncio, json, signal, sys
-from pathlib import Path
-from bulkgc.sim import SimConfig, Simulator
-async def main(fields, ready):
-    async with Simulator(SimConfig(**fields)) as sim:
-        key_path = sim.key.write_p8(Path(ready).parent)
-        Path(ready).write_text(json.dumps({"base_url": sim.base_url, "app_id": sim.app_id, "key_id": sim.key.key_id,
-                               "issuer_id": sim.key.issuer_id, "private_key_path": str(key_path)}))
-        stop = asyncio.Event()
-        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
-        await stop.wait()
-asyncio.run(main(json.loads(sys.argv[1]), sys.argv[2]))
-"""
-
-
 class SimProcess:
     """The simulator in its own process (`python -m bulkgc sim --ready-file`), plus its control routes."""
 
@@ -414,12 +397,10 @@ class SimProcess:
 
     def command(self, ready: Path) -> list[str]:
         fields_ = _sim_config_fields(self.cfg)
-        if _sim_cli_available():
-            args = [sys.executable, "-m", "bulkgc", "sim", "--ready-file", str(ready), "--key-dir", str(self.workdir)]
-            for name, value in fields_.items():
-                args += [f"--{name.replace('_', '-')}", str(value)]
-            return args
-        return [sys.executable, "-c", _SIM_FALLBACK, json.dumps(fields_), str(ready)]
+        args = [sys.executable, "-m", "bulkgc", "sim", "--ready-file", str(ready), "--key-dir", str(self.workdir)]
+        for name, value in fields_.items():
+            args += [f"--{name.replace('_', '-')}", str(value)]
+        return args
 
     def start(self, timeout: float = 60.0) -> dict[str, Any]:
         ready = self.workdir / "sim-ready.json"
@@ -462,12 +443,6 @@ class SimProcess:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-
-def _sim_cli_available() -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec("bulkgc.commands.sim") is not None
 
 
 def _normalise_ready(raw: dict[str, Any], base: Path) -> dict[str, Any]:

@@ -29,6 +29,7 @@ from bulkgc.errors import (
     InvalidImageError,
     JournalError,
     ManifestError,
+    meaningful_error,
 )
 from bulkgc.redact import redact_text
 
@@ -70,25 +71,6 @@ _PRECEDENCE: tuple[type[BaseException], ...] = (
 )
 
 
-def _most_meaningful(group: BaseExceptionGroup[BaseException]) -> BaseException:
-    """The leaf of an exception group (anyio task groups wrap errors in them) that the exit code is for."""
-    leaves: list[BaseException] = []
-
-    def walk(exc: BaseException) -> None:
-        if isinstance(exc, BaseExceptionGroup):
-            for sub in exc.exceptions:
-                walk(sub)
-        else:
-            leaves.append(exc)
-
-    walk(group)
-    for cls in _PRECEDENCE:
-        for exc in leaves:
-            if isinstance(exc, cls):
-                return exc
-    return leaves[0] if leaves else group
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `bulkgc` console script."""
     parser = build_parser()
@@ -97,7 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             return int(args.run(args) or 0)
         except BaseExceptionGroup as group:
-            raise _most_meaningful(group) from None
+            raise meaningful_error(group, _PRECEDENCE) from None
     except (ManifestError, InvalidImageError) as exc:
         return _fail(f"{exc}\nNothing was sent to App Store Connect.", EXIT_INVALID_INPUT)
     except AuthError as exc:

@@ -167,6 +167,35 @@ class TransportError(ApiError):
     """No HTTP answer: connection refused, reset or dropped, or a timeout."""
 
 
+#: errors that doom the whole run (they cancel it) rather than one item
+FATAL: tuple[type[BulkgcError], ...] = (AuthError, JournalError)
+
+
+def meaningful_error(
+    group: BaseExceptionGroup[Any], precedence: tuple[type[BaseException], ...] = (BulkgcError,)
+) -> BaseException:
+    """The leaf of an exception group (anyio task groups wrap errors in them) that explains it best.
+
+    The first leaf of the first class in `precedence` that has one; else the first leaf, so that a bug stays
+    visible as itself.
+    """
+    leaves: list[BaseException] = []
+
+    def walk(exc: BaseException) -> None:
+        if isinstance(exc, BaseExceptionGroup):
+            for sub in exc.exceptions:
+                walk(sub)
+        else:
+            leaves.append(exc)
+
+    walk(group)
+    for cls in precedence:
+        for exc in leaves:
+            if isinstance(exc, cls):
+                return exc
+    return leaves[0] if leaves else group
+
+
 @dataclass
 class ImageFailure:
     """An image that App Store Connect processed and rejected (`assetDeliveryState.state == FAILED`)."""

@@ -32,9 +32,9 @@ from bulkgc.errors import JournalError
 # and its -wal/-shm are created 0600 all the same, since the URLs grant upload access until they expire.
 
 #: Schema version written to `PRAGMA user_version`.
-SCHEMA_VERSION = 1
-#: kinds of item the journal records
-KINDS = ("achievement", "localization", "image")
+SCHEMA_VERSION = 2
+#: levels of item the journal records: an item (achievement, leaderboard, ...), one of its localizations, an image
+KINDS = ("item", "localization", "image")
 
 # MIGRATIONS[v] brings a schema at version v to v + 1; version 0 is an empty file.
 MIGRATIONS: dict[int, list[str]] = {
@@ -75,6 +75,15 @@ MIGRATIONS: dict[int, list[str]] = {
             done_at REAL NOT NULL,
             PRIMARY KEY (item_key, part_index)) WITHOUT ROWID""",
     ],
+    # Keys carry the Game Center kind (an achievement and a leaderboard may share a vendor id): schema 1 was
+    # written when achievements were the only kind, so its `image:<vendor>:<locale>` is an achievement's image.
+    1: [
+        """UPDATE parts SET item_key = 'image:achievement:' || substr(item_key, 7) WHERE item_key LIKE 'image:%'""",
+        """UPDATE items SET item_key = 'image:achievement:' || substr(item_key, 7) WHERE kind = 'image'""",
+        """UPDATE items SET item_key = 'localization:achievement:' || substr(item_key, 14)
+           WHERE kind = 'localization'""",
+        """UPDATE items SET kind = 'item' WHERE kind = 'achievement'""",
+    ],
 }
 
 _FRESH_JOURNAL_HINT = (
@@ -87,8 +96,8 @@ _FRESH_JOURNAL_HINT = (
 class ItemRecord:
     """The journal's row for one achievement, localization or image."""
 
-    item_key: str  # e.g. "image:com.x.first_win:fr-FR"; see `item_key()`
-    kind: str  # "achievement" | "localization" | "image"
+    item_key: str  # e.g. "image:achievement:com.x.first_win:fr-FR"; see `item_key()`
+    kind: str  # "item" | "localization" | "image" (the level; the Game Center kind is in the key)
     vendor_id: str = ""
     locale: str | None = None
     state: str = ""  # chosen by the pipeline: planned/reserved/uploading/committed/complete/failed, ...
@@ -136,14 +145,25 @@ _JSON_FIELDS = frozenset({"upload_operations", "error_codes"})
 _RUN_FIELDS = tuple(f.name for f in dataclasses.fields(RunRecord))
 
 
-def item_key(kind: str, vendor_id: str, locale: str | None = None) -> str:
-    """The journal key of an item: `achievement:<vendor>`, `localization:<vendor>:<locale>`, `image:...`."""
-    return f"{kind}:{vendor_id}" if locale is None else f"{kind}:{vendor_id}:{locale}"
+def item_key(level: str, kind: str, vendor_id: str, locale: str | None = None) -> str:
+    """The journal key of an item: `<kind>:<vendor>` (e.g. `leaderboard:com.x.best`), or for one of its
+    localizations and their images `localization:<kind>:<vendor>:<locale>`, `image:<kind>:<vendor>:<locale>`.
+
+    Vendor ids are unique per kind only, so the kind is part of every key; neither vendor ids nor locales
+    can hold a ':'.
+    """
+    return f"{kind}:{vendor_id}" if level == "item" else f"{level}:{kind}:{vendor_id}:{locale}"
 
 
-def _split_key(key: str) -> tuple[str, str, str | None]:
+def split_key(key: str) -> tuple[str, str, str, str | None]:
+    """(level, Game Center kind, vendor id, locale) of a key made by `item_key`."""
     parts = key.split(":")
-    return parts[0], parts[1] if len(parts) > 1 else "", parts[2] if len(parts) > 2 else None
+    if parts[0] in KINDS[1:] and len(parts) == 4:
+        return parts[0], parts[1], parts[2], parts[3]
+    if parts[0] not in KINDS and len(parts) == 2:
+        return "item", parts[0], parts[1], None
+    raise ValueError(f"cannot tell the kind of item {key!r}: expected <kind>:<vendor> or "
+                     "localization|image:<kind>:<vendor>:<locale>")
 
 
 def _reject_secrets(value: Any, where: str) -> None:
@@ -391,7 +411,7 @@ class Journal:
     def put(self, item_key: str, *, clear_parts: bool = False, **fields: Any) -> ItemRecord:
         """Create or update `item_key`, changing only the given fields; durable when it returns.
 
-        A new item's kind, vendor_id and locale default to what the key says (`image:com.x.a:fr-FR`).
+        A new item's kind (level), vendor_id and locale default to what the key says (`image:achievement:com.x.a:fr-FR`).
         With `clear_parts`, its uploaded parts are forgotten in the same transaction (a new reservation).
         Raises TypeError for an unknown field and JournalError for a value that looks like a secret.
         """
@@ -405,12 +425,8 @@ class Journal:
         with self._write() as conn:
             current = self._get(conn, item_key)
             if current is None:
-                kind, vendor, locale = _split_key(item_key)
-                defaults: dict[str, Any] = {"vendor_id": vendor, "locale": locale}
-                if kind in KINDS:
-                    defaults["kind"] = kind
-                elif "kind" not in fields:
-                    raise ValueError(f"cannot tell the kind of new item {item_key!r}: pass kind=")
+                level, _, vendor, locale = split_key(item_key)
+                defaults: dict[str, Any] = {"vendor_id": vendor, "locale": locale, "kind": level}
                 current = ItemRecord(item_key=item_key, **{**defaults, **fields})
             record = dataclasses.replace(current, **fields, updated_at=time.time())
             row = [

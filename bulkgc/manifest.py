@@ -1,7 +1,8 @@
-"""The desired state: a TOML/JSON manifest of achievements, texts and icons -> a validated `Manifest`."""
+"""The desired state: a TOML/JSON manifest of Game Center items (achievements, leaderboards), texts and icons."""
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import glob
 import json
@@ -14,83 +15,49 @@ from pathlib import Path
 from typing import Any
 
 from bulkgc.errors import ManifestError, Problem
+from bulkgc.kinds import KINDS, Kind
+from bulkgc.kinds.model import DURATION_RE, VENDOR_IDENTIFIER_RE
 from bulkgc.locales import ASC_LOCALES, is_asc_locale, suggest_locale
 from bulkgc.scan import IMAGE_EXTENSIONS, display_path
 
-# Limits documented by App Store Connect Help ("Achievements" reference, "Configure achievements").
-MAX_ACHIEVEMENTS = 100
-MAX_POINTS = 100
-MAX_TOTAL_POINTS = 1000
-MAX_VENDOR_IDENTIFIER = 100
-# Text limits Apple does not publish: conservative values chosen by bulkgc (see docs/MANIFEST.md).
-TEXT_LIMITS: dict[str, int] = {
-    "reference_name": 64,
-    "name": 64,
-    "before_earned_description": 255,
-    "after_earned_description": 255,
-}
-VENDOR_IDENTIFIER_RE = re.compile(r"[A-Za-z0-9._-]+")
 APP_ID_RE = re.compile(r"[0-9]+")
+#: manifest keys besides the kinds' own sections
+TOP_LEVEL_KEYS = ("app_id", "assets", "include", "defaults",
+                  *(k.name for k in KINDS), *dict.fromkeys(k.locales_section for k in KINDS))
+#: attributes that may be given once in [defaults] for every item of a kind that has them
+DEFAULTS_KEYS = tuple(dict.fromkeys(a.key for k in KINDS for a in k.attributes if a.in_defaults))
 
-# snake_case manifest key -> App Store Connect attribute name (camelCase spellings are accepted as aliases).
-ACHIEVEMENT_ATTRIBUTES: dict[str, str] = {
-    "vendor_identifier": "vendorIdentifier",
-    "reference_name": "referenceName",
-    "points": "points",
-    "show_before_earned": "showBeforeEarned",
-    "repeatable": "repeatable",
-}
-LOCALIZATION_ATTRIBUTES: dict[str, str] = {
-    "locale": "locale",
-    "name": "name",
-    "before_earned_description": "beforeEarnedDescription",
-    "after_earned_description": "afterEarnedDescription",
-}
-TOP_LEVEL_KEYS = ("app_id", "assets", "include", "defaults", "achievement", "locales")
-DEFAULTS_KEYS = ("points", "show_before_earned", "repeatable")
-ACHIEVEMENT_KEYS = (*ACHIEVEMENT_ATTRIBUTES, "image", "locales")
-LOCALIZATION_KEYS = ("name", "before_earned_description", "after_earned_description", "image")
-_ALIASES = {
-    asc: key
-    for key, asc in (*ACHIEVEMENT_ATTRIBUTES.items(), *LOCALIZATION_ATTRIBUTES.items(), ("app_id", "appId"))
-    if asc != key
-}
+
+def text_limits(kind: Kind) -> dict[str, int]:
+    """Length limits of a kind's string attributes and texts, by manifest key."""
+    limits = {a.key: a.limit for a in kind.attributes if a.type == "string" and a.limit is not None}
+    limits.update({t.key: t.limit for t in kind.texts})
+    return limits
 
 
 @dataclass(frozen=True)
 class Localization:
-    """One achievement's texts and icon for one locale."""
+    """One item's texts and icon for one locale."""
 
     locale: str
-    name: str
-    before_earned_description: str
-    after_earned_description: str
-    image: Path
+    texts: Mapping[str, Any]  # manifest key -> text; None for an optional text left out
+    image: Path | None  # None only where the kind's icon is optional
 
-    def asc_attributes(self) -> dict[str, str]:
-        """The attributes of a `gameCenterAchievementLocalizations` create request, in ASC names."""
-        return {
-            "locale": self.locale,
-            "name": self.name,
-            "beforeEarnedDescription": self.before_earned_description,
-            "afterEarnedDescription": self.after_earned_description,
-        }
+    def __getitem__(self, key: str) -> Any:
+        return self.texts[key]
 
 
 @dataclass(frozen=True)
-class Achievement:
-    """One achievement as it should exist in App Store Connect."""
+class Item:
+    """One achievement, leaderboard, ... as it should exist in App Store Connect."""
 
+    kind: Kind = field(repr=False)
     vendor_identifier: str
-    reference_name: str
-    points: int
-    show_before_earned: bool
-    repeatable: bool
+    attributes: Mapping[str, Any]  # manifest key -> value (None: optional and left out), every declared one
     localizations: tuple[Localization, ...]
 
-    def asc_attributes(self) -> dict[str, Any]:
-        """The attributes of a `gameCenterAchievements` create request, in ASC names."""
-        return {asc: getattr(self, key) for key, asc in ACHIEVEMENT_ATTRIBUTES.items()}
+    def __getitem__(self, key: str) -> Any:
+        return self.attributes[key]
 
     def localization(self, locale: str) -> Localization | None:
         """The localization for `locale`, or None."""
@@ -98,7 +65,7 @@ class Achievement:
 
     @property
     def locales(self) -> tuple[str, ...]:
-        """The locale codes of this achievement, in manifest order."""
+        """The locale codes of this item, in manifest order."""
         return tuple(loc.locale for loc in self.localizations)
 
 
@@ -109,34 +76,34 @@ class Manifest:
     path: Path
     app_id: str
     assets_dir: Path
-    achievements: tuple[Achievement, ...]
+    items: tuple[Item, ...]  # every kind's items, kind by kind in registry order, manifest order within
+
+    def of_kind(self, name: str) -> tuple[Item, ...]:
+        """The items of the kind called `name`."""
+        return tuple(i for i in self.items if i.kind.name == name)
+
+    def item(self, kind: str, vendor_identifier: str) -> Item | None:
+        """The item of `kind` with this vendor identifier, or None."""
+        return next((i for i in self.of_kind(kind) if i.vendor_identifier == vendor_identifier), None)
 
     def images(self) -> tuple[Path, ...]:
         """Every icon path the manifest uses, each once, in manifest order."""
         seen: dict[Path, None] = {}
-        for achievement in self.achievements:
-            for loc in achievement.localizations:
-                seen.setdefault(loc.image, None)
+        for item in self.items:
+            for loc in item.localizations:
+                if loc.image is not None:
+                    seen.setdefault(loc.image, None)
         return tuple(seen)
 
     @property
     def localization_count(self) -> int:
-        """Number of (achievement, locale) pairs."""
-        return sum(len(a.localizations) for a in self.achievements)
-
-    @property
-    def total_points(self) -> int:
-        """Sum of all achievements' points."""
-        return sum(a.points for a in self.achievements)
+        """Number of (item, locale) pairs."""
+        return sum(len(i.localizations) for i in self.items)
 
     @property
     def locales(self) -> tuple[str, ...]:
-        """Every locale used by any achievement, sorted."""
-        return tuple(sorted({loc.locale for a in self.achievements for loc in a.localizations}))
-
-    def achievement(self, vendor_identifier: str) -> Achievement | None:
-        """The achievement with this vendor identifier, or None."""
-        return next((a for a in self.achievements if a.vendor_identifier == vendor_identifier), None)
+        """Every locale used by any item, sorted."""
+        return tuple(sorted({loc.locale for i in self.items for loc in i.localizations}))
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -153,22 +120,20 @@ class _Source:
     # (line, dotted keys, is an [[array]] header) of each table header
     headers: list[tuple[int, tuple[str, ...], bool]] = field(default_factory=list)
 
-    def line_of_achievement(self, index: int) -> int | None:
-        """Line of the `index`-th (1-based) `[[achievement]]` header."""
-        arrays = [line for line, keys, is_array in self.headers if is_array and keys == ("achievement",)]
+    def line_of_item(self, section: str, index: int) -> int | None:
+        """Line of the `index`-th (1-based) `[[section]]` header."""
+        arrays = [line for line, keys, is_array in self.headers if is_array and keys == (section,)]
         return arrays[index - 1] if 0 < index <= len(arrays) else None
 
-    def line_of_achievement_locale(self, index: int, locale: str) -> int | None:
-        """Line of `[achievement.locales.<locale>]` in the `index`-th achievement, else of its header."""
-        start = self.line_of_achievement(index)
+    def line_of_item_locale(self, section: str, index: int, locale: str) -> int | None:
+        """Line of `[section.locales.<locale>]` in the `index`-th item, else of its header."""
+        start = self.line_of_item(section, index)
         if start is None:
             return None
-        following = [
-            line for line, keys, arr in self.headers if arr and keys == ("achievement",) and line > start
-        ]
+        following = [line for line, keys, arr in self.headers if arr and len(keys) == 1 and line > start]
         end = following[0] if following else 1 << 30
         for line, keys, _ in self.headers:
-            if start < line < end and keys == ("achievement", "locales", locale):
+            if start < line < end and keys == (section, "locales", locale):
                 return line
         return start
 
@@ -322,7 +287,7 @@ class _Validator:
         self.problems: list[Problem] = []
         self.assets_override = assets_override
         self.assets_dir = Path(".")
-        self._asset_names: set[str] | None = None
+        self._asset_names: dict[str, set[str] | None] = {}
         self._reported_missing_assets = False
 
     # -- helpers -------------------------------------------------------------------------------------------
@@ -339,15 +304,17 @@ class _Validator:
         allowed: tuple[str, ...],
         report: Callable[[str, str], None],
         prefix: str,
+        aliases: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
         """Map aliases to snake_case keys; report unknown keys (with a suggestion) and doubly given ones."""
+        aliases = aliases or {}
         result: dict[str, Any] = {}
         for raw_key, value in table.items():
             key = str(raw_key)
-            canonical = _ALIASES.get(key, key)
+            canonical = aliases.get(key, key)
             if canonical not in allowed:
-                guess = _closest(key, [*allowed, *(a for a, k in _ALIASES.items() if k in allowed)])
-                guess = _ALIASES.get(guess, guess) if guess else None
+                guess = _closest(key, [*allowed, *(a for a, k in aliases.items() if k in allowed)])
+                guess = aliases.get(guess, guess) if guess else None
                 fix = f"did you mean {guess!r}?" if guess else f"allowed keys: {', '.join(allowed)}"
                 report(f"{prefix}{key}", f"unknown key {key!r}; {fix}")
                 continue
@@ -367,81 +334,83 @@ class _Validator:
             return None
 
         def top(where: str, message: str) -> None:
-            line = main.line_of_table((where,)) if where in ("defaults", "locales") else None
+            line = main.line_of_table((where,)) if where in ("defaults", *TOP_LEVEL_KEYS[4:]) else None
             self.add(main, line, where, message)
 
-        table = self.keys(data, TOP_LEVEL_KEYS, top, "")
+        table = self.keys(data, TOP_LEVEL_KEYS, top, "", {"appId": "app_id"})
         app_id = self.app_id(table.get("app_id"))
         self.resolve_assets_dir(table.get("assets"))
         defaults = self.defaults(table.get("defaults"))
-        raw_achievements = table.get("achievement")
-        if raw_achievements is None:
-            self.add(main, None, "achievement", "no achievements; add at least one [[achievement]] table")
-            raw_achievements = []
-        elif isinstance(raw_achievements, dict):
-            self.add(main, None, "achievement", "write [[achievement]] (double brackets: an array of tables)")
-            raw_achievements = []
-        elif not isinstance(raw_achievements, list):
-            why = f"must be an array of tables, not {_type_name(raw_achievements)}"
-            self.add(main, None, "achievement", why)
-            raw_achievements = []
+        if not any(table.get(k.name) is not None for k in KINDS):
+            sections = " or ".join(f"[[{k.name}]]" for k in KINDS)
+            self.add(main, None, KINDS[0].name, f"nothing to push; add at least one {sections} table")
+        includes = self.includes(table.get("include"))
+        items: list[Item] = []
+        for kind in KINDS:
+            items += self.kind_items(kind, table, defaults, includes)
+        if self.problems or app_id is None:
+            return None
+        return Manifest(path=main.path, app_id=app_id, assets_dir=self.assets_dir, items=tuple(items))
 
-        drafts = [self.achievement(i, raw, defaults) for i, raw in enumerate(raw_achievements, start=1)]
+    def kind_items(
+        self, kind: Kind, table: dict[str, Any], defaults: dict[str, Any], includes: list[_Source]
+    ) -> list[Item]:
+        """The validated items of one kind: its [[kind]] tables plus the locale tables that name them."""
+        main = self.main
+        raw_items = table.get(kind.name)
+        if raw_items is None:
+            raw_items = []
+        elif isinstance(raw_items, dict):
+            self.add(main, None, kind.name, f"write [[{kind.name}]] (double brackets: an array of tables)")
+            raw_items = []
+        elif not isinstance(raw_items, list):
+            self.add(main, None, kind.name, f"must be an array of tables, not {_type_name(raw_items)}")
+            raw_items = []
+
+        drafts = [self.item(kind, i, raw, defaults) for i, raw in enumerate(raw_items, start=1)]
         by_vid: dict[str, _Draft] = {}
         for draft in drafts:
             if draft is None or draft.vendor_identifier is None:
                 continue
             first = by_vid.get(draft.vendor_identifier)
             if first is not None:
-                self.add(
-                    main, draft.line, draft.label,
-                    f"duplicate vendor_identifier; already used by {first.label}",
-                )
+                self.add(main, draft.line, draft.label, f"duplicate vendor_identifier; already used by {first.label}")
             else:
                 by_vid[draft.vendor_identifier] = draft
 
-        self.locale_tables(main, table.get("locales"), by_vid)
-        for include in self.includes(table.get("include")):
-            self.locale_tables(include, include.data.get("locales"), by_vid)
+        self.locale_tables(kind, main, table.get(kind.locales_section), by_vid)
+        for include in includes:
+            self.locale_tables(kind, include, include.data.get(kind.locales_section), by_vid)
 
-        achievements: list[Achievement] = []
+        items: list[Item] = []
         for draft in drafts:
             if draft is None:
                 continue
             if not draft.localizations and not draft.had_locale_entries:
                 self.add(
-                    main,
-                    draft.line,
-                    draft.label,
-                    "no localization; add at least one [achievement.locales.<locale>] table "
+                    main, draft.line, draft.label,
+                    f"no localization; add at least one [{kind.name}.locales.<locale>] table "
                     "(App Store Connect requires one language)",
                 )
-            achievement = draft.build()
-            if achievement is not None:
-                achievements.append(achievement)
+            item = draft.build()
+            if item is not None:
+                items.append(item)
 
-        if len(raw_achievements) > MAX_ACHIEVEMENTS:
+        if len(raw_items) > kind.max_items:
             self.add(
-                main,
-                None,
-                "achievement",
-                f"{len(raw_achievements)} achievements; App Store Connect allows at most {MAX_ACHIEVEMENTS} "
-                "per app: remove some or split them into another app",
+                main, None, kind.name,
+                f"{len(raw_items)} {kind.plural}; App Store Connect allows at most {kind.max_items} per app: "
+                "remove some or split them into another app",
             )
-        total = sum(d.points for d in drafts if d is not None and d.points is not None)
-        if total > MAX_TOTAL_POINTS:
-            self.add(
-                main,
-                None,
-                "points",
-                f"achievements add up to {total} points; App Store Connect allows at most {MAX_TOTAL_POINTS} "
-                "in total: lower some points",
-            )
-        if self.problems or app_id is None:
-            return None
-        return Manifest(
-            path=main.path, app_id=app_id, assets_dir=self.assets_dir, achievements=tuple(achievements)
-        )
+        for key, maximum in kind.totals:
+            total = sum(d.values.get(key) or 0 for d in drafts if d is not None)
+            if total > maximum:
+                self.add(
+                    main, None, key,
+                    f"{kind.plural} add up to {total} {key}; App Store Connect allows at most {maximum} "
+                    f"in total: lower some {key}",
+                )
+        return items
 
     def app_id(self, value: Any) -> str | None:
         if value is None:
@@ -475,14 +444,14 @@ class _Validator:
             self.add(self.main, None, "assets", why)
             self.assets_dir = base / "assets"
 
-    def asset_names(self) -> set[str] | None:
-        """Names of the files directly in the assets directory (listed once), or None if it is unreadable."""
-        if self._asset_names is None:
+    def asset_names(self, folder: str = "") -> set[str] | None:
+        """Names of the files directly in the assets directory's `folder` (listed once), or None if unreadable."""
+        if folder not in self._asset_names:
             try:
-                self._asset_names = set(os.listdir(self.assets_dir))
+                self._asset_names[folder] = set(os.listdir(self.assets_dir / folder))
             except (OSError, ValueError):
-                return None
-        return self._asset_names
+                self._asset_names[folder] = None
+        return self._asset_names[folder]
 
     def defaults(self, value: Any) -> dict[str, Any]:
         if value is None:
@@ -491,31 +460,78 @@ class _Validator:
         if not isinstance(value, dict):
             self.add(self.main, line, "defaults", f"must be a table, not {_type_name(value)}")
             return {}
-        table = self.keys(value, DEFAULTS_KEYS, lambda w, m: self.add(self.main, line, w, m), "defaults.")
+        aliases = {a.asc: a.key for k in KINDS for a in k.attributes if a.in_defaults and a.asc != a.key}
+        table = self.keys(value, DEFAULTS_KEYS, lambda w, m: self.add(self.main, line, w, m), "defaults.", aliases)
         result: dict[str, Any] = {}
         for key, item in table.items():
+            attribute = next(a for k in KINDS for a in k.attributes if a.key == key and a.in_defaults)
             checked = self.field_value(
-                key, item, lambda m, k=key: self.add(self.main, line, f"defaults.{k}", m)
+                attribute, item, lambda m, k=key: self.add(self.main, line, f"defaults.{k}", m)
             )
             if checked is not None:
                 result[key] = checked
         return result
 
-    def field_value(self, key: str, value: Any, report: Callable[[str], None]) -> Any:
-        """Type- and range-check points / show_before_earned / repeatable; None when invalid."""
-        if key == "points":
+    def field_value(self, attribute: Any, value: Any, report: Callable[[str], None]) -> Any:
+        """Type-, enum- and range-check one attribute value; None when invalid (reported)."""
+        key, kind = attribute.key, attribute.type
+        if kind == "integer":
+            lo, hi = attribute.minimum, attribute.limit
+            span = f" {lo}..{hi}" if lo is not None and hi is not None else ""
             if isinstance(value, bool) or not isinstance(value, int):
-                report(f"must be an integer 0..{MAX_POINTS}, not {_type_name(value)} ({_show(value)})")
+                report(f"must be an integer{span}, not {_type_name(value)} ({_show(value)})")
                 return None
-            if not 0 <= value <= MAX_POINTS:
-                report(f"{value} is out of range; App Store Connect allows 0..{MAX_POINTS} points each")
+            if (lo is not None and value < lo) or (hi is not None and value > hi):
+                report(f"{value} is out of range; App Store Connect allows {lo}..{hi} {key} each")
                 return None
             return value
-        if not isinstance(value, bool):
-            fix = "true" if value in (1, "true", "yes", "True") else "false"
-            report(f"must be true or false, not {_type_name(value)} ({_show(value)}); write {key} = {fix}")
-            return None
-        return value
+        if kind == "boolean":
+            if not isinstance(value, bool):
+                fix = "true" if value in (1, "true", "yes", "True") else "false"
+                report(f"must be true or false, not {_type_name(value)} ({_show(value)}); write {key} = {fix}")
+                return None
+            return value
+        if kind == "enum":
+            if not isinstance(value, str) or value not in attribute.enum:
+                guess = _closest(str(value).upper(), attribute.enum) if isinstance(value, str) else None
+                fix = f"did you mean {guess!r}?" if guess else f"use one of: {', '.join(attribute.enum)}"
+                report(f"{_show(value)} is not a value App Store Connect accepts; {fix}")
+                return None
+            return value
+        if kind == "number":
+            if isinstance(value, bool) or not isinstance(value, int | float | str) or _as_number(value) is None:
+                report(f"must be a number (e.g. 0 or 99.5), not {_type_name(value)} ({_show(value)})")
+                return None
+            return value
+        if kind == "datetime":
+            return self.datetime_value(key, value, report)
+        if kind == "duration":
+            if not isinstance(value, str) or not DURATION_RE.fullmatch(value):
+                report(f"must be an ISO 8601 duration such as \"P1D\" (a day) or \"PT12H\", not {_show(value)}")
+                return None
+            return value
+        return self.text(key, value, lambda _k, m: report(m), attribute.limit)
+
+    def datetime_value(self, key: str, value: Any, report: Callable[[str], None]) -> str | None:
+        """A date-time with its time zone, as App Store Connect's ISO 8601 text."""
+        fix = f"write {key} = 2026-01-01T00:00:00Z (a date, a time and a time zone)"
+        if isinstance(value, dt.datetime):
+            if value.tzinfo is None:
+                report(f"has no time zone; {fix}")
+                return None
+            return value.isoformat().replace("+00:00", "Z")
+        if isinstance(value, str):
+            try:
+                parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+            except ValueError:
+                report(f"{_show(value)} is not a date-time; {fix}")
+                return None
+            if parsed.tzinfo is None:
+                report(f"has no time zone; {fix}")
+                return None
+            return value
+        report(f"must be a date-time, not {_type_name(value)} ({_show(value)}); {fix}")
+        return None
 
     def includes(self, value: Any) -> list[_Source]:
         """Parse every file named by `include` (glob patterns relative to the manifest)."""
@@ -529,6 +545,7 @@ class _Validator:
         sources: list[_Source] = []
         seen: set[Path] = set()
         base = self.main.path.parent
+        sections = tuple(dict.fromkeys(k.locales_section for k in KINDS))
         for pattern in patterns:
             full = str(base / pattern)
             try:
@@ -552,43 +569,48 @@ class _Validator:
                 if not isinstance(parsed.data, dict):
                     self.add(parsed, None, "", "an included file must be a table of [locales...] tables")
                     continue
-                extra = [k for k in parsed.data if k != "locales"]
+                extra = [k for k in parsed.data if k not in sections]
                 for key in extra:
                     self.add(
                         parsed, None, str(key),
-                        "an included file may only hold [locales.<locale>.<vendor_identifier>] tables; "
-                        "move this key to the main manifest",
+                        "an included file may only hold [locales.<locale>.<vendor_identifier>] tables "
+                        f"(leaderboards: [leaderboard_locales...]); move this key to the main manifest",
                     )
                 sources.append(parsed)
         return sources
 
-    # -- achievements --------------------------------------------------------------------------------------
+    # -- items ---------------------------------------------------------------------------------------------
 
-    def achievement(self, index: int, raw: Any, defaults: dict[str, Any]) -> _Draft | None:
-        line = self.main.line_of_achievement(index)
-        label = f"achievement[{index}]"
+    def item(self, kind: Kind, index: int, raw: Any, defaults: dict[str, Any]) -> _Draft | None:
+        line = self.main.line_of_item(kind.name, index)
+        label = f"{kind.name}[{index}]"
         if not isinstance(raw, dict):
             self.add(self.main, line, label, f"must be a table, not {_type_name(raw)}")
             return None
         vid_raw = raw.get("vendor_identifier", raw.get("vendorIdentifier"))
         if isinstance(vid_raw, str) and vid_raw:
             label += f" (vendor_identifier {json.dumps(vid_raw, ensure_ascii=False)})"
-        draft = _Draft(self, index, line, label)
+        draft = _Draft(self, kind, index, line, label)
 
         def report(where: str, message: str) -> None:
             self.add(self.main, line, f"{label}.{where}", message)
 
-        table = self.keys(raw, ACHIEVEMENT_KEYS, report, "")
-        draft.vendor_identifier = self.vendor_identifier(table.get("vendor_identifier"), report)
-        draft.reference_name = self.text("reference_name", table.get("reference_name"), report)
-        for key in ("points", "show_before_earned", "repeatable"):
-            if key in table:
-                setattr(draft, key, self.field_value(key, table[key], lambda m, k=key: report(k, m)))
-            elif key in defaults:
-                setattr(draft, key, defaults[key])
+        allowed = (*(a.key for a in kind.attributes), "image", "locales")
+        table = self.keys(raw, allowed, report, "", kind.aliases)
+        for attribute in kind.attributes:
+            key = attribute.key
+            if key == "vendor_identifier":
+                draft.values[key] = self.vendor_identifier(kind, table.get(key), report)
+            elif key in table:
+                draft.values[key] = self.field_value(attribute, table[key], lambda m, k=key: report(k, m))
+            elif attribute.in_defaults and key in defaults:
+                draft.values[key] = defaults[key]
+            elif attribute.required:
+                example = _example(attribute)
+                where = " here or in [defaults]" if attribute.in_defaults else ""
+                report(key, f"missing; set {example}{where}")
             else:
-                example = "points = 10" if key == "points" else f"{key} = false"
-                report(key, f"missing; set {example} here or in [defaults]")
+                draft.values[key] = None
         draft.image = self.image_value(table.get("image"), lambda m: report("image", m))
         locales = table.get("locales")
         if locales is not None:
@@ -597,23 +619,24 @@ class _Validator:
             else:
                 for code, texts in locales.items():
                     draft.had_locale_entries = True
-                    loc_line = self.main.line_of_achievement_locale(index, str(code))
+                    loc_line = self.main.line_of_item_locale(kind.name, index, str(code))
                     draft.add_localization(self.main, loc_line, f"{label}.locales.{code}", str(code), texts)
         return draft
 
-    def vendor_identifier(self, value: Any, report: Callable[[str, str], None]) -> str | None:
+    def vendor_identifier(self, kind: Kind, value: Any, report: Callable[[str, str], None]) -> str | None:
+        limit = kind.attribute("vendor_identifier").limit or 100
         if value is None:
-            report("vendor_identifier", 'missing; add vendor_identifier = "com.example.game.first_win"')
+            report("vendor_identifier", f'missing; add vendor_identifier = "{kind.example_vendor_identifier}"')
             return None
         if not isinstance(value, str):
             report("vendor_identifier", f"must be a string, not {_type_name(value)}")
             return None
         if not value:
-            report("vendor_identifier", "is empty; give the achievement id used by GameKit in your game")
+            report("vendor_identifier", f"is empty; give the {kind.name} id used by GameKit in your game")
             return None
         problems = []
-        if len(value) > MAX_VENDOR_IDENTIFIER:
-            problems.append(f"is {len(value)} characters; App Store Connect allows {MAX_VENDOR_IDENTIFIER}")
+        if len(value) > limit:
+            problems.append(f"is {len(value)} characters; App Store Connect allows {limit}")
         if not VENDOR_IDENTIFIER_RE.fullmatch(value):
             bad = sorted({c for c in value if not VENDOR_IDENTIFIER_RE.fullmatch(c)})
             problems.append(
@@ -625,18 +648,26 @@ class _Validator:
             return None
         return value
 
-    def text(self, key: str, value: Any, report: Callable[[str, str], None]) -> str | None:
-        limit = TEXT_LIMITS[key]
+    def text(
+        self, key: str, value: Any, report: Callable[[str, str], None], limit: int | None,
+        *, required: bool = True, enum: tuple[str, ...] = (),
+    ) -> str | None:
         if value is None:
-            report(key, f"missing; add {key} = \"...\"")
+            if required:
+                report(key, f"missing; add {key} = \"...\"")
             return None
         if not isinstance(value, str):
             report(key, f"must be a string, not {_type_name(value)}")
             return None
         if not value.strip():
-            report(key, "is empty; write the text")
+            report(key, "is empty; write the text" + ("" if required else f" or leave {key} out"))
             return None
-        if len(value) > limit:
+        if enum and value not in enum:
+            guess = _closest(value.upper(), enum)
+            fix = f"did you mean {guess!r}?" if guess else f"use one of: {', '.join(enum)}"
+            report(key, f"{_show(value)} is not a value App Store Connect accepts; {fix}")
+            return None
+        if limit is not None and len(value) > limit:
             report(key, f"is {len(value)} characters; the limit is {limit}: shorten it")
             return None
         return value
@@ -650,9 +681,13 @@ class _Validator:
         return value
 
     def resolve_image(
-        self, explicit: str | None, vendor_identifier: str | None, locale: str, report: Callable[[str], None]
-    ) -> Path | None:
-        """The explicit `image` (localization's or achievement's), else the naming convention."""
+        self, kind: Kind, explicit: str | None, vendor_identifier: str | None, locale: str,
+        report: Callable[[str], None],
+    ) -> tuple[bool, Path | None]:
+        """(found or not needed, path): the explicit `image` (localization's or item's), else the naming convention.
+
+        Where the kind's icon is optional, no icon is fine (True, None); where it is required it is a problem.
+        """
         if explicit is not None:
             path = Path(os.path.normpath(self.assets_dir / explicit))
             try:
@@ -665,12 +700,15 @@ class _Validator:
                     f"image {explicit!r} not found (looked for {_display(path)}); image paths are relative "
                     f"to the assets directory {_display(self.assets_dir)}"
                 )
-                return None
-            return path
+                return False, None
+            return True, path
         if vendor_identifier is None:
-            return None
-        names = self.asset_names()
+            return False, None
+        folder = kind.image.folder
+        names = self.asset_names(folder)
         if names is None:
+            if not kind.image.required:
+                return True, None  # no folder for this kind's optional icons: none of them has one
             if not self._reported_missing_assets:  # once, not once per localization
                 self._reported_missing_assets = True
                 self.add(
@@ -678,73 +716,95 @@ class _Validator:
                     f"the assets directory {_display(self.assets_dir)} does not exist or cannot be listed, "
                     "so icons cannot be found by name: create it, set `assets` in the manifest or pass --assets",
                 )
-            return None
+            return False, None
+        where = self.assets_dir / folder if folder else self.assets_dir
+        prefix = f"{folder}/" if folder else ""
         candidates = [f"{vendor_identifier}.{locale}{ext}" for ext in IMAGE_EXTENSIONS]
         candidates += [f"{vendor_identifier}{ext}" for ext in IMAGE_EXTENSIONS]
         for tier in (candidates[:3], candidates[3:]):
             present = [name for name in tier if name in names]
             if len(present) > 1:
                 report(
-                    f"ambiguous image: {', '.join(present)} all exist in {_display(self.assets_dir)}; "
-                    "remove all but one or set image = \"...\""
+                    f"ambiguous image: {', '.join(prefix + p for p in present)} all exist in "
+                    f"{_display(self.assets_dir)}; remove all but one or set image = \"...\""
                 )
-                return None
+                return False, None
             if present:
-                return self.assets_dir / present[0]
+                return True, where / present[0]
+        if not kind.image.required:
+            return True, None
         report(
-            f"no image found: set image = \"...\" or add {candidates[0]} (this locale) or "
-            f"{candidates[3]} (all locales) to {_display(self.assets_dir)}"
+            f"no image found: set image = \"...\" or add {prefix}{candidates[0]} (this locale) or "
+            f"{prefix}{candidates[3]} (all locales) to {_display(self.assets_dir)}"
         )
-        return None
+        return False, None
 
     # -- top-level / included locale tables ---------------------------------------------------------------
 
-    def locale_tables(self, source: _Source, value: Any, by_vid: dict[str, _Draft]) -> None:
-        """`[locales.<locale>.<vendor_identifier>]` tables: texts for one locale, grouped per locale."""
+    def locale_tables(self, kind: Kind, source: _Source, value: Any, by_vid: dict[str, _Draft]) -> None:
+        """`[<section>.<locale>.<vendor_identifier>]` tables: one kind's texts for one locale, grouped per locale."""
         if value is None:
             return
+        section = kind.locales_section
         if not isinstance(value, dict):
-            self.add(source, None, "locales", f"must be a table keyed by locale, not {_type_name(value)}")
+            self.add(source, None, section, f"must be a table keyed by locale, not {_type_name(value)}")
             return
         for code, per_vid in value.items():
             code = str(code)
             if not isinstance(per_vid, dict):
-                line = source.line_of_table(("locales", code))
-                self.add(source, line, f"locales.{code}", "must be a table keyed by vendor_identifier")
+                line = source.line_of_table((section, code))
+                self.add(source, line, f"{section}.{code}", "must be a table keyed by vendor_identifier")
                 continue
             for vid, texts in per_vid.items():
                 vid = str(vid)
-                where = f"locales.{code}.{json.dumps(vid, ensure_ascii=False)}"
-                line = source.line_of_table(("locales", code, vid)) or source.line_of_table(("locales", code))
+                where = f"{section}.{code}.{json.dumps(vid, ensure_ascii=False)}"
+                line = source.line_of_table((section, code, vid)) or source.line_of_table((section, code))
                 draft = by_vid.get(vid)
                 if draft is None:
                     guess = _closest(vid, by_vid)
-                    fix = f"did you mean {guess!r}?" if guess else "add the [[achievement]] or fix the id"
-                    self.add(source, line, where, f"no achievement has vendor_identifier {vid!r}; {fix}")
+                    fix = f"did you mean {guess!r}?" if guess else f"add the [[{kind.name}]] or fix the id"
+                    self.add(source, line, where, f"no {kind.name} has vendor_identifier {vid!r}; {fix}")
                     continue
                 draft.had_locale_entries = True
                 draft.add_localization(source, line, where, code, texts)
 
 
+def _example(attribute: Any) -> str:
+    """`key = value` showing how to write a missing attribute."""
+    examples = {"integer": "10", "boolean": "false", "number": "0", "datetime": "2026-01-01T00:00:00Z",
+                "duration": '"P1D"'}
+    value = examples.get(attribute.type) or (f'"{attribute.enum[0]}"' if attribute.enum else '"..."')
+    return f"{attribute.key} = {value}"
+
+
+def _as_number(value: Any) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if number == number and abs(number) != float("inf") else None
+
+
 @dataclass
 class _Draft:
-    """An achievement being assembled; fields stay None when invalid."""
+    """An item being assembled; values stay None when invalid (and the problem is reported)."""
 
     validator: _Validator
+    kind: Kind
     index: int
     line: int | None
     label: str
-    vendor_identifier: str | None = None
-    reference_name: str | None = None
-    points: int | None = None
-    show_before_earned: bool | None = None
-    repeatable: bool | None = None
+    values: dict[str, Any] = field(default_factory=dict)
     image: str | None = None
     had_locale_entries: bool = False
     localizations: dict[str, Localization | None] = field(default_factory=dict)
 
+    @property
+    def vendor_identifier(self) -> str | None:
+        return self.values.get("vendor_identifier")
+
     def add_localization(self, source: _Source, line: int | None, where: str, code: str, raw: Any) -> None:
-        v = self.validator
+        v, kind = self.validator, self.kind
 
         def report(key: str, message: str) -> None:
             v.add(source, line, f"{where}.{key}" if key else where, message)
@@ -756,42 +816,40 @@ class _Draft:
             self.localizations.setdefault(code, None)
             return
         if code in self.localizations:
-            report("", f"duplicate locale {code}: this achievement already has {code} texts; keep one")
+            report("", f"duplicate locale {code}: this {kind.name} already has {code} texts; keep one")
             return
         self.localizations[code] = None
         if not isinstance(raw, dict):
-            report("", f"must be a table with name, before_earned_description, after_earned_description, "
-                   f"not {_type_name(raw)}")
+            names = ", ".join(t.key for t in kind.texts if t.required)
+            report("", f"must be a table with {names}, not {_type_name(raw)}")
             return
-        table = v.keys(raw, LOCALIZATION_KEYS, report, "")
-        texts = {key: v.text(key, table.get(key), report) for key in LOCALIZATION_KEYS if key != "image"}
+        allowed = (*(t.key for t in kind.texts), "image")
+        table = v.keys(raw, allowed, report, "", kind.aliases)
+        texts = {
+            t.key: v.text(t.key, table.get(t.key), report, t.limit, required=t.required, enum=t.enum)
+            for t in kind.texts
+        }
         explicit = v.image_value(table.get("image"), lambda m: report("image", m))
         if "image" in table and explicit is None:
             return
-        image = v.resolve_image(
-            explicit if explicit is not None else self.image, self.vendor_identifier, code,
+        found, image = v.resolve_image(
+            kind, explicit if explicit is not None else self.image, self.vendor_identifier, code,
             lambda m: report("image", m),
         )
-        if image is None or None in texts.values():
+        missing = [t.key for t in kind.texts if t.required and texts[t.key] is None]
+        if not found or missing:
             return
-        self.localizations[code] = Localization(
-            locale=code,
-            name=texts["name"],  # type: ignore[arg-type]
-            before_earned_description=texts["before_earned_description"],  # type: ignore[arg-type]
-            after_earned_description=texts["after_earned_description"],  # type: ignore[arg-type]
-            image=image,
-        )
+        self.localizations[code] = Localization(locale=code, texts=texts, image=image)
 
-    def build(self) -> Achievement | None:
-        if None in (self.vendor_identifier, self.reference_name, self.points, self.show_before_earned,
-                    self.repeatable) or not self.localizations or None in self.localizations.values():
+    def build(self) -> Item | None:
+        required = [a.key for a in self.kind.attributes if a.required]
+        if any(self.values.get(key) is None for key in required) or not self.localizations \
+                or None in self.localizations.values():
             return None
-        return Achievement(
-            vendor_identifier=self.vendor_identifier,  # type: ignore[arg-type]
-            reference_name=self.reference_name,  # type: ignore[arg-type]
-            points=self.points,  # type: ignore[arg-type]
-            show_before_earned=self.show_before_earned,  # type: ignore[arg-type]
-            repeatable=self.repeatable,  # type: ignore[arg-type]
+        return Item(
+            kind=self.kind,
+            vendor_identifier=self.values["vendor_identifier"],
+            attributes={a.key: self.values.get(a.key) for a in self.kind.attributes},
             localizations=tuple(self.localizations.values()),  # type: ignore[arg-type]
         )
 

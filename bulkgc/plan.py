@@ -1,50 +1,31 @@
-"""Compare the manifest (desired state) with what App Store Connect holds and decide the actions.
+"""Compare the manifest (desired state) with what App Store Connect holds and decide the actions: only the diff.
 
-Reading the remote state costs, for an app with A achievements: 1 request for the Game Center detail,
-ceil(A / 200) for the achievement list (with each achievement's versions embedded), and 1 per existing
-achievement for its localizations with their images embedded. Nothing else is read.
-
-Which version gets edited (v2) is a deliberate choice, stated per achievement in the plan:
+Which version gets edited (v2) is a deliberate choice, stated per item in the plan:
 - the latest version is editable (PREPARE_FOR_SUBMISSION, DEVELOPER_REJECTED, REJECTED): edit it;
 - the latest version is LIVE and something differs: create a new version and edit that one
-  (`--on-live new-version`, the default), or leave the achievement alone (`--on-live skip`);
-- the latest version is in review or waiting for release: it cannot change; the achievement is blocked
+  (`--on-live new-version`, the default), or leave the item alone (`--on-live skip`);
+- the latest version is in review or waiting for release: it cannot change; the item is blocked
   and the plan says why. Nothing that matches is ever touched, whatever the state.
-The v1 API has no versions: its localizations are edited in place.
-
-Images are matched by content: every uploaded image's `fileName` carries the first 12 hex digits of the
-file's sha256, so the remote state alone (no journal) tells whether an image equals the local file.
+The v1 API has no versions: its localizations are edited in place. What a kind has (attributes, texts, icon
+rule, API rows) comes from its declaration in `bulkgc.kinds`; this module names no kind.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
 
-from bulkgc.asc.jsonapi import Document, DocumentShapeError, Resource
-from bulkgc.asc.resources import APP_DETAIL, KindApi
-from bulkgc.errors import ConfigError, NotFoundError
-from bulkgc.manifest import Achievement, Localization, Manifest
+from bulkgc.asc.resources import KindApi
+from bulkgc.kinds import KINDS, Kind
+from bulkgc.manifest import Item, Localization, Manifest
+from bulkgc.remote import DIGEST_LEN, RemoteImage, RemoteItem, RemoteLocalization, RemoteReader, RemoteVersion, digest_of
 from bulkgc.scan import ImageInfo
 
-DIGEST_LEN = 12
-_DIGEST_RE = re.compile(r"\.([0-9a-f]{%d})\.(?:png|jpe?g)$" % DIGEST_LEN)
-
-ACHIEVEMENT_ATTRS = {
-    "referenceName": "reference_name",
-    "points": "points",
-    "showBeforeEarned": "show_before_earned",
-    "repeatable": "repeatable",
-}
-TEXT_ATTRS = {
-    "name": "name",
-    "beforeEarnedDescription": "before_earned_description",
-    "afterEarnedDescription": "after_earned_description",
-}
+#: image actions that send something (the rest: none)
+IMAGE_WORK = ("upload", "replace", "resume", "wait")
 
 
 def remote_file_name(vendor_id: str, locale: str, info: ImageInfo) -> str:
@@ -52,90 +33,6 @@ def remote_file_name(vendor_id: str, locale: str, info: ImageInfo) -> str:
     safe = re.sub(r"[^A-Za-z0-9_-]+", "_", vendor_id).strip("_") or "icon"
     ext = "png" if info.format == "PNG" else "jpg"
     return f"{safe}.{locale}.{info.sha256[:DIGEST_LEN]}.{ext}"
-
-
-def digest_of(file_name: str | None) -> str | None:
-    """The content digest carried by a bulkgc `fileName`, or None for names bulkgc did not make."""
-    m = _DIGEST_RE.search(file_name or "")
-    return m.group(1) if m else None
-
-
-@dataclass
-class RemoteImage:
-    """An image resource as App Store Connect reports it."""
-
-    id: str
-    file_name: str
-    file_size: int
-    state: str
-    error_codes: list[str] = field(default_factory=list)
-    upload_operations: list[dict[str, Any]] = field(default_factory=list)
-
-    @classmethod
-    def from_resource(cls, r: Resource) -> RemoteImage:
-        """Read an image resource; DocumentShapeError (naming it) when an attribute has an odd shape."""
-        a = r.attributes or {}
-        delivery = a.get("assetDeliveryState") or {}
-        errors = (delivery.get("errors") or []) if isinstance(delivery, dict) else None
-        operations = a.get("uploadOperations") or []
-        size = a.get("fileSize") or 0
-        if (errors is None or not isinstance(errors, list) or not isinstance(operations, list)
-                or not all(isinstance(op, dict) for op in operations)
-                or not isinstance(size, int | str) or not str(size).strip().isdigit()):
-            raise DocumentShapeError(
-                f"image {r.id}: assetDeliveryState, fileSize or uploadOperations has an unexpected shape; "
-                "App Store Connect may have changed, please report it"
-            )
-        return cls(
-            id=r.id,
-            file_name=str(a.get("fileName") or ""),
-            file_size=int(size),
-            state=str(delivery.get("state") or "AWAITING_UPLOAD"),
-            error_codes=[str(e.get("code")) for e in errors if isinstance(e, dict) and e.get("code")],
-            upload_operations=list(operations),
-        )
-
-
-@dataclass
-class RemoteLocalization:
-    """A localization and (if any) its image."""
-
-    id: str
-    locale: str
-    texts: dict[str, str | None]
-    image: RemoteImage | None
-
-    @classmethod
-    def from_resource(cls, r: Resource, doc: Document, kapi: KindApi) -> RemoteLocalization:
-        a = r.attributes or {}
-        image = None
-        image_id = r.rel_id(kapi.loc_image_rel)
-        if image_id:
-            found = doc.find(kapi.image_type, image_id)
-            if found is not None:
-                image = RemoteImage.from_resource(found)
-            else:  # linked but not embedded: treat as unknown content, so it gets replaced
-                image = RemoteImage(id=image_id, file_name="", file_size=0, state="UNKNOWN")
-        texts = {k: a.get(k) for k in TEXT_ATTRS}
-        return cls(id=r.id, locale=str(a.get("locale") or ""), texts=texts, image=image)
-
-
-@dataclass
-class RemoteVersion:
-    id: str
-    number: int
-    state: str
-
-
-@dataclass
-class RemoteAchievement:
-    id: str
-    attributes: dict[str, Any]
-    versions: list[RemoteVersion]
-
-    @property
-    def latest(self) -> RemoteVersion | None:
-        return max(self.versions, key=lambda v: v.number) if self.versions else None
 
 
 # ---------------------------------------------------------------------------------------------- plan model
@@ -157,20 +54,25 @@ class ImageAction:
 class LocalizationAction:
     locale: str
     action: str  # none | create | update
-    changes: dict[str, str]
+    changes: dict[str, Any]  # Apple's attribute name -> desired value (None clears an optional text)
     remote_id: str | None
-    image: ImageAction
+    image: ImageAction | None  # None: the manifest gives this localization no icon (the kind's is optional)
     desired: Localization
+
+    @property
+    def has_work(self) -> bool:
+        return self.action != "none" or (self.image is not None and self.image.action != "none")
 
 
 @dataclass
-class AchievementPlan:
-    """Everything to do for one achievement, and why."""
+class ItemPlan:
+    """Everything to do for one item (an achievement, a leaderboard, ...), and why."""
 
-    achievement: Achievement
+    item: Item
+    kapi: KindApi
     action: str  # create | update | none | blocked
     remote_id: str | None
-    attribute_changes: dict[str, Any]
+    attribute_changes: dict[str, Any]  # Apple's attribute name -> desired value
     version_action: str  # edit | create | none (v1) | blocked
     version_id: str | None
     version_note: str
@@ -180,8 +82,12 @@ class AchievementPlan:
     blocked_by_choice: bool = False
 
     @property
+    def kind(self) -> Kind:
+        return self.item.kind
+
+    @property
     def vendor_id(self) -> str:
-        return self.achievement.vendor_identifier
+        return self.item.vendor_identifier
 
     @property
     def has_work(self) -> bool:
@@ -191,83 +97,88 @@ class AchievementPlan:
             self.action == "create"
             or bool(self.attribute_changes)
             or self.version_action == "create"
-            or any(la.action != "none" or la.image.action != "none" for la in self.localizations)
+            or any(la.has_work for la in self.localizations)
         )
 
     def image_counts(self) -> dict[str, int]:
         counts: dict[str, int] = {}
         for la in self.localizations:
-            counts[la.image.action] = counts.get(la.image.action, 0) + 1
+            if la.image is not None:
+                counts[la.image.action] = counts.get(la.image.action, 0) + 1
         return counts
 
 
 @dataclass
 class Plan:
-    """The whole push: one AchievementPlan per manifest achievement."""
+    """The whole push: one ItemPlan per manifest item, kind by kind."""
 
     api: str
     app_id: str
     detail_id: str
     group_id: str | None
-    achievements: list[AchievementPlan]
+    items: list[ItemPlan]
     reads: int = 0
 
     @property
     def owner(self) -> tuple[str, str]:
-        """(relationship name, id) that owns achievements: the group when there is one, else the detail."""
+        """(relationship name, id) that owns the items: the group when there is one, else the detail."""
         return ("gameCenterGroup", self.group_id) if self.group_id else ("gameCenterDetail", self.detail_id)
 
     @property
     def is_noop(self) -> bool:
-        return not any(a.has_work for a in self.achievements)
+        return not any(p.has_work for p in self.items)
+
+    def of_kind(self, name: str) -> list[ItemPlan]:
+        return [p for p in self.items if p.kind.name == name]
 
     def totals(self) -> dict[str, int]:
-        t = {"achievements_create": 0, "achievements_update": 0, "achievements_blocked": 0, "versions_create": 0,
+        t = {"items_create": 0, "items_update": 0, "items_blocked": 0, "versions_create": 0,
              "localizations_create": 0, "localizations_update": 0, "images_upload": 0, "images_replace": 0,
              "images_resume": 0, "images_wait": 0, "images_unchanged": 0}
-        for a in self.achievements:
-            if a.action == "create":
-                t["achievements_create"] += 1
-            elif a.action == "blocked":
-                t["achievements_blocked"] += 1
+        for p in self.items:
+            if p.action == "create":
+                t["items_create"] += 1
+            elif p.action == "blocked":
+                t["items_blocked"] += 1
                 continue
-            elif a.attribute_changes:
-                t["achievements_update"] += 1
-            if a.version_action == "create":
+            elif p.attribute_changes:
+                t["items_update"] += 1
+            if p.version_action == "create":
                 t["versions_create"] += 1
-            for la in a.localizations:
+            for la in p.localizations:
                 if la.action in ("create", "update"):
                     t[f"localizations_{la.action}"] += 1
-                key = "images_unchanged" if la.image.action == "none" else f"images_{la.image.action}"
-                t[key] += 1
+                if la.image is not None:
+                    t["images_unchanged" if la.image.action == "none" else f"images_{la.image.action}"] += 1
         return t
 
     def expected_requests(self, polls_per_container: int = 1) -> int:
         """API requests a push of this plan needs at the least (the pacer's hint; the benchmark's minimum).
 
-        1 per achievement created or updated, 1 per new version (+1 read of what it starts with), 1 per
+        1 per item created or updated, 1 per new version (+1 read of what it starts with), 1 per
         localization created or changed, reserve + commit per image (+1 delete when one is replaced),
         commit only for a resumed reservation, and `polls_per_container` batched polls per version whose
         images are processed. Upload parts go to the upload hosts and do not count against the API budget.
         """
         n = 0
-        for a in self.achievements:
-            if not a.has_work:
+        for p in self.items:
+            if not p.has_work:
                 continue
-            n += 1 if (a.action == "create" or a.attribute_changes) else 0
-            n += 2 if a.version_action == "create" else 0
+            n += 1 if (p.action == "create" or p.attribute_changes) else 0
+            n += 2 if p.version_action == "create" else 0
             images = 0
-            for la in a.localizations:
+            for la in p.localizations:
                 n += 1 if la.action in ("create", "update") else 0
-                n += {"upload": 2, "replace": 3, "resume": 1, "wait": 0}.get(la.image.action, 0)
-                images += la.image.action in ("upload", "replace", "resume", "wait")
+                if la.image is not None:
+                    n += {"upload": 2, "replace": 3, "resume": 1, "wait": 0}.get(la.image.action, 0)
+                    images += la.image.action in IMAGE_WORK
             n += polls_per_container if images else 0
         return n
 
     def to_dict(self) -> dict[str, Any]:
         """The plan for machines (`bulkgc plan --json`)."""
         return {
-            "schema": "bulkgc-plan/1",
+            "schema": "bulkgc-plan/2",
             "api": self.api,
             "app_id": self.app_id,
             "game_center_detail": self.detail_id,
@@ -276,20 +187,21 @@ class Plan:
             "totals": self.totals(),
             "expectedRequests": self.expected_requests(),
             "planReads": self.reads,
-            "achievements": [
+            "items": [
                 {
-                    "vendorIdentifier": a.vendor_id,
-                    "action": a.action,
-                    "id": a.remote_id,
-                    "attributeChanges": a.attribute_changes,
-                    "version": {"action": a.version_action, "id": a.version_id, "note": a.version_note},
+                    "kind": p.kind.name,
+                    "vendorIdentifier": p.vendor_id,
+                    "action": p.action,
+                    "id": p.remote_id,
+                    "attributeChanges": p.attribute_changes,
+                    "version": {"action": p.version_action, "id": p.version_id, "note": p.version_note},
                     "localizations": [
                         {
                             "locale": la.locale,
                             "action": la.action,
                             "id": la.remote_id,
                             "changes": sorted(la.changes),
-                            "image": {
+                            "image": None if la.image is None else {
                                 "action": la.image.action,
                                 "reason": la.image.reason,
                                 "file": la.image.path,
@@ -298,31 +210,31 @@ class Plan:
                                 "remoteState": la.image.remote.state if la.image.remote else None,
                             },
                         }
-                        for la in a.localizations
+                        for la in p.localizations
                     ],
-                    "untouchedRemoteLocales": a.extra_remote_locales,
+                    "untouchedRemoteLocales": p.extra_remote_locales,
                 }
-                for a in self.achievements
+                for p in self.items
             ],
         }
 
     def format_table(self) -> str:
-        """The plan for people: one row per achievement, then totals."""
-        rows = [("ACHIEVEMENT", "ACTION", "VERSION", "TEXTS +new/~changed", "IMAGES up/replace/resume/wait/same")]
-        for a in self.achievements:
-            creates = sum(1 for la in a.localizations if la.action == "create")
-            updates = sum(1 for la in a.localizations if la.action == "update")
-            c = a.image_counts()
+        """The plan for people: one row per item, then totals."""
+        rows = [("KIND", "ITEM", "ACTION", "VERSION", "TEXTS +new/~changed", "IMAGES up/replace/resume/wait/same")]
+        for p in self.items:
+            creates = sum(1 for la in p.localizations if la.action == "create")
+            updates = sum(1 for la in p.localizations if la.action == "update")
+            c = p.image_counts()
             images = "/".join(str(c.get(k, 0)) for k in ("upload", "replace", "resume", "wait", "none"))
-            action = a.action if (a.has_work or a.action == "blocked") else "none"
-            rows.append((a.vendor_id, action, a.version_note, f"+{creates} ~{updates}", images))
+            action = p.action if (p.has_work or p.action == "blocked") else "none"
+            rows.append((p.kind.name, p.vendor_id, action, p.version_note, f"+{creates} ~{updates}", images))
         widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
         lines = ["  ".join(col.ljust(widths[i]) for i, col in enumerate(r)).rstrip() for r in rows]
         t = self.totals()
         lines.append("")
         lines.append(
-            f"achievements: {t['achievements_create']} to create, {t['achievements_update']} to update, "
-            f"{t['achievements_blocked']} blocked; versions to create: {t['versions_create']}; "
+            f"items: {t['items_create']} to create, {t['items_update']} to update, "
+            f"{t['items_blocked']} blocked; versions to create: {t['versions_create']}; "
             f"localizations: {t['localizations_create']} to create, {t['localizations_update']} to update; "
             f"images: {t['images_upload']} to upload, {t['images_replace']} to replace, {t['images_resume']} to resume, "
             f"{t['images_wait']} processing, {t['images_unchanged']} unchanged"
@@ -335,22 +247,29 @@ class Plan:
 # ---------------------------------------------------------------------------------------------- diffing
 
 
-def achievement_changes(desired: Achievement, remote: RemoteAchievement) -> dict[str, Any]:
-    """Attributes of the achievement itself that differ (vendorIdentifier is permanent)."""
+def attribute_changes(desired: Item, remote: RemoteItem) -> dict[str, Any]:
+    """Attributes of the item itself that differ, by Apple's name (permanent ones, like vendorIdentifier, never)."""
     changes = {}
-    for asc_name, attr in ACHIEVEMENT_ATTRS.items():
-        want = getattr(desired, attr)
-        if remote.attributes.get(asc_name) != want:
-            changes[asc_name] = want
+    for attribute in desired.kind.attributes:
+        want = desired.attributes.get(attribute.key)
+        if not attribute.editable or (want is None and not attribute.required and attribute.default is None):
+            continue  # an optional attribute the manifest leaves out is left as it is
+        if not attribute.same(remote.attributes.get(attribute.asc), want):
+            changes[attribute.asc] = attribute.wire(want if want is not None else attribute.default)
     return changes
 
 
-def text_changes(desired: Localization, remote: RemoteLocalization | None) -> dict[str, str]:
+def text_changes(kind: Kind, desired: Localization, remote: RemoteLocalization | None) -> dict[str, Any]:
+    """The localization's texts that differ, by Apple's name; an optional text left out clears the remote one."""
     changes = {}
-    for asc_name, attr in TEXT_ATTRS.items():
-        want = getattr(desired, attr)
-        if remote is None or (remote.texts.get(asc_name) or "") != want:
-            changes[asc_name] = want
+    for text in kind.texts:
+        want = desired.texts.get(text.key)
+        have = remote.texts.get(text.asc) if remote is not None else None
+        if remote is None:
+            if want is not None:
+                changes[text.asc] = want
+        elif (have or None) != want:
+            changes[text.asc] = want
     return changes
 
 
@@ -374,7 +293,7 @@ def decide_image(info: ImageInfo, file_name: str, remote: RemoteImage | None) ->
 
 
 def localization_actions(
-    desired: Achievement,
+    desired: Item,
     remote_locs: dict[str, RemoteLocalization],
     images: dict[str, ImageInfo],
 ) -> list[LocalizationAction]:
@@ -382,96 +301,24 @@ def localization_actions(
     out = []
     for loc in desired.localizations:
         remote = remote_locs.get(loc.locale)
-        changes = text_changes(loc, remote)
-        info = images[str(loc.image)]
-        name = remote_file_name(desired.vendor_identifier, loc.locale, info)
-        img_action, reason = decide_image(info, name, remote.image if remote else None)
+        changes = text_changes(desired.kind, loc, remote)
+        image = None
+        if loc.image is not None:
+            info = images[str(loc.image)]
+            name = remote_file_name(desired.vendor_identifier, loc.locale, info)
+            remote_image = remote.image if remote else None
+            img_action, reason = decide_image(info, name, remote_image)
+            image = ImageAction(str(loc.image), info, name, img_action, reason, remote_image)
         action = "create" if remote is None else ("update" if changes else "none")
-        out.append(
-            LocalizationAction(
-                locale=loc.locale,
-                action=action,
-                changes=changes,
-                remote_id=remote.id if remote else None,
-                image=ImageAction(str(loc.image), info, name, img_action, reason, remote.image if remote else None),
-                desired=loc,
-            )
-        )
+        out.append(LocalizationAction(locale=loc.locale, action=action, changes=changes,
+                                      remote_id=remote.id if remote else None, image=image, desired=loc))
     return out
 
 
-# ---------------------------------------------------------------------------------------------- reading
-
-
-class RemoteReader:
-    """Reads the remote state needed for a plan in as few requests as the API allows."""
-
-    def __init__(self, client: Any, kapi: KindApi) -> None:
-        self.client = client
-        self.kapi = kapi
-        self.reads = 0
-
-    async def _get(self, path: str, params: dict[str, str] | None = None, purpose: str = "read") -> Document:
-        self.reads += 1
-        return await self.client.get(path, params=params, purpose=purpose)
-
-    async def detail(self, app_id: str) -> tuple[str, str | None]:
-        """(gameCenterDetail id, gameCenterGroup id or None) of the app."""
-        try:
-            doc = await self._get(APP_DETAIL.replace("{id}", app_id), {"include": "gameCenterGroup"})
-        except NotFoundError as exc:
-            raise ConfigError(
-                f"app {app_id} was not found or has no Game Center detail; check app_id in the manifest, that the "
-                f"key's team owns the app, and that Game Center is enabled for it ({exc.code or exc.status})"
-            ) from exc
-        data = doc.data
-        if not isinstance(data, Resource):
-            raise ConfigError(f"app {app_id} has Game Center disabled; enable it in App Store Connect first")
-        return data.id, data.rel_id("gameCenterGroup")
-
-    async def achievements(self, detail_id: str, group_id: str | None,
-                           ids: Iterable[str] | None = None) -> dict[str, RemoteAchievement]:
-        """Every achievement of the owner (or those of `ids`), by vendorIdentifier, with versions embedded (v2)."""
-        k = self.kapi
-        path = k.path(k.list_in_group if group_id else k.list_in_detail, group_id or detail_id)
-        params = {"limit": "200"}
-        if ids is not None:
-            params["filter[id]"] = ",".join(ids)
-        if k.version:
-            params.update({"include": k.version.include_on_parent_list, "limit[versions]": "50"})
-        out: dict[str, RemoteAchievement] = {}
-        async for page in self.client.pages(path, params):
-            self.reads += 1
-            for r in page.data or []:
-                versions = []
-                if k.version:
-                    for vid in r.rel_ids(k.version.include_on_parent_list):
-                        v = page.find(k.version.type, vid)
-                        if v is not None:
-                            va = v.attributes or {}
-                            versions.append(RemoteVersion(v.id, int(va.get("version") or 0), va.get("state") or ""))
-                vendor = (r.attributes or {}).get("vendorIdentifier")
-                if vendor:
-                    out[vendor] = RemoteAchievement(r.id, dict(r.attributes or {}), versions)
-        return out
-
-    async def localizations(self, container_id: str, purpose: str = "read") -> dict[str, RemoteLocalization]:
-        """The container's localizations by locale, each with its image embedded."""
-        k = self.kapi
-        params = {"include": k.loc_image_rel, "limit": "200"}
-        out: dict[str, RemoteLocalization] = {}
-        async for page in self.client.pages(k.path(k.loc_list, container_id), params, purpose=purpose):
-            self.reads += 1
-            for r in page.data or []:
-                loc = RemoteLocalization.from_resource(r, page, k)
-                out[loc.locale] = loc
-        return out
-
-
 def choose_version(
-    kapi: KindApi, remote: RemoteAchievement, on_live: str
+    kapi: KindApi, remote: RemoteItem, on_live: str
 ) -> tuple[str, RemoteVersion | None, str]:
-    """(version action, version to read/edit, note) for an existing achievement, before looking at texts."""
+    """(version action, version to read/edit, note) for an existing item, before looking at texts."""
     if kapi.version is None:
         return "none", None, "v1 (no versions)"
     latest = remote.latest
@@ -486,60 +333,88 @@ def choose_version(
     return "blocked", latest, f"v{latest.number} is {latest.state} and cannot change until review ends"
 
 
+def frozen_after_release(kind: Kind, kapi: KindApi, remote: RemoteItem, changes: dict[str, Any]) -> list[str]:
+    """The changed attributes that may not change any more because a version of the item went live."""
+    if kapi.version is None or not any(v.state in kapi.version.new_version_states for v in remote.versions):
+        return []
+    return [a.asc for a in kind.attributes if not a.editable_after_release and a.asc in changes]
+
+
+def plan_item(kapi: KindApi, desired: Item, remote: RemoteItem | None, locs: dict[str, RemoteLocalization],
+              version: tuple[str, RemoteVersion | None, str] | None,
+              images: dict[str, ImageInfo]) -> ItemPlan:
+    """The plan of one item from what was read of it (`version`: choose_version's answer for an existing item)."""
+    if remote is None or version is None:
+        return ItemPlan(
+            item=desired, kapi=kapi, action="create", remote_id=None, attribute_changes={},
+            version_action="edit" if kapi.version else "none", version_id=None,
+            version_note=f"new {desired.kind.name}" + ("" if kapi.version else " (v1)"),
+            localizations=localization_actions(desired, {}, images),
+        )
+    version_action, latest, note = version
+    actions = localization_actions(desired, locs, images)
+    changes = attribute_changes(desired, remote)
+    p = ItemPlan(
+        item=desired, kapi=kapi, action="update" if changes else "none", remote_id=remote.id,
+        attribute_changes=changes, version_action=version_action, version_id=latest.id if latest else None,
+        version_note=note, localizations=actions,
+        extra_remote_locales=sorted(set(locs) - {loc.locale for loc in desired.localizations}),
+    )
+    frozen = frozen_after_release(desired.kind, kapi, remote, changes)
+    differs = any(la.has_work for la in actions)
+    if frozen:
+        p.action, p.version_note = "blocked", (
+            f"{', '.join(frozen)} cannot change once the {desired.kind.name} is live; change it back in the "
+            "manifest or make a new one")
+    elif version_action in ("create", "blocked") and latest is not None and not differs:
+        # a final version that already matches needs nothing, whatever its state
+        p.version_action, p.version_note = "none", f"v{latest.number} ({latest.state}) matches"
+    elif version_action == "blocked" and differs:
+        p.action = "blocked"
+        p.blocked_by_choice = latest is not None and kapi.version is not None and (
+            latest.state in kapi.version.new_version_states)
+    return p
+
+
 async def build_plan(
     client: Any,
-    kapi: KindApi,
+    api: str,
     manifest: Manifest,
     images: dict[str, ImageInfo],
     *,
     on_live: str = "new-version",
     read_concurrency: int = 16,
+    kinds: tuple[Kind, ...] = KINDS,
 ) -> Plan:
     """Read App Store Connect and compare it with the manifest. Changes nothing."""
-    reader = RemoteReader(client, kapi)
+    reader = RemoteReader(client)
     detail_id, group_id = await reader.detail(manifest.app_id)
-    remote = await reader.achievements(detail_id, group_id)
-    plans: dict[str, AchievementPlan] = {}
+    plans: dict[tuple[str, str], ItemPlan] = {}
     limiter = anyio.CapacityLimiter(read_concurrency)
 
-    async def plan_one(a: Achievement) -> None:
-        ra = remote.get(a.vendor_identifier)
-        if ra is None:
-            plans[a.vendor_identifier] = AchievementPlan(
-                achievement=a, action="create", remote_id=None, attribute_changes={},
-                version_action="edit" if kapi.version else "none", version_id=None,
-                version_note="new achievement (v1)" if kapi.version else "new achievement",
-                localizations=localization_actions(a, {}, images),
-            )
-            return
-        version_action, version, note = choose_version(kapi, ra, on_live)
-        container = version.id if version else (None if kapi.version else ra.id)
-        async with limiter:
-            locs = await reader.localizations(container) if container else {}
-        actions = localization_actions(a, locs, images)
-        changes = achievement_changes(a, ra)
-        p = AchievementPlan(
-            achievement=a, action="update" if changes else "none", remote_id=ra.id, attribute_changes=changes,
-            version_action=version_action, version_id=version.id if version else None, version_note=note,
-            localizations=actions,
-            extra_remote_locales=sorted(set(locs) - {loc.locale for loc in a.localizations}),
-        )
-        differs = any(la.action != "none" or la.image.action != "none" for la in actions)
-        if version_action in ("create", "blocked") and version is not None and not differs:
-            # a final version that already matches needs nothing, whatever its state
-            p.version_action, p.version_note = "none", f"v{version.number} ({version.state}) matches"
-        elif version_action == "blocked" and differs:
-            p.action = "blocked"
-            p.blocked_by_choice = version is not None and kapi.version is not None and (
-                version.state in kapi.version.new_version_states)
-        plans[a.vendor_identifier] = p
+    async def plan_one(kapi: KindApi, desired: Item, remote: RemoteItem | None) -> None:
+        version = locs = None
+        if remote is not None:
+            version = choose_version(kapi, remote, on_live)
+            latest = version[1]
+            container = latest.id if latest else (None if kapi.version else remote.id)
+            async with limiter:
+                locs = await reader.localizations(desired.kind, kapi, container) if container else {}
+        plans[(desired.kind.name, desired.vendor_identifier)] = plan_item(kapi, desired, remote, locs or {},
+                                                                         version, images)
+
+    async def plan_kind(kind: Kind) -> None:
+        wanted = manifest.of_kind(kind.name)
+        if not wanted:
+            return  # a kind the manifest does not use costs no request
+        kapi = kind.api(api)
+        remote = await reader.items(kapi, detail_id, group_id)
+        async with anyio.create_task_group() as tg:
+            for desired in wanted:
+                tg.start_soon(plan_one, kapi, desired, remote.get(desired.vendor_identifier))
 
     async with anyio.create_task_group() as tg:
-        for a in manifest.achievements:
-            tg.start_soon(plan_one, a)
-    ordered = [plans[a.vendor_identifier] for a in manifest.achievements]
-    return Plan(kapi.api, manifest.app_id, detail_id, group_id, ordered, reads=reader.reads)
-
-
-def images_of(plan_items: Iterable[AchievementPlan]) -> list[ImageAction]:
-    return [la.image for a in plan_items for la in a.localizations]
+        for kind in kinds:
+            tg.start_soon(plan_kind, kind)
+    ordered = [plans[(i.kind.name, i.vendor_identifier)] for i in manifest.items]
+    return Plan(api, manifest.app_id, detail_id, group_id, ordered, reads=reader.reads)

@@ -36,10 +36,10 @@ SUCCESS_ITEM_OUTCOMES = frozenset({"done", "unchanged", "ok", "complete"})
 
 @dataclass(frozen=True)
 class Event:
-    """One step of one item finished (or was retried): e.g. `image:com.x.a:fr-FR` `commit` `ok`."""
+    """One step of one item finished (or was retried): e.g. `image:achievement:com.x.a:fr-FR` `commit` `ok`."""
 
     time: float  # epoch seconds
-    item: str  # journal item key, e.g. "image:com.x.first_win:fr-FR"
+    item: str  # journal item key, e.g. "image:leaderboard:com.x.best:fr-FR"
     step: str  # e.g. "reserve", "upload", "commit", "poll", "create", "update"
     outcome: str  # "ok", "retry", "failed", "error", "skipped", ...
     attempt: int = 1
@@ -63,10 +63,11 @@ class ProgressSink(Protocol):
 
 
 def describe_item(item: str) -> str:
-    """Human form of an item key: `image:com.x.a:fr-FR` -> `image com.x.a/fr-FR`; other strings unchanged."""
+    """Human form of an item key: `image:leaderboard:com.x.a:fr-FR` -> `leaderboard image com.x.a/fr-FR`,
+    `achievement:com.x.a` -> `achievement com.x.a`; other strings unchanged."""
     parts = item.split(":")
-    if len(parts) == 3:
-        return f"{parts[0]} {parts[1]}/{parts[2]}"
+    if len(parts) == 4:
+        return f"{parts[1]} {parts[0]} {parts[2]}/{parts[3]}"
     if len(parts) == 2:
         return f"{parts[0]} {parts[1]}"
     return item

@@ -59,9 +59,9 @@ _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 class ItemResult:
     """The outcome of one achievement, localization or image in a run."""
 
-    kind: str  # "achievement" | "localization" | "image"
+    kind: str  # the level: the item's own kind ("achievement", "leaderboard", ...) | "localization" | "image"
     vendor_identifier: str
-    locale: str | None = None  # None for achievements
+    locale: str | None = None  # None for the item itself
     action: str = "none"  # "create" | "update" | "upload" | "replace" | "delete" | "none"
     outcome: str = "done"  # one of OUTCOMES
     image_id: str | None = None
@@ -72,11 +72,17 @@ class ItemResult:
     started: float | None = None  # epoch seconds
     finished: float | None = None
     timings: dict[str, float] = field(default_factory=dict)  # seconds per step, e.g. {"upload": 1.2}
+    item_kind: str = "achievement"  # the Game Center kind this row belongs to (vendor ids are unique per kind)
 
     @property
     def name(self) -> str:
-        """`vendor[locale]`, or `vendor` for achievements."""
+        """`vendor[locale]`, or `vendor` for the item itself."""
         return f"{self.vendor_identifier}[{self.locale}]" if self.locale else self.vendor_identifier
+
+    @property
+    def label(self) -> str:
+        """What the row is: `achievement`, or `leaderboard image` for one of a leaderboard's images."""
+        return self.kind if self.kind == self.item_kind else f"{self.item_kind} {self.kind}"
 
     @property
     def duration(self) -> float:
@@ -162,7 +168,7 @@ def format_summary(report: RunReport) -> str:
         lines.append(f"{len(failures)} failed:")
         for item in failures:
             codes = ", ".join(item.error_codes) or "no error code"
-            head = f"  - {item.kind} {item.name}: {codes}"
+            head = f"  - {item.label} {item.name}: {codes}"
             if item.final_state:
                 head += f" (state {item.final_state})"
             lines.append(head)
@@ -219,7 +225,7 @@ def report_to_dict(report: RunReport) -> dict[str, Any]:
      "started_iso": str, "finished_iso": str, "duration": seconds, "exit_code": int, "interrupted": bool,
      "resume_hint": str, "counts": {outcome: n}, "totals": {...},
      "items": [{"kind", "vendor_identifier", "locale", "action", "outcome", "image_id", "final_state",
-                "error_codes", "message", "attempts", "started", "finished", "timings"}]}
+                "error_codes", "message", "attempts", "started", "finished", "timings", "item_kind"}]}
     ```
     Fields are only ever added within schema version 1; a rename or removal bumps it.
     """
@@ -304,7 +310,7 @@ def write_junit(report: RunReport, path: str | os.PathLike[str]) -> None:
             suite,
             "testcase",
             {
-                "classname": f"bulkgc.{item.kind}",
+                "classname": "bulkgc." + item.label.replace(" ", "."),
                 "name": _xml_text(item.name),
                 "time": f"{item.duration:.3f}",
             },

@@ -473,10 +473,3 @@ async def scan_directory(
     infos, problems = await scan_images(paths, concurrency=concurrency)
     return infos, walk_problems + problems
 
-
-def ensure_valid(infos: dict[Path, ImageInfo], problems: list[Problem]) -> dict[Path, ImageInfo]:
-    """Raise InvalidImageError listing every problem, or return `infos` unchanged."""
-    if problems:
-        raise InvalidImageError(problems)
-    return infos
-

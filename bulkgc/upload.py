@@ -1,15 +1,16 @@
 """One image through App Store Connect's asset workflow: reserve -> upload parts -> commit -> wait until processed.
 
-Each step is a small function over the resource table row (`KindApi`), so the v1 and v2 APIs share it.
-Waiting is batched: one GET of a container's localizations with their images embedded answers for every
-image of that container, instead of one GET per image per poll.
+Each step is a pure pair, as in google-resumable-media: `prepare_*` builds the request from the kind's API row
+(`KindApi`) and `process_*` reads the answer, so both can be tested without a server; the `async` functions
+below only wire them to the client (which retries, paces and looks lost POSTs up). Waiting is batched: one
+GET of a container's localizations with their images embedded answers for every image of that container.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,46 +18,102 @@ import anyio
 
 from bulkgc.asc.jsonapi import Document, Resource
 from bulkgc.asc.resources import KindApi
-from bulkgc.errors import BulkgcError, NotFoundError
-from bulkgc.plan import RemoteImage, RemoteLocalization, RemoteReader
+from bulkgc.errors import BulkgcError, NotFoundError, meaningful_error
+from bulkgc.remote import RemoteImage, RemoteLocalization
 
 FINAL_STATES = frozenset({"COMPLETE", "FAILED"})
 
 
-def reserve_body(kapi: KindApi, localization_id: str, file_name: str, file_size: int) -> dict[str, Any]:
-    return {
-        "data": {
-            "type": kapi.image_type,
-            "attributes": {"fileName": file_name, "fileSize": file_size},
-            "relationships": {kapi.image_loc_rel: {"data": {"type": kapi.loc_type, "id": localization_id}}},
-        }
-    }
+@dataclass(frozen=True)
+class Request:
+    """One API request, built without I/O."""
+
+    method: str  # GET | POST | PATCH | DELETE
+    path: str
+    body: dict[str, Any] | None = None
+    params: dict[str, str] = field(default_factory=dict)
 
 
-def commit_body(kapi: KindApi, image_id: str) -> dict[str, Any]:
-    return {"data": {"type": kapi.image_type, "id": image_id, "attributes": {"uploaded": True}}}
+# ---------------------------------------------------------------------------------------------- pure steps
+
+
+def prepare_reserve(kapi: KindApi, localization_id: str, file_name: str, file_size: int) -> Request:
+    """POST the image reservation for one localization (A4 step 4)."""
+    return Request("POST", kapi.image_create, {"data": {
+        "type": kapi.image_type,
+        "attributes": {"fileName": file_name, "fileSize": file_size},
+        "relationships": {kapi.image_loc_rel: {"data": {"type": kapi.loc_type, "id": localization_id}}},
+    }})
+
+
+def process_image(doc: Document) -> RemoteImage:
+    """The image a reserve, commit or read answered with."""
+    return RemoteImage.from_resource(doc.one)
+
+
+def prepare_reservation_lookup(kapi: KindApi, localization_id: str) -> Request:
+    """GET the localization's image: after a lost reserve answer, is the reservation there already?"""
+    return Request("GET", kapi.path(kapi.loc_image_read, localization_id))
+
+
+def process_reservation_lookup(doc: Document, file_name: str) -> Document | None:
+    """The earlier reservation of this very file (by its digest fileName), or None."""
+    r = doc.data
+    if isinstance(r, Resource) and (r.attributes or {}).get("fileName") == file_name:
+        return doc
+    return None
+
+
+def pending_parts(image: RemoteImage, skip: set[int]) -> list[tuple[int, dict[str, Any]]]:
+    """(index, operation) of every upload operation still to send."""
+    return [(index, op) for index, op in enumerate(image.upload_operations) if index not in skip]
+
+
+def prepare_commit(kapi: KindApi, image_id: str) -> Request:
+    """PATCH `uploaded: true` (A4 step 6: Game Center images have no checksum attribute)."""
+    return Request("PATCH", kapi.path(kapi.image_item, image_id),
+                   {"data": {"type": kapi.image_type, "id": image_id, "attributes": {"uploaded": True}}})
+
+
+def prepare_read(kapi: KindApi, image_id: str) -> Request:
+    return Request("GET", kapi.path(kapi.image_item, image_id))
+
+
+def prepare_delete(kapi: KindApi, image_id: str) -> Request:
+    return Request("DELETE", kapi.path(kapi.image_item, image_id))
+
+
+def process_poll(locs: dict[str, RemoteLocalization], image_ids: set[str]) -> tuple[dict[str, RemoteImage], set[str]]:
+    """(last seen state of each image, the images still processing) from one read of a container.
+
+    An image no localization holds any more is "MISSING" (final for this poll: the caller starts it over).
+    """
+    seen = {loc.image.id: loc.image for loc in locs.values() if loc.image is not None}
+    states = {i: seen.get(i) or RemoteImage(i, "", 0, "MISSING") for i in image_ids}
+    waiting = {i for i in image_ids if states[i].state not in FINAL_STATES and states[i].state != "MISSING"}
+    return states, waiting
+
+
+# ---------------------------------------------------------------------------------------------- wiring
 
 
 async def reserve_image(client: Any, kapi: KindApi, localization_id: str, file_name: str, file_size: int) -> RemoteImage:
     """POST the image reservation; a lost answer is looked up (the localization's image) before re-sending."""
 
     async def lookup() -> Document | None:
+        req = prepare_reservation_lookup(kapi, localization_id)
         try:
-            doc = await client.get(kapi.path(kapi.loc_image_read, localization_id))
+            doc = await client.get(req.path)
         except NotFoundError:
             return None
-        r = doc.data
-        if isinstance(r, Resource) and (r.attributes or {}).get("fileName") == file_name:
-            return doc
-        return None
+        return process_reservation_lookup(doc, file_name)
 
-    doc = await client.post(kapi.image_create, reserve_body(kapi, localization_id, file_name, file_size), lookup=lookup)
-    return RemoteImage.from_resource(doc.one)
+    req = prepare_reserve(kapi, localization_id, file_name, file_size)
+    return process_image(await client.post(req.path, req.body, lookup=lookup))
 
 
 async def read_image(client: Any, kapi: KindApi, image_id: str) -> RemoteImage:
-    doc = await client.get(kapi.path(kapi.image_item, image_id))
-    return RemoteImage.from_resource(doc.one)
+    return process_image(await client.get(prepare_read(kapi, image_id).path))
 
 
 async def upload_parts(
@@ -71,7 +128,6 @@ async def upload_parts(
 
     `on_part_done(index, length)` is awaited after each part (journal + progress).
     """
-    skip = skip or set()
     sent = 0
 
     async def one(index: int, op: dict[str, Any]) -> None:
@@ -83,35 +139,25 @@ async def upload_parts(
 
     try:
         async with anyio.create_task_group() as tg:
-            for index, op in enumerate(image.upload_operations):
-                if index not in skip:
-                    tg.start_soon(one, index, op)
+            for index, op in pending_parts(image, skip or set()):
+                tg.start_soon(one, index, op)
     except BaseExceptionGroup as group:
         # A failed part fails this image's attempt, not the run: hand the caller the ApiError (e.g. an
         # expired URL, a part that kept failing) it handles per image, not anyio's group around it.
-        raise _first_bulkgc_error(group) from None
+        raise meaningful_error(group, (BulkgcError,)) from None
     return sent
-
-
-def _first_bulkgc_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
-    """The first BulkgcError inside `group` (the group itself when there is none: a bug stays visible)."""
-    for exc in group.exceptions:
-        found = _first_bulkgc_error(exc) if isinstance(exc, BaseExceptionGroup) else exc
-        if isinstance(found, BulkgcError):
-            return found
-    return group
 
 
 async def commit_image(client: Any, kapi: KindApi, image_id: str) -> RemoteImage:
     """PATCH `uploaded: true`; App Store Connect checks the bytes and starts processing."""
-    doc = await client.patch(kapi.path(kapi.image_item, image_id), commit_body(kapi, image_id))
-    return RemoteImage.from_resource(doc.one)
+    req = prepare_commit(kapi, image_id)
+    return process_image(await client.patch(req.path, req.body))
 
 
 async def delete_image(client: Any, kapi: KindApi, image_id: str) -> None:
     """DELETE the image record (an already deleted one counts as deleted)."""
     try:
-        await client.delete(kapi.path(kapi.image_item, image_id))
+        await client.delete(prepare_delete(kapi, image_id).path)
     except NotFoundError:
         pass
 
@@ -124,8 +170,7 @@ class PollResult:
 
 
 async def wait_until_processed(
-    reader: RemoteReader,
-    container_id: str,
+    read_container: Callable[[], Awaitable[dict[str, RemoteLocalization]]],
     image_ids: set[str],
     *,
     interval: float,
@@ -133,12 +178,11 @@ async def wait_until_processed(
     first_delay: float | None = None,
     stop: Callable[[], bool] | None = None,
 ) -> PollResult:
-    """Poll the container's localizations (images embedded) until every image in `image_ids` is final.
+    """Poll a container's localizations (images embedded) until every image in `image_ids` is final.
 
-    One request answers for all images of the container. Images that vanish are reported as missing
-    (state "MISSING"); images not final by `timeout` are returned in `stuck`.
+    One request (`read_container`) answers for all images of the container. Images that vanish are reported
+    as missing (state "MISSING"); images not final by `timeout` are returned in `stuck`.
     """
-    states: dict[str, RemoteImage] = {}
     polls = 0
     started = time.monotonic()
     first = interval if first_delay is None else first_delay
@@ -146,12 +190,8 @@ async def wait_until_processed(
     pause = min(interval, max(0.25, first / 4)) / 2
     await anyio.sleep(first)
     while True:
-        locs: dict[str, RemoteLocalization] = await reader.localizations(container_id, purpose="poll")
+        states, waiting = process_poll(await read_container(), image_ids)
         polls += 1
-        seen = {loc.image.id: loc.image for loc in locs.values() if loc.image is not None}
-        for image_id in image_ids:
-            states[image_id] = seen.get(image_id) or RemoteImage(image_id, "", 0, "MISSING")
-        waiting = {i for i in image_ids if states[i].state not in FINAL_STATES and states[i].state != "MISSING"}
         if not waiting:
             return PollResult(states, set(), polls)
         if time.monotonic() - started >= timeout or (stop is not None and stop()):

@@ -50,9 +50,9 @@ async def test_demo_pushes_the_example_then_a_second_push_writes_nothing(
     manifest = load_manifest(EXAMPLE)
     state = sim.state
     achievements = {a["attributes"]["vendorIdentifier"]: a for a in state.achievements()}
-    assert set(achievements) == {a.vendor_identifier for a in manifest.achievements}
+    assert set(achievements) == {a.vendor_identifier for a in manifest.of_kind("achievement")}
     expected_locs = 0
-    for desired in manifest.achievements:
+    for desired in manifest.of_kind("achievement"):
         latest = state.latest_version(achievements[desired.vendor_identifier]["id"])
         assert latest is not None
         remote = {loc["locale"]: loc for loc in state.localizations_of(latest["id"])}
@@ -60,7 +60,7 @@ async def test_demo_pushes_the_example_then_a_second_push_writes_nothing(
         for loc in desired.localizations:
             expected_locs += 1
             where = (desired.vendor_identifier, loc.locale)
-            assert remote[loc.locale]["name"] == loc.name, where
+            assert remote[loc.locale]["name"] == loc["name"], where
             images = [i for i in state.images() if i["localization_id"] == remote[loc.locale]["id"]]
             (image,) = images
             assert (image.get("result") or {}).get("state") == "COMPLETE", (where, image.get("result"))

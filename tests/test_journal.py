@@ -18,7 +18,7 @@ from bulkgc import journal as journal_mod
 from bulkgc.errors import JournalError
 from bulkgc.journal import AsyncJournal, Journal, item_key, lock_path_for
 
-KEY = "image:com.x.first_win:fr-FR"
+KEY = "image:achievement:com.x.first_win:fr-FR"
 
 
 @pytest.fixture
@@ -51,7 +51,7 @@ def test_put_creates_and_updates_only_given_fields(jpath: Path) -> None:
         assert got.state == "reserved" and got.sha256 == "ab" * 32 and got.file_size == 10
         assert got.upload_operations == ops and got.remote_id == "img-1" and got.attempts == 1
         assert got.updated_at >= first.updated_at
-        assert j.get("image:missing:de-DE") is None
+        assert j.get("image:achievement:missing:de-DE") is None
 
 
 def test_put_rejects_unknown_fields_and_kinds(jpath: Path) -> None:
@@ -60,18 +60,18 @@ def test_put_rejects_unknown_fields_and_kinds(jpath: Path) -> None:
         with pytest.raises(TypeError, match="colour"):
             j.put(KEY, colour="red")
         with pytest.raises(ValueError, match="kind"):
-            j.put("thing:x", state="planned")
+            j.put("image:x", state="planned")
         assert j.items() == []
 
 
 def test_items_counts_and_parts(jpath: Path) -> None:
     """items() filters by kind and state, counts() groups by state, parts are recorded once each."""
     with Journal.open(jpath) as j:
-        j.put(item_key("achievement", "com.x.a"), state="complete")
-        j.put(item_key("localization", "com.x.a", "fr-FR"), state="complete", parent_id="ach-1")
+        j.put(item_key("item", "achievement", "com.x.a"), state="complete")
+        j.put(item_key("localization", "achievement", "com.x.a", "fr-FR"), state="complete", parent_id="ach-1")
         j.put(KEY, state="uploading", error_codes=["IMAGE_TOO_SMALL"])
         assert [r.item_key for r in j.items(kind="image")] == [KEY]
-        assert [r.kind for r in j.items(state="complete")] == ["achievement", "localization"]
+        assert [r.kind for r in j.items(state="complete")] == ["item", "localization"]
         assert j.items(kind="image")[0].error_codes == ["IMAGE_TOO_SMALL"]
         assert j.counts() == {"complete": 2, "uploading": 1}
         for index in (0, 2, 2, 1):
@@ -141,17 +141,17 @@ def test_put_survives_sigkill(jpath: Path) -> None:
         from bulkgc.journal import Journal
         j = Journal.open({str(jpath)!r})
         for i in range(20):
-            j.put("image:com.x.a:fr-FR", state=f"s{{i}}", attempts=i)
-        j.mark_part_done("image:com.x.a:fr-FR", 3)
+            j.put("image:achievement:com.x.a:fr-FR", state=f"s{{i}}", attempts=i)
+        j.mark_part_done("image:achievement:com.x.a:fr-FR", 3)
         os.kill(os.getpid(), signal.SIGKILL)
         """
     )
     child.communicate(timeout=30)
     assert child.returncode == -signal.SIGKILL
     with Journal.open(jpath) as j:  # also proves the dead process's lock was released
-        rec = j.get("image:com.x.a:fr-FR")
+        rec = j.get("image:achievement:com.x.a:fr-FR")
         assert rec is not None and (rec.state, rec.attempts) == ("s19", 19)
-        assert j.parts_done("image:com.x.a:fr-FR") == {3}
+        assert j.parts_done("image:achievement:com.x.a:fr-FR") == {3}
 
 
 def test_lock_held_by_another_process_then_taken_over(jpath: Path) -> None:
@@ -241,7 +241,7 @@ async def test_async_journal_with_50_tasks(jpath: Path) -> None:
     aj = AsyncJournal(Journal.open(jpath))
 
     async def work(i: int) -> None:
-        key = item_key("image", f"com.x.a{i}", "fr-FR")
+        key = item_key("image", "achievement", f"com.x.a{i}", "fr-FR")
         for state in ("planned", "reserved", "uploading", "complete"):
             await aj.put(key, state=state, attempts=1)
         for part in range(3):
@@ -252,7 +252,7 @@ async def test_async_journal_with_50_tasks(jpath: Path) -> None:
             tg.start_soon(work, i)
     assert await aj.counts() == {"complete": 50}
     assert len(await aj.items(kind="image")) == 50
-    assert await aj.parts_done(item_key("image", "com.x.a7", "fr-FR")) == {0, 1, 2}
+    assert await aj.parts_done(item_key("image", "achievement", "com.x.a7", "fr-FR")) == {0, 1, 2}
     run_id = await aj.start_run("m.toml", {})
     await aj.finish_run(run_id, "ok", {})
     assert (await aj.last_run()).outcome == "ok"  # type: ignore[union-attr]
@@ -266,7 +266,7 @@ async def test_group_commit_batches_writes_and_isolates_a_failing_one(jpath: Pat
     seen_by_reader: list[str | None] = []
 
     async def work(i: int) -> None:
-        key = item_key("image", f"com.x.g{i}", "en-US")
+        key = item_key("image", "achievement", f"com.x.g{i}", "en-US")
         for state in ("reserving", "reserved", "committed"):
             await aj.put(key, state=state)
             # durable when the call returns: a separate connection (another process would be the same) sees it
@@ -280,7 +280,7 @@ async def test_group_commit_batches_writes_and_isolates_a_failing_one(jpath: Pat
 
     async def bad() -> None:
         with pytest.raises(JournalError):
-            await aj.put(item_key("image", "com.x.bad", "en-US"), detail="Bearer eyJhbGciOiJFUzI1NiJ9.eyJpc3MiOiJ4In0.c2ln")
+            await aj.put(item_key("image", "achievement", "com.x.bad", "en-US"), detail="Bearer eyJhbGciOiJFUzI1NiJ9.eyJpc3MiOiJ4In0.c2ln")
 
     async with anyio.create_task_group() as tg:
         for i in range(40):
@@ -288,8 +288,8 @@ async def test_group_commit_batches_writes_and_isolates_a_failing_one(jpath: Pat
         tg.start_soon(bad)
     writes = 40 * 4
     assert await aj.counts() == {"committed": 40}
-    assert await aj.get(item_key("image", "com.x.bad", "en-US")) is None
+    assert await aj.get(item_key("image", "achievement", "com.x.bad", "en-US")) is None
     assert None not in seen_by_reader and len(seen_by_reader) == 40 * 3
-    assert await aj.parts_done(item_key("image", "com.x.g3", "en-US")) == {0}
+    assert await aj.parts_done(item_key("image", "achievement", "com.x.g3", "en-US")) == {0}
     assert 1 <= aj.transactions < writes / 2, aj.transactions  # grouped: far fewer commits than writes
     await aj.close()

@@ -12,7 +12,8 @@ import pytest
 from bulkgc import manifest as manifest_module
 from bulkgc.errors import ManifestError
 from bulkgc.locales import ASC_LOCALES, suggest_locale
-from bulkgc.manifest import Achievement, Localization, Manifest, load_manifest
+from bulkgc.kinds import kind
+from bulkgc.manifest import Item, Localization, Manifest, load_manifest, text_limits
 from bulkgc.scan import scan_images
 
 REPO = Path(__file__).resolve().parent.parent
@@ -78,26 +79,25 @@ def test_minimal_manifest_loads_with_defaults_and_asc_names(tmp_path: Path) -> N
     path = write(tmp_path, ach(extra="points = 42"))
     m = load_manifest(path)
     assert isinstance(m, Manifest) and m.app_id == "1234567890" and m.assets_dir == tmp_path / "assets"
-    (a,) = m.achievements
-    assert isinstance(a, Achievement) and a.points == 42 and a.show_before_earned is True
-    assert a.asc_attributes() == {
-        "vendorIdentifier": "com.x.a",
-        "referenceName": "Ref com.x.a",
+    (a,) = m.of_kind("achievement")
+    assert isinstance(a, Item) and a["points"] == 42 and a["show_before_earned"] is True
+    assert dict(a.attributes) == {
+        "vendor_identifier": "com.x.a",
+        "reference_name": "Ref com.x.a",
         "points": 42,
-        "showBeforeEarned": True,
+        "show_before_earned": True,
         "repeatable": False,
     }
     (loc,) = a.localizations
     assert isinstance(loc, Localization) and loc.image == tmp_path / "assets" / "com.x.a.png"
-    assert loc.asc_attributes() == {
-        "locale": "en-US",
+    assert dict(loc.texts) == {
         "name": "Name en-US",
-        "beforeEarnedDescription": "Before",
-        "afterEarnedDescription": "After",
+        "before_earned_description": "Before",
+        "after_earned_description": "After",
     }
-    assert m.images() == (loc.image,) and m.localization_count == 1 and m.total_points == 42
+    assert m.images() == (loc.image,) and m.localization_count == 1
     with pytest.raises(AttributeError):
-        a.points = 1  # type: ignore[misc]
+        a.vendor_identifier = "b"  # type: ignore[misc]
 
 
 def test_json_with_the_same_structure_and_camel_case_keys_loads(tmp_path: Path) -> None:
@@ -123,7 +123,7 @@ def test_json_with_the_same_structure_and_camel_case_keys_loads(tmp_path: Path) 
     }
     json_path = tmp_path / "m.json"
     json_path.write_text(json.dumps(data))
-    assert load_manifest(json_path).achievements == load_manifest(toml_path).achievements
+    assert load_manifest(json_path).of_kind("achievement") == load_manifest(toml_path).of_kind("achievement")
 
 
 def test_locale_tables_and_includes_merge_into_achievements(tmp_path: Path) -> None:
@@ -140,9 +140,9 @@ def test_locale_tables_and_includes_merge_into_achievements(tmp_path: Path) -> N
         'before_earned_description = "前"\nafter_earned_description = "後"\n',
         encoding="utf-8",
     )
-    (a,) = load_manifest(path).achievements
+    (a,) = load_manifest(path).of_kind("achievement")
     assert a.locales == ("en-US", "fr-FR", "ja")
-    assert a.localization("ja") is not None and a.localization("ja").name == "名前"  # type: ignore[union-attr]
+    assert a.localization("ja") is not None and a.localization("ja")["name"] == "名前"  # type: ignore[union-attr]
 
 
 def test_image_resolution_order(tmp_path: Path) -> None:
@@ -152,7 +152,7 @@ def test_image_resolution_order(tmp_path: Path) -> None:
     body = body.replace(after, after + 'image = "own.png"\n', 1)
     body += ach("com.x.b", locales=("en-US", "fr-FR", "ja"))
     path = write(tmp_path, body, icons=("shared.png", "own.png", "com.x.b.fr-FR.png", "com.x.b.jpeg"))
-    a, b = load_manifest(path).achievements
+    a, b = load_manifest(path).of_kind("achievement")
     assets = tmp_path / "assets"
     assert [loc.image for loc in a.localizations] == [assets / "own.png", assets / "shared.png"]
     assert [loc.image for loc in b.localizations] == [assets / "com.x.b.jpeg", assets / "com.x.b.fr-FR.png",
@@ -171,7 +171,7 @@ def test_assets_key_and_override(tmp_path: Path) -> None:
     other.mkdir()
     (other / "com.x.a.png").write_bytes(b"")
     overridden = load_manifest(path, assets_dir=other)
-    assert overridden.achievements[0].localizations[0].image == other / "com.x.a.png"
+    assert overridden.of_kind("achievement")[0].localizations[0].image == other / "com.x.a.png"
 
 
 def test_example_manifest_loads_and_all_its_images_pass_the_scan() -> None:
@@ -179,11 +179,11 @@ def test_example_manifest_loads_and_all_its_images_pass_the_scan() -> None:
     import anyio
 
     m = load_manifest(EXAMPLE)
-    assert len(m.achievements) >= 12 and len(m.locales) >= 3
-    assert m.localization_count == len(m.achievements) * len(m.locales)
+    assert len(m.of_kind("achievement")) >= 12 and len(m.locales) >= 3
+    assert m.localization_count == len(m.of_kind("achievement")) * len(m.locales)
     infos, found = anyio.run(scan_images, m.images())
     assert found == [] and set(infos) == set(m.images())
-    images = {str(loc.image.relative_to(m.assets_dir)) for a in m.achievements for loc in a.localizations}
+    images = {str(loc.image.relative_to(m.assets_dir)) for a in m.of_kind("achievement") for loc in a.localizations}
     assert any(i.startswith("localized/") for i in images)  # per-localization image
     assert any(i.startswith("badges/") for i in images)  # per-achievement image
     assert any(i.endswith(".ja.png") for i in images)  # per-locale convention
@@ -332,7 +332,7 @@ def test_locales_app_store_connect_does_not_accept_get_a_suggestion(
 
 def test_text_limits_and_empty_texts(tmp_path: Path) -> None:
     """Over-long name/descriptions/reference name and blank texts are reported with their lengths."""
-    limits = manifest_module.TEXT_LIMITS
+    limits = text_limits(kind("achievement"))
     long_reference = "r" * (limits["reference_name"] + 1)
     body = ach().replace('reference_name = "Ref com.x.a"', f'reference_name = "{long_reference}"')
     body = body.replace('"Name en-US"', f'"{"n" * (limits["name"] + 1)}"')
@@ -347,10 +347,10 @@ def test_text_limits_and_empty_texts(tmp_path: Path) -> None:
 
 def test_texts_at_the_limit_are_accepted(tmp_path: Path) -> None:
     """Texts exactly at each limit (counted in characters, not bytes) are fine."""
-    limits = manifest_module.TEXT_LIMITS
+    limits = text_limits(kind("achievement"))
     body = ach().replace('"Name en-US"', f'"{"é" * limits["name"]}"')
     body = body.replace('"Before"', f'"{"ß" * limits["before_earned_description"]}"')
-    assert load_manifest(write(tmp_path, body)).achievements[0].localizations[0].name == "é" * limits["name"]
+    assert load_manifest(write(tmp_path, body)).of_kind("achievement")[0].localizations[0]["name"] == "é" * limits["name"]
 
 
 def test_vendor_identifier_length_and_characters(tmp_path: Path) -> None:
@@ -361,7 +361,7 @@ def test_vendor_identifier_length_and_characters(tmp_path: Path) -> None:
     assert "is 101 characters" in one(found, "achievement[1]", "vendor_identifier:")
     assert "' ', '!'" in one(found, "achievement[2]", "vendor_identifier:")
     at_limit = ach("a" * 100).replace("Ref " + "a" * 100, "Ref")
-    assert load_manifest(write(tmp_path, at_limit, icons=("a" * 100 + ".png",))).achievements
+    assert load_manifest(write(tmp_path, at_limit, icons=("a" * 100 + ".png",))).of_kind("achievement")
 
 
 def test_points_range_total_and_achievement_count(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from bulkgc.asc.client import build_api_error
 from bulkgc.asc.jsonapi import Document, DocumentShapeError, Resource, parse_document, parse_errors
 from bulkgc.asc.ratelimit import RateLimit, parse_rate_limit
-from bulkgc.asc.resources import kind_api
+from bulkgc.kinds import kind, kind_api
 from bulkgc.errors import (
     ApiError,
     AuthError,
@@ -25,7 +25,7 @@ from bulkgc.errors import (
     RateLimitedError,
     ServerError,
 )
-from bulkgc.plan import RemoteImage, RemoteLocalization
+from bulkgc.remote import RemoteImage, RemoteLocalization
 
 JWT = re.compile(r"eyJ[\w-]+\.[\w-]+\.[\w-]+")
 FAKE_JWT = "eyJhbGciOiJFUzI1NiJ9.eyJpc3MiOiJ4In0.c2lnbmF0dXJlc2lnbmF0dXJl"
@@ -168,7 +168,7 @@ def test_remote_image_and_localization_are_read_or_refused_clearly(attributes: A
     except DocumentShapeError:
         return
     for read in (lambda: RemoteImage.from_resource(doc.included[0]),
-                 lambda: RemoteLocalization.from_resource(doc.one, doc, kapi)):
+                 lambda: RemoteLocalization.from_resource(doc.one, doc, kind("achievement"), kapi)):
         try:
             value = read()
         except DocumentShapeError as exc:

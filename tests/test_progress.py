@@ -23,7 +23,7 @@ from bulkgc.progress import (
 )
 
 T0 = 1795443901.25  # 2026-11-23T14:25:01.250Z
-ITEM = "image:com.x.a:fr-FR"
+ITEM = "image:achievement:com.x.a:fr-FR"
 JWT = "eyJhbGciOiJFUzI1NiIsImtpZCI6IkFCQyJ9.eyJpc3MiOiJpc3N1ZXIifQ.c2lnbmF0dXJlLWJ5dGVz"
 PRESIGNED = "https://store-032.blobstore.example.com/itms/abc.png?uploadId=9&Signature=SECRETSIG&Expires=1"
 
@@ -39,7 +39,7 @@ def _feed(sink: Any) -> None:
     sink.on_event(Event(T0, ITEM, "reserve", "ok", latency=0.12))
     sink.on_bytes(1024)
     sink.on_event(Event(T0 + 1, ITEM, "commit", "ok", latency=0.08, bytes=1024))
-    other = "image:com.x.b:de-DE"
+    other = "image:achievement:com.x.b:de-DE"
     sink.on_event(Event(T0 + 2, other, "upload", "retry", attempt=2, detail=f"503 at {PRESIGNED}"))
     sink.on_event(Event(T0 + 3, other, "poll", "failed", detail="IMAGE_TOO_SMALL"))
     sink.on_item_done(ITEM, "done")
@@ -64,15 +64,15 @@ def test_log_sink_lines() -> None:
     _feed(LogSink(out, clock=lambda: T0))
     lines = out.getvalue().splitlines()
     assert lines[0].startswith("2026-11-23T14:25:01Z plan 3 items, 2 images")
-    assert lines[1] == "2026-11-23T14:25:01Z image com.x.a/fr-FR reserve ok 0.12s"
-    assert lines[2] == "2026-11-23T14:25:02Z image com.x.a/fr-FR commit ok 0.08s"
+    assert lines[1] == "2026-11-23T14:25:01Z achievement image com.x.a/fr-FR reserve ok 0.12s"
+    assert lines[2] == "2026-11-23T14:25:02Z achievement image com.x.a/fr-FR commit ok 0.08s"
     assert re.fullmatch(
-        r"2026-11-23T14:25:03Z image com\.x\.b/de-DE upload retry attempt 2: 503 at "
+        r"2026-11-23T14:25:03Z achievement image com\.x\.b/de-DE upload retry attempt 2: 503 at "
         r"https://store-032\.blobstore\.example\.com/itms/abc\.png\?<redacted>",
         lines[3],
     )
-    assert lines[4] == "2026-11-23T14:25:04Z image com.x.b/de-DE poll failed: IMAGE_TOO_SMALL"
-    assert lines[5].endswith("image com.x.b/de-DE done failed")  # successful items only in verbose mode
+    assert lines[4] == "2026-11-23T14:25:04Z achievement image com.x.b/de-DE poll failed: IMAGE_TOO_SMALL"
+    assert lines[5].endswith("achievement image com.x.b/de-DE done failed")  # successful items only in verbose mode
     assert len(lines) == 6
     assert "SECRETSIG" not in out.getvalue()
 
@@ -83,7 +83,7 @@ def test_log_sink_verbose_adds_items_and_bytes() -> None:
     _feed(LogSink(out, verbose=True))
     text = out.getvalue()
     assert "commit ok 0.08s 1024B" in text
-    assert "image com.x.a/fr-FR done done" in text
+    assert "achievement image com.x.a/fr-FR done done" in text
 
 
 def test_json_lines_sink_fields() -> None:
@@ -157,7 +157,7 @@ def test_choose_sink() -> None:
 
 
 def test_describe_item() -> None:
-    """Item keys render as `kind vendor/locale`."""
-    assert describe_item("image:com.x.a:fr-FR") == "image com.x.a/fr-FR"
+    """Item keys render as `kind level vendor/locale`."""
+    assert describe_item("image:leaderboard:com.x.a:fr-FR") == "leaderboard image com.x.a/fr-FR"
     assert describe_item("achievement:com.x.a") == "achievement com.x.a"
     assert describe_item("free text") == "free text"

@@ -157,11 +157,11 @@ def test_junit_shape(tmp_path: Path) -> None:
     cases = suite.findall("testcase")
     assert [(c.get("classname"), c.get("name")) for c in cases] == [
         ("bulkgc.achievement", "com.x.first_win"),
-        ("bulkgc.localization", "com.x.first_win[fr-FR]"),
-        ("bulkgc.image", "com.x.first_win[de-DE]"),
-        ("bulkgc.image", "com.x.second[en-US]"),
-        ("bulkgc.localization", "com.x.fourth[ja]"),
-        ("bulkgc.image", "com.x.third[en-US]"),
+        ("bulkgc.achievement.localization", "com.x.first_win[fr-FR]"),
+        ("bulkgc.achievement.image", "com.x.first_win[de-DE]"),
+        ("bulkgc.achievement.image", "com.x.second[en-US]"),
+        ("bulkgc.achievement.localization", "com.x.fourth[ja]"),
+        ("bulkgc.achievement.image", "com.x.third[en-US]"),
     ]
     failure = cases[2].find("failure")
     assert failure is not None

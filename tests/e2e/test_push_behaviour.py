@@ -11,7 +11,8 @@ import pytest
 from conftest import fast_sim_config, settings_for
 from workload import assert_matches_manifest, localization_id, make_workload, writes
 
-from bulkgc.asc.resources import APP_DETAIL, kind_api
+from bulkgc.asc.resources import APP_DETAIL
+from bulkgc.kinds import kind_api
 from bulkgc.cli import main
 from bulkgc.config import RunSettings
 from bulkgc.pipeline import push
@@ -184,7 +185,7 @@ async def test_status_json_lists_a_permanent_failure_with_apples_code(
 
     assert main(["status", str(wl.manifest), "--journal", str(settings.journal), "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
-    key = f"image:{failed.vendor_identifier}:{failed.locale}"
+    key = f"image:achievement:{failed.vendor_identifier}:{failed.locale}"
     assert [(f["item"], f["codes"]) for f in info["failed"]] == [(key, [FAILED_CODE])]
     assert FAILED_CODE in info["failed"][0]["detail"]
     assert info["counts"]["failed"] == 1

@@ -32,7 +32,7 @@ async def test_live_version_gets_a_new_version_and_review_blocks(tmp_path: Path)
         wl.set_text(review, "en-US", "name", "Renamed during review")
 
         plan = await plan_only(settings)
-        by_vendor = {a.vendor_id: a for a in plan.achievements}
+        by_vendor = {a.vendor_id: a for a in plan.items}
         assert by_vendor[live].version_action == "create"
         assert by_vendor[same].version_action == "none" and not by_vendor[same].has_work
         assert by_vendor[review].action == "blocked" and "WAITING_FOR_REVIEW" in by_vendor[review].version_note

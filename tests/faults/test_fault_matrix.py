@@ -196,7 +196,7 @@ async def test_permanent_failure_is_named_in_report_junit_and_exit_code(
         assert_remote_state(sim, wl, failed={target: final_state})
 
     out = capsys.readouterr().out
-    assert f"1 failed:\n  - image {target[0]}[{target[1]}]: {code} (state {final_state})" in out
+    assert f"1 failed:\n  - achievement image {target[0]}[{target[1]}]: {code} (state {final_state})" in out
     data = json.loads(settings.report.read_text())  # type: ignore[union-attr]
     assert data["exit_code"] == 1
     assert [(i["vendor_identifier"], i["locale"], i["error_codes"]) for i in data["items"]

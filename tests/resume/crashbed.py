@@ -259,7 +259,7 @@ def assert_exact_state(sim: SimProc, wl: Any, *, versions: dict[str, int] | None
 
     from bulkgc.manifest import load_manifest
 
-    manifest = {a.vendor_identifier: a for a in load_manifest(wl.manifest).achievements}
+    manifest = {a.vendor_identifier: a for a in load_manifest(wl.manifest).of_kind("achievement")}
     state = sim.state
     achievements = state.achievements()
     vendors = [a["attributes"]["vendorIdentifier"] for a in achievements]
@@ -284,7 +284,7 @@ def assert_exact_state(sim: SimProc, wl: Any, *, versions: dict[str, int] | None
         for loc in mine:
             texts = (loc["name"], loc["beforeEarnedDescription"], loc["afterEarnedDescription"])
             w = want[loc["locale"]]
-            assert texts == (w.name, w.before_earned_description, w.after_earned_description), (vendor, loc["locale"])
+            assert texts == (w["name"], w["before_earned_description"], w["after_earned_description"]), (vendor, loc["locale"])
             imgs = per_loc.get(loc["id"], [])
             assert len(imgs) == 1, f"{vendor}/{loc['locale']} has no image"
             data = state.image_bytes(imgs[0]["id"])
@@ -292,7 +292,7 @@ def assert_exact_state(sim: SimProc, wl: Any, *, versions: dict[str, int] | None
 
 
 def image_items(state: SimState) -> dict[str, str]:
-    """Image id -> the journal key of its item (`image:<vendor>:<locale>`)."""
+    """Image id -> the journal key of its item (`image:achievement:<vendor>:<locale>`)."""
     achievements = {a["id"]: a["attributes"]["vendorIdentifier"] for a in state.achievements()}
     versions = {v["id"]: v["achievement_id"] for v in state.versions()}
     locs = {loc["id"]: loc for loc in state.localizations()}
@@ -300,5 +300,5 @@ def image_items(state: SimState) -> dict[str, str]:
     for img in state.images():
         loc = locs.get(img["localization_id"])
         if loc is not None:
-            out[img["id"]] = f"image:{achievements[versions[loc['version_id']]]}:{loc['locale']}"
+            out[img["id"]] = f"image:achievement:{achievements[versions[loc['version_id']]]}:{loc['locale']}"
     return out

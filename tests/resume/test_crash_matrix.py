@@ -21,7 +21,7 @@ from crashbed import (
 from workload import Workload, make_icon, make_workload, sim_image_state
 
 from bulkgc.journal import Journal
-from bulkgc.plan import digest_of
+from bulkgc.remote import digest_of
 
 LOCALES = ("en-US", "fr-FR")
 #: the writes of one clean push of the 4 x 2 workload
@@ -53,7 +53,7 @@ def _change_reserved_icons(sim: SimProc, wl: Workload) -> dict[str, int]:
     orphans = [img for img in state.images() if sim_image_state(img) == "AWAITING_UPLOAD"]
     assert orphans, "the kill left no reservation"
     for n, img in enumerate(orphans):
-        _, vendor, locale = items[img["id"]].split(":")
+        _, _, vendor, locale = items[img["id"]].split(":")
         make_icon(wl.icon(vendor, locale), 950 + n, variant=2)
     return {"DELETE image": len(orphans), "POST image": CLEAN["POST image"] + len(orphans)}
 

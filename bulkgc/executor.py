@@ -1,0 +1,91 @@
+"""Carry out a Plan: one task per item, whatever its kind; inside it the item steps, then its images.
+
+Structure (anyio task groups): one task per item; inside it, one task per localization (texts), then its
+images go through the image machine (reserve -> parts -> commit under the `images_in_flight` limiter, and
+one batched poll per container). A failure that belongs to one item is caught in that item's task and
+recorded; only failures that doom the whole run (credentials, journal) cancel it.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import anyio
+
+from bulkgc.config import RunSettings
+from bulkgc.errors import FATAL, BulkgcError
+from bulkgc.images import ImageJob, ImageMachine
+from bulkgc.ledger import Ledger, codes_of, key_of
+from bulkgc.plan import ItemPlan, Plan
+from bulkgc.remote import RemoteReader
+from bulkgc.scan import ImageInfo
+from bulkgc.steps import ItemSteps
+
+
+class Executor:
+    """Runs a Plan against App Store Connect; kind-blind (the plan's rows carry the kind)."""
+
+    def __init__(self, client: Any, settings: RunSettings, images: dict[str, ImageInfo], ledger: Ledger,
+                 stop: anyio.Event) -> None:
+        self.ledger = ledger
+        self.stop = stop
+        reader = RemoteReader(client)
+        self.steps = ItemSteps(client, reader, ledger, images)
+        self.machine = ImageMachine(client, settings, ledger, stop, reader)
+
+    @property
+    def stopping(self) -> bool:
+        return self.stop.is_set()
+
+    @property
+    def polls(self) -> int:
+        return self.machine.polls
+
+    async def run(self, plan: Plan) -> None:
+        async with anyio.create_task_group() as tg:
+            for p in plan.items:
+                tg.start_soon(self.run_item, plan, p)
+
+    async def run_item(self, plan: Plan, p: ItemPlan) -> None:
+        books = self.ledger
+        if p.action == "blocked":
+            # a change App Store Connect cannot take now (version in review) is not done: it counts like a
+            # failure for the exit code; one the user chose to skip (--on-live skip) does not
+            outcome = "skipped" if p.blocked_by_choice else "blocked"
+            codes = [] if p.blocked_by_choice else ["VERSION_NOT_EDITABLE"]
+            books.record("item", p, None, "none", outcome, message=p.version_note, attempts=0, codes=codes)
+            books.record_untouched(p, outcome, f"not changed: {p.version_note}", codes=codes)
+            return
+        if not p.has_work:
+            books.record("item", p, None, "none", "unchanged", attempts=0)
+            for la in p.localizations:
+                books.record("localization", p, la.locale, "none", "unchanged", attempts=0)
+                if la.image is not None:
+                    books.record("image", p, la.locale, "none", "unchanged", final_state="COMPLETE",
+                                 image_id=la.image.remote.id if la.image.remote else None, attempts=0)
+                    await self.machine.confirm_complete(key_of(p, "image", la.locale), la.image.remote)
+            return
+        if self.stopping:
+            books.record("item", p, None, p.action, "interrupted", attempts=0)
+            books.record_untouched(p, "interrupted", "not started: the run was stopped")
+            return
+        started = time.time()
+        try:
+            container = await self.steps.ensure_item(plan, p)
+        except FATAL:
+            raise
+        except BulkgcError as exc:
+            books.event(key_of(p), p.action, "failed", detail=str(exc))
+            books.record("item", p, None, p.action, "failed", codes=codes_of(exc), message=str(exc), started=started)
+            books.record_untouched(p, "skipped", f"{p.kind.name} could not be created or updated")
+            return
+        action = p.action if (p.action != "none" or p.version_action != "create") else "new-version"
+        outcome = "done" if (p.action != "none" or p.version_action == "create") else "unchanged"
+        books.record("item", p, None, action, outcome, started=started)
+
+        jobs: list[ImageJob] = []
+        async with anyio.create_task_group() as tg:
+            for la in p.localizations:
+                tg.start_soon(self.steps.run_localization, p, la, container, jobs, self.stopping)
+        await self.machine.settle(p, container, jobs)

@@ -1,0 +1,240 @@
+"""Each localization's icon through its states: reserve (or resume) -> parts -> commit -> batched poll -> final.
+
+One `ImageMachine` serves the whole push: it bounds the images in flight, polls each container (version) once
+for all of its images, learns App Store Connect's processing time, and redoes an image that failed, got stuck
+or vanished, a bounded number of times. It reads the kind's API row from the item's plan; it names no kind.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+from bulkgc.config import RunSettings
+from bulkgc.errors import FATAL, BulkgcError
+from bulkgc.ledger import Ledger, codes_of, key_of
+from bulkgc.plan import ImageAction, ItemPlan, LocalizationAction
+from bulkgc.remote import RemoteImage, RemoteReader
+from bulkgc.upload import commit_image, delete_image, read_image, reserve_image, upload_parts, wait_until_processed
+
+
+@dataclass
+class ImageJob:
+    """One localization's icon while it is pushed."""
+
+    plan: ItemPlan
+    la: LocalizationAction
+    localization_id: str
+    action: str  # upload | replace | resume | wait | none (changes as the job is redone)
+    remote: RemoteImage | None
+    image_id: str | None = None
+    attempts: int = 0
+    done: bool = False
+    started: float | None = None
+    committed_at: float | None = None  # monotonic time of the last commit: processing is timed from it
+
+    @property
+    def key(self) -> str:
+        return key_of(self.plan, "image", self.la.locale)
+
+    @property
+    def image(self) -> ImageAction:
+        assert self.la.image is not None
+        return self.la.image
+
+
+@dataclass
+class ImageMachine:
+    """Runs image jobs against App Store Connect for a whole push."""
+
+    client: Any
+    settings: RunSettings
+    ledger: Ledger
+    stop: anyio.Event
+    reader: RemoteReader
+    polls: int = 0
+    first_poll_delay: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.first_poll_delay = self.settings.poll_interval
+        self.limiter = anyio.CapacityLimiter(self.settings.images_in_flight)
+
+    @property
+    def stopping(self) -> bool:
+        return self.stop.is_set()
+
+    def learn_processing_time(self, *, first_poll_sufficed: bool) -> None:
+        """Tune the wait before a container's first poll toward App Store Connect's processing time.
+
+        One poll per version is the goal: shorten the wait a little while one poll is enough, lengthen it more
+        when it is not (never beyond `poll_interval`, never below a quarter second). The two steps settle where
+        about nine first polls in ten suffice: waiting a little longer costs nothing while other images upload
+        (no upload slot is held while a version processes), and the early tenth is polled again soon. The steps
+        are small because many versions wait at once: each learns only after its own poll, and big steps taken
+        on stale waits overshoot.
+        """
+        factor = 0.99 if first_poll_sufficed else 1.1
+        self.first_poll_delay = min(self.settings.poll_interval, max(0.25, self.first_poll_delay * factor))
+
+    async def settle(self, plan: ItemPlan, container: str, jobs: list[ImageJob]) -> None:
+        """Upload what needs uploading, then poll the container until every image is final (bounded redo)."""
+        for job in jobs:
+            if job.action == "none":
+                self.ledger.record("image", plan, job.la.locale, "none", "unchanged",
+                                   image_id=job.remote.id if job.remote else None, final_state="COMPLETE", attempts=0)
+                await self.confirm_complete(job.key, job.remote)
+                job.done = True
+            elif job.action == "wait" and job.remote is not None:
+                job.image_id, job.started = job.remote.id, time.time()
+                job.committed_at = time.monotonic()  # committed by an earlier run: processing is timed from now
+        pending = [j for j in jobs if not j.done and j.action != "wait"]
+        kapi = plan.kapi
+        while True:
+            async with anyio.create_task_group() as tg:
+                for job in pending:
+                    tg.start_soon(self.upload_one, job)
+            committed = [j for j in jobs if not j.done and j.image_id]
+            if not committed:
+                return
+
+            async def read_container() -> Any:
+                return await self.reader.localizations(plan.kind, kapi, container, purpose="poll")
+
+            result = await wait_until_processed(
+                read_container, {j.image_id for j in committed if j.image_id},
+                interval=self.settings.poll_interval, timeout=self.settings.processing_timeout,
+                first_delay=self.first_poll_delay, stop=lambda: self.stopping,
+            )
+            self.polls += result.polls
+            self.learn_processing_time(first_poll_sufficed=result.polls == 1 and not result.stuck)
+            pending = []
+            for job in committed:
+                assert job.image_id is not None
+                seen = result.states[job.image_id]
+                if seen.state == "COMPLETE":
+                    await self.finish(job, "done", "COMPLETE")
+                elif seen.state == "FAILED":
+                    codes = seen.error_codes or ["FAILED"]
+                    await self.finish(job, "failed", "FAILED", codes=codes,
+                                      message=f"App Store Connect rejected the image: {', '.join(codes)}")
+                elif self.stopping:
+                    await self.finish(job, "interrupted", seen.state,
+                                      message="still processing when the run stopped; the next run checks it")
+                elif job.attempts >= self.settings.image_attempts:
+                    await self.finish(job, "failed", seen.state, codes=["PROCESSING_TIMEOUT"],
+                                      message=f"still {seen.state} after {job.attempts} attempt(s) of "
+                                              f"{self.settings.processing_timeout:.0f}s; run again later")
+                else:  # stuck or vanished: delete and start that image over
+                    self.ledger.event(job.key, "poll", "retry", attempt=job.attempts,
+                                      detail=f"{seen.state}; starting over")
+                    if seen.state != "MISSING":
+                        await delete_image(self.client, kapi, job.image_id)
+                    job.action, job.remote, job.image_id = "upload", None, None
+                    pending.append(job)
+
+    async def confirm_complete(self, key: str, remote: RemoteImage | None) -> None:
+        """An image App Store Connect already holds COMPLETE: bring a stale journal record up to date (a run killed
+        after its commit, or a failure since fixed), so `bulkgc status` does not report it unfinished."""
+        record = await self.ledger.get(key)
+        if record is not None and record.state != "complete":
+            await self.ledger.put(key, state="complete", remote_id=remote.id if remote else record.remote_id,
+                                  error_codes=[], detail="found COMPLETE in App Store Connect")
+
+    async def finish(self, job: ImageJob, outcome: str, state: str, *, codes: list[str] | None = None,
+                     message: str = "") -> None:
+        job.done = True
+        await self.ledger.put(job.key, state=state.lower() if outcome != "interrupted" else "committed",
+                              error_codes=list(codes or []), detail=message)
+        waited = None if job.committed_at is None else time.monotonic() - job.committed_at
+        self.ledger.event(job.key, "processed", "ok" if outcome == "done" else outcome, attempt=max(job.attempts, 1),
+                          latency=waited, detail=", ".join(codes or []))
+        self.ledger.record("image", job.plan, job.la.locale, job.image.action, outcome, image_id=job.image_id,
+                           final_state=state, codes=codes, message=message, attempts=max(job.attempts, 1),
+                           started=job.started)
+
+    async def upload_one(self, job: ImageJob) -> None:
+        """Reserve (or resume), upload the parts, commit; bounded attempts; leaves job.image_id set when committed."""
+        async with self.limiter:
+            if self.stopping:
+                job.done = True
+                self.ledger.record("image", job.plan, job.la.locale, job.image.action, "interrupted",
+                                   attempts=job.attempts, message="not started: the run was stopped")
+                return
+            job.started = job.started or time.time()
+            last: BaseException = BulkgcError("no attempt left")
+            while job.attempts < self.settings.image_attempts:
+                job.attempts += 1
+                try:
+                    await self.upload_attempt(job)
+                    return
+                except FATAL:
+                    raise
+                except BulkgcError as exc:
+                    retry = job.attempts < self.settings.image_attempts
+                    self.ledger.event(job.key, "upload", "retry" if retry else "failed", attempt=job.attempts,
+                                      detail=str(exc))
+                    if job.image_id:
+                        try:
+                            await delete_image(self.client, job.plan.kapi, job.image_id)
+                        except FATAL:
+                            raise
+                        except BulkgcError:
+                            pass
+                    job.action, job.remote, job.image_id = "upload", None, None
+                    last = exc
+                    if self.stopping:
+                        break
+            job.done = True
+            self.ledger.record("image", job.plan, job.la.locale, job.image.action, "failed", codes=codes_of(last),
+                               message=str(last), attempts=job.attempts, started=job.started)
+            await self.ledger.put(job.key, state="failed", error_codes=codes_of(last), detail=str(last))
+
+    async def upload_attempt(self, job: ImageJob) -> None:
+        k, c, books = job.plan.kapi, self.client, self.ledger
+        info = job.image.info
+        path = Path(job.image.path)
+        key = job.key
+        skip: set[int] = set()
+        if job.action == "replace" and job.remote is not None:
+            t0 = time.monotonic()
+            await delete_image(c, k, job.remote.id)
+            books.event(key, "delete", "ok", latency=time.monotonic() - t0, detail=job.remote.file_name)
+            job.remote = None
+        if job.action == "resume" and job.remote is not None:
+            image = job.remote
+            record = await books.get(key)
+            if record and record.remote_id == image.id:
+                skip = await books.parts_done(key)
+            if not image.upload_operations:
+                image = await read_image(c, k, image.id)
+            job.image_id = image.id
+            books.event(key, "resume", "ok", detail=f"{len(skip)} of {len(image.upload_operations)} parts already sent")
+        else:
+            t0 = time.monotonic()
+            image = await reserve_image(c, k, job.localization_id, job.image.file_name, info.size)
+            job.image_id = image.id
+            # The reservation is recorded once it exists (a kill before that leaves nothing the journal could
+            # save: the next run finds the reservation by its digest fileName). Parts recorded for an earlier
+            # reservation are forgotten in the same transaction.
+            await books.put(key, clear_parts=True, kind="image", vendor_id=job.plan.vendor_id, locale=job.la.locale,
+                            state="reserved", sha256=info.sha256, file_name=job.image.file_name, file_size=info.size,
+                            parent_id=job.localization_id, attempts=job.attempts, remote_id=image.id,
+                            upload_operations=image.upload_operations)
+            books.event(key, "reserve", "ok", attempt=job.attempts, latency=time.monotonic() - t0)
+
+        async def part_done(index: int, length: int) -> None:
+            await books.part_done(key, index, length)
+
+        t0 = time.monotonic()
+        sent = await upload_parts(c, image, path, skip=skip, on_part_done=part_done)
+        # every part is recorded done: that is the journal's "uploaded", no separate write needed
+        books.event(key, "upload", "ok", attempt=job.attempts, latency=time.monotonic() - t0, nbytes=sent)
+        t0 = time.monotonic()
+        await commit_image(c, k, image.id)
+        job.committed_at = time.monotonic()
+        await books.put(key, state="committed")
+        books.event(key, "commit", "ok", attempt=job.attempts, latency=time.monotonic() - t0)

@@ -1,0 +1,148 @@
+"""What a Game Center kind is, as data: manifest section, attributes, texts, image rule, limits and API rows.
+
+Manifest validation, the remote reader, the plan, the executor, the journal, reports and progress read a
+`Kind`; none of them names one. A new kind is one module in this package declaring a `Kind`, its API rows
+(`bulkgc.asc.resources.KindApi`) and a line in the registry (`bulkgc.kinds.KINDS`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from bulkgc.asc.resources import KindApi
+
+#: the attribute types a manifest value is checked against (and compared as)
+TYPES = ("string", "integer", "boolean", "enum", "number", "datetime", "duration")
+# ISO 8601 duration as App Store Connect's `format: duration` (e.g. P1D, PT12H, P1W)
+DURATION_RE = re.compile(r"P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?")
+VENDOR_IDENTIFIER_RE = re.compile(r"[A-Za-z0-9._-]+")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Attribute:
+    """One attribute of a kind's parent resource (the achievement, the leaderboard)."""
+
+    key: str  # the manifest key: the snake_case of Apple's attribute name
+    asc: str  # Apple's attribute name
+    type: str  # one of TYPES
+    enum: tuple[str, ...] = ()  # allowed values (type "enum"), as Apple's spec lists them
+    required: bool = True  # the manifest must give it (in the item or in [defaults] when `in_defaults`)
+    limit: int | None = None  # longest string, or largest integer, App Store Connect takes
+    minimum: int | None = None  # smallest integer
+    limit_source: str = "Apple"  # "Apple" (documented, GAME_CENTER_API.md A12) or "bulkgc" (not published)
+    on_create: bool = True  # sent in the create request (False: only an update can set it)
+    editable: bool = True  # can change after creation (the vendor identifier is permanent)
+    editable_after_release: bool = True  # can change once a version went live
+    default: Any = None  # the value App Store Connect holds when the attribute was never set
+    in_defaults: bool = False  # may be given once in the manifest's [defaults]
+
+    def wire(self, value: Any) -> Any:
+        """The manifest value as App Store Connect takes it (numbers travel as strings in Apple's spec)."""
+        if value is None:
+            return None
+        if self.type == "number":
+            return _number_text(value)
+        if self.type == "datetime" and isinstance(value, dt.datetime | dt.date):
+            return value.isoformat()
+        return value
+
+    def same(self, remote: Any, desired: Any) -> bool:
+        """Whether the remote value already equals the desired one (formats Apple may normalize compare by value)."""
+        if remote is None:
+            remote = self.default
+        if desired is None:
+            desired = self.default
+        if remote is None or desired is None:
+            return remote is None and desired is None
+        if self.type == "number":
+            return _decimal(remote) == _decimal(desired)
+        if self.type == "datetime":
+            return _instant(remote) == _instant(desired)
+        return bool(remote == desired)
+
+
+@dataclass(frozen=True, kw_only=True)
+class TextField:
+    """One text of a kind's localization (per locale)."""
+
+    key: str  # manifest key
+    asc: str  # Apple's attribute name
+    limit: int  # longest text bulkgc accepts
+    required: bool = True  # False: may be left out (App Store Connect holds null)
+    enum: tuple[str, ...] = ()  # allowed values, for a text that is an enum (a formatter override)
+    limit_source: str = "bulkgc"  # Apple publishes no text limits for Game Center localizations
+
+
+@dataclass(frozen=True, kw_only=True)
+class ImageRule:
+    """Where a localization's icon comes from and whether it must exist.
+
+    The pixel rules (PNG/JPEG, RGB, no alpha, 512x512 or 1024x1024) are scan.py's and the same for every
+    kind that has one so far (A12).
+    """
+
+    required: bool  # True: every localization needs an icon; False: a localization without one is fine
+    folder: str  # the naming convention looks here, relative to the assets directory ("" = the directory itself)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Kind:
+    """One Game Center kind: everything the core needs to know about it."""
+
+    name: str  # "achievement": the manifest's [[achievement]] array, journal keys, reports
+    plural: str  # "achievements", for messages
+    attributes: tuple[Attribute, ...]  # the parent's attributes, vendor_identifier first
+    texts: tuple[TextField, ...]  # the localization's texts
+    image: ImageRule
+    apis: tuple[KindApi, ...]  # one row per API generation ("v2", "v1")
+    max_items: int  # per app (A12)
+    locales_section: str  # top-level key of [<section>.<locale>.<vendor_identifier>] text tables (includes)
+    totals: tuple[tuple[str, int], ...] = ()  # (attribute key, maximum sum over all items of the kind)
+    example_vendor_identifier: str = "com.example.game.first_win"
+
+    def api(self, version: str) -> KindApi:
+        """The API row for `version` ("v2" or "v1")."""
+        for row in self.apis:
+            if row.api == version:
+                return row
+        raise KeyError(f"{self.name} has no {version} API row (known: {', '.join(r.api for r in self.apis)})")
+
+    def attribute(self, key: str) -> Attribute:
+        return next(a for a in self.attributes if a.key == key)
+
+    @property
+    def aliases(self) -> dict[str, str]:
+        """Apple's camelCase spellings accepted in the manifest -> the snake_case key."""
+        pairs = [(a.asc, a.key) for a in self.attributes] + [(t.asc, t.key) for t in self.texts]
+        return {asc: key for asc, key in pairs if asc != key}
+
+
+def _number_text(value: Any) -> str:
+    number = _decimal(value)
+    if number is None:
+        return str(value)
+    return str(int(number)) if number == number.to_integral_value() else format(number.normalize(), "f")
+
+
+def _decimal(value: Any) -> Decimal | None:
+    try:
+        return Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return None
+
+
+def _instant(value: Any) -> Any:
+    """A date-time as a comparable instant (App Store Connect may echo it with other spacing or zone)."""
+    if isinstance(value, dt.datetime):
+        return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    if isinstance(value, dt.date):
+        return dt.datetime(value.year, value.month, value.day, tzinfo=dt.UTC)
+    try:
+        parsed = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return str(value)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
