@@ -293,3 +293,60 @@ async def test_group_commit_batches_writes_and_isolates_a_failing_one(jpath: Pat
     assert await aj.parts_done(item_key("image", "achievement", "com.x.g3", "en-US")) == {0}
     assert 1 <= aj.transactions < writes / 2, aj.transactions  # grouped: far fewer commits than writes
     await aj.close()
+
+
+def write_schema_1_journal(path: Path, rows: list[tuple[str, str, str, str | None]], parts: dict[str, list[int]]) -> None:
+    """A journal as bulkgc wrote it before kinds (schema 1): keys `achievement:<v>`, `localization:<v>:<l>`,
+    `image:<v>:<l>`, the item column naming the level with "achievement" for the parent."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path)
+    try:
+        for statement in journal_mod.MIGRATIONS[0]:
+            conn.execute(statement)
+        for key, kind, vendor, locale in rows:
+            conn.execute("INSERT INTO items (item_key, kind, vendor_id, locale, state, remote_id, updated_at) "
+                         "VALUES (?, ?, ?, ?, 'reserved', 'r-' || ?, 0)", (key, kind, vendor, locale, key))
+        for key, indexes in parts.items():
+            conn.executemany("INSERT INTO parts (item_key, part_index, done_at) VALUES (?, ?, 0)",
+                             [(key, i) for i in indexes])
+        conn.execute("INSERT INTO meta (key, value) VALUES ('bulkgc_version', '0.1.0')")
+        conn.execute("PRAGMA user_version = 1")
+        conn.commit()
+    finally:
+        conn.close()
+
+
+def test_schema_1_keys_are_migrated_to_keys_that_carry_the_kind(jpath: Path) -> None:
+    """A journal written before kinds opens with every key naming the achievement kind; parts follow their image."""
+    write_schema_1_journal(jpath, [
+        ("achievement:com.x.a", "achievement", "com.x.a", None),
+        ("localization:com.x.a:fr-FR", "localization", "com.x.a", "fr-FR"),
+        ("image:com.x.a:fr-FR", "image", "com.x.a", "fr-FR"),
+    ], {"image:com.x.a:fr-FR": [0, 2]})
+    with Journal.open(jpath) as j:
+        assert j._conn.execute("PRAGMA user_version").fetchone()[0] == journal_mod.SCHEMA_VERSION
+        assert [(r.item_key, r.kind, r.vendor_id, r.locale) for r in j.items()] == [
+            ("achievement:com.x.a", "item", "com.x.a", None),
+            ("image:achievement:com.x.a:fr-FR", "image", "com.x.a", "fr-FR"),
+            ("localization:achievement:com.x.a:fr-FR", "localization", "com.x.a", "fr-FR"),
+        ]
+        key = item_key("image", "achievement", "com.x.a", "fr-FR")
+        assert j.parts_done(key) == {0, 2}
+        rec = j.get(key)
+        assert rec is not None and rec.remote_id == "r-image:com.x.a:fr-FR"
+        assert j._conn.execute("SELECT COUNT(*) FROM parts WHERE item_key LIKE 'image:com.x.a:%'").fetchone()[0] == 0
+
+
+def test_keys_of_two_kinds_with_one_vendor_id_do_not_collide(jpath: Path) -> None:
+    """An achievement and a leaderboard sharing a vendor id have separate records and separate parts."""
+    with Journal.open(jpath) as j:
+        ach = item_key("image", "achievement", "com.x.shared", "en-US")
+        board = item_key("image", "leaderboard", "com.x.shared", "en-US")
+        j.put(ach, state="reserved", remote_id="img-a")
+        j.put(board, state="committed", remote_id="img-b")
+        j.mark_part_done(ach, 1)
+        assert {r.item_key: r.remote_id for r in j.items(kind="image")} == {ach: "img-a", board: "img-b"}
+        assert j.parts_done(ach) == {1} and j.parts_done(board) == set()
+        assert journal_mod.split_key(board) == ("image", "leaderboard", "com.x.shared", "en-US")
+        assert journal_mod.split_key(item_key("item", "leaderboard", "com.x.shared")) == (
+            "item", "leaderboard", "com.x.shared", None)
