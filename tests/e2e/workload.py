@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -34,15 +34,20 @@ class Workload:
     manifest: Path
     assets: Path
     app_id: str
-    vendors: list[str]
+    vendors: list[str]  # achievements
     locales: tuple[str, ...]
+    boards: list[str] = field(default_factory=list)  # leaderboards (the first shares the first achievement's id)
 
-    def icon(self, vendor: str, locale: str) -> Path:
-        return self.assets / f"{vendor}.{locale}.png"
+    def icon(self, vendor: str, locale: str, kind: str = "achievement") -> Path:
+        folder = self.assets / "leaderboards" if kind == "leaderboard" else self.assets
+        return folder / f"{vendor}.{locale}.png"
 
-    def set_text(self, vendor: str, locale: str, field: str, value: str) -> None:
-        texts[self.manifest][(vendor, locale, field)] = value
+    def set_text(self, vendor: str, locale: str, field: str, value: str, kind: str = "achievement") -> None:
+        texts[self.manifest][(vendor, locale, field if kind == "achievement" else f"{kind}:{field}")] = value
         write_manifest(self)
+
+    def of_kind(self, kind: str) -> list[str]:
+        return self.vendors if kind == "achievement" else self.boards
 
 
 texts: dict[Path, dict[tuple[str, str, str], str]] = {}
@@ -59,6 +64,23 @@ def expected_texts(wl: Workload, vendor: str, locale: str) -> dict[str, str]:
     }
 
 
+def expected_board_texts(wl: Workload, vendor: str, locale: str) -> dict[str, str | None]:
+    """The texts the manifest gives leaderboard `vendor`'s `locale`, by App Store Connect attribute name."""
+    i = wl.boards.index(vendor)
+    chosen = texts.get(wl.manifest, {})
+    return {
+        "name": chosen.get((vendor, locale, "leaderboard:name"), f"Board {i} {locale}"),
+        "formatterOverride": None,
+        "formatterSuffix": " pts",
+        "formatterSuffixSingular": None,
+        "description": chosen.get((vendor, locale, "leaderboard:description"), f"Best of {i} ({locale})"),
+    }
+
+
+def expected(wl: Workload, kind: str, vendor: str, locale: str) -> dict[str, str | None]:
+    return expected_texts(wl, vendor, locale) if kind == "achievement" else expected_board_texts(wl, vendor, locale)  # type: ignore[return-value]
+
+
 def write_manifest(wl: Workload) -> None:
     lines = [f'app_id = "{wl.app_id}"', 'assets = "assets"', ""]
     for i, vendor in enumerate(wl.vendors):
@@ -73,21 +95,32 @@ def write_manifest(wl: Workload) -> None:
                 f'after_earned_description = "{want["afterEarnedDescription"]}"',
                 "",
             ]
+    for i, vendor in enumerate(wl.boards):
+        lines += ["[[leaderboard]]", f'vendor_identifier = "{vendor}"', f'reference_name = "Leaderboard {i}"',
+                  'default_formatter = "INTEGER"', 'submission_type = "BEST_SCORE"', 'score_sort_type = "DESC"',
+                  "score_range_start = 0", 'score_range_end = "100000"', ""]
+        for locale in wl.locales:
+            board = expected_board_texts(wl, vendor, locale)
+            lines += [f"[leaderboard.locales.{locale}]", f'name = "{board["name"]}"',
+                      f'formatter_suffix = "{board["formatterSuffix"]}"', f'description = "{board["description"]}"', ""]
     wl.manifest.write_text("\n".join(lines), encoding="utf-8")
 
 
 def make_workload(root: Path, achievements: int, locales: tuple[str, ...] = LOCALES, *,
-                  app_id: str = "6446000001") -> Workload:
-    """`achievements` x `locales` distinct icons found by convention (<vendor>.<locale>.png)."""
+                  app_id: str = "6446000001", leaderboards: int = 0) -> Workload:
+    """`achievements` x `locales` distinct icons found by convention (<vendor>.<locale>.png), and as many for
+    `leaderboards` (leaderboards/<vendor>.<locale>.png); the first leaderboard shares the first achievement's id."""
     assets = root / "assets"
-    assets.mkdir(parents=True, exist_ok=True)
+    (assets / "leaderboards").mkdir(parents=True, exist_ok=True)
     vendors = [f"com.example.e2e.ach{i:03d}" for i in range(achievements)]
+    boards = [vendors[0] if i == 0 and vendors else f"com.example.e2e.board{i:03d}" for i in range(leaderboards)]
+    wl = Workload(root, root / "game.toml", assets, app_id, vendors, locales, boards)
     n = 0
-    for vendor in vendors:
-        for locale in locales:
-            make_icon(assets / f"{vendor}.{locale}.png", n)
-            n += 1
-    wl = Workload(root, root / "game.toml", assets, app_id, vendors, locales)
+    for kind in ("achievement", "leaderboard"):
+        for vendor in wl.of_kind(kind):
+            for locale in locales:
+                make_icon(wl.icon(vendor, locale, kind), n)
+                n += 1
     texts[wl.manifest] = {}
     write_manifest(wl)
     return wl
