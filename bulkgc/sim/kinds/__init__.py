@@ -7,11 +7,11 @@ Adding a kind: a module here that declares its resources (`_shape.declare`), reg
 from __future__ import annotations
 
 from ..call import Route
-from . import achievement, leaderboard, leaderboard_set
+from . import achievement, activity, challenge, leaderboard, leaderboard_set
 from .gamecenter import register_owners
 from .gamecenter import routes as owner_routes
 
-KIND_MODULES = (achievement, leaderboard, leaderboard_set)
+KIND_MODULES = (achievement, leaderboard, leaderboard_set, activity, challenge)
 
 register_owners()
 
