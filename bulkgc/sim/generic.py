@@ -1,5 +1,7 @@
-"""Generic App Store Connect operations over the store: reads, relationship reads, and the create/update/delete rules
-shared by every Game Center kind (items, versions, localizations, images), parameterized by a `Kind` declaration.
+"""Generic App Store Connect operations over the store, parameterized by a `Kind` declaration.
+
+Reads, relationship reads, and the create/update/delete rules shared by every Game Center kind (items, versions,
+localizations, images).
 
 Each factory returns a handler: it gets a `Call` (validated query, parsed body, path id) and returns
 (status, body, headers). Kind-specific rules come in through the Kind's hooks (`check_item`, `prepare`, `on_delete`).

@@ -1,5 +1,4 @@
-"""The simulator's store (one behind both v1 and v2): collections of records keyed by id, their persistence, and the
-uploaded part bytes.
+"""The simulator's store (one behind both v1 and v2): records keyed by id per collection, persistence, part bytes.
 
 Hierarchy per kind: app -> gameCenterDetail (-> optional gameCenterGroup) -> items (owned by the detail, or by the
 group when the detail belongs to one) -> versions -> localizations -> image (activities and challenges: plus a

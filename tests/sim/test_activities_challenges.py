@@ -1,5 +1,4 @@
-"""Activities and challenges in the simulator: versions (fallbackUrl), localizations, localized and default images
-(3840x2160), the challenge's leaderboard."""
+"""Activities and challenges in the simulator: versions, localizations, localized and default images, leaderboard tie."""
 
 from __future__ import annotations
 
@@ -129,3 +128,38 @@ async def test_challenge_leaderboard_versions_and_images(api: Api) -> None:
                           "relationships": owner_rel(api.sim)}}
     status, doc, _ = await api.post("/v1/gameCenterChallenges", long_name)
     assert status == 409 and doc["errors"][0]["source"]["pointer"] == "/data/attributes/referenceName"
+
+
+async def test_default_image_survives_restart_and_control_routes(tmp_path: Any) -> None:
+    """With state_file, a half-uploaded activity default image survives a restart and completes; /sim/versions/{id}/state
+    and /sim/images/{id}/bytes work for every kind."""
+    import aiohttp
+    from simhelpers import sim_config
+
+    from bulkgc.sim import Simulator
+
+    state_file = tmp_path / "sim.json"
+    data = wide_png()
+    async with Simulator(sim_config(state_file=state_file)) as sim, aiohttp.ClientSession() as s:
+        api = Api(sim, s)
+        _act, version_id = await create_activity(api, "act.persist")
+        body = {"data": {"type": AIMG, "attributes": {"fileName": "wide.png", "fileSize": len(data)}, "relationships": rel("version", AVER, version_id)}}
+        status, doc, _ = await api.post("/v1/gameCenterActivityImages", body)
+        assert status == 201, doc
+        image_id, ops = doc["data"]["id"], doc["data"]["attributes"]["uploadOperations"]
+        await api.put_parts(ops[:1], data)
+    async with Simulator(sim_config(state_file=state_file)) as sim, aiohttp.ClientSession() as s:
+        api = Api(sim, s)
+        status, doc, _ = await api.get(f"/v1/gameCenterActivityImages/{image_id}")
+        await api.put_parts(doc["data"]["attributes"]["uploadOperations"][1:], data)
+        status, doc, _ = await api.patch(f"/v1/gameCenterActivityImages/{image_id}",
+                                         {"data": {"type": AIMG, "id": image_id, "attributes": {"uploaded": True}}})
+        assert status == 200, doc
+        async with s.get(f"{sim.base_url}/sim/images/{image_id}/bytes") as r:
+            assert await r.read() == data
+        async with s.post(f"{sim.base_url}/sim/versions/{version_id}/state", json={"state": "LIVE"}) as r:
+            assert (await r.json())["state"] == "LIVE"
+        async with s.get(f"{sim.base_url}/sim/state") as r:
+            snapshot = await r.json()
+        assert snapshot["gameCenterActivityVersions"][version_id]["state"] == "LIVE"
+        assert snapshot["gameCenterActivities"] and "achievements" in snapshot

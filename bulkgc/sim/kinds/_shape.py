@@ -1,4 +1,4 @@
-"""The resource shape every localized Game Center kind shares (item -> version -> localization -> image), declared once.
+"""The shape every localized Game Center kind shares (item -> version -> localization -> image), declared once.
 
 Apple names the pieces the same way for every kind (SPEC_EXTRACT; GAME_CENTER_API.md A5): on a versioned API the
 item has `versions`, a version has `localizations` (and, for activities and challenges, a `defaultImage`), a

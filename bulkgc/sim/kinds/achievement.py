@@ -1,5 +1,7 @@
-"""Achievements (v2, and v1 on the deprecated endpoints): declarations and rules [DOC A12: <= 100 achievements,
-<= 100 points each, <= 1000 points in all]."""
+"""Achievements (v2, and v1 on the deprecated endpoints): declarations and rules.
+
+[DOC A12] <= 100 achievements, <= 100 points each, <= 1000 points in all.
+"""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
-"""Challenges (API 4.2+, /v1 with versions): declarations and rules; a challenge is tied to a leaderboard
-(`leaderboard`/`leaderboardV2`, set at creation or by PATCH …/relationships/leaderboardV2) and its version has a
-default image.
+"""Challenges (API 4.2+, /v1 with versions): declarations and rules.
+
+A challenge is tied to a leaderboard (`leaderboard`/`leaderboardV2`, set at creation or by PATCH
+…/relationships/leaderboardV2) and its version has a default image.
 
 Limits [DOC A12]: reference name <= 255 characters, challenge ID <= 100. Images: default 3840x2160 [DOC], localized
 [INFER] the same.

@@ -1,5 +1,6 @@
-"""Leaderboard sets (v2 with versions, and v1 on the deprecated endpoints): declarations, rules and the ordered
-membership relationship (gameCenterLeaderboards: GET, POST adds, PATCH replaces, DELETE removes).
+"""Leaderboard sets (v2 with versions, and v1 on the deprecated endpoints): declarations, rules, ordered membership.
+
+Membership is the relationship gameCenterLeaderboards: GET, POST adds, PATCH replaces, DELETE removes.
 
 Limits [DOC A12]: <= 100 sets per detail or group, <= 100 leaderboards per set. The order of `leaderboard_ids` on
 the set record is the order Apple lists the members in.
