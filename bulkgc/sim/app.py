@@ -20,11 +20,11 @@ from aiohttp import web
 from . import errors as E
 from . import specdata
 from .auth import KeyRing, SimKey, generate_key
+from .call import Call
 from .config import SimConfig
 from .faults import FaultPlan, FaultRule, deliver_signal
-from .call import Call
-from .kinds import routes
 from .jsonapi import parse_query
+from .kinds import routes
 from .ratelimit import RateLimiter
 from .schema import validate_body
 from .state import SimState

@@ -43,7 +43,13 @@ class Call:
     headers: dict[str, str] = field(default_factory=dict)
 
     def renderer(self, api: str | None = None) -> Renderer:
-        return Renderer(self.sim.state, self.sim.base_url, api or self.api, self.query, self.sim.config.default_included_limit)
+        return Renderer(
+            self.sim.state,
+            self.sim.base_url,
+            api or self.api,
+            self.query,
+            self.sim.config.default_included_limit,
+        )
 
     @property
     def self_url(self) -> str:

@@ -53,7 +53,9 @@ def get_related(parent: str, rel_name: str, *, linkage: bool = False) -> Handler
                 data = r.linkage(rel.target, target) if target else None
                 return 200, {"data": data, "links": {"self": call.self_url}}, {}
             return 200, r.document(rel.target, target, {"self": call.self_url}), {}
-        target = apply_filters(target, call.query.filters, lambda rec, name: r.attribute(rel.target, rec, name))  # type: ignore[arg-type]
+        target = apply_filters(
+            target, call.query.filters, lambda rec, name: r.attribute(rel.target, rec, name)
+        )  # type: ignore[arg-type]
         limit = call.query.limit or call.sim.config.default_limit
         page = target[call.query.offset : call.query.offset + limit]
         next_offset = call.query.offset + limit if call.query.offset + limit < len(target) else None
@@ -122,7 +124,10 @@ def owner_of(call: Call, kind: Kind) -> tuple[str, str]:
     detail_id = related_id(call, "gameCenterDetail")
     group_id = related_id(call, "gameCenterGroup")
     if detail_id and group_id:
-        raise E.relationship_invalid("/data/relationships", f"Relate the {kind.label} to a gameCenterDetail or a gameCenterGroup, not both.")
+        raise E.relationship_invalid(
+            "/data/relationships",
+            f"Relate the {kind.label} to a gameCenterDetail or a gameCenterGroup, not both.",
+        )
     if not detail_id and not group_id:
         raise E.SimError(
             409,
@@ -134,7 +139,10 @@ def owner_of(call: Call, kind: Kind) -> tuple[str, str]:
     if detail_id:
         detail = s.get("details", detail_id)
         if detail is None:
-            raise E.relationship_invalid("/data/relationships/gameCenterDetail", f"There is no gameCenterDetails with id '{detail_id}'.")
+            raise E.relationship_invalid(
+                "/data/relationships/gameCenterDetail",
+                f"There is no gameCenterDetails with id '{detail_id}'.",
+            )
         if detail.get("group_id"):
             # [INFER] a grouped detail's Game Center content belongs to its group.
             raise E.relationship_invalid(
@@ -145,7 +153,9 @@ def owner_of(call: Call, kind: Kind) -> tuple[str, str]:
         return "detail", detail_id
     assert group_id is not None
     if s.get("groups", group_id) is None:
-        raise E.relationship_invalid("/data/relationships/gameCenterGroup", f"There is no gameCenterGroups with id '{group_id}'.")
+        raise E.relationship_invalid(
+            "/data/relationships/gameCenterGroup", f"There is no gameCenterGroups with id '{group_id}'."
+        )
     return "group", group_id
 
 
@@ -160,14 +170,19 @@ def _inline_version(call: Call, kind: Kind, api: str) -> dict[str, Any]:
     if local is None and not required:
         if included:
             raise E.SimError(
-                409, "ENTITY_ERROR.INCLUDED.INVALID", "The provided entity includes an invalid included resource",
-                "Every included resource must be referenced by relationships.versions.", pointer="/included",
+                409,
+                "ENTITY_ERROR.INCLUDED.INVALID",
+                "The provided entity includes an invalid included resource",
+                "Every included resource must be referenced by relationships.versions.",
+                pointer="/included",
             )
         return {}
     local_ids = [v.get("id") for v in local or []]
     inline_ids = [i.get("id") for i in included]
     if len(local_ids) != 1:
-        raise E.relationship_invalid("/data/relationships/versions", f"Create exactly one inline version with the {kind.label}.")
+        raise E.relationship_invalid(
+            "/data/relationships/versions", f"Create exactly one inline version with the {kind.label}."
+        )
     if local_ids[0] not in inline_ids:
         raise E.relationship_invalid(
             "/data/relationships/versions/data/0/id",
@@ -175,8 +190,11 @@ def _inline_version(call: Call, kind: Kind, api: str) -> dict[str, Any]:
         )
     if len(included) != 1:
         raise E.SimError(
-            409, "ENTITY_ERROR.INCLUDED.INVALID", "The provided entity includes an invalid included resource",
-            "Every included resource must be referenced by relationships.versions (exactly one).", pointer="/included",
+            409,
+            "ENTITY_ERROR.INCLUDED.INVALID",
+            "The provided entity includes an invalid included resource",
+            "Every included resource must be referenced by relationships.versions (exactly one).",
+            pointer="/included",
         )
     attrs = {k: v for k, v in (included[0].get("attributes") or {}).items() if v is not None}
     for name, value in attrs.items():
@@ -204,7 +222,10 @@ def create_item(kind: Kind, api: str) -> Handler:
         version_attrs = _inline_version(call, kind, api)
         vendor = attrs["vendorIdentifier"]
         if not vendor.strip() or len(vendor) > kind.max_vendor_id:
-            raise E.attribute_invalid("/data/attributes/vendorIdentifier", f"vendorIdentifier must be 1 to {kind.max_vendor_id} characters.")
+            raise E.attribute_invalid(
+                "/data/attributes/vendorIdentifier",
+                f"vendorIdentifier must be 1 to {kind.max_vendor_id} characters.",
+            )
         if not attrs["referenceName"].strip():
             raise E.attribute_invalid("/data/attributes/referenceName", "referenceName must not be empty.")
         siblings = s.items_of(kind.name, *owner)
@@ -212,7 +233,8 @@ def create_item(kind: Kind, api: str) -> Handler:
         if vendor in used:
             # [DOC] Game Center IDs are permanent: even a deleted item's ID cannot be used again.
             raise E.duplicate(
-                "/data/attributes/vendorIdentifier", f"{'An' if kind.label[0] in 'aeiou' else 'A'} {kind.label} with vendorIdentifier '{vendor}' already exists or existed."
+                "/data/attributes/vendorIdentifier",
+                f"{'An' if kind.label[0] in 'aeiou' else 'A'} {kind.label} with vendorIdentifier '{vendor}' already exists or existed.",
             )
         limit = kind.max_items(call.sim.config)
         if len(siblings) >= limit:
@@ -224,8 +246,12 @@ def create_item(kind: Kind, api: str) -> Handler:
             kind.check_item(call, owner, attrs, None)
         with s.lock:
             rec = {
-                "id": s.new_id(item.id_style), "seq": s.next_seq(), "owner_kind": owner[0], "owner_id": owner[1],
-                "created": time.time(), "attributes": {**kind.item_defaults, **attrs},
+                "id": s.new_id(item.id_style),
+                "seq": s.next_seq(),
+                "owner_kind": owner[0],
+                "owner_id": owner[1],
+                "created": time.time(),
+                "attributes": {**kind.item_defaults, **attrs},
             }
             if kind.prepare is not None:
                 kind.prepare(call, rec, True)
@@ -261,7 +287,9 @@ def delete_item(kind: Kind) -> Handler:
         shipped = [v for v in s.versions_of(rec["id"], kind.name) if v["state"] not in EDITABLE_STATES]
         if shipped:
             # [INFER] a submitted or live item cannot be deleted (archive it instead).
-            raise E.state_invalid(f"The {kind.label} has a {shipped[-1]['state']} version and cannot be deleted; archive it instead.")
+            raise E.state_invalid(
+                f"The {kind.label} has a {shipped[-1]['state']} version and cannot be deleted; archive it instead."
+            )
         with s.lock:
             retired(call, kind).append(rec["attributes"]["vendorIdentifier"])
             if kind.on_delete is not None:
@@ -275,10 +303,16 @@ def delete_item(kind: Kind) -> Handler:
 # ------------------------------------------------------------------ versions
 
 
-def new_version(call: Call, kind: Kind, item_id: str, number: int, attrs: dict[str, Any] | None = None) -> dict[str, Any]:
+def new_version(
+    call: Call, kind: Kind, item_id: str, number: int, attrs: dict[str, Any] | None = None
+) -> dict[str, Any]:
     s = call.sim.state
     version: dict[str, Any] = {
-        "id": s.new_id("uuid"), kind.item_field: item_id, "version": number, "state": "PREPARE_FOR_SUBMISSION", "created": time.time(),
+        "id": s.new_id("uuid"),
+        kind.item_field: item_id,
+        "version": number,
+        "state": "PREPARE_FOR_SUBMISSION",
+        "created": time.time(),
     }
     for name in kind.version_attributes:
         version[name] = (attrs or {}).get(name)
@@ -293,7 +327,9 @@ def create_version(kind: Kind) -> Handler:
         iid = related_id(call, kind.version_parent_rel)
         rec = s.get(item.collection, iid or "")
         if rec is None:
-            raise E.relationship_invalid(f"/data/relationships/{kind.version_parent_rel}", f"There is no {item.type} with id '{iid}'.")
+            raise E.relationship_invalid(
+                f"/data/relationships/{kind.version_parent_rel}", f"There is no {item.type} with id '{iid}'."
+            )
         latest = s.latest_version(rec["id"], kind.name)
         if latest is not None and latest["state"] not in NEW_VERSION_STATES:
             # [INFER] one version in flight at a time: a new version needs the latest one to be LIVE.
@@ -347,7 +383,13 @@ def copy_content(call: Call, kind: Kind, source: dict[str, Any], target: dict[st
         s.put(resource(kind.localization).collection, new_loc)
         _copy_image(call, kind, s.image_of(loc["id"], kind.name), localization_id=new_loc["id"])
     if kind.default_image_rule is not None:
-        _copy_image(call, kind, s.default_image_of(source["id"], kind.name), localization_id=None, version_id=target["id"])
+        _copy_image(
+            call,
+            kind,
+            s.default_image_of(source["id"], kind.name),
+            localization_id=None,
+            version_id=target["id"],
+        )
 
 
 # ------------------------------------------------------------------ localizations
@@ -361,12 +403,17 @@ def _parent_version(call: Call, kind: Kind, rel_name: str) -> dict[str, Any]:
     if data.get("type") == version_res.type:
         version = s.get(version_res.collection, data.get("id") or "")
         if version is None:
-            raise E.relationship_invalid(f"/data/relationships/{rel_name}", f"There is no {version_res.type} with id '{data.get('id')}'.")
+            raise E.relationship_invalid(
+                f"/data/relationships/{rel_name}",
+                f"There is no {version_res.type} with id '{data.get('id')}'.",
+            )
         return version
     item = s.get(item_res.collection, data.get("id") or "")
     latest = s.latest_version(item["id"], kind.name) if item else None
     if latest is None:
-        raise E.relationship_invalid(f"/data/relationships/{rel_name}", f"There is no {item_res.type} with id '{data.get('id')}'.")
+        raise E.relationship_invalid(
+            f"/data/relationships/{rel_name}", f"There is no {item_res.type} with id '{data.get('id')}'."
+        )
     return latest
 
 
@@ -387,9 +434,14 @@ def create_localization(kind: Kind, api: str) -> Handler:
         require_editable(kind, version, "localizations")
         locale = attrs["locale"]
         if locale not in LOCALES:
-            raise E.attribute_invalid("/data/attributes/locale", f"'{locale}' is not a valid App Store Connect locale (e.g. en-US, fr-FR, ja, zh-Hans).")
+            raise E.attribute_invalid(
+                "/data/attributes/locale",
+                f"'{locale}' is not a valid App Store Connect locale (e.g. en-US, fr-FR, ja, zh-Hans).",
+            )
         if any(loc["locale"] == locale for loc in s.localizations_of(version["id"], kind.name)):
-            raise E.duplicate("/data/attributes/locale", f"Entity with locale: '{locale}' already exists. Try updating.")
+            raise E.duplicate(
+                "/data/attributes/locale", f"Entity with locale: '{locale}' already exists. Try updating."
+            )
         _check_texts(kind, attrs)
         with s.lock:
             rec = {"id": s.new_id("uuid"), "seq": s.next_seq(), "version_id": version["id"], "locale": locale}
@@ -437,18 +489,24 @@ def _image_parent(call: Call, kind: Kind, api: str) -> tuple[str, dict[str, Any]
         if bool(lid) == bool(vid):
             # [INFER] both relationships are optional in the schema; an image belongs to exactly one of them.
             raise E.SimError(
-                409, "ENTITY_ERROR.RELATIONSHIP.REQUIRED", "The provided entity is missing a required relationship",
-                f"Relate the image to a localization (its localized image) or a version (its default image), exactly one.",
+                409,
+                "ENTITY_ERROR.RELATIONSHIP.REQUIRED",
+                "The provided entity is missing a required relationship",
+                "Relate the image to a localization (its localized image) or a version (its default image), exactly one.",
                 pointer=f"/data/relationships/{loc_rel}",
             )
         if vid:
             version = s.get(version_res.collection, vid)
             if version is None:
-                raise E.relationship_invalid("/data/relationships/version", f"There is no {version_res.type} with id '{vid}'.")
+                raise E.relationship_invalid(
+                    "/data/relationships/version", f"There is no {version_res.type} with id '{vid}'."
+                )
             return "version", version, version
     loc = s.get(loc_res.collection, lid or "")
     if loc is None:
-        raise E.relationship_invalid(f"/data/relationships/{loc_rel}", f"There is no {loc_res.type} with id '{lid}'.")
+        raise E.relationship_invalid(
+            f"/data/relationships/{loc_rel}", f"There is no {loc_res.type} with id '{lid}'."
+        )
     return loc_rel, loc, s.version_of_localization(loc, kind.name)
 
 
@@ -462,7 +520,9 @@ def create_image(kind: Kind, api: str) -> Handler:
         rel_name, parent, version = _image_parent(call, kind, api)
         require_editable(kind, version, "images")
         default = parent is version
-        existing = s.default_image_of(version["id"], kind.name) if default else s.image_of(parent["id"], kind.name)
+        existing = (
+            s.default_image_of(version["id"], kind.name) if default else s.image_of(parent["id"], kind.name)
+        )
         if existing is not None:
             # [INFER] one image per localization (and one default image per version): delete the old one first.
             raise E.relationship_invalid(
@@ -471,7 +531,9 @@ def create_image(kind: Kind, api: str) -> Handler:
                 "Delete it before reserving a new one.",
             )
         if attrs["fileSize"] < 1:
-            raise E.attribute_invalid("/data/attributes/fileSize", "fileSize must be a positive number of bytes.")
+            raise E.attribute_invalid(
+                "/data/attributes/fileSize", "fileSize must be a positive number of bytes."
+            )
         if not attrs["fileName"].strip():
             raise E.attribute_invalid("/data/attributes/fileName", "fileName must not be empty.")
         rule = kind.default_image_rule if default else kind.image_rule
@@ -480,12 +542,21 @@ def create_image(kind: Kind, api: str) -> Handler:
         expired = call.sim.faults.pick({"expire_upload"}, call.method, call.path, call.route) is not None
         with s.lock:
             rec = {
-                "id": s.new_id("uuid"), "localization_id": None if default else parent["id"], "fileName": attrs["fileName"],
-                "fileSize": attrs["fileSize"], "created": now,
+                "id": s.new_id("uuid"),
+                "localization_id": None if default else parent["id"],
+                "fileName": attrs["fileName"],
+                "fileSize": attrs["fileSize"],
+                "created": now,
                 "expires": int(now - 1) if expired else int(now + cfg.upload_url_ttl),
-                "token": new_upload_token(), "operations": plan_parts(attrs["fileSize"], cfg.part_size),
-                "received": {}, "committed_at": None, "done_at": None, "outcome": None, "result": None,
-                "sizes": [list(size) for size in rule.sizes], "label": rule.label,
+                "token": new_upload_token(),
+                "operations": plan_parts(attrs["fileSize"], cfg.part_size),
+                "received": {},
+                "committed_at": None,
+                "done_at": None,
+                "outcome": None,
+                "result": None,
+                "sizes": [list(size) for size in rule.sizes],
+                "label": rule.label,
             }
             if default:
                 rec["version_id"] = version["id"]
@@ -509,7 +580,10 @@ def update_image(kind: Kind) -> Handler:
         assert version is not None
         require_editable(kind, version, "images")
         if time.time() > img["expires"]:
-            raise E.state_invalid("The upload reservation has expired. Delete the image and reserve it again.", pointer="/data/attributes/uploaded")
+            raise E.state_invalid(
+                "The upload reservation has expired. Delete the image and reserve it again.",
+                pointer="/data/attributes/uploaded",
+            )
         received = sum(img["received"].values())
         if received != img["fileSize"]:
             missing = [str(op["part"]) for op in img["operations"] if str(op["part"]) not in img["received"]]
@@ -531,7 +605,9 @@ def update_image(kind: Kind) -> Handler:
         elif cfg.stuck_fraction and rng.random() < cfg.stuck_fraction:
             outcome = "stuck"
         with s.lock:
-            img.update(committed_at=now, done_at=now + max(0.0, cfg.processing_delay + jitter), outcome=outcome)
+            img.update(
+                committed_at=now, done_at=now + max(0.0, cfg.processing_delay + jitter), outcome=outcome
+            )
         call.sim.schedule_processing(img["id"])
         return ok(call, kind.image, img)
 
@@ -561,7 +637,9 @@ def kind_routes(kind: Kind) -> list[tuple[str, str, str, Handler]]:
 
     Paths come from the Resource declarations; a kind adds its own extra routes beside these.
     """
-    item, version, loc, image = (RESOURCES[k] for k in (kind.item, kind.version, kind.localization, kind.image))
+    item, version, loc, image = (
+        RESOURCES[k] for k in (kind.item, kind.version, kind.localization, kind.image)
+    )
     out: list[tuple[str, str, str, Handler]] = []
     for api in kind.apis:
         ip, lp, mp = item.path(api), loc.path(api), image.path(api)
@@ -586,7 +664,10 @@ def kind_routes(kind: Kind) -> list[tuple[str, str, str, Handler]]:
                     out += related_routes(api, res.key, f"{res.path(api)}/{{id}}", rel.name)
     vapi = next(a for a in kind.apis if a not in kind.legacy_apis)
     vp = version.path(vapi)
-    out += [("POST", vp, vapi, create_version(kind)), ("GET", f"{vp}/{{id}}", vapi, get_instance(kind.version))]
+    out += [
+        ("POST", vp, vapi, create_version(kind)),
+        ("GET", f"{vp}/{{id}}", vapi, get_instance(kind.version)),
+    ]
     for rel in version.relationships(vapi):
         if rel.mode == "links" and rel.target is not None and rel.served:
             out += related_routes(vapi, version.key, f"{vp}/{{id}}", rel.name)
@@ -599,4 +680,3 @@ def related_routes(api: str, key: str, prefix: str, rel: str) -> list[tuple[str,
         ("GET", f"{prefix}/{rel}", api, get_related(key, rel)),
         ("GET", f"{prefix}/relationships/{rel}", api, get_related(key, rel, linkage=True)),
     ]
-

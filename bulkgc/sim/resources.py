@@ -22,8 +22,16 @@ Record = dict[str, Any]
 Resolver = Callable[["SimState", Record], Any]
 
 VERSION_STATES = (
-    "PREPARE_FOR_SUBMISSION", "READY_FOR_REVIEW", "WAITING_FOR_REVIEW", "IN_REVIEW", "DEVELOPER_REJECTED",
-    "REJECTED", "ACCEPTED", "PENDING_RELEASE", "LIVE", "REPLACED_WITH_NEW_VERSION",
+    "PREPARE_FOR_SUBMISSION",
+    "READY_FOR_REVIEW",
+    "WAITING_FOR_REVIEW",
+    "IN_REVIEW",
+    "DEVELOPER_REJECTED",
+    "REJECTED",
+    "ACCEPTED",
+    "PENDING_RELEASE",
+    "LIVE",
+    "REPLACED_WITH_NEW_VERSION",
 )
 # [INFER] localizations and images of a version can be edited only in these states.
 EDITABLE_STATES = frozenset({"PREPARE_FOR_SUBMISSION", "DEVELOPER_REJECTED", "REJECTED"})
@@ -197,7 +205,10 @@ def to_many(collection: str, back_field: str, order: str = "seq") -> Resolver:
     """The records of `collection` whose `back_field` is this record's id, ordered by `order`."""
 
     def resolve(state: SimState, rec: Record) -> Any:
-        return sorted((r for r in state.data[collection].values() if r.get(back_field) == rec["id"]), key=lambda r: r[order])
+        return sorted(
+            (r for r in state.data[collection].values() if r.get(back_field) == rec["id"]),
+            key=lambda r: r[order],
+        )
 
     return resolve
 

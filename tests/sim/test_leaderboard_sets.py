@@ -17,11 +17,19 @@ SIMG = "gameCenterLeaderboardSetImages"
 LB = "gameCenterLeaderboards"
 
 
-def set_body(sim: Simulator, vendor: str, members: list[str] | None = None, *, v1: bool = False) -> dict[str, Any]:
+def set_body(
+    sim: Simulator, vendor: str, members: list[str] | None = None, *, v1: bool = False
+) -> dict[str, Any]:
     rels: dict[str, Any] = dict(owner_rel(sim))
     if members is not None:
         rels["gameCenterLeaderboards"] = {"data": [{"type": LB, "id": m} for m in members]}
-    body: dict[str, Any] = {"data": {"type": SET, "attributes": {"referenceName": vendor, "vendorIdentifier": vendor}, "relationships": rels}}
+    body: dict[str, Any] = {
+        "data": {
+            "type": SET,
+            "attributes": {"referenceName": vendor, "vendorIdentifier": vendor},
+            "relationships": rels,
+        }
+    }
     if not v1:
         rels["versions"] = {"data": [{"type": SVER, "id": "${v}"}]}
         body["included"] = [{"type": SVER, "id": "${v}"}]
@@ -36,7 +44,9 @@ async def create_set(api: Api, vendor: str, members: list[str] | None = None) ->
 
 
 async def member_ids(api: Api, set_id: str, api_version: str = "v2") -> list[str]:
-    status, doc, _ = await api.get(f"/{api_version}/gameCenterLeaderboardSets/{set_id}/relationships/gameCenterLeaderboards")
+    status, doc, _ = await api.get(
+        f"/{api_version}/gameCenterLeaderboardSets/{set_id}/relationships/gameCenterLeaderboards"
+    )
     assert status == 200, doc
     return [d["id"] for d in doc["data"]]
 
@@ -62,7 +72,9 @@ async def test_membership_keeps_order(api: Api) -> None:
     assert await member_ids(api, set_id, "v1") == [c, a]
     status, doc, _ = await api.get(f"/v2/gameCenterLeaderboardSets/{set_id}/gameCenterLeaderboards")
     assert [d["attributes"]["vendorIdentifier"] for d in doc["data"]] == ["lb.c", "lb.a"]
-    status, doc, _ = await api.get(f"/v2/gameCenterLeaderboards/{a}", params={"include": "gameCenterLeaderboardSets"})
+    status, doc, _ = await api.get(
+        f"/v2/gameCenterLeaderboards/{a}", params={"include": "gameCenterLeaderboardSets"}
+    )
     assert [d["id"] for d in doc["data"]["relationships"]["gameCenterLeaderboardSets"]["data"]] == [set_id]
     status, doc, _ = await api.patch(path, linkage([a, "nope"]))
     assert status == 409 and doc["errors"][0]["source"]["pointer"] == "/data/1/id"
@@ -73,7 +85,10 @@ async def test_membership_keeps_order(api: Api) -> None:
 
 async def test_new_leaderboard_joins_sets_and_limits() -> None:
     """A leaderboard created with gameCenterLeaderboardSets joins them; sets and members per set are bounded."""
-    async with Simulator(sim_config(max_leaderboard_sets=1, max_leaderboards_per_set=2)) as sim, aiohttp.ClientSession() as s:
+    async with (
+        Simulator(sim_config(max_leaderboard_sets=1, max_leaderboards_per_set=2)) as sim,
+        aiohttp.ClientSession() as s,
+    ):
         api = Api(sim, s)
         a, _ = await create_leaderboard(api, "lb.a")
         set_id, _v = await create_set(api, "set.one", [a])
@@ -83,7 +98,9 @@ async def test_new_leaderboard_joins_sets_and_limits() -> None:
         assert status == 201, doc
         assert await member_ids(api, set_id) == [a, doc["data"]["id"]]
         c, _ = await create_leaderboard(api, "lb.c")
-        status, doc, _ = await api.post(f"/v2/gameCenterLeaderboardSets/{set_id}/relationships/gameCenterLeaderboards", linkage([c]))
+        status, doc, _ = await api.post(
+            f"/v2/gameCenterLeaderboardSets/{set_id}/relationships/gameCenterLeaderboards", linkage([c])
+        )
         assert status == 409 and "at most 2" in doc["errors"][0]["detail"]
         status, doc, _ = await api.post("/v2/gameCenterLeaderboardSets", set_body(sim, "set.two"))
         assert status == 409 and "At most 1 leaderboard set" in doc["errors"][0]["detail"]
@@ -92,23 +109,42 @@ async def test_new_leaderboard_joins_sets_and_limits() -> None:
 async def test_set_localizations_images_and_v1(api: Api) -> None:
     """Set localizations (name only) are unique per locale; images go through reserve -> commit; v1 sees the same set."""
     set_id, version_id = await create_set(api, "set.loc")
-    body = {"data": {"type": SLOC, "attributes": {"locale": "en-US", "name": "Arcade"}, "relationships": rel("version", SVER, version_id)}}
+    body = {
+        "data": {
+            "type": SLOC,
+            "attributes": {"locale": "en-US", "name": "Arcade"},
+            "relationships": rel("version", SVER, version_id),
+        }
+    }
     status, doc, _ = await api.post("/v2/gameCenterLeaderboardSetLocalizations", body)
     assert status == 201, doc
     loc_id = doc["data"]["id"]
     status, doc, _ = await api.post("/v2/gameCenterLeaderboardSetLocalizations", body)
     assert status == 409
     data = png_bytes(512)
-    image_id, doc = await upload_image(api, "/v2/gameCenterLeaderboardSetImages", SIMG, rel("localization", SLOC, loc_id), data)
-    assert doc["data"]["attributes"]["assetDeliveryState"]["state"] == "COMPLETE" and api.sim.state.image_bytes(image_id) == data
+    image_id, doc = await upload_image(
+        api, "/v2/gameCenterLeaderboardSetImages", SIMG, rel("localization", SLOC, loc_id), data
+    )
+    assert (
+        doc["data"]["attributes"]["assetDeliveryState"]["state"] == "COMPLETE"
+        and api.sim.state.image_bytes(image_id) == data
+    )
     status, doc, _ = await api.get(f"/v1/gameCenterLeaderboardSets/{set_id}/localizations")
     assert [d["attributes"]["name"] for d in doc["data"]] == ["Arcade"]
-    status, doc, _ = await api.get(f"/v1/gameCenterLeaderboardSetLocalizations/{loc_id}/gameCenterLeaderboardSetImage")
+    status, doc, _ = await api.get(
+        f"/v1/gameCenterLeaderboardSetLocalizations/{loc_id}/gameCenterLeaderboardSetImage"
+    )
     assert doc["data"]["id"] == image_id
     status, doc, _ = await api.post("/v1/gameCenterLeaderboardSets", set_body(api.sim, "set.v1", v1=True))
     assert status == 201, doc
     v1_set = doc["data"]["id"]
-    body = {"data": {"type": SLOC, "attributes": {"locale": "ja", "name": "Old"}, "relationships": rel("gameCenterLeaderboardSet", SET, v1_set)}}
+    body = {
+        "data": {
+            "type": SLOC,
+            "attributes": {"locale": "ja", "name": "Old"},
+            "relationships": rel("gameCenterLeaderboardSet", SET, v1_set),
+        }
+    }
     status, doc, _ = await api.post("/v1/gameCenterLeaderboardSetLocalizations", body)
     assert status == 201, doc
     status, doc, _ = await api.get(f"/v1/gameCenterDetails/{api.sim.detail_id}/gameCenterLeaderboardSetsV2")

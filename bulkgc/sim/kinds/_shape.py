@@ -59,7 +59,9 @@ def declare(
     """
     item_c, version_c, loc_c, image_c = collections
     keys = (name, f"{name}_version", f"{name}_localization", f"{name}_image")
-    version_type, loc_type, image_type = (f"gameCenter{stem}{x}" for x in ("Versions", "Localizations", "Images"))
+    version_type, loc_type, image_type = (
+        f"gameCenter{stem}{x}" for x in ("Versions", "Localizations", "Images")
+    )
     paths = {api: f"/{api}" for api in apis}
     versioned = [api for api, shape in apis.items() if shape == "versioned"]
     legacy = [api for api, shape in apis.items() if shape == "legacy"]
@@ -80,18 +82,29 @@ def declare(
     loc_rel_table: dict[str, tuple[Rel, ...]] = {}
     image_rel_table: dict[str, tuple[Rel, ...]] = {}
     for api in versioned:
-        item_rel_table[api] = owner_rels() + item_rels.get(api, ()) + (Rel("versions", keys[1], True, "links", versions_of),)
+        item_rel_table[api] = (
+            owner_rels() + item_rels.get(api, ()) + (Rel("versions", keys[1], True, "links", versions_of),)
+        )
         loc_rel_table[api] = (
             Rel("version", keys[1], False, "data", to_one(version_c, "version_id")),
             Rel("image", keys[3], False, "links", image_of),
         )
-        image_rel_table[api] = (Rel("localization", keys[2], False, "data", to_one(loc_c, "localization_id")),) if image_rels else ()
+        image_rel_table[api] = (
+            (Rel("localization", keys[2], False, "data", to_one(loc_c, "localization_id")),)
+            if image_rels
+            else ()
+        )
     for api in legacy:
-        item_rel_table[api] = owner_rels() + item_rels.get(api, ()) + (Rel("localizations", keys[2], True, "links", latest_locs),)
+        item_rel_table[api] = (
+            owner_rels()
+            + item_rels.get(api, ())
+            + (Rel("localizations", keys[2], True, "links", latest_locs),)
+        )
         loc_rel_table[api] = (
             # with GET routes the schema shows links; without them, linkage data
             Rel(f"gameCenter{stem}", keys[0], False, "data", item_of_loc, False)
-            if f"gameCenter{stem}" in unserved else Rel(f"gameCenter{stem}", keys[0], False, "links", item_of_loc),
+            if f"gameCenter{stem}" in unserved
+            else Rel(f"gameCenter{stem}", keys[0], False, "links", item_of_loc),
             Rel(f"gameCenter{stem}Image", keys[3], False, "links", image_of),
         )
         image_rel_table[api] = (
@@ -103,16 +116,46 @@ def declare(
     ) + version_rels
     if default_image:
         default_of = first_of(
-            lambda state, rec: [i for i in state.data[image_c].values() if i.get("localization_id") is None and i.get("version_id") == rec["id"]]
+            lambda state, rec: [
+                i
+                for i in state.data[image_c].values()
+                if i.get("localization_id") is None and i.get("version_id") == rec["id"]
+            ]
         )
         version_rel_list += (Rel("defaultImage", keys[3], False, "links", default_of),)
     register(
-        Resource(keys[0], item_type, item_c, {a: f"{p}/{item_type}" for a, p in paths.items()}, item_attributes, item_rel_table, "numeric"),
         Resource(
-            keys[1], version_type, version_c, {a: f"/{a}/{version_type}" for a in versioned},
-            fields("version", "state", *version_fields), {"*": version_rel_list},
+            keys[0],
+            item_type,
+            item_c,
+            {a: f"{p}/{item_type}" for a, p in paths.items()},
+            item_attributes,
+            item_rel_table,
+            "numeric",
         ),
-        Resource(keys[2], loc_type, loc_c, {a: f"{p}/{loc_type}" for a, p in paths.items()}, fields("locale", *loc_fields), loc_rel_table),
-        Resource(keys[3], image_type, image_c, {a: f"{p}/{image_type}" for a, p in paths.items()}, None, image_rel_table),
+        Resource(
+            keys[1],
+            version_type,
+            version_c,
+            {a: f"/{a}/{version_type}" for a in versioned},
+            fields("version", "state", *version_fields),
+            {"*": version_rel_list},
+        ),
+        Resource(
+            keys[2],
+            loc_type,
+            loc_c,
+            {a: f"{p}/{loc_type}" for a, p in paths.items()},
+            fields("locale", *loc_fields),
+            loc_rel_table,
+        ),
+        Resource(
+            keys[3],
+            image_type,
+            image_c,
+            {a: f"{p}/{image_type}" for a, p in paths.items()},
+            None,
+            image_rel_table,
+        ),
     )
     return keys

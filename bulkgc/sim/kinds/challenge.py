@@ -27,25 +27,41 @@ ITEM, VERSION, LOCALIZATION, IMAGE = declare(
     name="challenge",
     stem="Challenge",
     item_type="gameCenterChallenges",
-    collections=("gameCenterChallenges", "gameCenterChallengeVersions", "gameCenterChallengeLocalizations", "gameCenterChallengeImages"),
+    collections=(
+        "gameCenterChallenges",
+        "gameCenterChallengeVersions",
+        "gameCenterChallengeLocalizations",
+        "gameCenterChallengeImages",
+    ),
     apis={"v1": "versioned"},
     item_field="challenge_id",
     version_parent_rel="challenge",
-    item_attributes=lambda rec: {n: rec["attributes"][n] for n in ATTRIBUTES if rec["attributes"].get(n) is not None},
+    item_attributes=lambda rec: {
+        n: rec["attributes"][n] for n in ATTRIBUTES if rec["attributes"].get(n) is not None
+    },
     loc_fields=("name", "description"),
     # Apple has no GET routes for them, only PATCH …/relationships/{leaderboard,leaderboardV2}
-    item_rels={"v1": (Rel("leaderboard", "leaderboard", False, "links", _board, False),
-                      Rel("leaderboardV2", "leaderboard", False, "links", _board, False))},
+    item_rels={
+        "v1": (
+            Rel("leaderboard", "leaderboard", False, "links", _board, False),
+            Rel("leaderboardV2", "leaderboard", False, "links", _board, False),
+        )
+    },
     version_rels=(Rel("releases", None, True, "included"),),
     default_image=True,
     image_rels=False,  # GameCenterChallengeImage has no relationships
 )
 
 
-def check_challenge(call: Call, owner: tuple[str, str], attrs: dict[str, Any], existing: dict[str, Any] | None) -> None:
+def check_challenge(
+    call: Call, owner: tuple[str, str], attrs: dict[str, Any], existing: dict[str, Any] | None
+) -> None:
     name = attrs.get("referenceName")
     if name is not None and len(name) > MAX_REFERENCE_NAME:
-        raise E.attribute_invalid("/data/attributes/referenceName", f"referenceName must be at most {MAX_REFERENCE_NAME} characters.")
+        raise E.attribute_invalid(
+            "/data/attributes/referenceName",
+            f"referenceName must be at most {MAX_REFERENCE_NAME} characters.",
+        )
 
 
 def _leaderboard(call: Call, rec: dict[str, Any], link: dict[str, Any] | None, pointer: str) -> str | None:
@@ -53,7 +69,9 @@ def _leaderboard(call: Call, rec: dict[str, Any], link: dict[str, Any] | None, p
         return None
     board = call.sim.state.get(BOARDS, link.get("id") or "")
     if board is None or (board["owner_kind"], board["owner_id"]) != (rec["owner_kind"], rec["owner_id"]):
-        raise E.relationship_invalid(pointer, f"There is no leaderboard '{link.get('id')}' beside this challenge.")
+        raise E.relationship_invalid(
+            pointer, f"There is no leaderboard '{link.get('id')}' beside this challenge."
+        )
     return str(board["id"])
 
 
@@ -79,8 +97,14 @@ def set_leaderboard(name: str) -> Handler:
 
 KIND = register_kind(
     Kind(
-        name="challenge", label="challenge", stem="Challenge",
-        item=ITEM, version=VERSION, localization=LOCALIZATION, image=IMAGE, item_field="challenge_id",
+        name="challenge",
+        label="challenge",
+        stem="Challenge",
+        item=ITEM,
+        version=VERSION,
+        localization=LOCALIZATION,
+        image=IMAGE,
+        item_field="challenge_id",
         owner_rels={"v1": "gameCenterChallenges"},
         version_parent_rel="challenge",
         loc_parent_rels={"v1": "version"},

@@ -22,29 +22,56 @@ def _items(kind: str, owner_kind: str) -> Any:
 def _kind_rels(owner_kind: str) -> tuple[Rel, ...]:
     return tuple(
         Rel(rel, kind.item, True, "links", _items(kind.name, owner_kind))
-        for kind in KINDS.values() for api, rel in kind.owner_rels.items()
+        for kind in KINDS.values()
+        for api, rel in kind.owner_rels.items()
     )
 
 
 def register_owners() -> None:
     """Declare app, detail and group (after every kind is registered)."""
     register(
-        Resource("app", "apps", "apps", {"v1": "/v1/apps"}, fields("name", "bundleId"),
-                 {"*": (Rel("gameCenterDetail", "detail", False, "links", to_one("details", "detail_id")),)}),
         Resource(
-            "detail", "gameCenterDetails", "details", {"v1": "/v1/gameCenterDetails"},
-            lambda rec: {"arcadeEnabled": rec["arcadeEnabled"], "challengeEnabled": False},
-            {"*": (
-                Rel("app", "app", False, "data", to_one("apps", "app_id")),
-                Rel("gameCenterGroup", "group", False, "links", to_one("groups", "group_id")),
-            ) + _kind_rels("detail")},
+            "app",
+            "apps",
+            "apps",
+            {"v1": "/v1/apps"},
+            fields("name", "bundleId"),
+            {"*": (Rel("gameCenterDetail", "detail", False, "links", to_one("details", "detail_id")),)},
         ),
         Resource(
-            "group", "gameCenterGroups", "groups", {"v1": "/v1/gameCenterGroups"}, fields("referenceName"),
-            {"*": (
-                Rel("gameCenterDetails", "detail", True, "links",
-                    lambda state, rec: [state.data["details"][d] for d in rec["detail_ids"] if d in state.data["details"]]),
-            ) + _kind_rels("group")},
+            "detail",
+            "gameCenterDetails",
+            "details",
+            {"v1": "/v1/gameCenterDetails"},
+            lambda rec: {"arcadeEnabled": rec["arcadeEnabled"], "challengeEnabled": False},
+            {
+                "*": (
+                    Rel("app", "app", False, "data", to_one("apps", "app_id")),
+                    Rel("gameCenterGroup", "group", False, "links", to_one("groups", "group_id")),
+                )
+                + _kind_rels("detail")
+            },
+        ),
+        Resource(
+            "group",
+            "gameCenterGroups",
+            "groups",
+            {"v1": "/v1/gameCenterGroups"},
+            fields("referenceName"),
+            {
+                "*": (
+                    Rel(
+                        "gameCenterDetails",
+                        "detail",
+                        True,
+                        "links",
+                        lambda state, rec: [
+                            state.data["details"][d] for d in rec["detail_ids"] if d in state.data["details"]
+                        ],
+                    ),
+                )
+                + _kind_rels("group")
+            },
         ),
     )
 
@@ -57,7 +84,10 @@ def routes() -> list[tuple[str, str, str, Handler]]:
         ("GET", "/v1/gameCenterGroups/{id}", "v1", get_instance("group")),
     ]
     for kind in KINDS.values():
-        for owner, prefix in (("detail", "/v1/gameCenterDetails/{id}"), ("group", "/v1/gameCenterGroups/{id}")):
+        for owner, prefix in (
+            ("detail", "/v1/gameCenterDetails/{id}"),
+            ("group", "/v1/gameCenterGroups/{id}"),
+        ):
             for api, rel in kind.owner_rels.items():
                 out += related_routes(api, owner, prefix, rel)
     return out

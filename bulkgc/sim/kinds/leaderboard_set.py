@@ -28,11 +28,15 @@ ITEM, VERSION, LOCALIZATION, IMAGE = declare(
     stem="LeaderboardSet",
     item_type="gameCenterLeaderboardSets",
     collections=(
-        "gameCenterLeaderboardSets", "gameCenterLeaderboardSetVersions", "gameCenterLeaderboardSetLocalizations",
+        "gameCenterLeaderboardSets",
+        "gameCenterLeaderboardSetVersions",
+        "gameCenterLeaderboardSetLocalizations",
         "gameCenterLeaderboardSetImages",
     ),
     apis={"v2": "versioned", "v1": "legacy"},
-    unserved=("gameCenterLeaderboardSet",),  # the spec has no GET …Localizations/{id}/gameCenterLeaderboardSet
+    unserved=(
+        "gameCenterLeaderboardSet",
+    ),  # the spec has no GET …Localizations/{id}/gameCenterLeaderboardSet
     item_field="leaderboard_set_id",
     version_parent_rel="leaderboardSet",
     item_attributes=lambda rec: {n: rec["attributes"].get(n) for n in ("referenceName", "vendorIdentifier")},
@@ -49,7 +53,9 @@ def _check_members(call: Call, rec: dict[str, Any], ids: list[str], pointer: str
     for i, lid in enumerate(ids):
         board = boards.get(lid)
         if board is None or (board["owner_kind"], board["owner_id"]) != (rec["owner_kind"], rec["owner_id"]):
-            raise E.relationship_invalid(f"{pointer}/data/{i}/id", f"There is no leaderboard '{lid}' beside this leaderboard set.")
+            raise E.relationship_invalid(
+                f"{pointer}/data/{i}/id", f"There is no leaderboard '{lid}' beside this leaderboard set."
+            )
     if len(set(ids)) != len(ids):
         raise E.relationship_invalid(f"{pointer}/data", "A leaderboard can be listed only once in a set.")
 
@@ -64,7 +70,10 @@ def add_members(call: Call, rec: dict[str, Any], ids: list[str], pointer: str, *
     new = [i for i in ids if i not in current]
     limit = call.sim.config.max_leaderboards_per_set
     if len(current) + len(new) > limit:
-        raise E.relationship_invalid(f"{pointer}/data", f"A leaderboard set holds at most {limit} leaderboards; this would make {len(current) + len(new)}.")
+        raise E.relationship_invalid(
+            f"{pointer}/data",
+            f"A leaderboard set holds at most {limit} leaderboards; this would make {len(current) + len(new)}.",
+        )
     current.extend(new)
 
 
@@ -95,7 +104,9 @@ def change_members(how: str) -> Handler:
                 _check_members(call, rec, ids, "")
                 limit = call.sim.config.max_leaderboards_per_set
                 if len(ids) > limit:
-                    raise E.relationship_invalid("/data", f"A leaderboard set holds at most {limit} leaderboards; got {len(ids)}.")
+                    raise E.relationship_invalid(
+                        "/data", f"A leaderboard set holds at most {limit} leaderboards; got {len(ids)}."
+                    )
                 rec["leaderboard_ids"] = list(ids)
             else:
                 rec["leaderboard_ids"] = [i for i in rec.get("leaderboard_ids", []) if i not in set(ids)]
@@ -106,15 +117,23 @@ def change_members(how: str) -> Handler:
 
 KIND = register_kind(
     Kind(
-        name="leaderboard_set", label="leaderboard set", stem="LeaderboardSet",
-        item=ITEM, version=VERSION, localization=LOCALIZATION, image=IMAGE, item_field="leaderboard_set_id",
+        name="leaderboard_set",
+        label="leaderboard set",
+        stem="LeaderboardSet",
+        item=ITEM,
+        version=VERSION,
+        localization=LOCALIZATION,
+        image=IMAGE,
+        item_field="leaderboard_set_id",
         owner_rels={"v2": "gameCenterLeaderboardSetsV2", "v1": "gameCenterLeaderboardSets"},
         version_parent_rel="leaderboardSet",
         loc_parent_rels={"v2": "version", "v1": "gameCenterLeaderboardSet"},
         image_parent_rels={"v2": "localization", "v1": "gameCenterLeaderboardSetLocalization"},
         text_fields=(TextField("name", True),),
         # [INFER] no requirement text found (A12): the leaderboard rule
-        image_rule=ImageRule(((512, 512), (1024, 1024)), "leaderboard set images must be 512x512 or 1024x1024 pixels"),
+        image_rule=ImageRule(
+            ((512, 512), (1024, 1024)), "leaderboard set images must be 512x512 or 1024x1024 pixels"
+        ),
         max_items=lambda cfg: cfg.max_leaderboard_sets,
         inline_version={"v2": True},
         prepare=prepare_set,
