@@ -1,4 +1,4 @@
-"""One API call as the handlers see it, and the small view of the server they need (so handlers never import app)."""
+"""One API call as handlers see it, and the small view of the server they use (handlers never import app)."""
 
 from __future__ import annotations
 

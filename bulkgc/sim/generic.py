@@ -1,10 +1,12 @@
 """Generic App Store Connect operations over the store, parameterized by a `Kind` declaration.
 
-Reads, relationship reads, and the create/update/delete rules shared by every Game Center kind (items, versions,
+Reads, relationship reads, and the create/update/delete rules shared by every Game Center kind (items,
+versions,
 localizations, images).
 
 Each factory returns a handler: it gets a `Call` (validated query, parsed body, path id) and returns
-(status, body, headers). Kind-specific rules come in through the Kind's hooks (`check_item`, `prepare`, `on_delete`).
+(status, body, headers). Kind-specific rules come in through the Kind's hooks (`check_item`, `prepare`,
+`on_delete`).
 """
 
 from __future__ import annotations
@@ -82,7 +84,8 @@ def check_id(call: Call) -> None:
             409,
             "ENTITY_ERROR.ATTRIBUTE.INVALID",
             "The provided entity includes an attribute with an invalid value",
-            f"The id in the request body ('{call.body['data'].get('id')}') does not match the id in the URL ('{call.rid}').",
+            f"The id in the request body ('{call.body['data'].get('id')}') does not match the id in the URL "
+            f"('{call.rid}').",
             pointer="/data/id",
         )
 
@@ -103,7 +106,8 @@ def require_editable(kind: Kind, version: dict[str, Any], what: str) -> None:
     # [INFER] Apple answers 409 STATE_ERROR when content of a submitted/live version is edited.
     if version["state"] not in EDITABLE_STATES:
         raise E.state_invalid(
-            f"Version {version['version']} of this {kind.label} is {version['state']}; {what} can only be changed while "
+            f"Version {version['version']} of this {kind.label} is {version['state']}; {what} can only be "
+            "changed while "
             f"the version is {', '.join(sorted(EDITABLE_STATES))}. Create a new version first."
         )
 
@@ -133,7 +137,7 @@ def owner_of(call: Call, kind: Kind) -> tuple[str, str]:
             409,
             "ENTITY_ERROR.RELATIONSHIP.REQUIRED",
             "The provided entity is missing a required relationship",
-            f"{'An' if kind.label[0] in 'aeiou' else 'A'} {kind.label} needs a gameCenterDetail or a gameCenterGroup relationship.",
+            f"{article(kind)} {kind.label} needs a gameCenterDetail or a gameCenterGroup relationship.",
             pointer="/data/relationships/gameCenterDetail",
         )
     if detail_id:
@@ -147,7 +151,8 @@ def owner_of(call: Call, kind: Kind) -> tuple[str, str]:
             # [INFER] a grouped detail's Game Center content belongs to its group.
             raise E.relationship_invalid(
                 "/data/relationships/gameCenterDetail",
-                f"This Game Center detail belongs to group '{detail['group_id']}'; create {kind.label}s in the group "
+                f"This Game Center detail belongs to group '{detail['group_id']}'; create {kind.label}s "
+                "in the group "
                 "(relationships.gameCenterGroup).",
             )
         return "detail", detail_id
@@ -186,7 +191,8 @@ def _inline_version(call: Call, kind: Kind, api: str) -> dict[str, Any]:
     if local_ids[0] not in inline_ids:
         raise E.relationship_invalid(
             "/data/relationships/versions/data/0/id",
-            f"The version '{local_ids[0]}' is not in 'included' (its id must match an included {resource(kind.version).type}).",
+            f"The version '{local_ids[0]}' is not in 'included' "
+            f"(its id must match an included {resource(kind.version).type}).",
         )
     if len(included) != 1:
         raise E.SimError(
@@ -201,6 +207,10 @@ def _inline_version(call: Call, kind: Kind, api: str) -> dict[str, Any]:
         if isinstance(value, str) and not value.strip():
             raise E.attribute_invalid(f"/included/0/attributes/{name}", f"{name} must not be empty.")
     return attrs
+
+
+def article(kind: Kind) -> str:
+    return "An" if kind.label[0] in "aeiou" else "A"
 
 
 def retired(call: Call, kind: Kind) -> list[str]:
@@ -234,7 +244,7 @@ def create_item(kind: Kind, api: str) -> Handler:
             # [DOC] Game Center IDs are permanent: even a deleted item's ID cannot be used again.
             raise E.duplicate(
                 "/data/attributes/vendorIdentifier",
-                f"{'An' if kind.label[0] in 'aeiou' else 'A'} {kind.label} with vendorIdentifier '{vendor}' already exists or existed.",
+                f"{article(kind)} {kind.label} with vendorIdentifier '{vendor}' already exists or existed.",
             )
         limit = kind.max_items(call.sim.config)
         if len(siblings) >= limit:
@@ -288,7 +298,8 @@ def delete_item(kind: Kind) -> Handler:
         if shipped:
             # [INFER] a submitted or live item cannot be deleted (archive it instead).
             raise E.state_invalid(
-                f"The {kind.label} has a {shipped[-1]['state']} version and cannot be deleted; archive it instead."
+                f"The {kind.label} has a {shipped[-1]['state']} version and cannot be deleted; "
+                "archive it instead."
             )
         with s.lock:
             retired(call, kind).append(rec["attributes"]["vendorIdentifier"])
@@ -334,7 +345,8 @@ def create_version(kind: Kind) -> Handler:
         if latest is not None and latest["state"] not in NEW_VERSION_STATES:
             # [INFER] one version in flight at a time: a new version needs the latest one to be LIVE.
             raise E.state_invalid(
-                f"Version {latest['version']} is {latest['state']}; a new version can only be created when the latest version is LIVE.",
+                f"Version {latest['version']} is {latest['state']}; a new version can only be created "
+                "when the latest version is LIVE.",
                 pointer=f"/data/relationships/{kind.version_parent_rel}",
             )
         attrs = {k: v for k, v in (call.body["data"].get("attributes") or {}).items() if v is not None}
@@ -376,7 +388,7 @@ def _copy_image(call: Call, kind: Kind, img: dict[str, Any] | None, **links: Any
 
 
 def copy_content(call: Call, kind: Kind, source: dict[str, Any], target: dict[str, Any]) -> None:
-    """[INFER] a new version starts with copies of the previous version's localizations and processed images."""
+    """[INFER] a new version starts with copies of the last version's localizations and COMPLETE images."""
     s = call.sim.state
     for loc in s.localizations_of(source["id"], kind.name):
         new_loc = {**loc, "id": s.new_id("uuid"), "seq": s.next_seq(), "version_id": target["id"]}
@@ -492,7 +504,8 @@ def _image_parent(call: Call, kind: Kind, api: str) -> tuple[str, dict[str, Any]
                 409,
                 "ENTITY_ERROR.RELATIONSHIP.REQUIRED",
                 "The provided entity is missing a required relationship",
-                "Relate the image to a localization (its localized image) or a version (its default image), exactly one.",
+                "Relate the image to a localization (its localized image) or a version (its default image), "
+                "exactly one.",
                 pointer=f"/data/relationships/{loc_rel}",
             )
         if vid:
@@ -524,10 +537,12 @@ def create_image(kind: Kind, api: str) -> Handler:
             s.default_image_of(version["id"], kind.name) if default else s.image_of(parent["id"], kind.name)
         )
         if existing is not None:
-            # [INFER] one image per localization (and one default image per version): delete the old one first.
+            # [INFER] one image per localization (and one default image per version): delete the old one
+            # first.
             raise E.relationship_invalid(
                 f"/data/relationships/{rel_name}",
-                f"The {'version already has default' if default else 'localization already has'} image '{existing['id']}'. "
+                f"The {'version already has default' if default else 'localization already has'} image "
+                f"'{existing['id']}'. "
                 "Delete it before reserving a new one.",
             )
         if attrs["fileSize"] < 1:
@@ -574,7 +589,8 @@ def update_image(kind: Kind) -> Handler:
         img = find(call, kind.image, call.rid)
         uploaded = (call.body["data"].get("attributes") or {}).get("uploaded")
         if uploaded is not True or img["committed_at"] is not None:
-            # [INFER] uploaded false/null changes nothing; committing twice answers the current state (safe retries).
+            # [INFER] uploaded false/null changes nothing; committing twice answers the current state (safe
+            # retries).
             return ok(call, kind.image, img)
         version = s.version_of_image(img, kind.name)
         assert version is not None
@@ -587,10 +603,12 @@ def update_image(kind: Kind) -> Handler:
         received = sum(img["received"].values())
         if received != img["fileSize"]:
             missing = [str(op["part"]) for op in img["operations"] if str(op["part"]) not in img["received"]]
-            # [INFER] 409 with a pointer at `uploaded`: the commit cannot succeed until every part is uploaded.
+            # [INFER] 409 with a pointer at `uploaded`: the commit cannot succeed until every part is
+            # uploaded.
             raise E.attribute_invalid(
                 "/data/attributes/uploaded",
-                f"{received} of {img['fileSize']} bytes were uploaded (missing parts: {', '.join(missing) or 'none'}). "
+                f"{received} of {img['fileSize']} bytes were uploaded "
+                f"(missing parts: {', '.join(missing) or 'none'}). "
                 "Upload every operation before committing.",
                 code="ENTITY_ERROR.ATTRIBUTE.INVALID",
             )
@@ -633,7 +651,7 @@ def delete_image(kind: Kind) -> Handler:
 
 
 def kind_routes(kind: Kind) -> list[tuple[str, str, str, Handler]]:
-    """CRUD on item, localization and image per API version, version create/read and the hierarchy's related reads.
+    """CRUD on item, localization and image per API version, version create/read, related reads.
 
     Paths come from the Resource declarations; a kind adds its own extra routes beside these.
     """

@@ -15,7 +15,9 @@ if TYPE_CHECKING:
 class Renderer:
     """Turns records into JSON:API resources for one API version (`api` "v1" or "v2")."""
 
-    def __init__(self, state: SimState, base_url: str, api: str, query: Query, default_included_limit: int) -> None:
+    def __init__(
+        self, state: SimState, base_url: str, api: str, query: Query, default_included_limit: int
+    ) -> None:
         self.state = state
         self.base = base_url
         self.api = api
@@ -26,7 +28,7 @@ class Renderer:
     # ---------------------------------------------------------------- relationships
 
     def resolve(self, kind: str, rec: dict[str, Any], rel: Rel) -> Any:
-        """The related record(s): a list for to-many, a record or None for to-one (None target = not modelled)."""
+        """The related record(s): a list (to-many), a record or None (to-one)."""
         if rel.target is None or rel.resolve is None:
             return [] if rel.many else None
         return rel.resolve(self.state, rec)
@@ -121,7 +123,9 @@ class Renderer:
     def included(self) -> list[dict[str, Any]]:
         return list(self._included.values())
 
-    def document(self, kind: str, recs: list[dict[str, Any]] | dict[str, Any] | None, links: dict[str, Any]) -> dict[str, Any]:
+    def document(
+        self, kind: str, recs: list[dict[str, Any]] | dict[str, Any] | None, links: dict[str, Any]
+    ) -> dict[str, Any]:
         """A single or collection document with `included` when the query asked for it."""
         include = self.query.include or None
         data: Any

@@ -1,9 +1,10 @@
-"""Declarations the simulator is built from: each stored resource type (Resource) and each Game Center kind (Kind).
+"""Declarations the simulator is built from: each resource type (Resource), each Game Center kind (Kind).
 
 A `Resource` is one Apple resource type: where it lives in the store (`collection`), its base path per API
 version, how its attributes are rendered and its relationships per API version (names and modes from the
 response schemas of Apple's spec 4.4.1). A `Kind` ties an item, its version, localization and image resources
-together with the kind's rules. Both are data: `bulkgc/sim/kinds/<kind>.py` declares them and registers them here;
+together with the kind's rules. Both are data: `bulkgc/sim/kinds/<kind>.py` declares them and registers them
+here;
 the store, the renderer and the generic handlers read them and name no kind.
 
 Nothing here imports the rest of the simulator at runtime, so every module can import it.
@@ -38,16 +39,17 @@ EDITABLE_STATES = frozenset({"PREPARE_FOR_SUBMISSION", "DEVELOPER_REJECTED", "RE
 # [INFER] a new version can be created only when the latest one is LIVE.
 NEW_VERSION_STATES = frozenset({"LIVE"})
 
-# App Store Connect locale codes (the App Store localization list) [DOC App Store Connect Help, "App Store localizations"].
+# App Store Connect locale codes (the App Store localization list) [DOC App Store Connect Help, "App Store
+# localizations"].
 LOCALES = frozenset(
-    """ar-SA ca cs da de-DE el en-AU en-CA en-GB en-US es-ES es-MX fi fr-CA fr-FR he hi hr hu id it ja ko ms nl-NL no
-    pl pt-BR pt-PT ro ru sk sv th tr uk vi zh-Hans zh-Hant""".split()
+    """ar-SA ca cs da de-DE el en-AU en-CA en-GB en-US es-ES es-MX fi fr-CA fr-FR he hi hr hu id it ja ko ms
+    nl-NL no     pl pt-BR pt-PT ro ru sk sv th tr uk vi zh-Hans zh-Hant""".split()
 )
 
 
 @dataclass(frozen=True)
 class Rel:
-    """One relationship of a resource as rendered: target resource key (None = not modelled), to-many or to-one.
+    """One relationship of a resource as rendered: target key (None: not modelled), to-many or to-one.
 
     `mode`: "data" = linkage always, no links (Apple's to-one parents); "links" = links always, data when
     included; "included" = neither links nor data unless included (the schema declares only data and meta).
@@ -70,7 +72,7 @@ class Resource:
     type: str
     collection: str
     paths: dict[str, str]
-    """API version -> base path ("v1" -> "/v1/gameCenterLeaderboards"); a resource with one path serves both."""
+    """API version -> base path ("v1" -> "/v1/gameCenterLeaderboards"); with one path it serves both."""
     attributes: Callable[[Record], dict[str, Any]] | None = None
     """Rendered attributes of a record; None for images (the renderer builds the upload state)."""
     rels: dict[str, tuple[Rel, ...]] = field(default_factory=dict)
@@ -124,7 +126,7 @@ class Kind:
     version_parent_rel: str
     """Relationship naming the item in a version create body ("achievement")."""
     loc_parent_rels: dict[str, str]
-    """API version -> relationship naming the parent in a localization create body ("version", "gameCenterAchievement")."""
+    """API version -> relationship naming the parent in a localization create body ("version", ...)."""
     image_parent_rels: dict[str, str]
     """API version -> relationship naming the localization in an image create body."""
     text_fields: tuple[TextField, ...]
@@ -141,7 +143,7 @@ class Kind:
     item_defaults: dict[str, Any] = field(default_factory=dict)
     """Attributes stored at creation when the body leaves them out (rendered as Apple would)."""
     check_item: Callable[..., None] | None = None
-    """Kind rules on an item's attributes: check_item(call, owner, attrs, existing_record_or_None); raises SimError."""
+    """Kind rules on an item's attributes: check_item(call, owner, attrs, existing); raises SimError."""
     prepare: Callable[..., None] | None = None
     """Kind rules on an item's relationships in a create/update body: prepare(call, record, creating)."""
     on_delete: Callable[..., None] | None = None
@@ -224,7 +226,7 @@ def first_of(resolver: Resolver) -> Resolver:
 
 
 def fields(*names: str) -> Callable[[Record], dict[str, Any]]:
-    """Attributes copied from flat record fields; unset ones are left out (most are not nullable in the responses)."""
+    """Attributes copied from flat record fields; unset ones are left out (mostly not nullable)."""
 
     def render(rec: Record) -> dict[str, Any]:
         return {n: rec[n] for n in names if rec.get(n) is not None}

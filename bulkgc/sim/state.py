@@ -1,9 +1,12 @@
-"""The simulator's store (one behind both v1 and v2): records keyed by id per collection, persistence, part bytes.
+"""The simulator's store (one behind v1 and v2): records by id per collection, persistence, part bytes.
 
-Hierarchy per kind: app -> gameCenterDetail (-> optional gameCenterGroup) -> items (owned by the detail, or by the
+Hierarchy per kind: app -> gameCenterDetail (-> optional gameCenterGroup) -> items (owned by the detail, or by
+the
 group when the detail belongs to one) -> versions -> localizations -> image (activities and challenges: plus a
-version's default image). v1 paths see the localizations of an item's latest version; a v1-created item gets version
-1 implicitly. Which collections exist is declared by the kinds (`bulkgc/sim/kinds/`); the achievement kind keeps the
+version's default image). v1 paths see the localizations of an item's latest version; a v1-created item gets
+version
+1 implicitly. Which collections exist is declared by the kinds (`bulkgc/sim/kinds/`); the achievement kind
+keeps the
 collection names of the /sim/state contract ("achievements", "versions", "localizations", "images").
 """
 
@@ -70,7 +73,10 @@ class SimState:
     def __init__(self, seed: int, parts_dir: Path | None = None) -> None:
         self.seed = seed
         self.data: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in collections()}
-        self.meta: dict[str, Any] = {"next": 0, "upload_secret": hashlib.sha256(f"secret:{seed}".encode()).hexdigest()}
+        self.meta: dict[str, Any] = {
+            "next": 0,
+            "upload_secret": hashlib.sha256(f"secret:{seed}".encode()).hexdigest(),
+        }
         self.parts = PartStore(parts_dir)
         self.lock = threading.RLock()
 
@@ -95,10 +101,24 @@ class SimState:
             return
         detail_id = self.new_id("numeric")
         group_id = self.new_id("numeric") if use_group else None
-        self.data["apps"][app_id] = {"id": app_id, "name": "Sim Game", "bundleId": "com.example.simgame", "detail_id": detail_id}
-        self.data["details"][detail_id] = {"id": detail_id, "app_id": app_id, "group_id": group_id, "arcadeEnabled": False}
+        self.data["apps"][app_id] = {
+            "id": app_id,
+            "name": "Sim Game",
+            "bundleId": "com.example.simgame",
+            "detail_id": detail_id,
+        }
+        self.data["details"][detail_id] = {
+            "id": detail_id,
+            "app_id": app_id,
+            "group_id": group_id,
+            "arcadeEnabled": False,
+        }
         if group_id:
-            self.data["groups"][group_id] = {"id": group_id, "referenceName": "Sim Group", "detail_ids": [detail_id]}
+            self.data["groups"][group_id] = {
+                "id": group_id,
+                "referenceName": "Sim Group",
+                "detail_ids": [detail_id],
+            }
 
     # ---------------------------------------------------------------- generic store
 
@@ -116,11 +136,16 @@ class SimState:
         k = KINDS[kind]
         return RESOURCES[getattr(k, part)].collection
 
-    # ---------------------------------------------------------------- queries (per kind; achievements by default)
+    # ---------------------------------------------------------------- queries (per kind; achievements by
+    # default)
 
     def items_of(self, kind: str, owner_kind: str, owner_id: str) -> list[dict[str, Any]]:
         return sorted(
-            (a for a in self.data[self._col(kind, "item")].values() if a["owner_kind"] == owner_kind and a["owner_id"] == owner_id),
+            (
+                a
+                for a in self.data[self._col(kind, "item")].values()
+                if a["owner_kind"] == owner_kind and a["owner_id"] == owner_id
+            ),
             key=lambda a: a["seq"],
         )
 
@@ -130,7 +155,8 @@ class SimState:
     def versions_of(self, item_id: str, kind: str = "achievement") -> list[dict[str, Any]]:
         field_name = KINDS[kind].item_field
         return sorted(
-            (v for v in self.data[self._col(kind, "version")].values() if v[field_name] == item_id), key=lambda v: v["version"]
+            (v for v in self.data[self._col(kind, "version")].values() if v[field_name] == item_id),
+            key=lambda v: v["version"],
         )
 
     def latest_version(self, item_id: str, kind: str = "achievement") -> dict[str, Any] | None:
@@ -139,7 +165,11 @@ class SimState:
 
     def localizations_of(self, version_id: str, kind: str = "achievement") -> list[dict[str, Any]]:
         return sorted(
-            (loc for loc in self.data[self._col(kind, "localization")].values() if loc["version_id"] == version_id),
+            (
+                loc
+                for loc in self.data[self._col(kind, "localization")].values()
+                if loc["version_id"] == version_id
+            ),
             key=lambda x: x["seq"],
         )
 
@@ -159,7 +189,7 @@ class SimState:
         return self.data[self._col(kind, "version")][loc["version_id"]]
 
     def version_of_image(self, img: dict[str, Any], kind: str = "achievement") -> dict[str, Any] | None:
-        """The version whose content an image belongs to (through its localization, or directly for a default image)."""
+        """The version whose content an image belongs to (via its localization, or a default image's)."""
         if img.get("localization_id") is not None:
             loc = self.get(self._col(kind, "localization"), img["localization_id"])
             return self.version_of_localization(loc, kind) if loc else None
@@ -223,7 +253,9 @@ class SimState:
         return copy.deepcopy(list(self.data[self._col(kind, "version")].values()))
 
     def localizations(self, kind: str = "achievement") -> list[dict[str, Any]]:
-        return copy.deepcopy(sorted(self.data[self._col(kind, "localization")].values(), key=lambda x: x["seq"]))
+        return copy.deepcopy(
+            sorted(self.data[self._col(kind, "localization")].values(), key=lambda x: x["seq"])
+        )
 
     def images(self, kind: str = "achievement") -> list[dict[str, Any]]:
         return copy.deepcopy(list(self.data[self._col(kind, "image")].values()))
@@ -241,7 +273,7 @@ class SimState:
         return bytes(out)
 
     def set_version_state(self, version_id: str, state: str) -> dict[str, Any]:
-        """Move a version to `state` (e.g. LIVE after review); a new LIVE version replaces the previous LIVE one."""
+        """Move a version to `state` (e.g. LIVE after review); a new LIVE version replaces the old one."""
         if state not in VERSION_STATES:
             raise ValueError(f"unknown version state {state!r}")
         with self.lock:
@@ -290,4 +322,3 @@ class SimState:
             for name in set(collections()) | set(self.data):
                 self.data[name] = document.get(name, {})
         return document
-

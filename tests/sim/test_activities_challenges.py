@@ -158,8 +158,7 @@ async def test_activity_rules_and_image_size(api: Api) -> None:
 
 
 async def test_challenge_leaderboard_versions_and_images(api: Api) -> None:
-    """A challenge is tied to a leaderboard (at creation, then by PATCH relationships/leaderboardV2); its new version
-    after LIVE copies localizations and the default image."""
+    """A challenge's leaderboard is set at creation and by PATCH; version 2 copies localizations and the default image."""
     lb_a, _ = await create_leaderboard(api, "lb.a")
     lb_b, _ = await create_leaderboard(api, "lb.b")
     body = {
@@ -241,8 +240,7 @@ async def test_challenge_leaderboard_versions_and_images(api: Api) -> None:
 
 
 async def test_default_image_survives_restart_and_control_routes(tmp_path: Any) -> None:
-    """With state_file, a half-uploaded activity default image survives a restart and completes; /sim/versions/{id}/state
-    and /sim/images/{id}/bytes work for every kind."""
+    """A half-uploaded activity default image survives a restart; the control routes work for an activity version."""
     import aiohttp
     from simhelpers import sim_config
 

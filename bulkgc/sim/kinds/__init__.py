@@ -1,4 +1,4 @@
-"""Per-kind rules of the simulator: one module per Game Center kind (declarations, rules, a short route table).
+"""Per-kind rules of the simulator: one module per Game Center kind (declarations, rules, route table).
 
 Adding a kind: a module here that declares its resources (`_shape.declare`), registers its `Kind` and exposes
 `ROUTES`; list it in `KIND_MODULES`. Nothing shared names a kind.

@@ -1,6 +1,7 @@
-"""The shape every localized Game Center kind shares (item -> version -> localization -> image), declared once.
+"""The shape every localized Game Center kind shares (item, version, localization, image), declared once.
 
-Apple names the pieces the same way for every kind (SPEC_EXTRACT; GAME_CENTER_API.md A5): on a versioned API the
+Apple names the pieces the same way for every kind (SPEC_EXTRACT; GAME_CENTER_API.md A5): on a versioned API
+the
 item has `versions`, a version has `localizations` (and, for activities and challenges, a `defaultImage`), a
 localization has `version` and `image`, an image has `localization`; on the deprecated v1 API the item has
 `localizations`, a localization has `gameCenter<Stem>` and `gameCenter<Stem>Image`, an image has
@@ -54,7 +55,8 @@ def declare(
     """Register the item, version, localization and image Resources of a kind; returns their keys.
 
     `apis` maps each API version to its path prefix kind: "versioned" or "legacy" (v1 without versions).
-    `item_rels[api]` are the item's relationships besides owner, `versions` and `localizations`, in schema order.
+    `item_rels[api]` are the item's relationships besides owner, `versions` and `localizations`, in schema
+    order.
     `unserved` names relationships Apple has no GET routes for (rendered, but no …/{rel} route is served).
     """
     item_c, version_c, loc_c, image_c = collections

@@ -53,7 +53,8 @@ def check_points(
     if others + points > cfg.max_total_points:
         raise E.attribute_invalid(
             "/data/attributes/points",
-            f"The achievements would total {others + points} points; at most {cfg.max_total_points} are allowed.",
+            f"The achievements would total {others + points} points; "
+            f"at most {cfg.max_total_points} are allowed.",
         )
 
 

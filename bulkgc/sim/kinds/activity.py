@@ -1,6 +1,7 @@
-"""Activities (API 4.2+, /v1 with versions): declarations and rules; a version has `fallbackUrl` and a default image.
+"""Activities (API 4.2+, /v1 with versions): declarations and rules (fallbackUrl, default image).
 
-Image rules [DOC A12]: the default image is 3840x2160, PNG or JPEG, RGB, no transparency; the localized image's
+Image rules [DOC A12]: the default image is 3840x2160, PNG or JPEG, RGB, no transparency; the localized
+image's
 row was truncated in the stored Help page, [INFER] the same rule.
 """
 

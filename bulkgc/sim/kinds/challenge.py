@@ -3,7 +3,8 @@
 A challenge is tied to a leaderboard (`leaderboard`/`leaderboardV2`, set at creation or by PATCH
 …/relationships/leaderboardV2) and its version has a default image.
 
-Limits [DOC A12]: reference name <= 255 characters, challenge ID <= 100. Images: default 3840x2160 [DOC], localized
+Limits [DOC A12]: reference name <= 255 characters, challenge ID <= 100. Images: default 3840x2160 [DOC],
+localized
 [INFER] the same.
 """
 

@@ -1,4 +1,4 @@
-"""The owners every kind hangs off: the app, its Game Center detail and the optional group (seeded, read-only).
+"""The owners every kind hangs off: the app, its Game Center detail, the optional group (seeded, read-only).
 
 Their to-many relationships listing each kind's items are built from the registered kinds (`Kind.owner_rels`).
 """

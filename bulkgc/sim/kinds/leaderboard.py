@@ -1,6 +1,7 @@
 """Leaderboards (v2 with versions, and v1 on the deprecated endpoints): declarations and rules.
 
-Attributes, enums and relationship names from Apple's spec 4.4.1 (GameCenterLeaderboardV2/GameCenterLeaderboard);
+Attributes, enums and relationship names from Apple's spec 4.4.1
+(GameCenterLeaderboardV2/GameCenterLeaderboard);
 limits from App Store Connect Help (GAME_CENTER_API.md A12).
 """
 
@@ -136,7 +137,7 @@ def check_leaderboard(
 
 
 def join_sets(call: Call, rec: dict[str, Any], creating: bool) -> None:
-    """relationships.gameCenterLeaderboardSets of a create body: the new leaderboard joins those sets (at the end)."""
+    """relationships.gameCenterLeaderboardSets of a create body: the leaderboard joins those sets."""
     rels = call.body["data"].get("relationships") or {}
     wanted = (rels.get("gameCenterLeaderboardSets") or {}).get("data")
     if not creating or not wanted:

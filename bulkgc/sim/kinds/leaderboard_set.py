@@ -1,8 +1,9 @@
-"""Leaderboard sets (v2 with versions, and v1 on the deprecated endpoints): declarations, rules, ordered membership.
+"""Leaderboard sets (v2 with versions, deprecated v1): declarations, rules, ordered membership.
 
 Membership is the relationship gameCenterLeaderboards: GET, POST adds, PATCH replaces, DELETE removes.
 
-Limits [DOC A12]: <= 100 sets per detail or group, <= 100 leaderboards per set. The order of `leaderboard_ids` on
+Limits [DOC A12]: <= 100 sets per detail or group, <= 100 leaderboards per set. The order of `leaderboard_ids`
+on
 the set record is the order Apple lists the members in.
 """
 
@@ -72,7 +73,8 @@ def add_members(call: Call, rec: dict[str, Any], ids: list[str], pointer: str, *
     if len(current) + len(new) > limit:
         raise E.relationship_invalid(
             f"{pointer}/data",
-            f"A leaderboard set holds at most {limit} leaderboards; this would make {len(current) + len(new)}.",
+            f"A leaderboard set holds at most {limit} leaderboards; "
+            f"this would make {len(current) + len(new)}.",
         )
     current.extend(new)
 
@@ -91,7 +93,7 @@ def _linkage_ids(call: Call) -> list[str]:
 
 
 def change_members(how: str) -> Handler:
-    """POST (add), PATCH (replace, in the given order) or DELETE (remove) on …/relationships/gameCenterLeaderboards."""
+    """POST (add), PATCH (replace, in order) or DELETE (remove) on …/relationships/gameCenterLeaderboards."""
 
     async def handler(call: Call) -> Result:
         rec = find(call, ITEM, call.rid)
