@@ -55,9 +55,10 @@ def get_related(parent: str, rel_name: str, *, linkage: bool = False) -> Handler
                 data = r.linkage(rel.target, target) if target else None
                 return 200, {"data": data, "links": {"self": call.self_url}}, {}
             return 200, r.document(rel.target, target, {"self": call.self_url}), {}
+        target_key = rel.target
         target = apply_filters(
-            target, call.query.filters, lambda rec, name: r.attribute(rel.target, rec, name)
-        )  # type: ignore[arg-type]
+            target, call.query.filters, lambda rec, name: r.attribute(target_key, rec, name)
+        )
         limit = call.query.limit or call.sim.config.default_limit
         page = target[call.query.offset : call.query.offset + limit]
         next_offset = call.query.offset + limit if call.query.offset + limit < len(target) else None
@@ -255,7 +256,7 @@ def create_item(kind: Kind, api: str) -> Handler:
         if kind.check_item is not None:
             kind.check_item(call, owner, attrs, None)
         with s.lock:
-            rec = {
+            rec: dict[str, Any] = {
                 "id": s.new_id(item.id_style),
                 "seq": s.next_seq(),
                 "owner_kind": owner[0],
