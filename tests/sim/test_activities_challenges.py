@@ -1,4 +1,4 @@
-"""Activities and challenges in the simulator: versions, localizations, localized and default images, leaderboard tie."""
+"""Activities and challenges in the simulator: versions, localizations, images, default images, leaderboard."""
 
 from __future__ import annotations
 
@@ -58,7 +58,7 @@ async def create_activity(
 
 
 async def test_activity_version_localizations_and_images(api: Api) -> None:
-    """An activity's version keeps fallbackUrl; localization, localized image and default image all reach COMPLETE."""
+    """An activity version keeps fallbackUrl; its localized and default images reach COMPLETE."""
     act_id, version_id = await create_activity(
         api, minimumPlayersCount=2, maximumPlayersCount=4, supportsPartyCode=True
     )
@@ -130,7 +130,7 @@ async def test_activity_version_localizations_and_images(api: Api) -> None:
 
 
 async def test_activity_rules_and_image_size(api: Api) -> None:
-    """Player counts must be ordered; a 1024x1024 default image ends FAILED with IMAGE_INCORRECT_DIMENSIONS."""
+    """Player counts must be ordered; a 1024x1024 default image ends FAILED (wrong dimensions)."""
     body = {
         "data": {
             "type": ACT,
@@ -158,7 +158,7 @@ async def test_activity_rules_and_image_size(api: Api) -> None:
 
 
 async def test_challenge_leaderboard_versions_and_images(api: Api) -> None:
-    """A challenge's leaderboard is set at creation and by PATCH; version 2 copies localizations and the default image."""
+    """A challenge's leaderboard is set at creation and by PATCH; version 2 copies texts and default image."""
     lb_a, _ = await create_leaderboard(api, "lb.a")
     lb_b, _ = await create_leaderboard(api, "lb.b")
     body = {
@@ -240,7 +240,7 @@ async def test_challenge_leaderboard_versions_and_images(api: Api) -> None:
 
 
 async def test_default_image_survives_restart_and_control_routes(tmp_path: Any) -> None:
-    """A half-uploaded activity default image survives a restart; the control routes work for an activity version."""
+    """A half-uploaded default image survives a restart; control routes work for an activity version."""
     import aiohttp
     from simhelpers import sim_config
 

@@ -1,4 +1,4 @@
-"""Leaderboard sets in the simulator (v2 with versions, v1 deprecated): ordered membership, limits, localizations, images."""
+"""Leaderboard sets in the simulator (v2, v1): ordered membership, limits, localizations, images."""
 
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ def linkage(ids: list[str]) -> dict[str, Any]:
 
 
 async def test_membership_keeps_order(api: Api) -> None:
-    """Members given at creation, added (POST), replaced in a new order (PATCH) and removed (DELETE) are listed in order."""
+    """Members given at creation, added (POST), reordered (PATCH), removed (DELETE) are listed in order."""
     a, _ = await create_leaderboard(api, "lb.a")
     b, _ = await create_leaderboard(api, "lb.b")
     c, _ = await create_leaderboard(api, "lb.c")
@@ -84,7 +84,7 @@ async def test_membership_keeps_order(api: Api) -> None:
 
 
 async def test_new_leaderboard_joins_sets_and_limits() -> None:
-    """A leaderboard created with gameCenterLeaderboardSets joins them; sets and members per set are bounded."""
+    """A leaderboard created with gameCenterLeaderboardSets joins them; sets and members are bounded."""
     async with (
         Simulator(sim_config(max_leaderboard_sets=1, max_leaderboards_per_set=2)) as sim,
         aiohttp.ClientSession() as s,
@@ -107,7 +107,7 @@ async def test_new_leaderboard_joins_sets_and_limits() -> None:
 
 
 async def test_set_localizations_images_and_v1(api: Api) -> None:
-    """Set localizations (name only) are unique per locale; images go through reserve -> commit; v1 sees the same set."""
+    """Set localizations are unique per locale; images reach COMPLETE; v1 sees the same set."""
     set_id, version_id = await create_set(api, "set.loc")
     body = {
         "data": {

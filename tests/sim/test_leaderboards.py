@@ -1,4 +1,4 @@
-"""Leaderboards in the simulator (v2 with versions, v1 deprecated): bodies, enums, formats, limits, versions, images."""
+"""Leaderboards in the simulator (v2, v1): bodies, enums, formats, limits, versions, images."""
 
 from __future__ import annotations
 
@@ -62,7 +62,7 @@ async def create_localization(
 
 
 async def test_create_with_inline_version(api: Api) -> None:
-    """POST /v2/gameCenterLeaderboards with an inline version makes the leaderboard and version 1, listed by the detail."""
+    """A v2 create with an inline version makes the leaderboard and version 1, listed by the detail."""
     lb_id, version_id = await create_leaderboard(
         api, "lb.create", scoreRangeStart="0", scoreRangeEnd="1000", visibility="SHOW_FOR_ALL"
     )
@@ -90,7 +90,7 @@ async def test_create_with_inline_version(api: Api) -> None:
 
 
 async def test_enums_formats_and_duplicates(api: Api) -> None:
-    """Enums are checked against the spec, number/duration/recurrence rules hold, vendor ids are unique per kind."""
+    """Enums follow the spec, number/duration/recurrence rules hold, vendor ids are unique per kind."""
     cases = [
         ({"submissionType": "HIGHEST"}, "/data/attributes/submissionType"),
         ({"defaultFormatter": "PERCENT"}, "/data/attributes/defaultFormatter"),
@@ -118,7 +118,7 @@ async def test_enums_formats_and_duplicates(api: Api) -> None:
 
 
 async def test_localizations_duplicate_locale_and_editing(api: Api) -> None:
-    """Leaderboard localizations carry Apple's formatter fields; a second locale is 409; v1 sees the latest version's."""
+    """Localizations carry the formatter fields; a second locale is 409; v1 sees the latest version's."""
     lb_id, version_id = await create_leaderboard(api, "lb.loc")
     status, doc = await create_localization(
         api,
@@ -153,7 +153,7 @@ async def test_localizations_duplicate_locale_and_editing(api: Api) -> None:
 
 
 async def test_image_flow_and_size_rule(api: Api) -> None:
-    """Reserve -> parts -> commit -> COMPLETE with the file's bytes; a wrong size ends FAILED naming leaderboards."""
+    """Reserve, parts, commit: COMPLETE with the file's bytes; a wrong size ends FAILED naming leaderboards."""
     _lb, version_id = await create_leaderboard(api, "lb.img")
     _s, loc = await create_localization(api, version_id)
     loc_id = loc["data"]["id"]
@@ -218,7 +218,7 @@ async def test_versions_live_and_copy(api: Api) -> None:
 
 
 async def test_v1_flow(api: Api) -> None:
-    """v1: create without versions (version 1 implicit), localization on the leaderboard, image via the v1 relationship."""
+    """v1: create (version 1 implicit), localization on the leaderboard, image via the v1 relationship."""
     status, doc, _ = await api.post("/v1/gameCenterLeaderboards", leaderboard_body(api.sim, "lb.v1", v1=True))
     assert status == 201, doc
     lb_id = doc["data"]["id"]
@@ -259,7 +259,7 @@ async def test_v1_flow(api: Api) -> None:
 
 
 async def test_limit_without_sets() -> None:
-    """Without leaderboard sets the detail holds max_leaderboards; one more is 409 before anything is stored."""
+    """Without sets the detail holds max_leaderboards; one more is 409 and nothing is stored."""
     async with Simulator(sim_config(max_leaderboards=2)) as sim, aiohttp.ClientSession() as s:
         api = Api(sim, s)
         await create_leaderboard(api, "lb.a")
