@@ -1,4 +1,4 @@
-"""Activities and challenges in the simulator: versions, localizations, images, default images, leaderboard."""
+"""Activities and challenges (simulator): versions, localizations, images, default images, leaderboard."""
 
 from __future__ import annotations
 

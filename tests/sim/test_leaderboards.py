@@ -153,7 +153,7 @@ async def test_localizations_duplicate_locale_and_editing(api: Api) -> None:
 
 
 async def test_image_flow_and_size_rule(api: Api) -> None:
-    """Reserve, parts, commit: COMPLETE with the file's bytes; a wrong size ends FAILED naming leaderboards."""
+    """Reserve, parts, commit: COMPLETE with the bytes; a wrong size ends FAILED naming leaderboards."""
     _lb, version_id = await create_leaderboard(api, "lb.img")
     _s, loc = await create_localization(api, version_id)
     loc_id = loc["data"]["id"]
