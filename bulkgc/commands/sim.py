@@ -25,8 +25,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser(
         "sim",
         help="run a local App Store Connect simulator (Game Center) for trying bulkgc safely",
-        description="Serve a local App Store Connect simulator on 127.0.0.1 until Ctrl-C. It prints the base URL, "
-        "app id and key ids, and how to point bulkgc at it.",
+        description="Serve a local App Store Connect simulator on 127.0.0.1 until Ctrl-C: Game Center achievements, "
+        "leaderboards and leaderboard sets (v2 and the deprecated v1), activities and challenges, with versions, "
+        "localizations and images. It prints the base URL, app id and key ids, and how to point bulkgc at it.",
     )
     docs = field_docs()
     hints = typing.get_type_hints(SimConfig)

@@ -1,4 +1,7 @@
-"""Local App Store Connect simulator for Game Center achievements, localizations and images (aiohttp.web).
+"""Local App Store Connect simulator (aiohttp.web) for Game Center content of every kind.
+
+Achievements, leaderboards, leaderboard sets, activities and challenges, with their versions, localizations and
+images; one rules module per kind in `kinds/`.
 
     from bulkgc.sim import Simulator, SimConfig, FaultRule
     async with Simulator(SimConfig(part_size=4096, processing_delay=0.05)) as sim:

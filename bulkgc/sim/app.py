@@ -20,10 +20,11 @@ from aiohttp import web
 from . import errors as E
 from . import specdata
 from .auth import KeyRing, SimKey, generate_key
+from .call import Call
 from .config import SimConfig
 from .faults import FaultPlan, FaultRule, deliver_signal
-from .handlers import Call, routes
 from .jsonapi import parse_query
+from .kinds import routes
 from .ratelimit import RateLimiter
 from .schema import validate_body
 from .state import SimState
@@ -113,7 +114,7 @@ class Simulator:
             extra = await anyio.to_thread.run_sync(self.state.load, cfg.state_file)
         self._init_keys(extra.get("keys", []))
         self.state.seed_app(cfg.app_id, cfg.use_group)
-        self.upload_tokens = {img["token"]: img["id"] for img in self.state.data["images"].values()}
+        self.upload_tokens = {img["token"]: img["id"] for img in self.state.all_images()}
         app = web.Application(middlewares=[self._middleware], client_max_size=64 * 1024 * 1024)
         for method, path, api, handler in routes():
             self._handlers[(method, path)] = (api, handler)
@@ -127,7 +128,7 @@ class Simulator:
         sockets = site._server.sockets  # type: ignore[union-attr]
         port = sockets[0].getsockname()[1]
         self.base_url = f"http://{cfg.host}:{port}"
-        for img in self.state.data["images"].values():
+        for img in self.state.all_images():
             if img.get("committed_at") is not None and img.get("result") is None:
                 self.schedule_processing(img["id"])
         await self.save()
@@ -217,7 +218,7 @@ class Simulator:
         task.add_done_callback(self._tasks.discard)
 
     async def _process_later(self, image_id: str) -> None:
-        img = self.state.get("images", image_id)
+        img = self.state.image(image_id)
         if img is None or img.get("outcome") == "stuck":
             return
         await asyncio.sleep(max(0.0, img["done_at"] - time.time()))
@@ -226,7 +227,7 @@ class Simulator:
 
     async def _finish_processing(self, image_id: str) -> bool:
         """Decide COMPLETE/FAILED for a committed image whose processing time is over (Pillow runs in a thread)."""
-        img = self.state.get("images", image_id)
+        img = self.state.image(image_id)
         if img is None or img.get("committed_at") is None or img.get("result") is not None:
             return False
         if img.get("outcome") == "stuck" or time.time() < img["done_at"]:
@@ -237,8 +238,8 @@ class Simulator:
             result = {"state": "FAILED", "errors": [{"code": code, "description": code}]}
         else:
             data = await anyio.to_thread.run_sync(self.state.image_bytes, image_id)
-            result = await anyio.to_thread.run_sync(analyse_image, data, img["fileName"])
-        if self.state.get("images", image_id) is img and img.get("result") is None:
+            result = await anyio.to_thread.run_sync(analyse_image, data, img["fileName"], _sizes(img), img.get("label"))
+        if self.state.image(image_id) is img and img.get("result") is None:
             img["result"] = result
             return True
         return False
@@ -246,7 +247,7 @@ class Simulator:
     async def _refresh_due_images(self) -> None:
         now = time.time()
         due = [
-            i["id"] for i in self.state.data["images"].values()
+            i["id"] for i in self.state.all_images()
             if i.get("committed_at") is not None and i.get("result") is None and i.get("outcome") != "stuck" and now >= i["done_at"]
         ]
         changed = False
@@ -353,7 +354,7 @@ class Simulator:
                 signal_fault = self.faults.pick({"signal"}, method, path, route)
                 if signal_fault is not None and not signal_fault.after_apply:
                     self._signal(signal_fault)
-                if method in ("POST", "PATCH"):
+                if method in ("POST", "PATCH") or (method == "DELETE" and op["request"]):  # DELETE of a to-many linkage
                     req_body = await self._json_body(request)
                 parsed = parse_query(op["params"], list(request.query.items()))
                 if op["request"]:
@@ -482,7 +483,7 @@ class Simulator:
         if time.time() > expires or self.faults.pick({"expire_upload"}, request.method, request.path, route):
             return 403, _s3_error("AccessDenied", "Request has expired")
         image_id = self.upload_tokens.get(token)
-        img = self.state.get("images", image_id) if image_id else None
+        img = self.state.image(image_id) if image_id else None
         if img is None or img.get("committed_at") is not None:
             return 404, _s3_error("NoSuchUpload", "The specified upload does not exist or was already completed.")
         op = next((o for o in img["operations"] if o["part"] == part), None)
@@ -496,7 +497,7 @@ class Simulator:
             await asyncio.sleep(latency + (len(data) / cfg.upload_bandwidth if cfg.upload_bandwidth else 0.0))
         if len(data) != op["length"]:
             return 400, _s3_error("IncompleteBody", f"Part {part} must be exactly {op['length']} bytes; received {len(data)}.")
-        if img.get("committed_at") is not None or self.state.get("images", img["id"]) is not img:
+        if img.get("committed_at") is not None or self.state.image(img["id"]) is not img:
             return 404, _s3_error("NoSuchUpload", "The specified upload does not exist or was already completed.")
         if str(part) in img["received"]:
             self._count("parts_overwritten")
@@ -559,7 +560,7 @@ class Simulator:
 
         async def image_bytes(request: web.Request) -> Any:
             image_id = request.match_info["id"]
-            if self.state.get("images", image_id) is None:
+            if self.state.image(image_id) is None:
                 return web.json_response({"error": f"no image {image_id}"}, status=404)
             data = await anyio.to_thread.run_sync(self.state.image_bytes, image_id)
             return web.Response(body=data, content_type="application/octet-stream")
@@ -567,7 +568,7 @@ class Simulator:
         async def set_version_state(request: web.Request) -> Any:
             payload = await request.json()
             version_id = request.match_info["id"]
-            if self.state.get("versions", version_id) is None:
+            if self.state.version(version_id) is None:
                 return web.json_response({"error": f"no version {version_id}"}, status=404)
             result = self.state.set_version_state(version_id, payload["state"])
             await self.save()
@@ -587,6 +588,12 @@ class Simulator:
         r.add_get("/sim/images/{id}/bytes", control(image_bytes))
         r.add_post("/sim/versions/{id}/state", control(set_version_state))
         r.add_post("/sim/reset-counters", control(reset_counters))
+
+
+def _sizes(img: dict[str, Any]) -> tuple[tuple[int, int], ...] | None:
+    """The sizes processing accepts for this image (set at reservation by its kind; None: the achievement rule)."""
+    sizes = img.get("sizes")
+    return tuple((int(w), int(h)) for w, h in sizes) if sizes else None
 
 
 def _s3_error(code: str, message: str) -> str:

@@ -52,6 +52,19 @@ class SimConfig:
     """Points of one achievement."""
     max_total_points: int = 1000
     """Sum of points of all achievements of a detail or group."""
+    # [DOC A12] leaderboards: <= 100 per app without sets, <= 500 with sets; <= 100 sets, <= 100 leaderboards per set
+    max_leaderboards: int = 100
+    """Leaderboards per detail or group while it has no leaderboard set; one more answers 409."""
+    max_leaderboards_with_sets: int = 500
+    """Leaderboards per detail or group once it has a leaderboard set."""
+    max_leaderboard_sets: int = 100
+    """Leaderboard sets per detail or group."""
+    max_leaderboards_per_set: int = 100
+    """Member leaderboards of one leaderboard set."""
+    max_activities: int = 100
+    """Activities per detail or group [INFER: no documented limit; a bound keeps a runaway client visible]."""
+    max_challenges: int = 100
+    """Challenges per detail or group [INFER: no documented limit]."""
 
     # --- uploads and processing
     part_size: int = 5 * 1024 * 1024

@@ -1,5 +1,5 @@
-"""JSON:API for the simulator: the resource table (types, paths, relationship names per API version), rendering
-with sparse fieldsets and `include`, query-parameter validation against the spec, and cursor paging."""
+"""JSON:API for the simulator: query-parameter validation against the spec, filters and cursor paging (the resource
+declarations live in `resources`, rendering in `render`)."""
 
 from __future__ import annotations
 
@@ -11,92 +11,6 @@ from typing import Any
 from urllib.parse import urlencode
 
 from .errors import parameter_invalid
-
-TYPES = {
-    "app": "apps",
-    "detail": "gameCenterDetails",
-    "group": "gameCenterGroups",
-    "achievement": "gameCenterAchievements",
-    "version": "gameCenterAchievementVersions",
-    "localization": "gameCenterAchievementLocalizations",
-    "image": "gameCenterAchievementImages",
-}
-KIND_OF_TYPE = {t: k for k, t in TYPES.items()}
-COLLECTION = {
-    "app": "apps", "detail": "details", "group": "groups", "achievement": "achievements",
-    "version": "versions", "localization": "localizations", "image": "images",
-}
-
-
-def base_path(api: str, kind: str) -> str:
-    """Path of a kind's resources in an API version (apps, details and groups only exist under /v1)."""
-    if kind in ("app", "detail", "group") or kind == "version":
-        version = "v2" if kind == "version" else "v1"
-        return f"/{version}/{TYPES[kind]}"
-    return f"/{api}/{TYPES[kind]}"
-
-
-@dataclass(frozen=True)
-class Rel:
-    """One relationship of a kind: its target kind (None = not modelled), to-many or to-one, and how it is shown:
-    "data" = always linkage data (no links), "links" = links, plus data when included."""
-
-    name: str
-    target: str | None
-    many: bool
-    mode: str
-
-
-def _r(name: str, target: str | None, many: bool, mode: str = "links") -> Rel:
-    return Rel(name, target, many, mode)
-
-
-# Relationship names per (api, kind), from the response schemas (SPEC_EXTRACT S2-S5).
-RELATIONSHIPS: dict[tuple[str, str], list[Rel]] = {
-    ("*", "app"): [_r("gameCenterDetail", "detail", False)],
-    ("*", "detail"): [
-        _r("app", "app", False, "data"),
-        _r("gameCenterGroup", "group", False),
-        _r("gameCenterAchievements", "achievement", True),
-        _r("gameCenterAchievementsV2", "achievement", True),
-    ],
-    ("*", "group"): [
-        _r("gameCenterDetails", "detail", True),
-        _r("gameCenterAchievements", "achievement", True),
-        _r("gameCenterAchievementsV2", "achievement", True),
-    ],
-    ("v2", "achievement"): [
-        _r("gameCenterDetail", "detail", False, "data"),
-        _r("gameCenterGroup", "group", False, "data"),
-        _r("activity", None, False),
-        _r("versions", "version", True),
-    ],
-    ("v1", "achievement"): [
-        _r("gameCenterDetail", "detail", False, "data"),
-        _r("gameCenterGroup", "group", False, "data"),
-        _r("groupAchievement", None, False),
-        _r("localizations", "localization", True),
-        _r("releases", None, True),
-        _r("activity", None, False),
-    ],
-    ("v2", "version"): [_r("achievement", "achievement", False, "data"), _r("localizations", "localization", True)],
-    ("v2", "localization"): [_r("version", "version", False, "data"), _r("image", "image", False)],
-    ("v1", "localization"): [
-        _r("gameCenterAchievement", "achievement", False),
-        _r("gameCenterAchievementImage", "image", False),
-    ],
-    ("v2", "image"): [_r("localization", "localization", False, "data")],
-    ("v1", "image"): [_r("gameCenterAchievementLocalization", "localization", False, "data")],
-}
-
-
-def relationships_of(api: str, kind: str) -> list[Rel]:
-    return RELATIONSHIPS.get((api, kind)) or RELATIONSHIPS.get(("*", kind)) or []
-
-
-def relationship(api: str, kind: str, name: str) -> Rel | None:
-    return next((r for r in relationships_of(api, kind) if r.name == name), None)
-
 
 # ------------------------------------------------------------------ query parameters
 

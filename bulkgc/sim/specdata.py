@@ -14,63 +14,11 @@ from typing import Any
 
 OPERATIONS_FILE = Path(__file__).with_name("operations.json")
 
-# Every (method, path) the simulator serves; each must exist in the spec.
-SERVED: list[tuple[str, str]] = [
-    ("GET", "/v1/apps/{id}/gameCenterDetail"),
-    ("GET", "/v1/apps/{id}/relationships/gameCenterDetail"),
-    ("GET", "/v1/gameCenterDetails/{id}"),
-    ("GET", "/v1/gameCenterDetails/{id}/gameCenterGroup"),
-    ("GET", "/v1/gameCenterDetails/{id}/relationships/gameCenterGroup"),
-    ("GET", "/v1/gameCenterGroups/{id}"),
-    ("GET", "/v1/gameCenterDetails/{id}/gameCenterAchievementsV2"),
-    ("GET", "/v1/gameCenterDetails/{id}/relationships/gameCenterAchievementsV2"),
-    ("GET", "/v1/gameCenterGroups/{id}/gameCenterAchievementsV2"),
-    ("GET", "/v1/gameCenterGroups/{id}/relationships/gameCenterAchievementsV2"),
-    ("GET", "/v1/gameCenterDetails/{id}/gameCenterAchievements"),
-    ("GET", "/v1/gameCenterDetails/{id}/relationships/gameCenterAchievements"),
-    ("GET", "/v1/gameCenterGroups/{id}/gameCenterAchievements"),
-    ("GET", "/v1/gameCenterGroups/{id}/relationships/gameCenterAchievements"),
-    # v2 achievements
-    ("POST", "/v2/gameCenterAchievements"),
-    ("GET", "/v2/gameCenterAchievements/{id}"),
-    ("PATCH", "/v2/gameCenterAchievements/{id}"),
-    ("DELETE", "/v2/gameCenterAchievements/{id}"),
-    ("GET", "/v2/gameCenterAchievements/{id}/versions"),
-    ("GET", "/v2/gameCenterAchievements/{id}/relationships/versions"),
-    ("POST", "/v2/gameCenterAchievementVersions"),
-    ("GET", "/v2/gameCenterAchievementVersions/{id}"),
-    ("GET", "/v2/gameCenterAchievementVersions/{id}/localizations"),
-    ("GET", "/v2/gameCenterAchievementVersions/{id}/relationships/localizations"),
-    ("POST", "/v2/gameCenterAchievementLocalizations"),
-    ("GET", "/v2/gameCenterAchievementLocalizations/{id}"),
-    ("PATCH", "/v2/gameCenterAchievementLocalizations/{id}"),
-    ("DELETE", "/v2/gameCenterAchievementLocalizations/{id}"),
-    ("GET", "/v2/gameCenterAchievementLocalizations/{id}/image"),
-    ("GET", "/v2/gameCenterAchievementLocalizations/{id}/relationships/image"),
-    ("POST", "/v2/gameCenterAchievementImages"),
-    ("GET", "/v2/gameCenterAchievementImages/{id}"),
-    ("PATCH", "/v2/gameCenterAchievementImages/{id}"),
-    ("DELETE", "/v2/gameCenterAchievementImages/{id}"),
-    # v1 achievements (deprecated)
-    ("POST", "/v1/gameCenterAchievements"),
-    ("GET", "/v1/gameCenterAchievements/{id}"),
-    ("PATCH", "/v1/gameCenterAchievements/{id}"),
-    ("DELETE", "/v1/gameCenterAchievements/{id}"),
-    ("GET", "/v1/gameCenterAchievements/{id}/localizations"),
-    ("GET", "/v1/gameCenterAchievements/{id}/relationships/localizations"),
-    ("POST", "/v1/gameCenterAchievementLocalizations"),
-    ("GET", "/v1/gameCenterAchievementLocalizations/{id}"),
-    ("PATCH", "/v1/gameCenterAchievementLocalizations/{id}"),
-    ("DELETE", "/v1/gameCenterAchievementLocalizations/{id}"),
-    ("GET", "/v1/gameCenterAchievementLocalizations/{id}/gameCenterAchievement"),
-    ("GET", "/v1/gameCenterAchievementLocalizations/{id}/relationships/gameCenterAchievement"),
-    ("GET", "/v1/gameCenterAchievementLocalizations/{id}/gameCenterAchievementImage"),
-    ("GET", "/v1/gameCenterAchievementLocalizations/{id}/relationships/gameCenterAchievementImage"),
-    ("POST", "/v1/gameCenterAchievementImages"),
-    ("GET", "/v1/gameCenterAchievementImages/{id}"),
-    ("PATCH", "/v1/gameCenterAchievementImages/{id}"),
-    ("DELETE", "/v1/gameCenterAchievementImages/{id}"),
-]
+def served() -> list[tuple[str, str]]:
+    """Every (method, path) the simulator serves (its route table); each must exist in the spec."""
+    from .kinds import routes  # late: the route table imports the whole simulator
+
+    return [(method, path) for method, path, _api, _handler in routes()]
 
 
 def _ref_name(schema: dict[str, Any]) -> str | None:
@@ -81,7 +29,7 @@ def _ref_name(schema: dict[str, Any]) -> str | None:
 def build(spec: dict[str, Any]) -> dict[str, Any]:
     """Extract the served operations from the full spec."""
     operations: dict[str, Any] = {}
-    for method, path in SERVED:
+    for method, path in served():
         op = spec["paths"][path][method.lower()]
         params: dict[str, Any] = {}
         for p in op.get("parameters", []):

@@ -69,8 +69,15 @@ def upload_operations(base_url: str, image: dict[str, Any], secret: str) -> list
     return ops
 
 
-def analyse_image(data: bytes, file_name: str) -> dict[str, Any]:
-    """Decode the reassembled file (blocking: run it in a thread) and list every processing error."""
+def analyse_image(
+    data: bytes, file_name: str, sizes: tuple[tuple[int, int], ...] | None = None, label: str | None = None
+) -> dict[str, Any]:
+    """Decode the reassembled file (blocking: run it in a thread) and list every processing error.
+
+    `sizes` are the dimensions the image's slot accepts and `label` says so in words (default: achievement images).
+    """
+    sizes = sizes or ALLOWED_SIZES
+    label = label or "achievement images must be 512x512 or 1024x1024 pixels"
     from PIL import Image, UnidentifiedImageError
 
     errors: list[dict[str, str]] = []
@@ -92,11 +99,11 @@ def analyse_image(data: bytes, file_name: str) -> dict[str, Any]:
                 "description": f"The file is {fmt}; '{file_name}' must be a PNG (.png) or JPEG (.jpg, .jpeg) file.",
             }
         )
-    if (width, height) not in ALLOWED_SIZES:
+    if (width, height) not in sizes:
         errors.append(
             {
                 "code": "IMAGE_INCORRECT_DIMENSIONS",
-                "description": f"The image is {width}x{height}; achievement images must be 512x512 or 1024x1024 pixels.",
+                "description": f"The image is {width}x{height}; {label}.",
             }
         )
     if has_alpha:

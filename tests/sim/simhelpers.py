@@ -145,3 +145,35 @@ def sim_config(**overrides: Any) -> SimConfig:
     base: dict[str, Any] = {"part_size": 4096, "processing_delay": 0.05, "seed": 7}
     base.update(overrides)
     return SimConfig(**base)
+
+
+def rel(name: str, type_: str, rid: str) -> dict[str, Any]:
+    """One to-one relationship entry of a request body."""
+    return {name: {"data": {"type": type_, "id": rid}}}
+
+
+def owner_rel(sim: Simulator) -> dict[str, Any]:
+    return rel("gameCenterDetail", "gameCenterDetails", sim.detail_id)
+
+
+async def upload_image(api: Api, prefix: str, image_type: str, relationships: dict[str, Any], data: bytes,
+                       name: str = "icon.png") -> tuple[str, Any]:
+    """Reserve an image of any kind at `prefix` (e.g. /v2/gameCenterLeaderboardImages), upload every part, commit,
+    and wait for processing; returns (image id, the final document)."""
+    import asyncio
+    import time
+
+    body = {"data": {"type": image_type, "attributes": {"fileName": name, "fileSize": len(data)}, "relationships": relationships}}
+    status, doc, _ = await api.post(prefix, body)
+    assert status == 201, doc
+    image_id = doc["data"]["id"]
+    assert doc["data"]["attributes"]["assetDeliveryState"]["state"] == "AWAITING_UPLOAD"
+    assert all(s == 200 for s in await api.put_parts(doc["data"]["attributes"]["uploadOperations"], data))
+    status, doc, _ = await api.patch(f"{prefix}/{image_id}", {"data": {"type": image_type, "id": image_id, "attributes": {"uploaded": True}}})
+    assert status == 200, doc
+    deadline = time.monotonic() + 10
+    while doc["data"]["attributes"]["assetDeliveryState"]["state"] not in ("COMPLETE", "FAILED") and time.monotonic() < deadline:
+        await asyncio.sleep(0.02)
+        status, doc, _ = await api.get(f"{prefix}/{image_id}")
+        assert status == 200, doc
+    return image_id, doc
