@@ -150,31 +150,33 @@ def writes(sim: Any, since: int = 0) -> list[Any]:
 
 
 def assert_matches_manifest(sim: Any, wl: Workload) -> None:
-    """Every manifest localization exists once with the manifest's texts and holds exactly one COMPLETE image with
-    the local file's bytes."""
+    """Every manifest localization of every kind exists once with the manifest's texts and holds exactly one COMPLETE
+    image with the local file's bytes; no image anywhere else."""
     state = sim.state
-    achievements = {a["attributes"]["vendorIdentifier"]: a for a in state.achievements()}
-    assert set(wl.vendors) <= set(achievements)
-    locs = state.localizations()
-    images = state.images()
-    by_loc: dict[str, list[dict[str, Any]]] = {}
-    for img in images:
-        by_loc.setdefault(img["localization_id"], []).append(img)
-    for vendor in wl.vendors:
-        ach = achievements[vendor]
-        latest = state.latest_version(ach["id"])
-        assert latest is not None
-        mine = [loc for loc in locs if loc["version_id"] == latest["id"]]
-        assert sorted(loc["locale"] for loc in mine) == sorted(wl.locales), vendor
-        for loc in mine:
-            remote_texts = {name: loc[name] for name in ("name", "beforeEarnedDescription", "afterEarnedDescription")}
-            assert remote_texts == expected_texts(wl, vendor, loc["locale"]), (vendor, loc["locale"])
-            imgs = by_loc.get(loc["id"], [])
-            assert len(imgs) == 1, f"{vendor}/{loc['locale']} holds {len(imgs)} images"
-            assert sim_image_state(imgs[0]) == "COMPLETE", (vendor, loc["locale"], imgs[0].get("result"))
-            data = state.image_bytes(imgs[0]["id"])
-            assert hashlib.sha256(data).hexdigest() == sha256(wl.icon(vendor, loc["locale"])), (vendor, loc["locale"])
-    # no image anywhere that is not attached to a live localization (no orphans, no leftovers)
-    loc_ids = {loc["id"] for loc in locs}
-    assert all(img["localization_id"] in loc_ids for img in images)
-    assert len(images) == len(wl.vendors) * len(wl.locales)
+    for kind in ("achievement", "leaderboard"):
+        vendors = wl.of_kind(kind)
+        items = {a["attributes"]["vendorIdentifier"]: a for a in state.items(kind)}
+        assert set(vendors) <= set(items), kind
+        locs = state.localizations(kind)
+        images = state.images(kind)
+        by_loc: dict[str, list[dict[str, Any]]] = {}
+        for img in images:
+            by_loc.setdefault(img["localization_id"], []).append(img)
+        for vendor in vendors:
+            latest = state.latest_version(items[vendor]["id"], kind)
+            assert latest is not None
+            mine = [loc for loc in locs if loc["version_id"] == latest["id"]]
+            assert sorted(loc["locale"] for loc in mine) == sorted(wl.locales), (kind, vendor)
+            for loc in mine:
+                want = expected(wl, kind, vendor, loc["locale"])
+                assert {name: loc.get(name) for name in want} == want, (kind, vendor, loc["locale"])
+                imgs = by_loc.get(loc["id"], [])
+                assert len(imgs) == 1, f"{kind} {vendor}/{loc['locale']} holds {len(imgs)} images"
+                assert sim_image_state(imgs[0]) == "COMPLETE", (kind, vendor, loc["locale"], imgs[0].get("result"))
+                data = state.image_bytes(imgs[0]["id"])
+                assert hashlib.sha256(data).hexdigest() == sha256(wl.icon(vendor, loc["locale"], kind)), \
+                    (kind, vendor, loc["locale"])
+        # no image anywhere that is not attached to a live localization (no orphans, no leftovers)
+        loc_ids = {loc["id"] for loc in locs}
+        assert all(img["localization_id"] in loc_ids for img in images)
+        assert len(images) == len(vendors) * len(wl.locales), kind
