@@ -188,6 +188,7 @@ def copy_tree(src: Path, dst: Path) -> None:
 
 
 V2 = "/v2/gameCenterAchievement"
+LB = "/v2/gameCenterLeaderboard"
 ROUTES = {
     "POST achievement": ("POST", "/v2/gameCenterAchievements"),
     "POST version": ("POST", f"{V2}Versions"),
@@ -196,6 +197,14 @@ ROUTES = {
     "POST image": ("POST", f"{V2}Images"),
     "PATCH image": ("PATCH", f"{V2}Images/{{id}}"),
     "DELETE image": ("DELETE", f"{V2}Images/{{id}}"),
+    "POST leaderboard": ("POST", "/v2/gameCenterLeaderboards"),
+    "PATCH leaderboard": ("PATCH", "/v2/gameCenterLeaderboards/{id}"),
+    "POST leaderboard version": ("POST", f"{LB}Versions"),
+    "POST leaderboard localization": ("POST", f"{LB}Localizations"),
+    "PATCH leaderboard localization": ("PATCH", f"{LB}Localizations/{{id}}"),
+    "POST leaderboard image": ("POST", f"{LB}Images"),
+    "PATCH leaderboard image": ("PATCH", f"{LB}Images/{{id}}"),
+    "DELETE leaderboard image": ("DELETE", f"{LB}Images/{{id}}"),
 }
 _NAMES = {v: k for k, v in ROUTES.items()}
 
@@ -252,53 +261,62 @@ def journal_known_parts(journal: Path) -> dict[str, set[int]]:
 
 
 def assert_exact_state(sim: SimProc, wl: Any, *, versions: dict[str, int] | None = None) -> None:
-    """Exactly the manifest: one achievement per vendor id with `versions` versions (default 1), each manifest locale once in
-    the latest version holding one COMPLETE image with the local file's bytes; no reservation left anywhere, every
-    image attached to an existing localization, no localization with two images."""
+    """Exactly the manifest, for every kind: one item per vendor id with `versions` versions (default 1; keys
+    `vendor` for achievements, `leaderboard:vendor` for leaderboards), each manifest locale once in the latest
+    version, with the manifest's texts, holding one COMPLETE image with the local file's bytes; no reservation
+    left anywhere, every image attached to an existing localization, no localization with two images."""
     from workload import sha256, sim_image_state
 
+    from bulkgc.kinds import KINDS
     from bulkgc.manifest import load_manifest
 
-    manifest = {a.vendor_identifier: a for a in load_manifest(wl.manifest).of_kind("achievement")}
+    loaded = load_manifest(wl.manifest)
     state = sim.state
-    achievements = state.achievements()
-    vendors = [a["attributes"]["vendorIdentifier"] for a in achievements]
-    assert sorted(vendors) == sorted(wl.vendors), "duplicate or missing achievements"
-    locs = {loc["id"]: loc for loc in state.localizations()}
-    images = state.images()
-    per_loc: dict[str, list[dict[str, Any]]] = {}
-    for img in images:
-        assert img["localization_id"] in locs, f"image {img['id']} belongs to no localization"
-        per_loc.setdefault(img["localization_id"], []).append(img)
-    assert all(len(v) == 1 for v in per_loc.values()), "a localization holds two images"
-    leftovers = [(img["fileName"], sim_image_state(img)) for img in images if sim_image_state(img) != "COMPLETE"]
-    assert leftovers == [], "reservations or unprocessed images left behind"
-    for ach in achievements:
-        vendor = ach["attributes"]["vendorIdentifier"]
-        assert len(state.versions_of(ach["id"])) == (versions or {}).get(vendor, 1), f"{vendor}: versions"
-        latest = state.latest_version(ach["id"])
-        assert latest is not None
-        mine = [loc for loc in locs.values() if loc["version_id"] == latest["id"]]
-        assert sorted(loc["locale"] for loc in mine) == sorted(wl.locales), f"{vendor}: duplicate or missing locales"
-        want = {loc.locale: loc for loc in manifest[vendor].localizations}
-        for loc in mine:
-            texts = (loc["name"], loc["beforeEarnedDescription"], loc["afterEarnedDescription"])
-            w = want[loc["locale"]]
-            assert texts == (w["name"], w["before_earned_description"], w["after_earned_description"]), (vendor, loc["locale"])
-            imgs = per_loc.get(loc["id"], [])
-            assert len(imgs) == 1, f"{vendor}/{loc['locale']} has no image"
-            data = state.image_bytes(imgs[0]["id"])
-            assert hashlib.sha256(data).hexdigest() == sha256(wl.icon(vendor, loc["locale"])), (vendor, loc["locale"])
+    for kind in KINDS:
+        manifest = {i.vendor_identifier: i for i in loaded.of_kind(kind.name)}
+        items = state.items(kind.name)
+        vendors = [a["attributes"]["vendorIdentifier"] for a in items]
+        assert sorted(vendors) == sorted(wl.of_kind(kind.name)), f"duplicate or missing {kind.plural}"
+        locs = {loc["id"]: loc for loc in state.localizations(kind.name)}
+        images = state.images(kind.name)
+        per_loc: dict[str, list[dict[str, Any]]] = {}
+        for img in images:
+            assert img["localization_id"] in locs, f"{kind.name} image {img['id']} belongs to no localization"
+            per_loc.setdefault(img["localization_id"], []).append(img)
+        assert all(len(v) == 1 for v in per_loc.values()), f"a {kind.name} localization holds two images"
+        leftovers = [(img["fileName"], sim_image_state(img)) for img in images if sim_image_state(img) != "COMPLETE"]
+        assert leftovers == [], f"{kind.name}: reservations or unprocessed images left behind"
+        for item in items:
+            vendor = item["attributes"]["vendorIdentifier"]
+            name = vendor if kind.name == "achievement" else f"{kind.name}:{vendor}"
+            assert len(state.versions_of(item["id"], kind.name)) == (versions or {}).get(name, 1), f"{name}: versions"
+            latest = state.latest_version(item["id"], kind.name)
+            assert latest is not None
+            mine = [loc for loc in locs.values() if loc["version_id"] == latest["id"]]
+            assert sorted(loc["locale"] for loc in mine) == sorted(wl.locales), f"{name}: duplicate or missing locales"
+            want = {loc.locale: loc for loc in manifest[vendor].localizations}
+            for loc in mine:
+                w = want[loc["locale"]]
+                assert {t.asc: loc.get(t.asc) for t in kind.texts} == {t.asc: w[t.key] for t in kind.texts}, \
+                    (name, loc["locale"])
+                imgs = per_loc.get(loc["id"], [])
+                assert len(imgs) == 1, f"{name}/{loc['locale']} has no image"
+                data = state.image_bytes(imgs[0]["id"])
+                assert hashlib.sha256(data).hexdigest() == sha256(wl.icon(vendor, loc["locale"], kind.name)), \
+                    (name, loc["locale"])
 
 
 def image_items(state: SimState) -> dict[str, str]:
-    """Image id -> the journal key of its item (`image:achievement:<vendor>:<locale>`)."""
-    achievements = {a["id"]: a["attributes"]["vendorIdentifier"] for a in state.achievements()}
-    versions = {v["id"]: v["achievement_id"] for v in state.versions()}
-    locs = {loc["id"]: loc for loc in state.localizations()}
+    """Image id -> the journal key of its item (`image:<kind>:<vendor>:<locale>`), for every kind."""
+    from bulkgc.kinds import KINDS
+
     out = {}
-    for img in state.images():
-        loc = locs.get(img["localization_id"])
-        if loc is not None:
-            out[img["id"]] = f"image:achievement:{achievements[versions[loc['version_id']]]}:{loc['locale']}"
+    for kind in KINDS:
+        version_vendor = {v["id"]: item["attributes"]["vendorIdentifier"] for item in state.items(kind.name)
+                          for v in state.versions_of(item["id"], kind.name)}
+        locs = {loc["id"]: loc for loc in state.localizations(kind.name)}
+        for img in state.images(kind.name):
+            loc = locs.get(img["localization_id"])
+            if loc is not None:
+                out[img["id"]] = f"image:{kind.name}:{version_vendor[loc['version_id']]}:{loc['locale']}"
     return out

@@ -70,6 +70,8 @@ class KillPoint:
     flags: tuple[str, ...] = ()
     versions: dict[int, int] = field(default_factory=dict)  # vendor index -> versions expected
     api: str = "v2"
+    achievements: int = 4
+    leaderboards: int = 0  # the first shares the first achievement's vendor id
 
     def __str__(self) -> str:
         return self.name
@@ -114,8 +116,48 @@ POINTS_V1 = [
 ]
 
 
+LB_IMAGES = "/v2/gameCenterLeaderboardImages"
+#: the writes of one clean push of the mixed workload: 2 achievements and 3 leaderboards x 2 locales
+CLEAN_MIXED = {"POST achievement": 2, "POST localization": 4, "POST image": 4, "PATCH image": 4,
+               "POST leaderboard": 3, "POST leaderboard localization": 6, "POST leaderboard image": 6,
+               "PATCH leaderboard image": 6}
+
+
+def _change_board_icons(sim: SimProc, wl: Workload) -> None:
+    for n, locale in enumerate(LOCALES):
+        make_icon(wl.icon(wl.boards[1], locale, "leaderboard"), 700 + n, variant=1)
+
+
+def _mixed(name: str, at: dict[str, Any], **kw: Any) -> KillPoint:
+    return KillPoint(name, at, writes=kw.pop("writes", dict(CLEAN_MIXED)), achievements=2, leaderboards=3, **kw)
+
+
+#: kill points inside leaderboard work, in a manifest that also holds achievements (one sharing a vendor id)
+POINTS_LEADERBOARD = [
+    _mixed("leaderboard-created-answer-lost",
+           {"method": "POST", "route_glob": "/v2/gameCenterLeaderboards", "skip": 1, "after_apply": True}),
+    _mixed("leaderboard-localization-created-answer-lost",
+           {"method": "POST", "route_glob": "/v2/gameCenterLeaderboardLocalizations", "skip": 2, "after_apply": True}),
+    _mixed("leaderboard-image-reserved-answer-lost",
+           {"method": "POST", "route_glob": LB_IMAGES, "skip": 1, "after_apply": True}),
+    _mixed("leaderboard-image-between-parts",
+           {"method": "PUT", "route_glob": "/upload/*", "skip": 2, "after_apply": True},
+           writes={"DELETE leaderboard image": 2, "POST leaderboard image": 2, "PATCH leaderboard image": 2},
+           prepare=_change_board_icons, flags=("--images-in-flight", "1", "--upload-concurrency", "1")),
+    _mixed("leaderboard-image-committed-before-journal-write",
+           {"method": "PATCH", "route_glob": LB_IMAGES + "/*", "skip": 1, "after_apply": True}),
+]
+POINTS_LEADERBOARD_V1 = [
+    _mixed("v1-leaderboard-image-reserved-answer-lost",
+           {"method": "POST", "route_glob": "/v1/gameCenterLeaderboardImages", "after_apply": True}, api="v1"),
+    _mixed("v1-leaderboard-image-committed-before-journal-write",
+           {"method": "PATCH", "route_glob": "/v1/gameCenterLeaderboardImages/*", "skip": 1, "after_apply": True},
+           api="v1"),
+]
+
+
 def crash_and_resume(tmp_path: Path, point: KillPoint, *, keep_journal: bool) -> None:
-    wl = make_workload(tmp_path / "wl", 4, LOCALES)
+    wl = make_workload(tmp_path / "wl", point.achievements, LOCALES, leaderboards=point.leaderboards)
     journal = tmp_path / "journal.sqlite"
     api = ("--api", point.api)
     sim = SimProc(tmp_path, wl.app_id).start()
@@ -169,7 +211,7 @@ def crash_and_resume(tmp_path: Path, point: KillPoint, *, keep_journal: bool) ->
         # within the re-run no part goes twice
         ok = [(i, p) for i, p, status in puts if status == 200]
         assert len(ok) == len(set(ok))
-        if keep_journal and point.name.endswith("between-parts-of-one-image"):
+        if keep_journal and "between-parts" in point.name:
             assert sum(map(len, known.values())) >= 1, "the journal knew no part: the case proves nothing"
         # and every exchange of both runs (and the prepare run) conforms to Apple's spec
         assert sim.assert_conforms() > 0
@@ -178,14 +220,14 @@ def crash_and_resume(tmp_path: Path, point: KillPoint, *, keep_journal: bool) ->
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("point", POINTS + POINTS_V1, ids=str)
+@pytest.mark.parametrize("point", POINTS + POINTS_V1 + POINTS_LEADERBOARD + POINTS_LEADERBOARD_V1, ids=str)
 def test_kill_and_rerun(tmp_path: Path, point: KillPoint) -> None:
     """SIGKILL at this point, run again with the journal: the manifest's exact state, nothing done twice, resumed."""
     crash_and_resume(tmp_path, point, keep_journal=True)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("point", POINTS, ids=str)
+@pytest.mark.parametrize("point", POINTS + POINTS_LEADERBOARD, ids=str)
 def test_kill_delete_journal_and_rerun(tmp_path: Path, point: KillPoint) -> None:
     """SIGKILL at this point, delete the journal, run again: the digests in fileName alone make it exact."""
     crash_and_resume(tmp_path, point, keep_journal=False)
