@@ -48,7 +48,7 @@ EPILOG = """exit codes:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bulkgc",
-        description="Push Game Center achievements, localizations and icons to App Store Connect in bulk.",
+        description="Push Game Center achievements and leaderboards, their localizations and icons to App Store Connect in bulk.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -76,7 +76,7 @@ def _fraction(text: str) -> float:
 class RunSettings:
     """Everything a push (or plan/status) run needs besides the manifest."""
 
-    manifest: Path = setting(Path("manifests/example.toml"), "the manifest (TOML or JSON) describing the app's achievements",
+    manifest: Path = setting(Path("manifests/example.toml"), "the manifest (TOML or JSON) describing the app's achievements and leaderboards",
                              env="BULKGC_MANIFEST", parse=Path, flag="manifest", metavar="MANIFEST")
     assets: Path | None = setting(None, "directory holding the icons (default: as the manifest says)",
                                   env="BULKGC_ASSETS", parse=Path, metavar="DIR")
@@ -109,7 +109,7 @@ class RunSettings:
     image_attempts: int = setting(3, "times one image is uploaded before it is reported failed",
                                   env="BULKGC_IMAGE_ATTEMPTS", parse=_positive_int, metavar="N")
     on_live: str = setting("new-version",
-                           "when an achievement's latest version is LIVE and differs: create a new version, or skip it",
+                           "when an item's latest version is LIVE and differs: create a new version, or skip it",
                            env="BULKGC_ON_LIVE", choices=("new-version", "skip"))
     deadline: float | None = setting(None, "stop starting new work after this long and exit resumable (e.g. 6h)",
                                      env="BULKGC_DEADLINE", parse=parse_duration, metavar="DURATION")

@@ -53,7 +53,7 @@ class Executor:
             # a change App Store Connect cannot take now (version in review) is not done: it counts like a
             # failure for the exit code; one the user chose to skip (--on-live skip) does not
             outcome = "skipped" if p.blocked_by_choice else "blocked"
-            codes = [] if p.blocked_by_choice else ["VERSION_NOT_EDITABLE"]
+            codes = [] if p.blocked_by_choice else [p.blocked_code]
             books.record("item", p, None, "none", outcome, message=p.version_note, attempts=0, codes=codes)
             books.record_untouched(p, outcome, f"not changed: {p.version_note}", codes=codes)
             return

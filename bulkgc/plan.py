@@ -80,6 +80,7 @@ class ItemPlan:
     extra_remote_locales: list[str] = field(default_factory=list)
     # blocked because the user asked for it (--on-live skip), not because App Store Connect forbids the change
     blocked_by_choice: bool = False
+    blocked_code: str = "VERSION_NOT_EDITABLE"  # why it is blocked, as an error code for the report
 
     @property
     def kind(self) -> Kind:
@@ -363,7 +364,7 @@ def plan_item(kapi: KindApi, desired: Item, remote: RemoteItem | None, locs: dic
     frozen = frozen_after_release(desired.kind, kapi, remote, changes)
     differs = any(la.has_work for la in actions)
     if frozen:
-        p.action, p.version_note = "blocked", (
+        p.action, p.blocked_code, p.version_note = "blocked", "ATTRIBUTE_NOT_EDITABLE_AFTER_RELEASE", (
             f"{', '.join(frozen)} cannot change once the {desired.kind.name} is live; change it back in the "
             "manifest or make a new one")
     elif version_action in ("create", "blocked") and latest is not None and not differs:

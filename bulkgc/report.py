@@ -27,8 +27,13 @@ OUTCOMES = ("done", "unchanged", "failed", "blocked", "skipped", "interrupted")
 _ADVICE: tuple[tuple[str, str], ...] = (
     (
         "VERSION_NOT_EDITABLE",
-        "the achievement's latest version is in review or waiting for release; run again once it is LIVE "
+        "the item's latest version is in review or waiting for release; run again once it is LIVE "
         "(bulkgc then creates a new version) or rejected",
+    ),
+    (
+        "ATTRIBUTE_NOT_EDITABLE_AFTER_RELEASE",
+        "that setting cannot change once the item is live; put the live value back in the manifest, or create a "
+        "new item with a new vendor_identifier",
     ),
     (
         "PROCESSING_TIMEOUT",
@@ -57,7 +62,7 @@ _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 @dataclass
 class ItemResult:
-    """The outcome of one achievement, localization or image in a run."""
+    """The outcome of one item (achievement, leaderboard, ...), localization or image in a run."""
 
     kind: str  # the level: the item's own kind ("achievement", "leaderboard", ...) | "localization" | "image"
     vendor_identifier: str

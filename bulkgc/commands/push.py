@@ -21,9 +21,9 @@ STOP_GRACE_SECONDS = 8.0
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser("push", help="push achievements, localizations and icons (resumable)",
+    p = sub.add_parser("push", help="push achievements, leaderboards, localizations and icons (resumable)",
                        description="Read App Store Connect, compare with the manifest and do only what differs: "
-                                   "create/update achievements and localizations, upload icons, wait until "
+                                   "create/update achievements, leaderboards and localizations, upload icons, wait until "
                                    "App Store Connect has processed them. Run it again to resume.")
     add_arguments(p)
     p.set_defaults(run=run)

@@ -118,3 +118,37 @@ async def test_plan_json_and_status_name_the_kind(tmp_path: Path, capsys: pytest
     with Journal.open(settings.journal, read_only=True) as j:
         keys = {i.item_key for i in j.items(kind="image")}
     assert keys == {f"image:achievement:{wl.vendors[0]}:en-US", f"image:leaderboard:{wl.vendors[0]}:en-US"}
+
+
+async def test_live_leaderboard_gets_a_new_version_and_a_frozen_setting_is_blocked(tmp_path: Path) -> None:
+    """A LIVE leaderboard whose text differs gets a new version (v2); changing its sort order once it is live
+    is reported blocked with its own code and nothing is sent for it."""
+    wl = make_workload(tmp_path / "wl", 1, ("en-US",), leaderboards=3)
+    async with Simulator(fast_sim_config(app_id=wl.app_id)) as sim:
+        settings = settings_for(sim, wl.manifest, tmp_path)
+        assert (await push(settings)).exit_code == 0
+        boards = {b["attributes"]["vendorIdentifier"]: b for b in sim.state.items("leaderboard")}
+        for vendor in wl.boards[1:]:
+            sim.state.set_version_state(sim.state.latest_version(boards[vendor]["id"], "leaderboard")["id"], "LIVE")
+        renamed, frozen = wl.boards[1], wl.boards[2]
+        wl.set_text(renamed, "en-US", "name", "Season two", kind="leaderboard")
+        text = wl.manifest.read_text(encoding="utf-8")
+        at = text.index(f'vendor_identifier = "{frozen}"')
+        wl.manifest.write_text(text[:at] + text[at:].replace('score_sort_type = "DESC"', 'score_sort_type = "ASC"', 1),
+                               encoding="utf-8")
+
+        mark = len(sim.requests)
+        report = await push(settings)
+        assert report.exit_code == 1
+        blocked = [r for r in report.items if r.outcome == "blocked" and r.kind == "leaderboard"]
+        assert [(r.vendor_identifier, r.error_codes) for r in blocked] == [
+            (frozen, ["ATTRIBUTE_NOT_EDITABLE_AFTER_RELEASE"])]
+        assert "scoreSortType" in blocked[0].message
+        assert sorted((r.method, r.route) for r in writes(sim, mark)) == [
+            ("PATCH", "/v2/gameCenterLeaderboardLocalizations/{id}"), ("POST", "/v2/gameCenterLeaderboardVersions")]
+        versions = sim.state.versions_of(boards[renamed]["id"], "leaderboard")
+        assert [v["version"] for v in versions] == [1, 2]
+        (loc,) = sim.state.localizations_of(versions[-1]["id"], "leaderboard")
+        assert loc["name"] == "Season two"
+        after = {b["attributes"]["vendorIdentifier"]: b for b in sim.state.items("leaderboard")}
+        assert after[frozen]["attributes"]["scoreSortType"] == "DESC"
