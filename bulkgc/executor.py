@@ -26,8 +26,14 @@ from bulkgc.steps import ItemSteps
 class Executor:
     """Runs a Plan against App Store Connect; kind-blind (the plan's rows carry the kind)."""
 
-    def __init__(self, client: Any, settings: RunSettings, images: dict[str, ImageInfo], ledger: Ledger,
-                 stop: anyio.Event) -> None:
+    def __init__(
+        self,
+        client: Any,
+        settings: RunSettings,
+        images: dict[str, ImageInfo],
+        ledger: Ledger,
+        stop: anyio.Event,
+    ) -> None:
         self.ledger = ledger
         self.stop = stop
         reader = RemoteReader(client)
@@ -62,8 +68,16 @@ class Executor:
             for la in p.localizations:
                 books.record("localization", p, la.locale, "none", "unchanged", attempts=0)
                 if la.image is not None:
-                    books.record("image", p, la.locale, "none", "unchanged", final_state="COMPLETE",
-                                 image_id=la.image.remote.id if la.image.remote else None, attempts=0)
+                    books.record(
+                        "image",
+                        p,
+                        la.locale,
+                        "none",
+                        "unchanged",
+                        final_state="COMPLETE",
+                        image_id=la.image.remote.id if la.image.remote else None,
+                        attempts=0,
+                    )
                     await self.machine.confirm_complete(key_of(p, "image", la.locale), la.image.remote)
             return
         if self.stopping:
@@ -77,7 +91,9 @@ class Executor:
             raise
         except BulkgcError as exc:
             books.event(key_of(p), p.action, "failed", detail=str(exc))
-            books.record("item", p, None, p.action, "failed", codes=codes_of(exc), message=str(exc), started=started)
+            books.record(
+                "item", p, None, p.action, "failed", codes=codes_of(exc), message=str(exc), started=started
+            )
             books.record_untouched(p, "skipped", f"{p.kind.name} could not be created or updated")
             return
         action = p.action if (p.action != "none" or p.version_action != "create") else "new-version"

@@ -1,4 +1,4 @@
-"""Each localization's icon through its states: reserve (or resume) -> parts -> commit -> batched poll -> final.
+"""Each localization's icon through its states: reserve (or resume) -> parts -> commit -> batched poll.
 
 One `ImageMachine` serves the whole push: it bounds the images in flight, polls each container (version) once
 for all of its images, learns App Store Connect's processing time, and redoes an image that failed, got stuck
@@ -19,7 +19,14 @@ from bulkgc.errors import FATAL, BulkgcError
 from bulkgc.ledger import Ledger, codes_of, key_of
 from bulkgc.plan import ImageAction, ItemPlan, LocalizationAction
 from bulkgc.remote import RemoteImage, RemoteReader
-from bulkgc.upload import commit_image, delete_image, read_image, reserve_image, upload_parts, wait_until_processed
+from bulkgc.upload import (
+    commit_image,
+    delete_image,
+    read_image,
+    reserve_image,
+    upload_parts,
+    wait_until_processed,
+)
 
 
 @dataclass
@@ -71,11 +78,11 @@ class ImageMachine:
         """Tune the wait before a container's first poll toward App Store Connect's processing time.
 
         One poll per version is the goal: shorten the wait a little while one poll is enough, lengthen it more
-        when it is not (never beyond `poll_interval`, never below a quarter second). The two steps settle where
-        about nine first polls in ten suffice: waiting a little longer costs nothing while other images upload
-        (no upload slot is held while a version processes), and the early tenth is polled again soon. The steps
-        are small because many versions wait at once: each learns only after its own poll, and big steps taken
-        on stale waits overshoot.
+        when it is not (never beyond `poll_interval`, never below a quarter second). The two steps settle
+        where about nine first polls in ten suffice: waiting a little longer costs nothing while other images
+        upload (no upload slot is held while a version processes), and the early tenth is polled again soon.
+        The steps are small because many versions wait at once: each learns only after its own poll, and big
+        steps taken on stale waits overshoot.
         """
         factor = 0.99 if first_poll_sufficed else 1.1
         self.first_poll_delay = min(self.settings.poll_interval, max(0.25, self.first_poll_delay * factor))
@@ -84,13 +91,23 @@ class ImageMachine:
         """Upload what needs uploading, then poll the container until every image is final (bounded redo)."""
         for job in jobs:
             if job.action == "none":
-                self.ledger.record("image", plan, job.la.locale, "none", "unchanged",
-                                   image_id=job.remote.id if job.remote else None, final_state="COMPLETE", attempts=0)
+                self.ledger.record(
+                    "image",
+                    plan,
+                    job.la.locale,
+                    "none",
+                    "unchanged",
+                    image_id=job.remote.id if job.remote else None,
+                    final_state="COMPLETE",
+                    attempts=0,
+                )
                 await self.confirm_complete(job.key, job.remote)
                 job.done = True
             elif job.action == "wait" and job.remote is not None:
                 job.image_id, job.started = job.remote.id, time.time()
-                job.committed_at = time.monotonic()  # committed by an earlier run: processing is timed from now
+                job.committed_at = (
+                    time.monotonic()
+                )  # committed by an earlier run: processing is timed from now
         pending = [j for j in jobs if not j.done and j.action != "wait"]
         kapi = plan.kapi
         while True:
@@ -105,9 +122,12 @@ class ImageMachine:
                 return await self.reader.localizations(plan.kind, kapi, container, purpose="poll")
 
             result = await wait_until_processed(
-                read_container, {j.image_id for j in committed if j.image_id},
-                interval=self.settings.poll_interval, timeout=self.settings.processing_timeout,
-                first_delay=self.first_poll_delay, stop=lambda: self.stopping,
+                read_container,
+                {j.image_id for j in committed if j.image_id},
+                interval=self.settings.poll_interval,
+                timeout=self.settings.processing_timeout,
+                first_delay=self.first_poll_delay,
+                stop=lambda: self.stopping,
             )
             self.polls += result.polls
             self.learn_processing_time(first_poll_sufficed=result.polls == 1 and not result.stuck)
@@ -119,50 +139,99 @@ class ImageMachine:
                     await self.finish(job, "done", "COMPLETE")
                 elif seen.state == "FAILED":
                     codes = seen.error_codes or ["FAILED"]
-                    await self.finish(job, "failed", "FAILED", codes=codes,
-                                      message=f"App Store Connect rejected the image: {', '.join(codes)}")
+                    await self.finish(
+                        job,
+                        "failed",
+                        "FAILED",
+                        codes=codes,
+                        message=f"App Store Connect rejected the image: {', '.join(codes)}",
+                    )
                 elif self.stopping:
-                    await self.finish(job, "interrupted", seen.state,
-                                      message="still processing when the run stopped; the next run checks it")
+                    await self.finish(
+                        job,
+                        "interrupted",
+                        seen.state,
+                        message="still processing when the run stopped; the next run checks it",
+                    )
                 elif job.attempts >= self.settings.image_attempts:
-                    await self.finish(job, "failed", seen.state, codes=["PROCESSING_TIMEOUT"],
-                                      message=f"still {seen.state} after {job.attempts} attempt(s) of "
-                                              f"{self.settings.processing_timeout:.0f}s; run again later")
+                    await self.finish(
+                        job,
+                        "failed",
+                        seen.state,
+                        codes=["PROCESSING_TIMEOUT"],
+                        message=f"still {seen.state} after {job.attempts} attempt(s) of "
+                        f"{self.settings.processing_timeout:.0f}s; run again later",
+                    )
                 else:  # stuck or vanished: delete and start that image over
-                    self.ledger.event(job.key, "poll", "retry", attempt=job.attempts,
-                                      detail=f"{seen.state}; starting over")
+                    self.ledger.event(
+                        job.key, "poll", "retry", attempt=job.attempts, detail=f"{seen.state}; starting over"
+                    )
                     if seen.state != "MISSING":
                         await delete_image(self.client, kapi, job.image_id)
                     job.action, job.remote, job.image_id = "upload", None, None
                     pending.append(job)
 
     async def confirm_complete(self, key: str, remote: RemoteImage | None) -> None:
-        """An image App Store Connect already holds COMPLETE: bring a stale journal record up to date (a run killed
+        """An image App Store Connect already holds COMPLETE: bring a stale journal record up to date (a run
+        killed
         after its commit, or a failure since fixed), so `bulkgc status` does not report it unfinished."""
         record = await self.ledger.get(key)
         if record is not None and record.state != "complete":
-            await self.ledger.put(key, state="complete", remote_id=remote.id if remote else record.remote_id,
-                                  error_codes=[], detail="found COMPLETE in App Store Connect")
+            await self.ledger.put(
+                key,
+                state="complete",
+                remote_id=remote.id if remote else record.remote_id,
+                error_codes=[],
+                detail="found COMPLETE in App Store Connect",
+            )
 
-    async def finish(self, job: ImageJob, outcome: str, state: str, *, codes: list[str] | None = None,
-                     message: str = "") -> None:
+    async def finish(
+        self, job: ImageJob, outcome: str, state: str, *, codes: list[str] | None = None, message: str = ""
+    ) -> None:
         job.done = True
-        await self.ledger.put(job.key, state=state.lower() if outcome != "interrupted" else "committed",
-                              error_codes=list(codes or []), detail=message)
+        await self.ledger.put(
+            job.key,
+            state=state.lower() if outcome != "interrupted" else "committed",
+            error_codes=list(codes or []),
+            detail=message,
+        )
         waited = None if job.committed_at is None else time.monotonic() - job.committed_at
-        self.ledger.event(job.key, "processed", "ok" if outcome == "done" else outcome, attempt=max(job.attempts, 1),
-                          latency=waited, detail=", ".join(codes or []))
-        self.ledger.record("image", job.plan, job.la.locale, job.image.action, outcome, image_id=job.image_id,
-                           final_state=state, codes=codes, message=message, attempts=max(job.attempts, 1),
-                           started=job.started)
+        self.ledger.event(
+            job.key,
+            "processed",
+            "ok" if outcome == "done" else outcome,
+            attempt=max(job.attempts, 1),
+            latency=waited,
+            detail=", ".join(codes or []),
+        )
+        self.ledger.record(
+            "image",
+            job.plan,
+            job.la.locale,
+            job.image.action,
+            outcome,
+            image_id=job.image_id,
+            final_state=state,
+            codes=codes,
+            message=message,
+            attempts=max(job.attempts, 1),
+            started=job.started,
+        )
 
     async def upload_one(self, job: ImageJob) -> None:
-        """Reserve (or resume), upload the parts, commit; bounded attempts; leaves job.image_id set when committed."""
+        """Reserve (or resume), upload the parts, commit, sets job.image_id once committed."""
         async with self.limiter:
             if self.stopping:
                 job.done = True
-                self.ledger.record("image", job.plan, job.la.locale, job.image.action, "interrupted",
-                                   attempts=job.attempts, message="not started: the run was stopped")
+                self.ledger.record(
+                    "image",
+                    job.plan,
+                    job.la.locale,
+                    job.image.action,
+                    "interrupted",
+                    attempts=job.attempts,
+                    message="not started: the run was stopped",
+                )
                 return
             job.started = job.started or time.time()
             last: BaseException = BulkgcError("no attempt left")
@@ -175,8 +244,13 @@ class ImageMachine:
                     raise
                 except BulkgcError as exc:
                     retry = job.attempts < self.settings.image_attempts
-                    self.ledger.event(job.key, "upload", "retry" if retry else "failed", attempt=job.attempts,
-                                      detail=str(exc))
+                    self.ledger.event(
+                        job.key,
+                        "upload",
+                        "retry" if retry else "failed",
+                        attempt=job.attempts,
+                        detail=str(exc),
+                    )
                     if job.image_id:
                         try:
                             await delete_image(self.client, job.plan.kapi, job.image_id)
@@ -189,8 +263,17 @@ class ImageMachine:
                     if self.stopping:
                         break
             job.done = True
-            self.ledger.record("image", job.plan, job.la.locale, job.image.action, "failed", codes=codes_of(last),
-                               message=str(last), attempts=job.attempts, started=job.started)
+            self.ledger.record(
+                "image",
+                job.plan,
+                job.la.locale,
+                job.image.action,
+                "failed",
+                codes=codes_of(last),
+                message=str(last),
+                attempts=job.attempts,
+                started=job.started,
+            )
             await self.ledger.put(job.key, state="failed", error_codes=codes_of(last), detail=str(last))
 
     async def upload_attempt(self, job: ImageJob) -> None:
@@ -212,7 +295,12 @@ class ImageMachine:
             if not image.upload_operations:
                 image = await read_image(c, k, image.id)
             job.image_id = image.id
-            books.event(key, "resume", "ok", detail=f"{len(skip)} of {len(image.upload_operations)} parts already sent")
+            books.event(
+                key,
+                "resume",
+                "ok",
+                detail=f"{len(skip)} of {len(image.upload_operations)} parts already sent",
+            )
         else:
             t0 = time.monotonic()
             image = await reserve_image(c, k, job.localization_id, job.image.file_name, info.size)
@@ -220,10 +308,21 @@ class ImageMachine:
             # The reservation is recorded once it exists (a kill before that leaves nothing the journal could
             # save: the next run finds the reservation by its digest fileName). Parts recorded for an earlier
             # reservation are forgotten in the same transaction.
-            await books.put(key, clear_parts=True, kind="image", vendor_id=job.plan.vendor_id, locale=job.la.locale,
-                            state="reserved", sha256=info.sha256, file_name=job.image.file_name, file_size=info.size,
-                            parent_id=job.localization_id, attempts=job.attempts, remote_id=image.id,
-                            upload_operations=image.upload_operations)
+            await books.put(
+                key,
+                clear_parts=True,
+                kind="image",
+                vendor_id=job.plan.vendor_id,
+                locale=job.la.locale,
+                state="reserved",
+                sha256=info.sha256,
+                file_name=job.image.file_name,
+                file_size=info.size,
+                parent_id=job.localization_id,
+                attempts=job.attempts,
+                remote_id=image.id,
+                upload_operations=image.upload_operations,
+            )
             books.event(key, "reserve", "ok", attempt=job.attempts, latency=time.monotonic() - t0)
 
         async def part_done(index: int, length: int) -> None:

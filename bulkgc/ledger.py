@@ -20,7 +20,9 @@ from bulkgc.report import ItemResult
 def codes_of(exc: BaseException) -> list[str]:
     """Apple's error codes of a failure (or what stands in for them) for the report."""
     if isinstance(exc, ApiError):
-        return [e.code for e in exc.errors if e.code] or ([f"HTTP_{exc.status}"] if exc.status else ["NO_RESPONSE"])
+        return [e.code for e in exc.errors if e.code] or (
+            [f"HTTP_{exc.status}"] if exc.status else ["NO_RESPONSE"]
+        )
     return [type(exc).__name__]
 
 
@@ -38,32 +40,78 @@ class Ledger:
     results: list[ItemResult] = field(default_factory=list)
     step_seconds: dict[str, dict[str, float]] = field(default_factory=dict)  # item key -> step -> seconds
 
-    def event(self, item: str, step: str, outcome: str, *, attempt: int = 1, latency: float | None = None,
-              nbytes: int = 0, detail: str = "") -> None:
+    def event(
+        self,
+        item: str,
+        step: str,
+        outcome: str,
+        *,
+        attempt: int = 1,
+        latency: float | None = None,
+        nbytes: int = 0,
+        detail: str = "",
+    ) -> None:
         """One step of one item finished (or was retried): progress, and its time for the report."""
         if latency is not None:
             steps = self.step_seconds.setdefault(item, {})
             steps[step] = round(steps.get(step, 0.0) + latency, 3)
-        self.sink.on_event(Event(time=time.time(), item=item, step=step, outcome=outcome, attempt=attempt,
-                                 latency=latency, bytes=nbytes, detail=detail))
+        self.sink.on_event(
+            Event(
+                time=time.time(),
+                item=item,
+                step=step,
+                outcome=outcome,
+                attempt=attempt,
+                latency=latency,
+                bytes=nbytes,
+                detail=detail,
+            )
+        )
 
-    def record(self, level: str, plan: ItemPlan, locale: str | None, action: str, outcome: str, *,
-               image_id: str | None = None, final_state: str | None = None, codes: list[str] | None = None,
-               message: str = "", attempts: int = 1, started: float | None = None) -> None:
-        """The outcome of the item (`level` "item"), or of one of its localizations or images, for the report."""
+    def record(
+        self,
+        level: str,
+        plan: ItemPlan,
+        locale: str | None,
+        action: str,
+        outcome: str,
+        *,
+        image_id: str | None = None,
+        final_state: str | None = None,
+        codes: list[str] | None = None,
+        message: str = "",
+        attempts: int = 1,
+        started: float | None = None,
+    ) -> None:
+        """The outcome of the item (`level` "item"), or of a localization or image of it, for the report."""
         now = time.time()
         key = key_of(plan, level, locale)
-        self.results.append(ItemResult(
-            kind=plan.kind.name if level == "item" else level, item_kind=plan.kind.name,
-            vendor_identifier=plan.vendor_id, locale=locale, action=action, outcome=outcome,
-            image_id=image_id, final_state=final_state, error_codes=list(codes or []), message=message,
-            attempts=attempts, started=started, finished=now,
-            timings={**self.step_seconds.get(key, {}), **({"seconds": round(now - started, 3)} if started else {})},
-        ))
+        self.results.append(
+            ItemResult(
+                kind=plan.kind.name if level == "item" else level,
+                item_kind=plan.kind.name,
+                vendor_identifier=plan.vendor_id,
+                locale=locale,
+                action=action,
+                outcome=outcome,
+                image_id=image_id,
+                final_state=final_state,
+                error_codes=list(codes or []),
+                message=message,
+                attempts=attempts,
+                started=started,
+                finished=now,
+                timings={
+                    **self.step_seconds.get(key, {}),
+                    **({"seconds": round(now - started, 3)} if started else {}),
+                },
+            )
+        )
         self.sink.on_item_done(key, outcome)
 
-    def record_untouched(self, plan: ItemPlan, outcome: str, message: str = "", *,
-                         codes: list[str] | None = None) -> None:
+    def record_untouched(
+        self, plan: ItemPlan, outcome: str, message: str = "", *, codes: list[str] | None = None
+    ) -> None:
         """Record every localization and image of `plan` with `outcome` (they were not attempted)."""
         for la in plan.localizations:
             if outcome == "blocked" and not la.has_work:
@@ -71,11 +119,20 @@ class Ledger:
                 if la.image is not None:
                     self.record("image", plan, la.locale, "none", "unchanged", attempts=0)
                 continue
-            self.record("localization", plan, la.locale, la.action, outcome, message=message, attempts=0,
-                        codes=codes)
+            self.record(
+                "localization", plan, la.locale, la.action, outcome, message=message, attempts=0, codes=codes
+            )
             if la.image is not None:
-                self.record("image", plan, la.locale, la.image.action, outcome, message=message, attempts=0,
-                            codes=codes)
+                self.record(
+                    "image",
+                    plan,
+                    la.locale,
+                    la.image.action,
+                    outcome,
+                    message=message,
+                    attempts=0,
+                    codes=codes,
+                )
 
     async def put(self, key: str, *, clear_parts: bool = False, **fields: Any) -> None:
         """A durable journal write (nothing without a journal)."""

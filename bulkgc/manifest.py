@@ -11,12 +11,13 @@ import re
 import tomllib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from bulkgc.errors import ManifestError, Problem
 from bulkgc.kinds import KINDS, Kind
-from bulkgc.kinds.model import DURATION_RE, VENDOR_IDENTIFIER_RE
+from bulkgc.kinds.model import DURATION_RE, VENDOR_IDENTIFIER_RE, Attribute
 from bulkgc.locales import ASC_LOCALES, is_asc_locale, suggest_locale
 from bulkgc.scan import IMAGE_EXTENSIONS, display_path
 
@@ -465,14 +466,12 @@ class _Validator:
         result: dict[str, Any] = {}
         for key, item in table.items():
             attribute = next(a for k in KINDS for a in k.attributes if a.key == key and a.in_defaults)
-            checked = self.field_value(
-                attribute, item, lambda m, k=key: self.add(self.main, line, f"defaults.{k}", m)
-            )
+            checked = self.field_value(attribute, item, partial(self.add, self.main, line, f"defaults.{key}"))
             if checked is not None:
                 result[key] = checked
         return result
 
-    def field_value(self, attribute: Any, value: Any, report: Callable[[str], None]) -> Any:
+    def field_value(self, attribute: Attribute, value: Any, report: Callable[[str], None]) -> Any:
         """Type-, enum- and range-check one attribute value; None when invalid (reported)."""
         key, kind = attribute.key, attribute.type
         if kind == "integer":
@@ -574,7 +573,7 @@ class _Validator:
                     self.add(
                         parsed, None, str(key),
                         "an included file may only hold [locales.<locale>.<vendor_identifier>] tables "
-                        f"(leaderboards: [leaderboard_locales...]); move this key to the main manifest",
+                        "(leaderboards: [leaderboard_locales...]); move this key to the main manifest",
                     )
                 sources.append(parsed)
         return sources
@@ -602,7 +601,7 @@ class _Validator:
             if key == "vendor_identifier":
                 draft.values[key] = self.vendor_identifier(kind, table.get(key), report)
             elif key in table:
-                draft.values[key] = self.field_value(attribute, table[key], lambda m, k=key: report(k, m))
+                draft.values[key] = self.field_value(attribute, table[key], partial(report, key))
             elif attribute.in_defaults and key in defaults:
                 draft.values[key] = defaults[key]
             elif attribute.required:
@@ -769,7 +768,7 @@ class _Validator:
                 draft.add_localization(source, line, where, code, texts)
 
 
-def _example(attribute: Any) -> str:
+def _example(attribute: Attribute) -> str:
     """`key = value` showing how to write a missing attribute."""
     examples = {"integer": "10", "boolean": "false", "number": "0", "datetime": "2026-01-01T00:00:00Z",
                 "duration": '"P1D"'}

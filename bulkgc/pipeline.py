@@ -19,8 +19,15 @@ import anyio
 from bulkgc.asc.auth import Credentials, TokenProvider
 from bulkgc.asc.client import AscClient, ClientConfig
 from bulkgc.config import RunSettings
-from bulkgc.errors import EXIT_INTERRUPTED, EXIT_ITEMS_FAILED, EXIT_OK, FATAL, BulkgcError, InvalidImageError, \
-    meaningful_error
+from bulkgc.errors import (
+    EXIT_INTERRUPTED,
+    EXIT_ITEMS_FAILED,
+    EXIT_OK,
+    FATAL,
+    BulkgcError,
+    InvalidImageError,
+    meaningful_error,
+)
 from bulkgc.executor import Executor
 from bulkgc.journal import AsyncJournal, Journal
 from bulkgc.ledger import Ledger
@@ -29,7 +36,6 @@ from bulkgc.plan import Plan, build_plan
 from bulkgc.progress import NullSink, ProgressSink
 from bulkgc.report import RunReport
 from bulkgc.scan import ImageInfo, ScanCache, scan_images
-
 
 # ---------------------------------------------------------------------------------------------- inputs
 

@@ -1,4 +1,4 @@
-"""Compare the manifest (desired state) with what App Store Connect holds and decide the actions: only the diff.
+"""Compare the manifest (desired state) with what App Store Connect holds and decide: only the diff.
 
 Which version gets edited (v2) is a deliberate choice, stated per item in the plan:
 - the latest version is editable (PREPARE_FOR_SUBMISSION, DEVELOPER_REJECTED, REJECTED): edit it;
@@ -21,7 +21,15 @@ import anyio
 from bulkgc.asc.resources import KindApi
 from bulkgc.kinds import KINDS, Kind
 from bulkgc.manifest import Item, Localization, Manifest
-from bulkgc.remote import DIGEST_LEN, RemoteImage, RemoteItem, RemoteLocalization, RemoteReader, RemoteVersion, digest_of
+from bulkgc.remote import (
+    DIGEST_LEN,
+    RemoteImage,
+    RemoteItem,
+    RemoteLocalization,
+    RemoteReader,
+    RemoteVersion,
+    digest_of,
+)
 from bulkgc.scan import ImageInfo
 
 #: image actions that send something (the rest: none)
@@ -133,9 +141,19 @@ class Plan:
         return [p for p in self.items if p.kind.name == name]
 
     def totals(self) -> dict[str, int]:
-        t = {"items_create": 0, "items_update": 0, "items_blocked": 0, "versions_create": 0,
-             "localizations_create": 0, "localizations_update": 0, "images_upload": 0, "images_replace": 0,
-             "images_resume": 0, "images_wait": 0, "images_unchanged": 0}
+        t = {
+            "items_create": 0,
+            "items_update": 0,
+            "items_blocked": 0,
+            "versions_create": 0,
+            "localizations_create": 0,
+            "localizations_update": 0,
+            "images_upload": 0,
+            "images_replace": 0,
+            "images_resume": 0,
+            "images_wait": 0,
+            "images_unchanged": 0,
+        }
         for p in self.items:
             if p.action == "create":
                 t["items_create"] += 1
@@ -202,7 +220,9 @@ class Plan:
                             "action": la.action,
                             "id": la.remote_id,
                             "changes": sorted(la.changes),
-                            "image": None if la.image is None else {
+                            "image": None
+                            if la.image is None
+                            else {
                                 "action": la.image.action,
                                 "reason": la.image.reason,
                                 "file": la.image.path,
@@ -221,7 +241,9 @@ class Plan:
 
     def format_table(self) -> str:
         """The plan for people: one row per item, then totals."""
-        rows = [("KIND", "ITEM", "ACTION", "VERSION", "TEXTS +new/~changed", "IMAGES up/replace/resume/wait/same")]
+        rows = [
+            ("KIND", "ITEM", "ACTION", "VERSION", "TEXTS +new/~changed", "IMAGES up/replace/resume/wait/same")
+        ]
         for p in self.items:
             creates = sum(1 for la in p.localizations if la.action == "create")
             updates = sum(1 for la in p.localizations if la.action == "update")
@@ -237,7 +259,8 @@ class Plan:
             f"items: {t['items_create']} to create, {t['items_update']} to update, "
             f"{t['items_blocked']} blocked; versions to create: {t['versions_create']}; "
             f"localizations: {t['localizations_create']} to create, {t['localizations_update']} to update; "
-            f"images: {t['images_upload']} to upload, {t['images_replace']} to replace, {t['images_resume']} to resume, "
+            f"images: {t['images_upload']} to upload, {t['images_replace']} to replace, "
+            f"{t['images_resume']} to resume, "
             f"{t['images_wait']} processing, {t['images_unchanged']} unchanged"
         )
         if self.is_noop:
@@ -249,7 +272,7 @@ class Plan:
 
 
 def attribute_changes(desired: Item, remote: RemoteItem) -> dict[str, Any]:
-    """Attributes of the item itself that differ, by Apple's name (permanent ones, like vendorIdentifier, never)."""
+    """Attributes of the item itself that differ, by Apple's name (never a permanent one)."""
     changes = {}
     for attribute in desired.kind.attributes:
         want = desired.attributes.get(attribute.key)
@@ -261,7 +284,7 @@ def attribute_changes(desired: Item, remote: RemoteItem) -> dict[str, Any]:
 
 
 def text_changes(kind: Kind, desired: Localization, remote: RemoteLocalization | None) -> dict[str, Any]:
-    """The localization's texts that differ, by Apple's name; an optional text left out clears the remote one."""
+    """The texts that differ, by Apple's name; an optional text left out clears the remote one."""
     changes = {}
     for text in kind.texts:
         want = desired.texts.get(text.key)
@@ -281,7 +304,10 @@ def decide_image(info: ImageInfo, file_name: str, remote: RemoteImage | None) ->
     same = remote.file_name == file_name and remote.file_size == info.size
     if not same:
         if digest_of(remote.file_name) is None:
-            return "replace", f"remote image {remote.file_name or remote.id!r} was not uploaded by bulkgc; replacing it"
+            return (
+                "replace",
+                f"remote image {remote.file_name or remote.id!r} was not uploaded by bulkgc; replacing it",
+            )
         return "replace", f"remote image {remote.file_name} differs from the local file"
     if remote.state == "COMPLETE":
         return "none", "same file, COMPLETE"
@@ -290,7 +316,10 @@ def decide_image(info: ImageInfo, file_name: str, remote: RemoteImage | None) ->
     if remote.state == "AWAITING_UPLOAD":
         return "resume", "same file reserved earlier; upload what is missing and commit"
     codes = ", ".join(remote.error_codes) or "no codes"
-    return "replace", f"previous upload of the same file is {remote.state} ({codes}); deleting and uploading again"
+    return (
+        "replace",
+        f"previous upload of the same file is {remote.state} ({codes}); deleting and uploading again",
+    )
 
 
 def localization_actions(
@@ -311,14 +340,20 @@ def localization_actions(
             img_action, reason = decide_image(info, name, remote_image)
             image = ImageAction(str(loc.image), info, name, img_action, reason, remote_image)
         action = "create" if remote is None else ("update" if changes else "none")
-        out.append(LocalizationAction(locale=loc.locale, action=action, changes=changes,
-                                      remote_id=remote.id if remote else None, image=image, desired=loc))
+        out.append(
+            LocalizationAction(
+                locale=loc.locale,
+                action=action,
+                changes=changes,
+                remote_id=remote.id if remote else None,
+                image=image,
+                desired=loc,
+            )
+        )
     return out
 
 
-def choose_version(
-    kapi: KindApi, remote: RemoteItem, on_live: str
-) -> tuple[str, RemoteVersion | None, str]:
+def choose_version(kapi: KindApi, remote: RemoteItem, on_live: str) -> tuple[str, RemoteVersion | None, str]:
     """(version action, version to read/edit, note) for an existing item, before looking at texts."""
     if kapi.version is None:
         return "none", None, "v1 (no versions)"
@@ -341,14 +376,24 @@ def frozen_after_release(kind: Kind, kapi: KindApi, remote: RemoteItem, changes:
     return [a.asc for a in kind.attributes if not a.editable_after_release and a.asc in changes]
 
 
-def plan_item(kapi: KindApi, desired: Item, remote: RemoteItem | None, locs: dict[str, RemoteLocalization],
-              version: tuple[str, RemoteVersion | None, str] | None,
-              images: dict[str, ImageInfo]) -> ItemPlan:
-    """The plan of one item from what was read of it (`version`: choose_version's answer for an existing item)."""
+def plan_item(
+    kapi: KindApi,
+    desired: Item,
+    remote: RemoteItem | None,
+    locs: dict[str, RemoteLocalization],
+    version: tuple[str, RemoteVersion | None, str] | None,
+    images: dict[str, ImageInfo],
+) -> ItemPlan:
+    """The plan of one item from what was read of it (`version`: choose_version's answer, if it exists)."""
     if remote is None or version is None:
         return ItemPlan(
-            item=desired, kapi=kapi, action="create", remote_id=None, attribute_changes={},
-            version_action="edit" if kapi.version else "none", version_id=None,
+            item=desired,
+            kapi=kapi,
+            action="create",
+            remote_id=None,
+            attribute_changes={},
+            version_action="edit" if kapi.version else "none",
+            version_id=None,
             version_note=f"new {desired.kind.name}" + ("" if kapi.version else " (v1)"),
             localizations=localization_actions(desired, {}, images),
         )
@@ -356,24 +401,39 @@ def plan_item(kapi: KindApi, desired: Item, remote: RemoteItem | None, locs: dic
     actions = localization_actions(desired, locs, images)
     changes = attribute_changes(desired, remote)
     p = ItemPlan(
-        item=desired, kapi=kapi, action="update" if changes else "none", remote_id=remote.id,
-        attribute_changes=changes, version_action=version_action, version_id=latest.id if latest else None,
-        version_note=note, localizations=actions,
+        item=desired,
+        kapi=kapi,
+        action="update" if changes else "none",
+        remote_id=remote.id,
+        attribute_changes=changes,
+        version_action=version_action,
+        version_id=latest.id if latest else None,
+        version_note=note,
+        localizations=actions,
         extra_remote_locales=sorted(set(locs) - {loc.locale for loc in desired.localizations}),
     )
     frozen = frozen_after_release(desired.kind, kapi, remote, changes)
     differs = any(la.has_work for la in actions)
     if frozen:
-        p.action, p.blocked_code, p.version_note = "blocked", "ATTRIBUTE_NOT_EDITABLE_AFTER_RELEASE", (
-            f"{', '.join(frozen)} cannot change once the {desired.kind.name} is live; change it back in the "
-            "manifest or make a new one")
+        p.action, p.blocked_code, p.version_note = (
+            "blocked",
+            "ATTRIBUTE_NOT_EDITABLE_AFTER_RELEASE",
+            (
+                f"{', '.join(frozen)} cannot change once the {desired.kind.name} is live; "
+                "change it back in the "
+                "manifest or make a new one"
+            ),
+        )
     elif version_action in ("create", "blocked") and latest is not None and not differs:
         # a final version that already matches needs nothing, whatever its state
         p.version_action, p.version_note = "none", f"v{latest.number} ({latest.state}) matches"
     elif version_action == "blocked" and differs:
         p.action = "blocked"
-        p.blocked_by_choice = latest is not None and kapi.version is not None and (
-            latest.state in kapi.version.new_version_states)
+        p.blocked_by_choice = (
+            latest is not None
+            and kapi.version is not None
+            and (latest.state in kapi.version.new_version_states)
+        )
     return p
 
 
@@ -401,8 +461,9 @@ async def build_plan(
             container = latest.id if latest else (None if kapi.version else remote.id)
             async with limiter:
                 locs = await reader.localizations(desired.kind, kapi, container) if container else {}
-        plans[(desired.kind.name, desired.vendor_identifier)] = plan_item(kapi, desired, remote, locs or {},
-                                                                         version, images)
+        plans[(desired.kind.name, desired.vendor_identifier)] = plan_item(
+            kapi, desired, remote, locs or {}, version, images
+        )
 
     async def plan_kind(kind: Kind) -> None:
         wanted = manifest.of_kind(kind.name)

@@ -1,8 +1,8 @@
-"""What App Store Connect holds (`Remote*`) and the reader that fetches it in as few requests as the API allows.
+"""What App Store Connect holds (`Remote*`) and the reader that fetches it in as few requests as possible.
 
-Reading the remote state costs, for an app with N items of a kind: 1 request for the Game Center detail (shared
-by every kind), ceil(N / 200) for the kind's list (with each item's versions embedded, v2), and 1 per existing
-item for its localizations with their images embedded. Nothing else is read.
+Reading the remote state costs, for an app with N items of a kind: 1 request for the Game Center detail
+(shared by every kind), ceil(N / 200) for the kind's list (with each item's versions embedded, v2), and 1 per
+existing item for its localizations with their images embedded. Nothing else is read.
 
 Images are matched by content: every uploaded image's `fileName` carries the first 12 hex digits of the file's
 sha256, so the remote state alone (no journal) tells whether an image equals the local file.
@@ -21,7 +21,7 @@ from bulkgc.errors import ConfigError, NotFoundError
 from bulkgc.kinds import Kind
 
 DIGEST_LEN = 12
-_DIGEST_RE = re.compile(r"\.([0-9a-f]{%d})\.(?:png|jpe?g)$" % DIGEST_LEN)
+_DIGEST_RE = re.compile(rf"\.([0-9a-f]{{{DIGEST_LEN}}})\.(?:png|jpe?g)$")
 
 
 def digest_of(file_name: str | None) -> str | None:
@@ -49,9 +49,14 @@ class RemoteImage:
         errors = (delivery.get("errors") or []) if isinstance(delivery, dict) else None
         operations = a.get("uploadOperations") or []
         size = a.get("fileSize") or 0
-        if (errors is None or not isinstance(errors, list) or not isinstance(operations, list)
-                or not all(isinstance(op, dict) for op in operations)
-                or not isinstance(size, int | str) or not str(size).strip().isdigit()):
+        if (
+            errors is None
+            or not isinstance(errors, list)
+            or not isinstance(operations, list)
+            or not all(isinstance(op, dict) for op in operations)
+            or not isinstance(size, int | str)
+            or not str(size).strip().isdigit()
+        ):
             raise DocumentShapeError(
                 f"image {r.id}: assetDeliveryState, fileSize or uploadOperations has an unexpected shape; "
                 "App Store Connect may have changed, please report it"
@@ -121,11 +126,13 @@ class RemoteReader:
         """(gameCenterDetail id, gameCenterGroup id or None) of the app."""
         self.reads += 1
         try:
-            doc = await self.client.get(APP_DETAIL.replace("{id}", app_id), params={"include": "gameCenterGroup"},
-                                        purpose="read")
+            doc = await self.client.get(
+                APP_DETAIL.replace("{id}", app_id), params={"include": "gameCenterGroup"}, purpose="read"
+            )
         except NotFoundError as exc:
             raise ConfigError(
-                f"app {app_id} was not found or has no Game Center detail; check app_id in the manifest, that the "
+                f"app {app_id} was not found or has no Game Center detail; check app_id in the manifest, "
+                "that the "
                 f"key's team owns the app, and that Game Center is enabled for it ({exc.code or exc.status})"
             ) from exc
         data = doc.data
@@ -133,8 +140,9 @@ class RemoteReader:
             raise ConfigError(f"app {app_id} has Game Center disabled; enable it in App Store Connect first")
         return data.id, data.rel_id("gameCenterGroup")
 
-    async def items(self, kapi: KindApi, detail_id: str, group_id: str | None,
-                    ids: Iterable[str] | None = None) -> dict[str, RemoteItem]:
+    async def items(
+        self, kapi: KindApi, detail_id: str, group_id: str | None, ids: Iterable[str] | None = None
+    ) -> dict[str, RemoteItem]:
         """Every item of the kind (or those of `ids`) by vendorIdentifier, with versions embedded (v2)."""
         path = kapi.path(kapi.list_in_group if group_id else kapi.list_in_detail, group_id or detail_id)
         params = {"limit": "200"}
@@ -153,14 +161,17 @@ class RemoteReader:
                         v = page.find(version.type, vid)
                         if v is not None:
                             va = v.attributes or {}
-                            versions.append(RemoteVersion(v.id, int(va.get("version") or 0), va.get("state") or ""))
+                            versions.append(
+                                RemoteVersion(v.id, int(va.get("version") or 0), va.get("state") or "")
+                            )
                 vendor = (r.attributes or {}).get("vendorIdentifier")
                 if vendor:
                     out[vendor] = RemoteItem(r.id, dict(r.attributes or {}), versions)
         return out
 
-    async def localizations(self, kind: Kind, kapi: KindApi, container_id: str,
-                            purpose: str = "read") -> dict[str, RemoteLocalization]:
+    async def localizations(
+        self, kind: Kind, kapi: KindApi, container_id: str, purpose: str = "read"
+    ) -> dict[str, RemoteLocalization]:
         """The container's localizations by locale, each with its image embedded."""
         params = {"include": kapi.loc_image_rel, "limit": "200"}
         out: dict[str, RemoteLocalization] = {}

@@ -13,7 +13,6 @@ from typing import Any
 import anyio
 
 from bulkgc.asc.jsonapi import Document, Resource
-from bulkgc.asc.resources import KindApi
 from bulkgc.errors import FATAL, ApiError, BulkgcError, ConflictError
 from bulkgc.images import ImageJob
 from bulkgc.ledger import Ledger, codes_of, key_of
@@ -27,14 +26,20 @@ VERSION_BATCH = 50  # item ids per filter[id] read of just-created items' versio
 
 def create_attributes(item: Item) -> dict[str, Any]:
     """The attributes of the item's create request: those a create takes and the manifest gives."""
-    return {a.asc: a.wire(item.attributes.get(a.key)) for a in item.kind.attributes
-            if a.on_create and item.attributes.get(a.key) is not None}
+    return {
+        a.asc: a.wire(item.attributes.get(a.key))
+        for a in item.kind.attributes
+        if a.on_create and item.attributes.get(a.key) is not None
+    }
 
 
 def after_create_attributes(item: Item) -> dict[str, Any]:
-    """Attributes only an update can set (e.g. a leaderboard's `archived`) whose wanted value is not the default."""
-    return {a.asc: a.wire(item.attributes.get(a.key)) for a in item.kind.attributes
-            if not a.on_create and a.editable and not a.same(None, item.attributes.get(a.key))}
+    """Attributes only an update can set (a leaderboard's `archived`), where the manifest wants no default."""
+    return {
+        a.asc: a.wire(item.attributes.get(a.key))
+        for a in item.kind.attributes
+        if not a.on_create and a.editable and not a.same(None, item.attributes.get(a.key))
+    }
 
 
 def create_body(plan: Plan, p: ItemPlan) -> dict[str, Any]:
@@ -42,15 +47,18 @@ def create_body(plan: Plan, p: ItemPlan) -> dict[str, Any]:
     k = p.kapi
     rel_name, owner_id = plan.owner
     owner_type = "gameCenterGroups" if rel_name == "gameCenterGroup" else "gameCenterDetails"
-    body: dict[str, Any] = {"data": {
-        "type": k.parent_type,
-        "attributes": create_attributes(p.item),
-        "relationships": {rel_name: {"data": {"type": owner_type, "id": owner_id}}},
-    }}
+    body: dict[str, Any] = {
+        "data": {
+            "type": k.parent_type,
+            "attributes": create_attributes(p.item),
+            "relationships": {rel_name: {"data": {"type": owner_type, "id": owner_id}}},
+        }
+    }
     if k.version:
         local_id = "${new-version}"
         body["data"]["relationships"][k.version.include_on_parent_list] = {
-            "data": [{"type": k.version.type, "id": local_id}]}
+            "data": [{"type": k.version.type, "id": local_id}]
+        }
         body["included"] = [{"type": k.version.type, "id": local_id}]
     return body
 
@@ -58,7 +66,9 @@ def create_body(plan: Plan, p: ItemPlan) -> dict[str, Any]:
 class ItemSteps:
     """Creates or updates items, their versions and their localizations; shared by every item of a push."""
 
-    def __init__(self, client: Any, reader: RemoteReader, ledger: Ledger, images: dict[str, ImageInfo]) -> None:
+    def __init__(
+        self, client: Any, reader: RemoteReader, ledger: Ledger, images: dict[str, ImageInfo]
+    ) -> None:
         self.client = client
         self.reader = reader
         self.ledger = ledger
@@ -70,7 +80,7 @@ class ItemSteps:
     # -- the item and its version -------------------------------------------------------------------------
 
     async def ensure_item(self, plan: Plan, p: ItemPlan) -> str:
-        """Create or update the item (and a new version if needed); returns the localizations' container id."""
+        """Create or update the item (and a new version if needed); returns the container of its texts."""
         k, c, books = p.kapi, self.client, self.ledger
         key = key_of(p)
         item_id = p.remote_id
@@ -83,18 +93,28 @@ class ItemSteps:
             if k.version:
                 ids = doc.one.rel_ids(k.version.include_on_parent_list)
                 version_id = ids[-1] if ids else await self.version_of_created(plan, p, item_id)
-            await books.put(key, kind="item", vendor_id=p.vendor_id, state="created", remote_id=item_id,
-                            parent_id=version_id)
+            await books.put(
+                key,
+                kind="item",
+                vendor_id=p.vendor_id,
+                state="created",
+                remote_id=item_id,
+                parent_id=version_id,
+            )
             books.event(key, "create", "ok", latency=time.monotonic() - t0)
             late = after_create_attributes(p.item)
             if late:
-                await c.patch(k.path(k.parent_item, item_id),
-                              {"data": {"type": k.parent_type, "id": item_id, "attributes": late}})
+                await c.patch(
+                    k.path(k.parent_item, item_id),
+                    {"data": {"type": k.parent_type, "id": item_id, "attributes": late}},
+                )
         elif p.attribute_changes:
             assert item_id is not None
             t0 = time.monotonic()
-            await c.patch(k.path(k.parent_item, item_id), {
-                "data": {"type": k.parent_type, "id": item_id, "attributes": dict(p.attribute_changes)}})
+            await c.patch(
+                k.path(k.parent_item, item_id),
+                {"data": {"type": k.parent_type, "id": item_id, "attributes": dict(p.attribute_changes)}},
+            )
             books.event(key, "update", "ok", latency=time.monotonic() - t0)
         assert item_id is not None
         if k.version and p.action != "create" and p.version_action == "create":
@@ -113,23 +133,32 @@ class ItemSteps:
             return None
         relationships = {}
         if k.version:
-            relationships = {k.version.include_on_parent_list: {"data": [
-                {"type": k.version.type, "id": v.id} for v in sorted(found.versions, key=lambda v: v.number)]}}
-        return Document(data=Resource(type=k.parent_type, id=found.id, attributes=found.attributes,
-                                      relationships=relationships))
+            relationships = {
+                k.version.include_on_parent_list: {
+                    "data": [
+                        {"type": k.version.type, "id": v.id}
+                        for v in sorted(found.versions, key=lambda v: v.number)
+                    ]
+                }
+            }
+        return Document(
+            data=Resource(
+                type=k.parent_type, id=found.id, attributes=found.attributes, relationships=relationships
+            )
+        )
 
     async def version_of_created(self, plan: Plan, p: ItemPlan, item_id: str) -> str:
         """The version App Store Connect made with a just-created item (its create answer names no ids).
 
         Reads coalesce: the items of a kind created while one read is in flight are asked for together in the
-        next one (the owner's list, `filter[id]`, versions included), so a fresh push of a hundred items costs a
-        handful of reads, not a hundred.
+        next one (the owner's list, `filter[id]`, versions included), so a fresh push of a hundred items costs
+        a handful of reads, not a hundred.
         """
         waiting = self._created_waiting.setdefault(p.kind.name, [])
         waiting.append(item_id)
         async with self._created_lock:
             if item_id not in self._created_versions:
-                others = [i for i in waiting if i != item_id][:VERSION_BATCH - 1]
+                others = [i for i in waiting if i != item_id][: VERSION_BATCH - 1]
                 batch = [item_id, *others]
                 waiting[:] = [i for i in waiting if i not in batch]
                 found = await self.reader.items(p.kapi, plan.detail_id, plan.group_id, ids=batch)
@@ -140,7 +169,9 @@ class ItemSteps:
             return self._created_versions.pop(item_id)
         versions = await self.reader.versions(p.kapi, item_id)  # not listed yet: ask the item itself
         if not versions:
-            raise ApiError(f"{p.kind.name} {item_id} has no version; create one in App Store Connect and run again")
+            raise ApiError(
+                f"{p.kind.name} {item_id} has no version; create one in App Store Connect and run again"
+            )
         return versions[-1].id
 
     async def create_version(self, item_id: str, p: ItemPlan) -> str:
@@ -153,20 +184,33 @@ class ItemSteps:
             return Document(data=fresh[-1]) if fresh else None
 
         t0 = time.monotonic()
-        doc = await self.client.post(k.version.create, {"data": {
-            "type": k.version.type,
-            "relationships": {k.version.parent_rel: {"data": {"type": k.parent_type, "id": item_id}}},
-        }}, lookup=lookup)
+        doc = await self.client.post(
+            k.version.create,
+            {
+                "data": {
+                    "type": k.version.type,
+                    "relationships": {k.version.parent_rel: {"data": {"type": k.parent_type, "id": item_id}}},
+                }
+            },
+            lookup=lookup,
+        )
         key = key_of(p)
         self.ledger.event(key, "new-version", "ok", latency=time.monotonic() - t0)
-        await self.ledger.put(key, kind="item", vendor_id=p.vendor_id, state="new-version", remote_id=item_id,
-                              parent_id=doc.one.id)
+        await self.ledger.put(
+            key,
+            kind="item",
+            vendor_id=p.vendor_id,
+            state="new-version",
+            remote_id=item_id,
+            parent_id=doc.one.id,
+        )
         return doc.one.id
 
     # -- localizations -------------------------------------------------------------------------------------
 
-    async def run_localization(self, p: ItemPlan, la: LocalizationAction, container: str, jobs: list[ImageJob],
-                               stopping: bool) -> None:
+    async def run_localization(
+        self, p: ItemPlan, la: LocalizationAction, container: str, jobs: list[ImageJob], stopping: bool
+    ) -> None:
         """Create or update one localization's texts; queue its icon (if it has one) as an image job."""
         books = self.ledger
         key = key_of(p, "localization", la.locale)
@@ -182,18 +226,47 @@ class ItemSteps:
             raise
         except BulkgcError as exc:
             books.event(key, la.action, "failed", detail=str(exc))
-            books.record("localization", p, la.locale, la.action, "failed", codes=codes_of(exc), message=str(exc),
-                         started=started)
+            books.record(
+                "localization",
+                p,
+                la.locale,
+                la.action,
+                "failed",
+                codes=codes_of(exc),
+                message=str(exc),
+                started=started,
+            )
             if la.image is not None:
-                books.record("image", p, la.locale, la.image.action, "skipped", attempts=0,
-                             message="localization could not be saved")
+                books.record(
+                    "image",
+                    p,
+                    la.locale,
+                    la.image.action,
+                    "skipped",
+                    attempts=0,
+                    message="localization could not be saved",
+                )
             return
         if la.action != "none":
-            await books.put(key, kind="localization", vendor_id=p.vendor_id, locale=la.locale, state="saved",
-                            remote_id=loc_id, parent_id=container)
+            await books.put(
+                key,
+                kind="localization",
+                vendor_id=p.vendor_id,
+                locale=la.locale,
+                state="saved",
+                remote_id=loc_id,
+                parent_id=container,
+            )
             books.event(key, la.action, "ok", latency=time.time() - started)
-        books.record("localization", p, la.locale, la.action, "done" if la.action != "none" else "unchanged",
-                     started=started, attempts=1 if la.action != "none" else 0)
+        books.record(
+            "localization",
+            p,
+            la.locale,
+            la.action,
+            "done" if la.action != "none" else "unchanged",
+            started=started,
+            attempts=1 if la.action != "none" else 0,
+        )
         if la.image is not None:
             jobs.append(ImageJob(p, la, loc_id, la.image.action, la.image.remote))
 
@@ -204,21 +277,29 @@ class ItemSteps:
             return la.remote_id
         if la.action == "update":
             assert la.remote_id is not None
-            await c.patch(k.path(k.loc_item, la.remote_id),
-                          {"data": {"type": k.loc_type, "id": la.remote_id, "attributes": dict(la.changes)}})
+            await c.patch(
+                k.path(k.loc_item, la.remote_id),
+                {"data": {"type": k.loc_type, "id": la.remote_id, "attributes": dict(la.changes)}},
+            )
             return la.remote_id
 
         async def lookup() -> Document | None:
             locs = await self.reader.localizations(p.kind, k, container)
             found = locs.get(la.locale)
-            return Document(data=Resource(type=k.loc_type, id=found.id, attributes=dict(found.texts))) if found else None
+            return (
+                Document(data=Resource(type=k.loc_type, id=found.id, attributes=dict(found.texts)))
+                if found
+                else None
+            )
 
         texts = {t.asc: la.desired.texts.get(t.key) for t in p.kind.texts}
-        body = {"data": {
-            "type": k.loc_type,
-            "attributes": {"locale": la.locale, **{a: v for a, v in texts.items() if v is not None}},
-            "relationships": {k.loc_container_rel: {"data": {"type": k.container_type, "id": container}}},
-        }}
+        body = {
+            "data": {
+                "type": k.loc_type,
+                "attributes": {"locale": la.locale, **{a: v for a, v in texts.items() if v is not None}},
+                "relationships": {k.loc_container_rel: {"data": {"type": k.container_type, "id": container}}},
+            }
+        }
         try:
             doc = await c.post(k.loc_create, body, lookup=lookup)
         except ConflictError as exc:
@@ -227,7 +308,8 @@ class ItemSteps:
             if existing is None:
                 raise exc
             loc_id = existing.one.id
-            await c.patch(k.path(k.loc_item, loc_id),
-                          {"data": {"type": k.loc_type, "id": loc_id, "attributes": texts}})
+            await c.patch(
+                k.path(k.loc_item, loc_id), {"data": {"type": k.loc_type, "id": loc_id, "attributes": texts}}
+            )
             return loc_id
         return doc.one.id

@@ -1,4 +1,4 @@
-"""One image through App Store Connect's asset workflow: reserve -> upload parts -> commit -> wait until processed.
+"""One image through App Store Connect's asset workflow: reserve -> upload parts -> commit -> wait.
 
 Each step is a pure pair, as in google-resumable-media: `prepare_*` builds the request from the kind's API row
 (`KindApi`) and `process_*` reads the answer, so both can be tested without a server; the `async` functions
@@ -39,11 +39,19 @@ class Request:
 
 def prepare_reserve(kapi: KindApi, localization_id: str, file_name: str, file_size: int) -> Request:
     """POST the image reservation for one localization (A4 step 4)."""
-    return Request("POST", kapi.image_create, {"data": {
-        "type": kapi.image_type,
-        "attributes": {"fileName": file_name, "fileSize": file_size},
-        "relationships": {kapi.image_loc_rel: {"data": {"type": kapi.loc_type, "id": localization_id}}},
-    }})
+    return Request(
+        "POST",
+        kapi.image_create,
+        {
+            "data": {
+                "type": kapi.image_type,
+                "attributes": {"fileName": file_name, "fileSize": file_size},
+                "relationships": {
+                    kapi.image_loc_rel: {"data": {"type": kapi.loc_type, "id": localization_id}}
+                },
+            }
+        },
+    )
 
 
 def process_image(doc: Document) -> RemoteImage:
@@ -71,8 +79,11 @@ def pending_parts(image: RemoteImage, skip: set[int]) -> list[tuple[int, dict[st
 
 def prepare_commit(kapi: KindApi, image_id: str) -> Request:
     """PATCH `uploaded: true` (A4 step 6: Game Center images have no checksum attribute)."""
-    return Request("PATCH", kapi.path(kapi.image_item, image_id),
-                   {"data": {"type": kapi.image_type, "id": image_id, "attributes": {"uploaded": True}}})
+    return Request(
+        "PATCH",
+        kapi.path(kapi.image_item, image_id),
+        {"data": {"type": kapi.image_type, "id": image_id, "attributes": {"uploaded": True}}},
+    )
 
 
 def prepare_read(kapi: KindApi, image_id: str) -> Request:
@@ -83,7 +94,9 @@ def prepare_delete(kapi: KindApi, image_id: str) -> Request:
     return Request("DELETE", kapi.path(kapi.image_item, image_id))
 
 
-def process_poll(locs: dict[str, RemoteLocalization], image_ids: set[str]) -> tuple[dict[str, RemoteImage], set[str]]:
+def process_poll(
+    locs: dict[str, RemoteLocalization], image_ids: set[str]
+) -> tuple[dict[str, RemoteImage], set[str]]:
     """(last seen state of each image, the images still processing) from one read of a container.
 
     An image no localization holds any more is "MISSING" (final for this poll: the caller starts it over).
@@ -97,7 +110,9 @@ def process_poll(locs: dict[str, RemoteLocalization], image_ids: set[str]) -> tu
 # ---------------------------------------------------------------------------------------------- wiring
 
 
-async def reserve_image(client: Any, kapi: KindApi, localization_id: str, file_name: str, file_size: int) -> RemoteImage:
+async def reserve_image(
+    client: Any, kapi: KindApi, localization_id: str, file_name: str, file_size: int
+) -> RemoteImage:
     """POST the image reservation; a lost answer is looked up (the localization's image) before re-sending."""
 
     async def lookup() -> Document | None:

@@ -1,4 +1,4 @@
-"""Achievements: what App Store Connect holds for one, and where (v2 with versions; v1 deprecated, without)."""
+"""Achievements: what App Store Connect holds for one, and where (v2 with versions; v1 deprecated without)."""
 
 from __future__ import annotations
 
@@ -59,7 +59,8 @@ ACHIEVEMENT = Kind(
     name="achievement",
     plural="achievements",
     # Limits from App Store Connect Help (A12): 100 achievements per app, 0..100 points each, 1000 in total,
-    # ids of at most 100 characters that never change. Apple publishes no text limits: bulkgc's are conservative.
+    # ids of at most 100 characters that never change. Apple publishes no text limits: bulkgc's are
+    # conservative.
     attributes=(
         Attribute(key="vendor_identifier", asc="vendorIdentifier", type="string", limit=100, editable=False),
         Attribute(key="reference_name", asc="referenceName", type="string", limit=64, limit_source="bulkgc"),

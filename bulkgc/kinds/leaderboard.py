@@ -13,10 +13,24 @@ from bulkgc.asc.resources import KindApi, VersionApi
 from bulkgc.kinds.model import Attribute, ImageRule, Kind, TextField
 
 FORMATTERS = (
-    "INTEGER", "DECIMAL_POINT_1_PLACE", "DECIMAL_POINT_2_PLACE", "DECIMAL_POINT_3_PLACE",
-    "ELAPSED_TIME_CENTISECOND", "ELAPSED_TIME_MINUTE", "ELAPSED_TIME_SECOND", "MONEY_POUND_DECIMAL",
-    "MONEY_POUND", "MONEY_DOLLAR_DECIMAL", "MONEY_DOLLAR", "MONEY_EURO_DECIMAL", "MONEY_EURO",
-    "MONEY_FRANC_DECIMAL", "MONEY_FRANC", "MONEY_KRONER_DECIMAL", "MONEY_KRONER", "MONEY_YEN",
+    "INTEGER",
+    "DECIMAL_POINT_1_PLACE",
+    "DECIMAL_POINT_2_PLACE",
+    "DECIMAL_POINT_3_PLACE",
+    "ELAPSED_TIME_CENTISECOND",
+    "ELAPSED_TIME_MINUTE",
+    "ELAPSED_TIME_SECOND",
+    "MONEY_POUND_DECIMAL",
+    "MONEY_POUND",
+    "MONEY_DOLLAR_DECIMAL",
+    "MONEY_DOLLAR",
+    "MONEY_EURO_DECIMAL",
+    "MONEY_EURO",
+    "MONEY_FRANC_DECIMAL",
+    "MONEY_FRANC",
+    "MONEY_KRONER_DECIMAL",
+    "MONEY_KRONER",
+    "MONEY_YEN",
 )
 
 V2 = KindApi(
@@ -79,25 +93,55 @@ LEADERBOARD = Kind(
     attributes=(
         Attribute(key="vendor_identifier", asc="vendorIdentifier", type="string", limit=100, editable=False),
         Attribute(key="reference_name", asc="referenceName", type="string", limit=64, limit_source="bulkgc"),
-        Attribute(key="default_formatter", asc="defaultFormatter", type="enum", enum=FORMATTERS,
-                  editable_after_release=False),
-        Attribute(key="submission_type", asc="submissionType", type="enum", enum=("BEST_SCORE", "MOST_RECENT_SCORE"),
-                  editable_after_release=False),
-        Attribute(key="score_sort_type", asc="scoreSortType", type="enum", enum=("ASC", "DESC"),
-                  editable_after_release=False),
+        Attribute(
+            key="default_formatter",
+            asc="defaultFormatter",
+            type="enum",
+            enum=FORMATTERS,
+            editable_after_release=False,
+        ),
+        Attribute(
+            key="submission_type",
+            asc="submissionType",
+            type="enum",
+            enum=("BEST_SCORE", "MOST_RECENT_SCORE"),
+            editable_after_release=False,
+        ),
+        Attribute(
+            key="score_sort_type",
+            asc="scoreSortType",
+            type="enum",
+            enum=("ASC", "DESC"),
+            editable_after_release=False,
+        ),
         Attribute(key="score_range_start", asc="scoreRangeStart", type="number", required=False),
         Attribute(key="score_range_end", asc="scoreRangeEnd", type="number", required=False),
         Attribute(key="recurrence_start_date", asc="recurrenceStartDate", type="datetime", required=False),
         Attribute(key="recurrence_duration", asc="recurrenceDuration", type="duration", required=False),
-        Attribute(key="recurrence_rule", asc="recurrenceRule", type="string", required=False, limit=255,
-                  limit_source="bulkgc"),
-        Attribute(key="visibility", asc="visibility", type="enum", enum=("SHOW_FOR_ALL", "HIDE_FOR_ALL"),
-                  required=False),
-        Attribute(key="archived", asc="archived", type="boolean", required=False, on_create=False, default=False),
+        Attribute(
+            key="recurrence_rule",
+            asc="recurrenceRule",
+            type="string",
+            required=False,
+            limit=255,
+            limit_source="bulkgc",
+        ),
+        Attribute(
+            key="visibility",
+            asc="visibility",
+            type="enum",
+            enum=("SHOW_FOR_ALL", "HIDE_FOR_ALL"),
+            required=False,
+        ),
+        Attribute(
+            key="archived", asc="archived", type="boolean", required=False, on_create=False, default=False
+        ),
     ),
     texts=(
         TextField(key="name", asc="name", limit=64),
-        TextField(key="formatter_override", asc="formatterOverride", limit=64, required=False, enum=FORMATTERS),
+        TextField(
+            key="formatter_override", asc="formatterOverride", limit=64, required=False, enum=FORMATTERS
+        ),
         TextField(key="formatter_suffix", asc="formatterSuffix", limit=64, required=False),
         TextField(key="formatter_suffix_singular", asc="formatterSuffixSingular", limit=64, required=False),
         TextField(key="description", asc="description", limit=255, required=False),

@@ -51,7 +51,7 @@ class Attribute:
         return value
 
     def same(self, remote: Any, desired: Any) -> bool:
-        """Whether the remote value already equals the desired one (formats Apple may normalize compare by value)."""
+        """Whether the remote value equals the desired one (numbers and date-times compare by value)."""
         if remote is None:
             remote = self.default
         if desired is None:
@@ -86,7 +86,9 @@ class ImageRule:
     """
 
     required: bool  # True: every localization needs an icon; False: a localization without one is fine
-    folder: str  # the naming convention looks here, relative to the assets directory ("" = the directory itself)
+    folder: (
+        str  # the naming convention looks here, relative to the assets directory ("" = the directory itself)
+    )
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -1,4 +1,4 @@
-"""End to end over 127.0.0.1: one manifest mixing achievements and leaderboards (one vendor id in both kinds)."""
+"""End to end over 127.0.0.1: a manifest mixing achievements and leaderboards (a vendor id in both)."""
 
 from __future__ import annotations
 
@@ -30,10 +30,20 @@ async def test_mixed_kinds_fresh_push_noop_then_exactly_the_changes(tmp_path: Pa
         boards = {b["attributes"]["vendorIdentifier"]: b for b in sim.state.items("leaderboard")}
         attrs = boards[shared]["attributes"]
         assert (attrs["defaultFormatter"], attrs["submissionType"], attrs["scoreSortType"]) == (
-            "INTEGER", "BEST_SCORE", "DESC")
+            "INTEGER",
+            "BEST_SCORE",
+            "DESC",
+        )
         assert attrs["referenceName"] == "Leaderboard 0"
-        done = {(r.item_kind, r.kind, r.vendor_identifier, r.locale) for r in report.items if r.outcome == "done"}
-        assert ("leaderboard", "image", shared, "ja") in done and ("achievement", "image", shared, "ja") in done
+        done = {
+            (r.item_kind, r.kind, r.vendor_identifier, r.locale) for r in report.items if r.outcome == "done"
+        }
+        assert ("leaderboard", "image", shared, "ja") in done and (
+            "achievement",
+            "image",
+            shared,
+            "ja",
+        ) in done
 
         mark = len(sim.requests)
         again = await push(settings)
@@ -41,29 +51,37 @@ async def test_mixed_kinds_fresh_push_noop_then_exactly_the_changes(tmp_path: Pa
         assert writes(sim, mark) == []
         assert not [r for r in sim.requests[mark:] if r.kind == "upload"]
         # one read per item (its localizations, images embedded) plus discovery: detail + one list per kind
-        assert len([r for r in sim.requests[mark:] if r.kind == "api"]) == len(wl.vendors) + len(wl.boards) + 3
+        assert (
+            len([r for r in sim.requests[mark:] if r.kind == "api"]) == len(wl.vendors) + len(wl.boards) + 3
+        )
 
         make_icon(wl.icon(shared, "fr-FR", "leaderboard"), 777, variant=1)
         wl.set_text(wl.boards[2], "ja", "name", "新しい名前", kind="leaderboard")
         plan = await plan_only(settings)
         assert [(p.kind.name, p.vendor_id) for p in plan.items if p.has_work] == [
-            ("leaderboard", shared), ("leaderboard", wl.boards[2])]
+            ("leaderboard", shared),
+            ("leaderboard", wl.boards[2]),
+        ]
         mark = len(sim.requests)
         third = await push(settings)
         assert third.exit_code == 0
         prefix = "/v2" if api == "v2" else "/v1"
-        assert sorted((r.method, r.route) for r in writes(sim, mark)) == sorted([
-            ("DELETE", f"{prefix}/gameCenterLeaderboardImages/{{id}}"),
-            ("PATCH", f"{prefix}/gameCenterLeaderboardImages/{{id}}"),
-            ("PATCH", f"{prefix}/gameCenterLeaderboardLocalizations/{{id}}"),
-            ("POST", f"{prefix}/gameCenterLeaderboardImages"),
-        ])
+        assert sorted((r.method, r.route) for r in writes(sim, mark)) == sorted(
+            [
+                ("DELETE", f"{prefix}/gameCenterLeaderboardImages/{{id}}"),
+                ("PATCH", f"{prefix}/gameCenterLeaderboardImages/{{id}}"),
+                ("PATCH", f"{prefix}/gameCenterLeaderboardLocalizations/{{id}}"),
+                ("POST", f"{prefix}/gameCenterLeaderboardImages"),
+            ]
+        )
         patched = [r for r in writes(sim, mark) if r.method == "PATCH" and "Localizations" in r.route]
         assert patched[0].request_body["data"]["attributes"] == {"name": "新しい名前"}
         assert_matches_manifest(sim, wl)
 
 
-async def test_leaderboard_attribute_change_is_one_patch_and_archived_is_set_after_create(tmp_path: Path) -> None:
+async def test_leaderboard_attribute_change_is_one_patch_and_archived_is_set_after_create(
+    tmp_path: Path,
+) -> None:
     """A changed leaderboard attribute is one PATCH of just that attribute; `archived = true` on a new
     leaderboard (not part of Apple's create request) follows the create as an update."""
     wl = make_workload(tmp_path / "wl", 1, ("en-US",), leaderboards=2)
@@ -72,24 +90,33 @@ async def test_leaderboard_attribute_change_is_one_patch_and_archived_is_set_aft
         assert (await push(settings)).exit_code == 0
         text = wl.manifest.read_text(encoding="utf-8")
         second = text.index(f'vendor_identifier = "{wl.boards[1]}"')
-        text = text[:second] + text[second:].replace('score_range_end = "100000"', 'score_range_end = "250.5"', 1)
-        text = text.replace('vendor_identifier = "com.example.e2e.ach000"\nreference_name = "Leaderboard 0"',
-                            'vendor_identifier = "com.example.e2e.ach000"\nreference_name = "Leaderboard 0"\n'
-                            'archived = true', 1)
+        text = text[:second] + text[second:].replace(
+            'score_range_end = "100000"', 'score_range_end = "250.5"', 1
+        )
+        text = text.replace(
+            'vendor_identifier = "com.example.e2e.ach000"\nreference_name = "Leaderboard 0"',
+            'vendor_identifier = "com.example.e2e.ach000"\nreference_name = "Leaderboard 0"\narchived = true',
+            1,
+        )
         wl.manifest.write_text(text, encoding="utf-8")
         mark = len(sim.requests)
         assert (await push(settings)).exit_code == 0
         patches = {r.path.rsplit("/", 1)[-1]: r.request_body["data"]["attributes"] for r in writes(sim, mark)}
         boards = {b["attributes"]["vendorIdentifier"]: b for b in sim.state.items("leaderboard")}
-        assert patches == {boards[wl.boards[1]]["id"]: {"scoreRangeEnd": "250.5"},
-                           boards[wl.boards[0]]["id"]: {"archived": True}}
+        assert patches == {
+            boards[wl.boards[1]]["id"]: {"scoreRangeEnd": "250.5"},
+            boards[wl.boards[0]]["id"]: {"archived": True},
+        }
         assert boards[wl.boards[0]]["attributes"]["archived"] is True
 
         # a brand-new archived leaderboard: create, then the update only an update can make
-        text = wl.manifest.read_text(encoding="utf-8").replace("com.example.e2e.board001", "com.example.e2e.board009")
+        text = wl.manifest.read_text(encoding="utf-8").replace(
+            "com.example.e2e.board001", "com.example.e2e.board009"
+        )
         wl.manifest.write_text(text, encoding="utf-8")
         (wl.assets / "leaderboards" / "com.example.e2e.board001.en-US.png").rename(
-            wl.assets / "leaderboards" / "com.example.e2e.board009.en-US.png")
+            wl.assets / "leaderboards" / "com.example.e2e.board009.en-US.png"
+        )
         mark = len(sim.requests)
         assert (await push(settings)).exit_code == 0
         noop = len(sim.requests)
@@ -106,7 +133,9 @@ async def test_plan_json_and_status_name_the_kind(tmp_path: Path, capsys: pytest
         plan = await plan_only(settings)
         doc = plan.to_dict()
         assert [(i["kind"], i["vendorIdentifier"], i["action"]) for i in doc["items"]] == [
-            ("achievement", wl.vendors[0], "create"), ("leaderboard", wl.vendors[0], "create")]
+            ("achievement", wl.vendors[0], "create"),
+            ("leaderboard", wl.vendors[0], "create"),
+        ]
         assert doc["totals"]["items_create"] == 2 and doc["totals"]["images_upload"] == 2
         assert (await push(settings)).exit_code == 0
     capsys.readouterr()
@@ -129,23 +158,30 @@ async def test_live_leaderboard_gets_a_new_version_and_a_frozen_setting_is_block
         assert (await push(settings)).exit_code == 0
         boards = {b["attributes"]["vendorIdentifier"]: b for b in sim.state.items("leaderboard")}
         for vendor in wl.boards[1:]:
-            sim.state.set_version_state(sim.state.latest_version(boards[vendor]["id"], "leaderboard")["id"], "LIVE")
+            sim.state.set_version_state(
+                sim.state.latest_version(boards[vendor]["id"], "leaderboard")["id"], "LIVE"
+            )
         renamed, frozen = wl.boards[1], wl.boards[2]
         wl.set_text(renamed, "en-US", "name", "Season two", kind="leaderboard")
         text = wl.manifest.read_text(encoding="utf-8")
         at = text.index(f'vendor_identifier = "{frozen}"')
-        wl.manifest.write_text(text[:at] + text[at:].replace('score_sort_type = "DESC"', 'score_sort_type = "ASC"', 1),
-                               encoding="utf-8")
+        wl.manifest.write_text(
+            text[:at] + text[at:].replace('score_sort_type = "DESC"', 'score_sort_type = "ASC"', 1),
+            encoding="utf-8",
+        )
 
         mark = len(sim.requests)
         report = await push(settings)
         assert report.exit_code == 1
         blocked = [r for r in report.items if r.outcome == "blocked" and r.kind == "leaderboard"]
         assert [(r.vendor_identifier, r.error_codes) for r in blocked] == [
-            (frozen, ["ATTRIBUTE_NOT_EDITABLE_AFTER_RELEASE"])]
+            (frozen, ["ATTRIBUTE_NOT_EDITABLE_AFTER_RELEASE"])
+        ]
         assert "scoreSortType" in blocked[0].message
         assert sorted((r.method, r.route) for r in writes(sim, mark)) == [
-            ("PATCH", "/v2/gameCenterLeaderboardLocalizations/{id}"), ("POST", "/v2/gameCenterLeaderboardVersions")]
+            ("PATCH", "/v2/gameCenterLeaderboardLocalizations/{id}"),
+            ("POST", "/v2/gameCenterLeaderboardVersions"),
+        ]
         versions = sim.state.versions_of(boards[renamed]["id"], "leaderboard")
         assert [v["version"] for v in versions] == [1, 2]
         (loc,) = sim.state.localizations_of(versions[-1]["id"], "leaderboard")

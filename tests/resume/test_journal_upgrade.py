@@ -1,5 +1,6 @@
 """A journal written by the release before kinds (schema 1) resumes after the upgrade: the old release is
-checked out from git, killed between the parts of an image, and today's bulkgc finishes the job from its journal."""
+checked out from git, killed between the parts of an image, and today's bulkgc finishes the job from its
+journal."""
 
 from __future__ import annotations
 
@@ -11,7 +12,15 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from crashbed import SimProc, applied_writes, assert_exact_state, image_items, journal_known_parts, part_puts, run_push
+from crashbed import (
+    SimProc,
+    applied_writes,
+    assert_exact_state,
+    image_items,
+    journal_known_parts,
+    part_puts,
+    run_push,
+)
 from workload import make_workload, sim_image_state
 
 from bulkgc.journal import SCHEMA_VERSION, Journal
@@ -22,10 +31,14 @@ OLD_RELEASE = "2ba6238294f4ef34bd5c336bf14a5ca8fb286dc2"
 
 
 def checkout_old_release(dest: Path) -> Path:
-    """`bulkgc/` of OLD_RELEASE, extracted with `git archive` (no worktree, nothing of the repository changes)."""
+    """`bulkgc/` of OLD_RELEASE, extracted with `git archive` (no worktree; the repository is not changed)."""
     try:
-        tar = subprocess.run(["git", "-C", str(REPO), "archive", "--format=tar", OLD_RELEASE, "bulkgc"],
-                             capture_output=True, check=True, timeout=60).stdout
+        tar = subprocess.run(
+            ["git", "-C", str(REPO), "archive", "--format=tar", OLD_RELEASE, "bulkgc"],
+            capture_output=True,
+            check=True,
+            timeout=60,
+        ).stdout
     except (OSError, subprocess.CalledProcessError) as exc:
         pytest.skip(f"the old release {OLD_RELEASE[:7]} is not in this checkout's git history ({exc})")
     with tarfile.open(fileobj=io.BytesIO(tar)) as archive:
@@ -43,9 +56,20 @@ def test_old_release_journal_resumes_after_upgrade(tmp_path: Path) -> None:
     sim = SimProc(tmp_path, wl.app_id).start()
     try:
         env = {**sim.env(), "PYTHONPATH": str(old) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-        killed = run_push(sim, wl.manifest, journal, "--images-in-flight", "1", "--upload-concurrency", "1",
-                          env=env, fault={"method": "PUT", "route_glob": "/upload/*", "skip": 2, "after_apply": True})
-        assert killed.returncode == -9, f"the old release was not killed where expected:\n{killed.stderr[-2000:]}"
+        killed = run_push(
+            sim,
+            wl.manifest,
+            journal,
+            "--images-in-flight",
+            "1",
+            "--upload-concurrency",
+            "1",
+            env=env,
+            fault={"method": "PUT", "route_glob": "/upload/*", "skip": 2, "after_apply": True},
+        )
+        assert killed.returncode == -9, (
+            f"the old release was not killed where expected:\n{killed.stderr[-2000:]}"
+        )
         conn = sqlite3.connect(f"file:{journal}?mode=ro", uri=True)
         try:
             assert conn.execute("PRAGMA user_version").fetchone()[0] == 1  # really the old format
@@ -61,8 +85,12 @@ def test_old_release_journal_resumes_after_upgrade(tmp_path: Path) -> None:
         assert rerun.returncode == 0, rerun.stderr[-3000:]
         assert_exact_state(sim, wl)
         both = sim.requests(killed.first_seq)
-        assert applied_writes(both) == {"POST achievement": 3, "POST localization": 6, "POST image": 6,
-                                        "PATCH image": 6}
+        assert applied_writes(both) == {
+            "POST achievement": 3,
+            "POST localization": 6,
+            "POST image": 6,
+            "PATCH image": 6,
+        }
         rerun_reqs = [r for r in both if r.started >= rerun.launched]
         state = sim.state
         items = image_items(state)
