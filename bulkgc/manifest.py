@@ -1,4 +1,4 @@
-"""The desired state: a TOML/JSON manifest of Game Center items (achievements, leaderboards), texts and icons."""
+"""The desired state: a TOML/JSON manifest of Game Center items (achievements, leaderboards) -> `Manifest`."""
 
 from __future__ import annotations
 
@@ -375,7 +375,8 @@ class _Validator:
                 continue
             first = by_vid.get(draft.vendor_identifier)
             if first is not None:
-                self.add(main, draft.line, draft.label, f"duplicate vendor_identifier; already used by {first.label}")
+                why = f"duplicate vendor_identifier; already used by {first.label}"
+                self.add(main, draft.line, draft.label, why)
             else:
                 by_vid[draft.vendor_identifier] = draft
 
@@ -446,7 +447,7 @@ class _Validator:
             self.assets_dir = base / "assets"
 
     def asset_names(self, folder: str = "") -> set[str] | None:
-        """Names of the files directly in the assets directory's `folder` (listed once), or None if unreadable."""
+        """Names of the files in the assets directory's `folder` (listed once); None if unreadable."""
         if folder not in self._asset_names:
             try:
                 self._asset_names[folder] = set(os.listdir(self.assets_dir / folder))
@@ -462,7 +463,7 @@ class _Validator:
             self.add(self.main, line, "defaults", f"must be a table, not {_type_name(value)}")
             return {}
         aliases = {a.asc: a.key for k in KINDS for a in k.attributes if a.in_defaults and a.asc != a.key}
-        table = self.keys(value, DEFAULTS_KEYS, lambda w, m: self.add(self.main, line, w, m), "defaults.", aliases)
+        table = self.keys(value, DEFAULTS_KEYS, partial(self.add, self.main, line), "defaults.", aliases)
         result: dict[str, Any] = {}
         for key, item in table.items():
             attribute = next(a for k in KINDS for a in k.attributes if a.key == key and a.in_defaults)
@@ -487,7 +488,8 @@ class _Validator:
         if kind == "boolean":
             if not isinstance(value, bool):
                 fix = "true" if value in (1, "true", "yes", "True") else "false"
-                report(f"must be true or false, not {_type_name(value)} ({_show(value)}); write {key} = {fix}")
+                shown = f"{_type_name(value)} ({_show(value)})"
+                report(f"must be true or false, not {shown}; write {key} = {fix}")
                 return None
             return value
         if kind == "enum":
@@ -498,7 +500,8 @@ class _Validator:
                 return None
             return value
         if kind == "number":
-            if isinstance(value, bool) or not isinstance(value, int | float | str) or _as_number(value) is None:
+            numeric = isinstance(value, int | float | str) and not isinstance(value, bool)
+            if not numeric or _as_number(value) is None:
                 report(f"must be a number (e.g. 0 or 99.5), not {_type_name(value)} ({_show(value)})")
                 return None
             return value
@@ -506,7 +509,7 @@ class _Validator:
             return self.datetime_value(key, value, report)
         if kind == "duration":
             if not isinstance(value, str) or not DURATION_RE.fullmatch(value):
-                report(f"must be an ISO 8601 duration such as \"P1D\" (a day) or \"PT12H\", not {_show(value)}")
+                report(f'must be an ISO 8601 duration such as "P1D" (a day) or "PT12H", not {_show(value)}')
                 return None
             return value
         return self.text(key, value, lambda _k, m: report(m), attribute.limit)
@@ -625,7 +628,8 @@ class _Validator:
     def vendor_identifier(self, kind: Kind, value: Any, report: Callable[[str, str], None]) -> str | None:
         limit = kind.attribute("vendor_identifier").limit or 100
         if value is None:
-            report("vendor_identifier", f'missing; add vendor_identifier = "{kind.example_vendor_identifier}"')
+            example = kind.example_vendor_identifier
+            report("vendor_identifier", f'missing; add vendor_identifier = "{example}"')
             return None
         if not isinstance(value, str):
             report("vendor_identifier", f"must be a string, not {_type_name(value)}")
@@ -683,7 +687,7 @@ class _Validator:
         self, kind: Kind, explicit: str | None, vendor_identifier: str | None, locale: str,
         report: Callable[[str], None],
     ) -> tuple[bool, Path | None]:
-        """(found or not needed, path): the explicit `image` (localization's or item's), else the naming convention.
+        """(found or not needed, path): the explicit `image` (localization's or item's), else the convention.
 
         Where the kind's icon is optional, no icon is fine (True, None); where it is required it is a problem.
         """
@@ -713,7 +717,8 @@ class _Validator:
                 self.add(
                     self.main, None, "assets",
                     f"the assets directory {_display(self.assets_dir)} does not exist or cannot be listed, "
-                    "so icons cannot be found by name: create it, set `assets` in the manifest or pass --assets",
+                    "so icons cannot be found by name: create it, set `assets` in the manifest or pass "
+                    "--assets",
                 )
             return False, None
         where = self.assets_dir / folder if folder else self.assets_dir
@@ -741,7 +746,7 @@ class _Validator:
     # -- top-level / included locale tables ---------------------------------------------------------------
 
     def locale_tables(self, kind: Kind, source: _Source, value: Any, by_vid: dict[str, _Draft]) -> None:
-        """`[<section>.<locale>.<vendor_identifier>]` tables: one kind's texts for one locale, grouped per locale."""
+        """`[<section>.<locale>.<vendor_identifier>]` tables: one kind's texts, grouped per locale."""
         if value is None:
             return
         section = kind.locales_section
