@@ -53,10 +53,11 @@ async def run_demo(
             first = await push(settings, sink=sink or NullSink())
             writes_before = _writes(sim)
             second = await push(settings, sink=second_sink or NullSink())
-            images = [i for i in sim.state.images()]
-            complete = sum(1 for i in images if _state_of(i) == "COMPLETE")
+            kinds = sorted({i.kind.name for i in load_manifest(manifest, assets_dir=assets).items})
+            complete = sum(1 for k in kinds for i in sim.state.images(k) if _state_of(i) == "COMPLETE")
+            localizations = sum(len(sim.state.localizations(k)) for k in kinds)
             return DemoResult(first, second, sim.base_url, writes_before, _writes(sim) - writes_before, complete,
-                              len(sim.state.localizations()))
+                              localizations)
 
 
 def _state_of(image: dict[str, Any]) -> str:

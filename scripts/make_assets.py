@@ -1,4 +1,4 @@
-"""Generate the deterministic sample achievement icons of the "Star Rover" example into assets/."""
+"""Generate the deterministic sample icons (achievements, leaderboards) of the "Star Rover" example into assets/."""
 
 from __future__ import annotations
 
@@ -24,8 +24,8 @@ class Icon:
     hue: float
 
 
-# Convention files (<vendor>.png, <vendor>.<locale>.png) plus the explicitly referenced ones
-# (badges/ for a per-achievement `image`, localized/ for a per-localization `image`).
+# Convention files (<vendor>.png, <vendor>.<locale>.png; leaderboards/ for leaderboards) plus the explicitly
+# referenced ones (badges/ for a per-achievement `image`, localized/ for a per-localization `image`).
 ICONS: tuple[Icon, ...] = (
     Icon(f"{PREFIX}first_landing.png", "triangle", "LAND", 0.58),
     Icon(f"{PREFIX}crater_explorer.png", "circle", "CRATER", 0.08),
@@ -47,6 +47,8 @@ ICONS: tuple[Icon, ...] = (
     Icon("localized/rescue_mission.fr-FR.png", "cross", "SOS FR", 0.95),
     Icon("localized/rescue_mission.de-DE.png", "cross", "SOS DE", 0.93),
     Icon("localized/rescue_mission.ja.png", "cross", "SOS JA", 0.91),
+    # leaderboards find theirs by convention in leaderboards/ (their icon is optional)
+    Icon("leaderboards/com.starrover.lb.longest_drive.png", "bars", "DRIVE", 0.45),
 )
 
 

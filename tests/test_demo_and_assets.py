@@ -48,24 +48,33 @@ async def test_demo_pushes_the_example_then_a_second_push_writes_nothing(
     assert len(all_writes) == result.first_writes > 0  # every write belongs to the first push
 
     manifest = load_manifest(EXAMPLE)
+    assert {i.kind.name for i in manifest.items} == {"achievement", "leaderboard"}  # the example shows both
     state = sim.state
-    achievements = {a["attributes"]["vendorIdentifier"]: a for a in state.achievements()}
-    assert set(achievements) == {a.vendor_identifier for a in manifest.of_kind("achievement")}
-    expected_locs = 0
-    for desired in manifest.of_kind("achievement"):
-        latest = state.latest_version(achievements[desired.vendor_identifier]["id"])
-        assert latest is not None
-        remote = {loc["locale"]: loc for loc in state.localizations_of(latest["id"])}
-        assert sorted(remote) == sorted(loc.locale for loc in desired.localizations), latest
-        for loc in desired.localizations:
-            expected_locs += 1
-            where = (desired.vendor_identifier, loc.locale)
-            assert remote[loc.locale]["name"] == loc["name"], where
-            images = [i for i in state.images() if i["localization_id"] == remote[loc.locale]["id"]]
-            (image,) = images
-            assert (image.get("result") or {}).get("state") == "COMPLETE", (where, image.get("result"))
-            assert _sha256(state.image_bytes(image["id"])) == _sha256(Path(loc.image).read_bytes()), where
-    assert len(state.images()) == result.images_complete == result.localizations == expected_locs
+    expected_locs = expected_images = 0
+    for kind in ("achievement", "leaderboard"):
+        items = {a["attributes"]["vendorIdentifier"]: a for a in state.items(kind)}
+        assert set(items) == {i.vendor_identifier for i in manifest.of_kind(kind)}
+        images = state.images(kind)
+        for desired in manifest.of_kind(kind):
+            latest = state.latest_version(items[desired.vendor_identifier]["id"], kind)
+            assert latest is not None
+            remote = {loc["locale"]: loc for loc in state.localizations_of(latest["id"], kind)}
+            assert sorted(remote) == sorted(loc.locale for loc in desired.localizations), latest
+            for loc in desired.localizations:
+                expected_locs += 1
+                where = (kind, desired.vendor_identifier, loc.locale)
+                assert remote[loc.locale]["name"] == loc["name"], where
+                held = [i for i in images if i["localization_id"] == remote[loc.locale]["id"]]
+                if loc.image is None:  # an optional icon the manifest does not give
+                    assert held == [], where
+                    continue
+                expected_images += 1
+                (image,) = held
+                assert (image.get("result") or {}).get("state") == "COMPLETE", (where, image.get("result"))
+                assert _sha256(state.image_bytes(image["id"])) == _sha256(Path(loc.image).read_bytes()), where
+    assert expected_images < expected_locs  # the example has a leaderboard without an icon
+    assert len(state.all_images()) == result.images_complete == expected_images
+    assert result.localizations == expected_locs
 
 
 def test_make_assets_regenerates_the_committed_icons_byte_for_byte(tmp_path: Path) -> None:

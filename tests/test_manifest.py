@@ -175,12 +175,15 @@ def test_assets_key_and_override(tmp_path: Path) -> None:
 
 
 def test_example_manifest_loads_and_all_its_images_pass_the_scan() -> None:
-    """manifests/example.toml loads cleanly, uses >= 12 achievements x >= 3 locales, and every icon passes."""
+    """manifests/example.toml loads cleanly, uses >= 12 achievements and 2 leaderboards x >= 3 locales (every item
+    in every locale), and every icon passes."""
     import anyio
 
     m = load_manifest(EXAMPLE)
-    assert len(m.of_kind("achievement")) >= 12 and len(m.locales) >= 3
-    assert m.localization_count == len(m.of_kind("achievement")) * len(m.locales)
+    assert len(m.of_kind("achievement")) >= 12 and len(m.of_kind("leaderboard")) == 2 and len(m.locales) >= 3
+    assert m.localization_count == len(m.items) * len(m.locales)
+    boards = [loc.image for b in m.of_kind("leaderboard") for loc in b.localizations]
+    assert None in boards and m.assets_dir / "leaderboards" / "com.starrover.lb.longest_drive.png" in boards
     infos, found = anyio.run(scan_images, m.images())
     assert found == [] and set(infos) == set(m.images())
     images = {str(loc.image.relative_to(m.assets_dir)) for a in m.of_kind("achievement") for loc in a.localizations}
