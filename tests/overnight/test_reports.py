@@ -59,7 +59,7 @@ async def test_json_log_report_and_junit_of_a_run_with_one_failed_icon(tmp_path:
         assert {"kind", "vendor_identifier", "locale", "action", "image_id", "final_state", "error_codes",
                 "attempts", "timings", "outcome"} <= item.keys()
     (bad,) = [i for i in items if i["outcome"] == "failed"]
-    assert f"{bad['kind']}:{bad['vendor_identifier']}:{bad['locale']}" == failed_item
+    assert f"{bad['kind']}:{bad['item_kind']}:{bad['vendor_identifier']}:{bad['locale']}" == failed_item
     assert bad["error_codes"] == [FAIL_CODE] and bad["final_state"] == "FAILED" and bad["image_id"]
     assert bad["attempts"] == 1 and bad["action"] == "upload"
     good_images = [i for i in items if i["kind"] == "image" and i["outcome"] == "done"]
