@@ -92,6 +92,6 @@ async def test_quiet_prints_only_failures_and_the_summary(tmp_path: Path) -> Non
             ["push", str(wl.manifest), *sim_flags(sim, tmp_path), "--image-attempts", "1", "--quiet"], cli_env())
     assert code == 1, (out, err)
     lines = err.splitlines()
-    assert lines and all(" failed" in line and line.split()[1] == "image" for line in lines), lines
+    assert lines and all(" failed" in line and line.split()[1:3] == ["achievement", "image"] for line in lines), lines
     assert len({line.split()[2] for line in lines}) == 1  # one icon (vendor/locale), its failed step and its end
     assert out.startswith("bulkgc push: ") and FAIL_CODE in out and ANSI not in out + err
