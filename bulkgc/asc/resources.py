@@ -24,6 +24,20 @@ class VersionApi:
     editable_states: frozenset[str] = frozenset({"PREPARE_FOR_SUBMISSION", "DEVELOPER_REJECTED", "REJECTED"})
     # States in which a new version may be created (the latest one is final).
     new_version_states: frozenset[str] = frozenset({"LIVE", "REPLACED_WITH_NEW_VERSION"})
+    item: str = ""  # PATCH a version's attributes, "{id}" = version id (activities: fallbackUrl)
+    default_image_read: str = ""  # GET a version's default image, "{id}" = version id (activities, challenges)
+    default_image_rel: str = "version"  # image -> version relationship name in a default image's reserve body
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReferenceApi:
+    """How one reference of a kind (`bulkgc.kinds.model.Reference`) travels in one API version."""
+
+    key: str  # the Reference's manifest key
+    rel: str  # relationship name: in the create body, in the linkage path, in `include`
+    type: str  # resource type of the referenced items
+    linkage: str  # ".../{id}/relationships/<rel>": PATCH replaces (a to-many list in order, or the one link)
+    read: str  # "linkage": GET the linkage path per item; "include": included on the kind's list
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -52,6 +66,8 @@ class KindApi:
     image_create: str
     image_item: str
     image_loc_rel: str  # image -> localization relationship name (in the reserve body)
+    references: tuple[ReferenceApi, ...] = ()
+    list_filters_id: bool = True  # the owner's list takes filter[id] (activities' does not)
 
     @property
     def container_type(self) -> str:
