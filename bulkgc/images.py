@@ -1,4 +1,7 @@
-"""Each localization's icon through its states: reserve (or resume) -> parts -> commit -> batched poll.
+"""Each image through its states: reserve (or resume) -> parts -> commit -> batched poll.
+
+An image fills a slot: a localization's (the slot is its locale) or, for activities and challenges, the
+version's default image (slot `default`, reserved with the version as its owner and polled by reading it).
 
 One `ImageMachine` serves the whole push: it bounds the images in flight, polls each container (version) once
 for all of its images, learns App Store Connect's processing time, and redoes an image that failed, got stuck
@@ -17,8 +20,8 @@ import anyio
 from bulkgc.config import RunSettings
 from bulkgc.errors import FATAL, BulkgcError
 from bulkgc.ledger import Ledger, codes_of, key_of
-from bulkgc.plan import ImageAction, ItemPlan, LocalizationAction
-from bulkgc.remote import RemoteImage, RemoteReader
+from bulkgc.plan import DEFAULT_SLOT, ImageAction, ItemPlan
+from bulkgc.remote import RemoteImage, RemoteLocalization, RemoteReader
 from bulkgc.upload import (
     commit_image,
     delete_image,
@@ -31,11 +34,12 @@ from bulkgc.upload import (
 
 @dataclass
 class ImageJob:
-    """One localization's icon while it is pushed."""
+    """One image (a localization's, or a version's default image) while it is pushed."""
 
     plan: ItemPlan
-    la: LocalizationAction
-    localization_id: str
+    slot: str  # the localization's locale, or DEFAULT_SLOT
+    image: ImageAction
+    owner_id: str  # the localization's id; for the default image, the version's
     action: str  # upload | replace | resume | wait | none (changes as the job is redone)
     remote: RemoteImage | None
     image_id: str | None = None
@@ -46,12 +50,11 @@ class ImageJob:
 
     @property
     def key(self) -> str:
-        return key_of(self.plan, "image", self.la.locale)
+        return key_of(self.plan, "image", self.slot)
 
     @property
-    def image(self) -> ImageAction:
-        assert self.la.image is not None
-        return self.la.image
+    def is_default(self) -> bool:
+        return self.slot == DEFAULT_SLOT
 
 
 @dataclass
@@ -94,7 +97,7 @@ class ImageMachine:
                 self.ledger.record(
                     "image",
                     plan,
-                    job.la.locale,
+                    job.slot,
                     "none",
                     "unchanged",
                     image_id=job.remote.id if job.remote else None,
@@ -118,8 +121,16 @@ class ImageMachine:
             if not committed:
                 return
 
-            async def read_container() -> Any:
-                return await self.reader.localizations(plan.kind, kapi, container, purpose="poll")
+            polled = {j.is_default for j in committed}
+
+            async def read_container() -> dict[str, RemoteLocalization]:
+                seen = {}
+                if False in polled:  # localizations' images: one read of the version's localizations
+                    seen = await self.reader.localizations(plan.kind, kapi, container, purpose="poll")
+                if True in polled:  # the default image: one read of the version's default image
+                    image = await self.reader.default_image(kapi, container, purpose="poll")
+                    seen[f"({DEFAULT_SLOT})"] = RemoteLocalization(container, DEFAULT_SLOT, {}, image)
+                return seen
 
             result = await wait_until_processed(
                 read_container,
@@ -207,7 +218,7 @@ class ImageMachine:
         self.ledger.record(
             "image",
             job.plan,
-            job.la.locale,
+            job.slot,
             job.image.action,
             outcome,
             image_id=job.image_id,
@@ -226,7 +237,7 @@ class ImageMachine:
                 self.ledger.record(
                     "image",
                     job.plan,
-                    job.la.locale,
+                    job.slot,
                     job.image.action,
                     "interrupted",
                     attempts=job.attempts,
@@ -266,7 +277,7 @@ class ImageMachine:
             self.ledger.record(
                 "image",
                 job.plan,
-                job.la.locale,
+                job.slot,
                 job.image.action,
                 "failed",
                 codes=codes_of(last),
@@ -303,7 +314,9 @@ class ImageMachine:
             )
         else:
             t0 = time.monotonic()
-            image = await reserve_image(c, k, job.localization_id, job.image.file_name, info.size)
+            image = await reserve_image(
+                c, k, job.owner_id, job.image.file_name, info.size, default=job.is_default
+            )
             job.image_id = image.id
             # The reservation is recorded once it exists (a kill before that leaves nothing the journal could
             # save: the next run finds the reservation by its digest fileName). Parts recorded for an earlier
@@ -313,12 +326,12 @@ class ImageMachine:
                 clear_parts=True,
                 kind="image",
                 vendor_id=job.plan.vendor_id,
-                locale=job.la.locale,
+                locale=job.slot,
                 state="reserved",
                 sha256=info.sha256,
                 file_name=job.image.file_name,
                 file_size=info.size,
-                parent_id=job.localization_id,
+                parent_id=job.owner_id,
                 attempts=job.attempts,
                 remote_id=image.id,
                 upload_operations=image.upload_operations,

@@ -12,7 +12,7 @@ from typing import Any
 
 from bulkgc.errors import ApiError
 from bulkgc.journal import AsyncJournal, ItemRecord, item_key
-from bulkgc.plan import ItemPlan
+from bulkgc.plan import DEFAULT_SLOT, ItemPlan
 from bulkgc.progress import Event, NullSink, ProgressSink
 from bulkgc.report import ItemResult
 
@@ -133,6 +133,11 @@ class Ledger:
                     attempts=0,
                     codes=codes,
                 )
+        if plan.default_image is not None:
+            image = plan.default_image
+            unchanged = outcome == "blocked" and image.action == "none"
+            self.record("image", plan, DEFAULT_SLOT, image.action, "unchanged" if unchanged else outcome,
+                        message="" if unchanged else message, attempts=0, codes=None if unchanged else codes)
 
     async def put(self, key: str, *, clear_parts: bool = False, **fields: Any) -> None:
         """A durable journal write (nothing without a journal)."""

@@ -43,10 +43,11 @@ from bulkgc.scan import ImageInfo, ScanCache, scan_images
 async def load_inputs(settings: RunSettings) -> tuple[Manifest, dict[str, ImageInfo]]:
     """Load the manifest and check every icon; raises ManifestError / InvalidImageError listing every problem."""
     manifest = await anyio.to_thread.run_sync(lambda: load_manifest(settings.manifest, assets_dir=settings.assets))
-    paths = sorted({Path(p) for p in manifest.images()})
+    sizes = manifest.image_sizes()
+    paths = sorted(sizes)
     # icons unchanged since the last run are not decoded again (most of a no-op run's CPU otherwise)
     cache = ScanCache(settings.journal_path.parent / "scan-cache.json")
-    infos, problems = await scan_images(paths, cache=cache)
+    infos, problems = await scan_images(paths, cache=cache, sizes=sizes)
     if problems:
         raise InvalidImageError(problems)
     await anyio.to_thread.run_sync(cache.save)

@@ -8,6 +8,10 @@ Which version gets edited (v2) is a deliberate choice, stated per item in the pl
   and the plan says why. Nothing that matches is ever touched, whatever the state.
 The v1 API has no versions: its localizations are edited in place. What a kind has (attributes, texts, icon
 rule, API rows) comes from its declaration in `bulkgc.kinds`; this module names no kind.
+
+Items that name other items (a set's member leaderboards, a challenge's leaderboard) name them by vendor id:
+the plan reads the referenced kind's list as well, and a vendor id that neither the manifest nor App Store
+Connect has is a `ManifestError` raised before anything is written.
 """
 
 from __future__ import annotations
@@ -19,7 +23,9 @@ from typing import Any
 import anyio
 
 from bulkgc.asc.resources import KindApi
+from bulkgc.errors import ManifestError, Problem
 from bulkgc.kinds import KINDS, Kind
+from bulkgc.kinds import kind as kind_named
 from bulkgc.manifest import Item, Localization, Manifest
 from bulkgc.remote import (
     DIGEST_LEN,
@@ -34,6 +40,8 @@ from bulkgc.scan import ImageInfo
 
 #: image actions that send something (the rest: none)
 IMAGE_WORK = ("upload", "replace", "resume", "wait")
+#: the image slot of a version's default image, where a localization's image has its locale
+DEFAULT_SLOT = "default"
 
 
 def remote_file_name(vendor_id: str, locale: str, info: ImageInfo) -> str:
@@ -89,6 +97,22 @@ class ItemPlan:
     # blocked because the user asked for it (--on-live skip), not because App Store Connect forbids the change
     blocked_by_choice: bool = False
     blocked_code: str = "VERSION_NOT_EDITABLE"  # why it is blocked, as an error code for the report
+    version_changes: dict[str, Any] = field(default_factory=dict)  # the version's attributes that differ
+    reference_changes: dict[str, list[str]] = field(default_factory=dict)  # reference key -> wanted vendor ids
+    default_image: ImageAction | None = None  # the version's default image (None: the manifest gives none)
+
+    @property
+    def waits_for(self) -> list[tuple[str, str]]:
+        """(kind, vendor id) of the items this one's requests name: they must exist first."""
+        if self.action != "create" and not self.reference_changes:
+            return []
+        return [(r.kind, v) for r in self.kind.references for v in self.item.references.get(r.key, ())]
+
+    @property
+    def images(self) -> list[tuple[str, ImageAction]]:
+        """(slot, image) of every image: each localization's (slot = locale), then the default image."""
+        out = [(la.locale, la.image) for la in self.localizations if la.image is not None]
+        return out + ([(DEFAULT_SLOT, self.default_image)] if self.default_image is not None else [])
 
     @property
     def kind(self) -> Kind:
@@ -105,15 +129,17 @@ class ItemPlan:
         return (
             self.action == "create"
             or bool(self.attribute_changes)
+            or bool(self.version_changes)
+            or bool(self.reference_changes)
             or self.version_action == "create"
             or any(la.has_work for la in self.localizations)
+            or (self.default_image is not None and self.default_image.action != "none")
         )
 
     def image_counts(self) -> dict[str, int]:
         counts: dict[str, int] = {}
-        for la in self.localizations:
-            if la.image is not None:
-                counts[la.image.action] = counts.get(la.image.action, 0) + 1
+        for _slot, image in self.images:
+            counts[image.action] = counts.get(image.action, 0) + 1
         return counts
 
 
@@ -127,6 +153,8 @@ class Plan:
     group_id: str | None
     items: list[ItemPlan]
     reads: int = 0
+    # (kind, vendor id) -> resource id of every item a reference may name (grows as items are created)
+    ids: dict[tuple[str, str], str] = field(default_factory=dict)
 
     @property
     def owner(self) -> tuple[str, str]:
@@ -146,6 +174,8 @@ class Plan:
             "items_update": 0,
             "items_blocked": 0,
             "versions_create": 0,
+            "versions_update": 0,
+            "references_update": 0,
             "localizations_create": 0,
             "localizations_update": 0,
             "images_upload": 0,
@@ -164,34 +194,37 @@ class Plan:
                 t["items_update"] += 1
             if p.version_action == "create":
                 t["versions_create"] += 1
+            elif p.version_changes:
+                t["versions_update"] += 1
+            t["references_update"] += len(p.reference_changes)
             for la in p.localizations:
                 if la.action in ("create", "update"):
                     t[f"localizations_{la.action}"] += 1
-                if la.image is not None:
-                    t["images_unchanged" if la.image.action == "none" else f"images_{la.image.action}"] += 1
+            for _slot, image in p.images:
+                t["images_unchanged" if image.action == "none" else f"images_{image.action}"] += 1
         return t
 
     def expected_requests(self, polls_per_container: int = 1) -> int:
         """API requests a push of this plan needs at the least (the pacer's hint; the benchmark's minimum).
 
-        1 per item created or updated, 1 per new version (+1 read of what it starts with), 1 per
-        localization created or changed, reserve + commit per image (+1 delete when one is replaced),
-        commit only for a resumed reservation, and `polls_per_container` batched polls per version whose
-        images are processed. Upload parts go to the upload hosts and do not count against the API budget.
+        1 per item created or updated, 1 per new version (+1 read of what it starts with), 1 per version
+        or reference update, 1 per localization created or changed, reserve + commit per image (+1 delete
+        when one is replaced), commit only for a resumed reservation, and `polls_per_container` batched polls
+        per version whose images are processed (a default image is polled by its own read). Upload parts go to
+        the upload hosts and do not count against the API budget.
         """
         n = 0
         for p in self.items:
             if not p.has_work:
                 continue
             n += 1 if (p.action == "create" or p.attribute_changes) else 0
-            n += 2 if p.version_action == "create" else 0
-            images = 0
-            for la in p.localizations:
-                n += 1 if la.action in ("create", "update") else 0
-                if la.image is not None:
-                    n += {"upload": 2, "replace": 3, "resume": 1, "wait": 0}.get(la.image.action, 0)
-                    images += la.image.action in IMAGE_WORK
-            n += polls_per_container if images else 0
+            n += 2 if p.version_action == "create" else (1 if p.version_changes else 0)
+            n += 0 if p.action == "create" else len(p.reference_changes)
+            n += sum(1 for la in p.localizations if la.action in ("create", "update"))
+            for slot, image in p.images:
+                n += {"upload": 2, "replace": 3, "resume": 1, "wait": 0}.get(image.action, 0)
+            polled = {slot == DEFAULT_SLOT for slot, image in p.images if image.action in IMAGE_WORK}
+            n += polls_per_container * len(polled)
         return n
 
     def to_dict(self) -> dict[str, Any]:
@@ -213,23 +246,21 @@ class Plan:
                     "action": p.action,
                     "id": p.remote_id,
                     "attributeChanges": p.attribute_changes,
-                    "version": {"action": p.version_action, "id": p.version_id, "note": p.version_note},
+                    "referenceChanges": p.reference_changes,
+                    "version": {
+                        "action": p.version_action,
+                        "id": p.version_id,
+                        "note": p.version_note,
+                        "attributeChanges": p.version_changes,
+                    },
+                    "defaultImage": None if p.default_image is None else _image_dict(p.default_image),
                     "localizations": [
                         {
                             "locale": la.locale,
                             "action": la.action,
                             "id": la.remote_id,
                             "changes": sorted(la.changes),
-                            "image": None
-                            if la.image is None
-                            else {
-                                "action": la.image.action,
-                                "reason": la.image.reason,
-                                "file": la.image.path,
-                                "fileName": la.image.file_name,
-                                "remoteId": la.image.remote.id if la.image.remote else None,
-                                "remoteState": la.image.remote.state if la.image.remote else None,
-                            },
+                            "image": None if la.image is None else _image_dict(la.image),
                         }
                         for la in p.localizations
                     ],
@@ -257,7 +288,8 @@ class Plan:
         lines.append("")
         lines.append(
             f"items: {t['items_create']} to create, {t['items_update']} to update, "
-            f"{t['items_blocked']} blocked; versions to create: {t['versions_create']}; "
+            f"{t['items_blocked']} blocked; versions to create: {t['versions_create']}, to update: "
+            f"{t['versions_update']}; memberships/links to update: {t['references_update']}; "
             f"localizations: {t['localizations_create']} to create, {t['localizations_update']} to update; "
             f"images: {t['images_upload']} to upload, {t['images_replace']} to replace, "
             f"{t['images_resume']} to resume, "
@@ -266,6 +298,17 @@ class Plan:
         if self.is_noop:
             lines.append("Nothing to do: App Store Connect already matches the manifest.")
         return "\n".join(lines)
+
+
+def _image_dict(image: ImageAction) -> dict[str, Any]:
+    return {
+        "action": image.action,
+        "reason": image.reason,
+        "file": image.path,
+        "fileName": image.file_name,
+        "remoteId": image.remote.id if image.remote else None,
+        "remoteState": image.remote.state if image.remote else None,
+    }
 
 
 # ---------------------------------------------------------------------------------------------- diffing
@@ -281,6 +324,43 @@ def attribute_changes(desired: Item, remote: RemoteItem) -> dict[str, Any]:
         if not attribute.same(remote.attributes.get(attribute.asc), want):
             changes[attribute.asc] = attribute.wire(want if want is not None else attribute.default)
     return changes
+
+
+def version_changes(desired: Item, version: RemoteVersion | None) -> dict[str, Any]:
+    """The version's attributes (an activity's fallbackUrl) that differ; one left out is left as it is."""
+    have = version.attributes if version is not None else {}
+    changes = {}
+    for attribute in desired.kind.version_attributes:
+        want = desired.version_attributes.get(attribute.key)
+        if want is not None and not attribute.same(have.get(attribute.asc), want):
+            changes[attribute.asc] = attribute.wire(want)
+    return changes
+
+
+def reference_changes(desired: Item, remote: RemoteItem, vendors: dict[str, str]) -> dict[str, list[str]]:
+    """The references whose remote items differ from the manifest's (a set's members: order included).
+
+    `vendors` maps the resource ids of referable items to their vendor ids.
+    """
+    changes = {}
+    for ref in desired.kind.references:
+        want = list(desired.references.get(ref.key, ()))
+        have = [vendors.get(i, f"(id {i})") for i in remote.references.get(ref.key, [])]
+        if have != want:
+            changes[ref.key] = want
+    return changes
+
+
+def default_image_action(
+    desired: Item, remote: RemoteImage | None, images: dict[str, ImageInfo]
+) -> ImageAction | None:
+    """What happens to the version's default image (None: the manifest gives none, the remote is left)."""
+    if desired.default_image is None:
+        return None
+    info = images[str(desired.default_image)]
+    name = remote_file_name(desired.vendor_identifier, DEFAULT_SLOT, info)
+    action, reason = decide_image(info, name, remote)
+    return ImageAction(str(desired.default_image), info, name, action, reason, remote)
 
 
 def text_changes(kind: Kind, desired: Localization, remote: RemoteLocalization | None) -> dict[str, Any]:
@@ -383,8 +463,14 @@ def plan_item(
     locs: dict[str, RemoteLocalization],
     version: tuple[str, RemoteVersion | None, str] | None,
     images: dict[str, ImageInfo],
+    *,
+    remote_default: RemoteImage | None = None,
+    vendors: dict[str, str] | None = None,
 ) -> ItemPlan:
-    """The plan of one item from what was read of it (`version`: choose_version's answer, if it exists)."""
+    """The plan of one item from what was read of it (`version`: choose_version's answer, if it exists).
+
+    `remote_default` is the chosen version's default image; `vendors` maps referable items' ids to vendor ids.
+    """
     if remote is None or version is None:
         return ItemPlan(
             item=desired,
@@ -396,6 +482,7 @@ def plan_item(
             version_id=None,
             version_note=f"new {desired.kind.name}" + ("" if kapi.version else " (v1)"),
             localizations=localization_actions(desired, {}, images),
+            default_image=default_image_action(desired, None, images),
         )
     version_action, latest, note = version
     actions = localization_actions(desired, locs, images)
@@ -411,9 +498,16 @@ def plan_item(
         version_note=note,
         localizations=actions,
         extra_remote_locales=sorted(set(locs) - {loc.locale for loc in desired.localizations}),
+        version_changes=version_changes(desired, latest) if kapi.version else {},
+        reference_changes=reference_changes(desired, remote, vendors or {}),
+        default_image=default_image_action(desired, remote_default, images),
     )
     frozen = frozen_after_release(desired.kind, kapi, remote, changes)
-    differs = any(la.has_work for la in actions)
+    differs = (
+        any(la.has_work for la in actions)
+        or bool(p.version_changes)
+        or (p.default_image is not None and p.default_image.action != "none")
+    )
     if frozen:
         p.action, p.blocked_code, p.version_note = (
             "blocked",
@@ -437,6 +531,30 @@ def plan_item(
     return p
 
 
+def referenced_kinds(manifest: Manifest, kinds: tuple[Kind, ...]) -> tuple[Kind, ...]:
+    """The kinds to read: those the manifest uses, and those its items name (set members, a challenge's board)."""
+    used = [k for k in kinds if manifest.of_kind(k.name)]
+    named = {r.kind for k in used for r in k.references}
+    return tuple(k for k in KINDS if k in used or k.name in named)
+
+
+def check_references(manifest: Manifest, remote: dict[str, dict[str, RemoteItem]]) -> None:
+    """Every vendor id an item names must be in the manifest or in App Store Connect (else ManifestError)."""
+    problems = []
+    for item in manifest.items:
+        for ref in item.kind.references:
+            for vendor in item.references.get(ref.key, ()):
+                if manifest.item(ref.kind, vendor) is None and vendor not in remote.get(ref.kind, {}):
+                    where = f"{item.kind.name} {item.vendor_identifier!r}.{ref.key}"
+                    problems.append(Problem(
+                        f"{manifest.path}: {where}",
+                        f"no {kind_named(ref.kind).name} has vendor_identifier {vendor!r}, neither in the "
+                        f"manifest nor in App Store Connect; add the [[{ref.kind}]] or fix the id",
+                    ))
+    if problems:
+        raise ManifestError(problems, source=str(manifest.path))
+
+
 async def build_plan(
     client: Any,
     api: str,
@@ -447,36 +565,54 @@ async def build_plan(
     read_concurrency: int = 16,
     kinds: tuple[Kind, ...] = KINDS,
 ) -> Plan:
-    """Read App Store Connect and compare it with the manifest. Changes nothing."""
+    """Read App Store Connect and compare it with the manifest. Changes nothing.
+
+    First every needed kind's list (concurrently), then each existing item's localizations (and a set's
+    members, a version's default image) under `read_concurrency`.
+    """
     reader = RemoteReader(client)
     detail_id, group_id = await reader.detail(manifest.app_id)
     plans: dict[tuple[str, str], ItemPlan] = {}
     limiter = anyio.CapacityLimiter(read_concurrency)
+    remote: dict[str, dict[str, RemoteItem]] = {}
+    needed = referenced_kinds(manifest, kinds)
 
-    async def plan_one(kapi: KindApi, desired: Item, remote: RemoteItem | None) -> None:
-        version = locs = None
-        if remote is not None:
-            version = choose_version(kapi, remote, on_live)
-            latest = version[1]
-            container = latest.id if latest else (None if kapi.version else remote.id)
-            async with limiter:
-                locs = await reader.localizations(desired.kind, kapi, container) if container else {}
-        plans[(desired.kind.name, desired.vendor_identifier)] = plan_item(
-            kapi, desired, remote, locs or {}, version, images
-        )
-
-    async def plan_kind(kind: Kind) -> None:
-        wanted = manifest.of_kind(kind.name)
-        if not wanted:
-            return  # a kind the manifest does not use costs no request
-        kapi = kind.api(api)
-        remote = await reader.items(kapi, detail_id, group_id)
-        async with anyio.create_task_group() as tg:
-            for desired in wanted:
-                tg.start_soon(plan_one, kapi, desired, remote.get(desired.vendor_identifier))
+    async def read_kind(kind: Kind) -> None:
+        remote[kind.name] = await reader.items(kind.api(api), detail_id, group_id)
 
     async with anyio.create_task_group() as tg:
-        for kind in kinds:
-            tg.start_soon(plan_kind, kind)
-    ordered = [plans[(i.kind.name, i.vendor_identifier)] for i in manifest.items]
-    return Plan(api, manifest.app_id, detail_id, group_id, ordered, reads=reader.reads)
+        for kind in needed:
+            tg.start_soon(read_kind, kind)
+    check_references(manifest, remote)
+    ids = {(k, v): r.id for k, items in remote.items() for v, r in items.items()}
+    vendors_of = {k: {r.id: v for v, r in items.items()} for k, items in remote.items()}
+
+    async def plan_one(kapi: KindApi, desired: Item, found: RemoteItem | None) -> None:
+        kind = desired.kind
+        version = locs = None
+        default = None
+        vendors: dict[str, str] = {}
+        if found is not None:
+            version = choose_version(kapi, found, on_live)
+            latest = version[1]
+            container = latest.id if latest else (None if kapi.version else found.id)
+            async with limiter:
+                locs = await reader.localizations(kind, kapi, container) if container else {}
+                if desired.default_image is not None and latest is not None:
+                    default = await reader.default_image(kapi, latest.id)
+                for ref in kapi.references:
+                    if ref.read == "linkage":
+                        found.references[ref.key] = await reader.linkage(kapi.path(ref.linkage, found.id))
+            for ref in kind.references:
+                vendors.update(vendors_of.get(ref.kind, {}))
+        plans[(kind.name, desired.vendor_identifier)] = plan_item(
+            kapi, desired, found, locs or {}, version, images, remote_default=default, vendors=vendors
+        )
+
+    async with anyio.create_task_group() as tg:
+        for desired in manifest.items:
+            if desired.kind in kinds:
+                found = remote[desired.kind.name].get(desired.vendor_identifier)
+                tg.start_soon(plan_one, desired.kind.api(api), desired, found)
+    ordered = [plans[(i.kind.name, i.vendor_identifier)] for i in manifest.items if i.kind in kinds]
+    return Plan(api, manifest.app_id, detail_id, group_id, ordered, reads=reader.reads, ids=ids)

@@ -27,7 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 async def validate_paths(paths: list[Path], assets: Path | None) -> tuple[int, list[Problem]]:
     """(images checked, problems) for manifests and directories."""
     problems: list[Problem] = []
-    images: set[Path] = set()
+    images: dict[Path, tuple[tuple[int, int], ...]] = {}
     checked = 0
     for path in paths:
         if path.is_dir():
@@ -40,8 +40,9 @@ async def validate_paths(paths: list[Path], assets: Path | None) -> tuple[int, l
         except ManifestError as exc:
             problems.extend(exc.problems)
             continue
-        images.update(Path(p) for p in manifest.images())
-    _, scan_problems = await scan_images(sorted(images))
+        for image, sizes in manifest.image_sizes().items():
+            images[image] = tuple(s for s in images[image] if s in sizes) if image in images else sizes
+    _, scan_problems = await scan_images(sorted(images), sizes=images)
     problems.extend(scan_problems)
     return checked + len(images), problems
 
