@@ -1,0 +1,174 @@
+"""End to end over 127.0.0.1: one manifest with all five kinds (achievements, leaderboards, leaderboard sets,
+activities, challenges) in three locales: fresh push exact, re-run 0 writes, one change per kind exact."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from allkinds import assert_all_kinds_exact, make_all_kinds, make_wide
+from conftest import fast_sim_config, settings_for
+from workload import make_icon, writes
+
+from bulkgc.config import RunSettings
+from bulkgc.errors import BulkgcError, InvalidImageError, ManifestError, meaningful_error
+from bulkgc.pipeline import plan_only, push
+from bulkgc.sim import Simulator
+
+
+async def push_error(settings: RunSettings) -> BaseException:
+    """The error a push stops with, as the CLI reports it (the leaf of anyio's exception group)."""
+    try:
+        await push(settings)
+    except BaseExceptionGroup as group:
+        return meaningful_error(group, (BulkgcError,))
+    except BulkgcError as exc:
+        return exc
+    raise AssertionError("the push did not stop")
+
+
+def routes(sim: Simulator, mark: int) -> list[tuple[str, str]]:
+    return sorted((r.method, r.route) for r in writes(sim, mark))
+
+
+async def test_all_kinds_fresh_noop_then_one_change_per_kind(tmp_path: Path) -> None:
+    """All five kinds land exact (texts, images, default images, set members in order, challenge's leaderboard,
+    activity attributes and fallback URL); a re-run writes nothing; one change per kind is exactly its writes."""
+    wl = make_all_kinds(tmp_path / "wl")
+    async with Simulator(fast_sim_config(app_id=wl.app_id, part_size=64 * 1024)) as sim:
+        settings = settings_for(sim, wl.manifest, tmp_path)
+        report = await push(settings)
+        assert report.exit_code == 0, [(r.item_kind, r.vendor_identifier, r.message) for r in report.items
+                                       if r.outcome != "done"][:5]
+        assert_all_kinds_exact(sim.state, wl)
+        # the sets were created with their members: no membership request after the creates
+        fresh = routes(sim, 0)
+        assert ("PATCH", "/v2/gameCenterLeaderboardSets/{id}/relationships/gameCenterLeaderboards") not in fresh
+        assert fresh.count(("POST", "/v1/gameCenterActivityImages")) == 4  # 3 locales + the default image
+        done = {(r.item_kind, r.vendor_identifier, r.locale) for r in report.items
+                if r.kind == "image" and r.outcome == "done"}
+        assert ("activity", "com.ex.all.act0", "default") in done and ("challenge", "com.ex.all.ch0", "default") in done
+
+        mark = len(sim.requests)
+        again = await push(settings)
+        assert again.exit_code == 0
+        assert writes(sim, mark) == []
+        assert not [r for r in sim.requests[mark:] if r.kind == "upload"]
+
+        # one change per kind
+        wl.texts[("achievement", "com.ex.all.ach1", "ja", "name")] = "新しい"
+        wl.attributes[("leaderboard", "com.ex.all.lb2", "reference_name")] = "Board two, renamed"
+        wl.sets["com.ex.all.set1"] = ["com.ex.all.lb0", "com.ex.all.lb2"]  # one member out, order changed
+        make_wide(wl.image("activity", "com.ex.all.act0", "default"), 99, variant=1)
+        wl.texts[("challenge", "com.ex.all.ch0", "fr-FR", "description")] = "Nouvelle description"
+        wl.write()
+        plan = await plan_only(settings)
+        assert sorted((p.kind.name, p.vendor_id) for p in plan.items if p.has_work) == sorted([
+            ("achievement", "com.ex.all.ach1"), ("leaderboard", "com.ex.all.lb2"),
+            ("leaderboard_set", "com.ex.all.set1"), ("activity", "com.ex.all.act0"),
+            ("challenge", "com.ex.all.ch0")])
+        mark = len(sim.requests)
+        third = await push(settings)
+        assert third.exit_code == 0
+        assert routes(sim, mark) == sorted([
+            ("PATCH", "/v2/gameCenterAchievementLocalizations/{id}"),
+            ("PATCH", "/v2/gameCenterLeaderboards/{id}"),
+            ("PATCH", "/v2/gameCenterLeaderboardSets/{id}/relationships/gameCenterLeaderboards"),
+            ("DELETE", "/v1/gameCenterActivityImages/{id}"),
+            ("POST", "/v1/gameCenterActivityImages"),
+            ("PATCH", "/v1/gameCenterActivityImages/{id}"),
+            ("PATCH", "/v1/gameCenterChallengeLocalizations/{id}"),
+        ])
+        bodies = {r.route: r.request_body for r in writes(sim, mark)}
+        assert bodies["/v2/gameCenterLeaderboards/{id}"]["data"]["attributes"] == {
+            "referenceName": "Board two, renamed"}
+        assert bodies["/v1/gameCenterChallengeLocalizations/{id}"]["data"]["attributes"] == {
+            "description": "Nouvelle description"}
+        reserve = bodies["/v1/gameCenterActivityImages"]["data"]["relationships"]
+        assert list(reserve) == ["version"]  # the default image hangs off the version, not a localization
+        assert_all_kinds_exact(sim.state, wl)
+        mark = len(sim.requests)
+        assert (await push(settings)).exit_code == 0 and writes(sim, mark) == []
+
+
+async def test_references_fallback_url_and_new_version_of_live_activity(tmp_path: Path) -> None:
+    """A challenge re-tied to another leaderboard is one relationship PATCH; a changed fallback URL is one version
+    PATCH; on a LIVE activity a changed default image makes a new version (fallback URL and texts carried)."""
+    wl = make_all_kinds(tmp_path / "wl", locales=("en-US", "de-DE"))
+    async with Simulator(fast_sim_config(app_id=wl.app_id, part_size=64 * 1024)) as sim:
+        settings = settings_for(sim, wl.manifest, tmp_path)
+        assert (await push(settings)).exit_code == 0
+        wl.challenges["com.ex.all.ch0"] = "com.ex.all.lb2"
+        wl.fallback_url = "https://example.com/play/raid2"
+        wl.write()
+        mark = len(sim.requests)
+        assert (await push(settings)).exit_code == 0
+        assert routes(sim, mark) == sorted([
+            ("PATCH", "/v1/gameCenterChallenges/{id}/relationships/leaderboardV2"),
+            ("PATCH", "/v1/gameCenterActivityVersions/{id}"),
+        ])
+        bodies = {r.route: r.request_body for r in writes(sim, mark)}
+        assert bodies["/v1/gameCenterActivityVersions/{id}"]["data"]["attributes"] == {
+            "fallbackUrl": "https://example.com/play/raid2"}
+        assert_all_kinds_exact(sim.state, wl)
+
+        (activity,) = sim.state.items("activity")
+        for version in sim.state.versions_of(activity["id"], "activity"):
+            sim.state.set_version_state(version["id"], "LIVE")
+        make_wide(wl.image("activity", "com.ex.all.act0", "default"), 55, variant=2)
+        mark = len(sim.requests)
+        assert (await push(settings)).exit_code == 0
+        assert routes(sim, mark) == sorted([
+            ("POST", "/v1/gameCenterActivityVersions"),
+            ("DELETE", "/v1/gameCenterActivityImages/{id}"),
+            ("POST", "/v1/gameCenterActivityImages"),
+            ("PATCH", "/v1/gameCenterActivityImages/{id}"),
+        ])
+        assert_all_kinds_exact(sim.state, wl, versions={("activity", "com.ex.all.act0"): 2})
+
+
+@pytest.mark.parametrize("api", ["v1"])
+async def test_all_kinds_on_the_deprecated_api(tmp_path: Path, api: str) -> None:
+    """With --api v1 sets use the deprecated endpoints (members by the v1 relationship), activities and
+    challenges their only API: the state is exact and a re-run writes nothing."""
+    wl = make_all_kinds(tmp_path / "wl", locales=("en-US",))
+    async with Simulator(fast_sim_config(app_id=wl.app_id, part_size=64 * 1024)) as sim:
+        settings = settings_for(sim, wl.manifest, tmp_path, api=api)
+        report = await push(settings)
+        assert report.exit_code == 0, [r.message for r in report.items if r.outcome != "done"][:3]
+        assert ("POST", "/v1/gameCenterLeaderboardSets") in routes(sim, 0)
+        (legacy,) = [r for r in writes(sim, 0) if r.route == "/v1/gameCenterChallenges"]
+        assert list(legacy.request_body["data"]["relationships"])[1] == "leaderboard"
+        assert_all_kinds_exact(sim.state, wl)
+        wl.sets["com.ex.all.set0"] = ["com.ex.all.lb0", "com.ex.all.lb1", "com.ex.all.lb2"]
+        wl.write()
+        mark = len(sim.requests)
+        assert (await push(settings)).exit_code == 0
+        assert routes(sim, mark) == [
+            ("PATCH", "/v1/gameCenterLeaderboardSets/{id}/relationships/gameCenterLeaderboards")]
+        assert_all_kinds_exact(sim.state, wl)
+
+
+async def test_unknown_reference_and_wrong_image_size_stop_before_any_write(tmp_path: Path) -> None:
+    """A set member or challenge leaderboard neither the manifest nor App Store Connect has is a manifest error
+    naming both; a 1024x1024 default image is refused by the local check; neither run writes anything."""
+    wl = make_all_kinds(tmp_path / "wl", locales=("en-US",))
+    async with Simulator(fast_sim_config(app_id=wl.app_id)) as sim:
+        settings = settings_for(sim, wl.manifest, tmp_path)
+        wl.sets["com.ex.all.set0"] = ["com.ex.all.lb0", "com.ex.all.lb9"]
+        wl.challenges["com.ex.all.ch0"] = "com.ex.all.nope"
+        wl.write()
+        caught = await push_error(settings)
+        assert isinstance(caught, ManifestError)  # exit code 2 from the CLI
+        text = str(caught)
+        assert "'com.ex.all.lb9'" in text and "'com.ex.all.nope'" in text and "leaderboard_set" in text
+        assert writes(sim, 0) == []
+
+        wl.sets["com.ex.all.set0"] = ["com.ex.all.lb0"]
+        wl.challenges["com.ex.all.ch0"] = "com.ex.all.lb0"
+        wl.write()
+        make_icon(wl.image("challenge", "com.ex.all.ch0", "default"), 3, size=1024)
+        bad = await push_error(settings)
+        assert isinstance(bad, InvalidImageError)
+        assert "is 1024x1024: App Store Connect needs 3840x2160 pixels" in str(bad)
+        assert [r for r in sim.requests if r.kind == "api"] == []
