@@ -168,7 +168,8 @@ async def test_unknown_reference_and_wrong_image_size_stop_before_any_write(tmp_
         wl.challenges["com.ex.all.ch0"] = "com.ex.all.lb0"
         wl.write()
         make_icon(wl.image("challenge", "com.ex.all.ch0", "default"), 3, size=1024)
+        mark = len(sim.requests)
         bad = await push_error(settings)
         assert isinstance(bad, InvalidImageError)
         assert "is 1024x1024: App Store Connect needs 3840x2160 pixels" in str(bad)
-        assert [r for r in sim.requests if r.kind == "api"] == []
+        assert sim.requests[mark:] == []  # refused before the first request
