@@ -46,6 +46,7 @@ class AllKinds:
     fallback_url: str = "https://example.com/play/raid"
     texts: dict[tuple[str, str, str, str], str] = field(default_factory=dict)  # (kind, vendor, locale, key)
     attributes: dict[tuple[str, str, str], Any] = field(default_factory=dict)  # (kind, vendor, key) -> value
+    localized_wide: bool = True  # activities and challenges have localized images (else only the default one)
 
     @property
     def manifest(self) -> Path:
@@ -66,7 +67,10 @@ class AllKinds:
         return self.assets / folder / f"{vendor}.{slot}.png"
 
     def slots(self, kind: str) -> tuple[str, ...]:
-        return self.locales + (("default",) if kind in ("activity", "challenge") else ())
+        """The image slots of one item of `kind`: its locales (where it has localized images), then "default"."""
+        if kind not in ("activity", "challenge"):
+            return self.locales
+        return (self.locales if self.localized_wide else ()) + ("default",)
 
     def text(self, kind: str, vendor: str, locale: str, key: str) -> str:
         return self.texts.get((kind, vendor, locale, key), f"{kind} {vendor[-4:]} {key} {locale}")
@@ -137,9 +141,10 @@ class AllKinds:
         self.manifest.write_text("\n".join(lines), encoding="utf-8")
 
 
-def make_all_kinds(root: Path, **overrides: Any) -> AllKinds:
-    """Write the manifest and one distinct image per slot (icons 512x512, activity/challenge images 3840x2160)."""
-    wl = AllKinds(root, **overrides)
+def make_all_kinds(root: Path, *, localized_wide: bool = True, **overrides: Any) -> AllKinds:
+    """Write the manifest and one distinct image per slot (icons 512x512, activity/challenge images 3840x2160);
+    without `localized_wide`, activities and challenges get only their default image (localized ones are optional)."""
+    wl = AllKinds(root, localized_wide=localized_wide, **overrides)
     n = 0
     for kind in ("achievement", "leaderboard", "leaderboard_set", "activity", "challenge"):
         for vendor in wl.of_kind(kind):
@@ -182,6 +187,9 @@ def assert_all_kinds_exact(state: Any, wl: AllKinds, *, versions: dict[tuple[str
             for loc in mine:
                 want = wl.want_texts(kind, vendor, loc["locale"])
                 assert {k: loc.get(k) for k in want} == want, (kind, vendor, loc["locale"])
+                if loc["locale"] not in wl.slots(kind):
+                    assert loc["id"] not in per_owner, (kind, vendor, loc["locale"], "an image nobody asked for")
+                    continue
                 (img,) = per_owner.get(loc["id"], [None])
                 assert img is not None, (kind, vendor, loc["locale"], "no image")
                 digest = hashlib.sha256(state.image_bytes(img["id"])).hexdigest()
