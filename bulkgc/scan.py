@@ -171,6 +171,14 @@ def size_problem(width: int, height: int, sizes: tuple[tuple[int, int], ...]) ->
     return f"is {width}x{height}: App Store Connect needs {wanted} pixels; resize it"
 
 
+def _wanted(sizes: tuple[tuple[int, int], ...]) -> str:
+    """"a 1024x1024 icon" (the largest size the slot takes) for messages."""
+    if not sizes:
+        return "one file per image slot"
+    w, h = max(sizes)
+    return f"a {w}x{h} {'icon' if w == h else 'image'}"
+
+
 def check_image(path: str | os.PathLike[str], sizes: tuple[tuple[int, int], ...] = ALLOWED_SIZES) -> ImageInfo:
     """Check one image; return its ImageInfo or raise InvalidImageError with one Problem naming every fault.
 
@@ -234,7 +242,7 @@ def check_image(path: str | os.PathLike[str], sizes: tuple[tuple[int, int], ...]
             raise _problem(
                 path,
                 [*reasons, f"declares {width}x{height} pixels, over the decompression-bomb limit of {limit} "
-                 "pixels (refused without decoding): export it at the size App Store Connect takes"],
+                 f"pixels (refused without decoding): export {_wanted(sizes)}"],
             )
         wrong_size = size_problem(width, height, sizes)
         if wrong_size is not None:
