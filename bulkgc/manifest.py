@@ -572,12 +572,10 @@ class _Validator:
                     self.add(parsed, None, "", "an included file must be a table of [locales...] tables")
                     continue
                 extra = [k for k in parsed.data if k not in sections]
+                allowed = ", ".join(f"[{section}.<locale>.<vendor_identifier>]" for section in sections)
                 for key in extra:
-                    self.add(
-                        parsed, None, str(key),
-                        "an included file may only hold [locales.<locale>.<vendor_identifier>] tables "
-                        "(leaderboards: [leaderboard_locales...]); move this key to the main manifest",
-                    )
+                    why = f"an included file may only hold {allowed} tables; move this key to the main manifest"
+                    self.add(parsed, None, str(key), why)
                 sources.append(parsed)
         return sources
 
