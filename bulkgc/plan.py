@@ -18,8 +18,9 @@ file's sha256, so the remote state alone (no journal) tells whether an image equ
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -141,6 +142,44 @@ class RemoteAchievement:
 # ---------------------------------------------------------------------------------------------- plan model
 
 
+@dataclass(frozen=True)
+class FieldChange:
+    """One field that differs: manifest key, App Store Connect attribute, old value, new value."""
+
+    field: str  # manifest key, e.g. "before_earned_description"
+    attribute: str  # App Store Connect attribute, e.g. "beforeEarnedDescription"
+    old: Any  # None when the resource does not exist yet
+    new: Any
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"field": self.field, "attribute": self.attribute, "old": self.old, "new": self.new}
+
+
+def diff_fields(fields: Mapping[str, str], desired: Any, remote: Mapping[str, Any] | None, *,
+                blank_is_none: bool = False) -> list[FieldChange]:
+    """The fields (ASC attribute -> manifest key) whose desired value differs from `remote` (None: absent).
+
+    Generic over kinds: any resource whose manifest object has the manifest keys as attributes. With
+    `blank_is_none`, a remote null equals an empty string (App Store Connect reports unset texts as null).
+    """
+    out = []
+    for asc_name, key in fields.items():
+        want = getattr(desired, key)
+        have = None if remote is None else remote.get(asc_name)
+        same = (have or "") == want if blank_is_none else have == want
+        if remote is None or not same:
+            out.append(FieldChange(key, asc_name, have, want))
+    return out
+
+
+def _short(value: Any, width: int = 60) -> str:
+    """A value for the plan table: JSON-quoted; a long text is cut to `width` characters, ending in "…"."""
+    if value is None:
+        return "(none)"
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= width else text[: width - 2] + "…\""
+
+
 @dataclass
 class ImageAction:
     """What happens to the icon of one localization."""
@@ -157,10 +196,11 @@ class ImageAction:
 class LocalizationAction:
     locale: str
     action: str  # none | create | update
-    changes: dict[str, str]
+    changes: dict[str, str]  # ASC attribute -> new value (the PATCH body)
     remote_id: str | None
     image: ImageAction
     desired: Localization
+    diffs: list[FieldChange] = field(default_factory=list)  # old -> new per field, for people and --json
 
 
 @dataclass
@@ -178,6 +218,7 @@ class AchievementPlan:
     extra_remote_locales: list[str] = field(default_factory=list)
     # blocked because the user asked for it (--on-live skip), not because App Store Connect forbids the change
     blocked_by_choice: bool = False
+    attribute_diffs: list[FieldChange] = field(default_factory=list)  # old -> new of attribute_changes
 
     @property
     def vendor_id(self) -> str:
@@ -193,6 +234,24 @@ class AchievementPlan:
             or self.version_action == "create"
             or any(la.action != "none" or la.image.action != "none" for la in self.localizations)
         )
+
+    def describe_action(self) -> str:
+        """What a push does to this achievement, in words: `create`, `update texts, icons (edit v1 ...)`, ..."""
+        if self.action == "blocked":
+            return f"blocked: {self.version_note}"
+        if self.action == "create":
+            return f"create ({self.version_note})"
+        if not self.has_work:
+            return "no change"
+        parts = []
+        if self.attribute_changes:
+            parts.append("settings")
+        if any(la.action != "none" for la in self.localizations):
+            parts.append("texts")
+        if any(la.image.action != "none" for la in self.localizations):
+            parts.append("icons")
+        what = "update " + ", ".join(parts) if parts else "update"
+        return f"{what} ({self.version_note})"
 
     def image_counts(self) -> dict[str, int]:
         counts: dict[str, int] = {}
@@ -265,61 +324,86 @@ class Plan:
         return n
 
     def to_dict(self) -> dict[str, Any]:
-        """The plan for machines (`bulkgc plan --json`)."""
+        """The plan for machines (`bulkgc plan --json`, schema bulkgc-plan/2; keys snake_case as in the report).
+
+        Each achievement and localization carries `changes`: `[{"field", "attribute", "old", "new"}]`, `old`
+        null when the resource does not exist yet; `has_work` says whether a push would send anything for it.
+        """
         return {
-            "schema": "bulkgc-plan/1",
+            "schema": "bulkgc-plan/2",
             "api": self.api,
             "app_id": self.app_id,
             "game_center_detail": self.detail_id,
             "game_center_group": self.group_id,
             "noop": self.is_noop,
             "totals": self.totals(),
-            "expectedRequests": self.expected_requests(),
-            "planReads": self.reads,
+            "expected_requests": self.expected_requests(),
+            "plan_reads": self.reads,
             "achievements": [
                 {
-                    "vendorIdentifier": a.vendor_id,
+                    "vendor_identifier": a.vendor_id,
                     "action": a.action,
+                    "has_work": a.has_work,
+                    "summary": a.describe_action(),
                     "id": a.remote_id,
-                    "attributeChanges": a.attribute_changes,
+                    "changes": [c.to_dict() for c in a.attribute_diffs],
                     "version": {"action": a.version_action, "id": a.version_id, "note": a.version_note},
                     "localizations": [
                         {
                             "locale": la.locale,
                             "action": la.action,
                             "id": la.remote_id,
-                            "changes": sorted(la.changes),
+                            "changes": [c.to_dict() for c in la.diffs],
                             "image": {
                                 "action": la.image.action,
                                 "reason": la.image.reason,
                                 "file": la.image.path,
-                                "fileName": la.image.file_name,
-                                "remoteId": la.image.remote.id if la.image.remote else None,
-                                "remoteState": la.image.remote.state if la.image.remote else None,
+                                "file_name": la.image.file_name,
+                                "old_file_name": la.image.remote.file_name if la.image.remote else None,
+                                "remote_id": la.image.remote.id if la.image.remote else None,
+                                "remote_state": la.image.remote.state if la.image.remote else None,
                             },
                         }
                         for la in a.localizations
                     ],
-                    "untouchedRemoteLocales": a.extra_remote_locales,
+                    "untouched_remote_locales": a.extra_remote_locales,
                 }
                 for a in self.achievements
             ],
         }
 
     def format_table(self) -> str:
-        """The plan for people: one row per achievement, then totals."""
-        rows = [("ACHIEVEMENT", "ACTION", "VERSION", "TEXTS +new/~changed", "IMAGES up/replace/resume/wait/same")]
+        """The plan for people, like `terraform plan`: what changes, field by field (old -> new), then totals.
+
+        `+` creates, `~` changes, `!` is blocked; achievements with nothing to do are only counted.
+        """
+        lines: list[str] = []
+        unchanged = 0
         for a in self.achievements:
-            creates = sum(1 for la in a.localizations if la.action == "create")
-            updates = sum(1 for la in a.localizations if la.action == "update")
-            c = a.image_counts()
-            images = "/".join(str(c.get(k, 0)) for k in ("upload", "replace", "resume", "wait", "none"))
-            action = a.action if (a.has_work or a.action == "blocked") else "none"
-            rows.append((a.vendor_id, action, a.version_note, f"+{creates} ~{updates}", images))
-        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-        lines = ["  ".join(col.ljust(widths[i]) for i, col in enumerate(r)).rstrip() for r in rows]
+            if not (a.has_work or a.action == "blocked"):
+                unchanged += 1
+                continue
+            mark = {"create": "+", "blocked": "!"}.get(a.action, "~")
+            lines.append(f"{mark} {a.vendor_id}: {a.describe_action()}")
+            lines.extend(_change_lines(a.attribute_diffs, "    "))
+            for la in a.localizations:
+                if la.action == "none" and la.image.action == "none":
+                    continue
+                if la.action == "none":
+                    lines.append(f"  ~ {la.locale}: icon only")
+                else:
+                    mark = "+" if la.action == "create" else "~"
+                    lines.append(f"  {mark} {la.locale}: {la.action} localization")
+                lines.extend(_change_lines(la.diffs, "      "))
+                if la.image.action != "none":
+                    old = la.image.remote.file_name if la.image.remote else None
+                    lines.append(f"      icon: {la.image.action} {la.image.path}"
+                                 + (f" (was {old})" if old and la.image.action == "replace" else "")
+                                 + f": {la.image.reason}")
+            lines.append("")
+        if unchanged:
+            lines.append(f"{unchanged} achievement(s) already match the manifest (not shown).")
         t = self.totals()
-        lines.append("")
         lines.append(
             f"achievements: {t['achievements_create']} to create, {t['achievements_update']} to update, "
             f"{t['achievements_blocked']} blocked; versions to create: {t['versions_create']}; "
@@ -332,26 +416,29 @@ class Plan:
         return "\n".join(lines)
 
 
+def _change_lines(changes: list[FieldChange], indent: str) -> list[str]:
+    """`name: "Old" -> "New"` per field; only the new value for a resource that does not exist yet."""
+    out = []
+    for c in changes:
+        if c.old is None:
+            out.append(f"{indent}{c.field}: {_short(c.new)}")
+        else:
+            out.append(f"{indent}{c.field}: {_short(c.old)} -> {_short(c.new)}")
+    return out
+
+
 # ---------------------------------------------------------------------------------------------- diffing
 
 
 def achievement_changes(desired: Achievement, remote: RemoteAchievement) -> dict[str, Any]:
-    """Attributes of the achievement itself that differ (vendorIdentifier is permanent)."""
-    changes = {}
-    for asc_name, attr in ACHIEVEMENT_ATTRS.items():
-        want = getattr(desired, attr)
-        if remote.attributes.get(asc_name) != want:
-            changes[asc_name] = want
-    return changes
+    """Attributes of the achievement that differ (vendorIdentifier is permanent): ASC name -> new value."""
+    return {c.attribute: c.new for c in diff_fields(ACHIEVEMENT_ATTRS, desired, remote.attributes)}
 
 
 def text_changes(desired: Localization, remote: RemoteLocalization | None) -> dict[str, str]:
-    changes = {}
-    for asc_name, attr in TEXT_ATTRS.items():
-        want = getattr(desired, attr)
-        if remote is None or (remote.texts.get(asc_name) or "") != want:
-            changes[asc_name] = want
-    return changes
+    """Texts that differ: ASC name -> new value (all of them when the localization does not exist yet)."""
+    diffs = diff_fields(TEXT_ATTRS, desired, None if remote is None else remote.texts, blank_is_none=True)
+    return {c.attribute: c.new for c in diffs}
 
 
 def decide_image(info: ImageInfo, file_name: str, remote: RemoteImage | None) -> tuple[str, str]:
@@ -382,7 +469,8 @@ def localization_actions(
     out = []
     for loc in desired.localizations:
         remote = remote_locs.get(loc.locale)
-        changes = text_changes(loc, remote)
+        diffs = diff_fields(TEXT_ATTRS, loc, None if remote is None else remote.texts, blank_is_none=True)
+        changes = {c.attribute: c.new for c in diffs}
         info = images[str(loc.image)]
         name = remote_file_name(desired.vendor_identifier, loc.locale, info)
         img_action, reason = decide_image(info, name, remote.image if remote else None)
@@ -395,6 +483,7 @@ def localization_actions(
                 remote_id=remote.id if remote else None,
                 image=ImageAction(str(loc.image), info, name, img_action, reason, remote.image if remote else None),
                 desired=loc,
+                diffs=diffs,
             )
         )
     return out
@@ -510,6 +599,7 @@ async def build_plan(
                 version_action="edit" if kapi.version else "none", version_id=None,
                 version_note="new achievement (v1)" if kapi.version else "new achievement",
                 localizations=localization_actions(a, {}, images),
+                attribute_diffs=diff_fields(ACHIEVEMENT_ATTRS, a, None),
             )
             return
         version_action, version, note = choose_version(kapi, ra, on_live)
@@ -517,9 +607,11 @@ async def build_plan(
         async with limiter:
             locs = await reader.localizations(container) if container else {}
         actions = localization_actions(a, locs, images)
-        changes = achievement_changes(a, ra)
+        diffs = diff_fields(ACHIEVEMENT_ATTRS, a, ra.attributes)
+        changes = {c.attribute: c.new for c in diffs}
         p = AchievementPlan(
             achievement=a, action="update" if changes else "none", remote_id=ra.id, attribute_changes=changes,
+            attribute_diffs=diffs,
             version_action=version_action, version_id=version.id if version else None, version_note=note,
             localizations=actions,
             extra_remote_locales=sorted(set(locs) - {loc.locale for loc in a.localizations}),
