@@ -657,7 +657,7 @@ async def push(
                     work = [la.image for ap in plan.achievements if ap.has_work for la in ap.localizations
                             if la.image.action != "none"]
                     sink.on_plan(images=len(work), bytes_total=sum(i.info.size for i in work),
-                                 items=len(plan.achievements))
+                                 items=len(plan.achievements), stages=stage_items(plan))
                     await executor.run(plan)
                 except BaseExceptionGroup as eg:
                     raise _fatal_from_group(eg) from None
@@ -685,6 +685,26 @@ async def push(
     finally:
         sink.close()
         await anyio.to_thread.run_sync(journal.close)
+
+
+def stage_items(plan: Plan) -> dict[str, list[str]]:
+    """The item keys each progress stage has work for (see `bulkgc.progress.STAGES`); only what will be sent."""
+    texts: list[str] = []
+    uploads: list[str] = []
+    processing: list[str] = []
+    for ap in plan.achievements:
+        if not ap.has_work:
+            continue
+        if ap.action != "none" or ap.version_action == "create":
+            texts.append(item_key("achievement", ap.vendor_id))
+        for la in ap.localizations:
+            if la.action != "none":
+                texts.append(item_key("localization", ap.vendor_id, la.locale))
+            if la.image.action in ("upload", "replace", "resume"):
+                uploads.append(item_key("image", ap.vendor_id, la.locale))
+            if la.image.action != "none":
+                processing.append(item_key("image", ap.vendor_id, la.locale))
+    return {"texts": texts, "uploads": uploads, "processing": processing}
 
 
 async def _deadline(seconds: float, stop: anyio.Event) -> None:
