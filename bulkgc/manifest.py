@@ -47,6 +47,8 @@ LOCALIZATION_ATTRIBUTES: dict[str, str] = {
     "after_earned_description": "afterEarnedDescription",
 }
 TOP_LEVEL_KEYS = ("app_id", "assets", "include", "defaults", "achievement", "locales")
+# Top-level keys that are arrays of tables: written `[[name]]`; `[name]` (one table) is a common slip.
+ARRAY_TABLES = ("achievement",)
 DEFAULTS_KEYS = ("points", "show_before_earned", "repeatable")
 ACHIEVEMENT_KEYS = (*ACHIEVEMENT_ATTRIBUTES, "image", "locales")
 LOCALIZATION_KEYS = ("name", "before_earned_description", "after_earned_description", "image")
@@ -152,6 +154,20 @@ class _Source:
     data: Any = None
     # (line, dotted keys, is an [[array]] header) of each table header
     headers: list[tuple[int, tuple[str, ...], bool]] = field(default_factory=list)
+    lines: list[str] = field(default_factory=list)  # the TOML text, to point at a key's own line
+
+    def line_of_key(self, table_line: int | None, key: str) -> int | None:
+        """Line of `key = ...` in the table whose header is at `table_line`, else `table_line` (a hint)."""
+        if table_line is None or not self.lines:
+            return table_line
+        pattern = re.compile(r"""\s*(?:%s|"%s"|'%s')\s*=""" % ((re.escape(key),) * 3))
+        for number in range(table_line + 1, len(self.lines) + 1):
+            text = self.lines[number - 1]
+            if _HEADER_RE.match(text):
+                break
+            if pattern.match(text):
+                return number
+        return table_line
 
     def line_of_achievement(self, index: int) -> int | None:
         """Line of the `index`-th (1-based) `[[achievement]]` header."""
@@ -198,6 +214,14 @@ def _table_headers(text: str) -> list[tuple[int, tuple[str, ...], bool]]:
         if pos >= len(body) and keys:
             headers.append((number, tuple(keys), match.group(1) == "[["))
     return headers
+
+
+def _single_bracket_slip(headers: list[tuple[int, tuple[str, ...], bool]]) -> tuple[int, str] | None:
+    """(line, name) of the first `[name]` header written with single brackets for an array of tables."""
+    for line, keys, is_array in headers:
+        if not is_array and len(keys) == 1 and keys[0] in ARRAY_TABLES:
+            return line, keys[0]
+    return None
 
 
 def _display(path: Path) -> str:
@@ -247,6 +271,16 @@ def _read_source(path: Path, problems: list[Problem]) -> _Source | None:
             msg = str(exc)
             found = re.search(r"line (\d+)", msg)
             where = f"{source.display}:{found.group(1)}" if found else source.display
+            slip = _single_bracket_slip(_table_headers(text))
+            if slip is not None and re.search(r"overwrite|twice|declare", msg, re.IGNORECASE):
+                # the parser names where the second table collides, often far below; the cause is the header
+                line, name = slip
+                problems.append(Problem(
+                    f"{source.display}:{line}",
+                    f"[{name}] (single brackets) declares one table, so a second {name} cannot follow "
+                    f"(TOML: {msg}); write [[{name}]] (double brackets) for each {name}",
+                ))
+                return None
             if "overwrite" in msg.lower() or "twice" in msg.lower():
                 fix = "a key or table is defined twice (e.g. one locale twice in an achievement): keep one"
             else:
@@ -257,6 +291,7 @@ def _read_source(path: Path, problems: list[Problem]) -> _Source | None:
             problems.append(Problem(source.display, f"TOML cannot be parsed: {exc}"))
             return None
         source.headers = _table_headers(text)
+        source.lines = text.splitlines()
     else:
         duplicates: list[str] = []
 
@@ -339,8 +374,13 @@ class _Validator:
         allowed: tuple[str, ...],
         report: Callable[[str, str], None],
         prefix: str,
+        misspelt: set[str] | None = None,
     ) -> dict[str, Any]:
-        """Map aliases to snake_case keys; report unknown keys (with a suggestion) and doubly given ones."""
+        """Map aliases to snake_case keys; report unknown keys (with a suggestion) and doubly given ones.
+
+        The known keys that unknown ones were taken for go into `misspelt`, so that the caller does not also
+        report them missing: `refrence_name` is one mistake, not two.
+        """
         result: dict[str, Any] = {}
         for raw_key, value in table.items():
             key = str(raw_key)
@@ -350,12 +390,24 @@ class _Validator:
                 guess = _ALIASES.get(guess, guess) if guess else None
                 fix = f"did you mean {guess!r}?" if guess else f"allowed keys: {', '.join(allowed)}"
                 report(f"{prefix}{key}", f"unknown key {key!r}; {fix}")
+                if guess and misspelt is not None:
+                    misspelt.add(guess)
                 continue
             if canonical in result:
                 report(f"{prefix}{key}", f"{canonical!r} is given twice (snake_case and camelCase); keep one")
                 continue
             result[canonical] = value
         return result
+
+    @staticmethod
+    def unless_misspelt(report: Callable[[str, str], None], misspelt: set[str]) -> Callable[[str, str], None]:
+        """`report`, minus "missing" for a key already reported as misspelt (the did-you-mean names it)."""
+
+        def filtered(where: str, message: str) -> None:
+            if not (where in misspelt and message.startswith("missing")):
+                report(where, message)
+
+        return filtered
 
     # -- top level -----------------------------------------------------------------------------------------
 
@@ -379,7 +431,9 @@ class _Validator:
             self.add(main, None, "achievement", "no achievements; add at least one [[achievement]] table")
             raw_achievements = []
         elif isinstance(raw_achievements, dict):
-            self.add(main, None, "achievement", "write [[achievement]] (double brackets: an array of tables)")
+            slip = _single_bracket_slip(main.headers)
+            self.add(main, slip[0] if slip else None, "achievement",
+                     "write [[achievement]] (double brackets: an array of tables, one per achievement)")
             raw_achievements = []
         elif not isinstance(raw_achievements, list):
             why = f"must be an array of tables, not {_type_name(raw_achievements)}"
@@ -575,10 +629,13 @@ class _Validator:
             label += f" (vendor_identifier {json.dumps(vid_raw, ensure_ascii=False)})"
         draft = _Draft(self, index, line, label)
 
-        def report(where: str, message: str) -> None:
-            self.add(self.main, line, f"{label}.{where}", message)
+        def report_any(where: str, message: str) -> None:
+            key_line = self.main.line_of_key(line, where.split(".", 1)[0])
+            self.add(self.main, key_line, f"{label}.{where}", message)
 
-        table = self.keys(raw, ACHIEVEMENT_KEYS, report, "")
+        misspelt: set[str] = set()
+        table = self.keys(raw, ACHIEVEMENT_KEYS, report_any, "", misspelt)
+        report = self.unless_misspelt(report_any, misspelt)
         draft.vendor_identifier = self.vendor_identifier(table.get("vendor_identifier"), report)
         draft.reference_name = self.text("reference_name", table.get("reference_name"), report)
         for key in ("points", "show_before_earned", "repeatable"):
@@ -590,6 +647,10 @@ class _Validator:
                 example = "points = 10" if key == "points" else f"{key} = false"
                 report(key, f"missing; set {example} here or in [defaults]")
         draft.image = self.image_value(table.get("image"), lambda m: report("image", m))
+        if draft.image is not None:
+            # checked once, here: a missing file is one problem at this line, not one per locale using it
+            found = self.resolve_image(draft.image, None, "", lambda m: report("image", m))
+            draft.image_ok = found is not None
         locales = table.get("locales")
         if locales is not None:
             if not isinstance(locales, dict):
@@ -740,15 +801,19 @@ class _Draft:
     show_before_earned: bool | None = None
     repeatable: bool | None = None
     image: str | None = None
+    image_ok: bool = True  # False when `image` was reported missing (its locales then say nothing more)
     had_locale_entries: bool = False
     localizations: dict[str, Localization | None] = field(default_factory=dict)
 
     def add_localization(self, source: _Source, line: int | None, where: str, code: str, raw: Any) -> None:
         v = self.validator
 
-        def report(key: str, message: str) -> None:
-            v.add(source, line, f"{where}.{key}" if key else where, message)
+        def report_any(key: str, message: str) -> None:
+            key_line = source.line_of_key(line, key) if key else line
+            v.add(source, key_line, f"{where}.{key}" if key else where, message)
 
+        misspelt: set[str] = set()
+        report = v.unless_misspelt(report_any, misspelt)
         if not is_asc_locale(code):
             guess = suggest_locale(code)
             fix = f"did you mean {guess!r}?" if guess else f"use one of: {', '.join(ASC_LOCALES)}"
@@ -763,11 +828,13 @@ class _Draft:
             report("", f"must be a table with name, before_earned_description, after_earned_description, "
                    f"not {_type_name(raw)}")
             return
-        table = v.keys(raw, LOCALIZATION_KEYS, report, "")
+        table = v.keys(raw, LOCALIZATION_KEYS, report_any, "", misspelt)
         texts = {key: v.text(key, table.get(key), report) for key in LOCALIZATION_KEYS if key != "image"}
         explicit = v.image_value(table.get("image"), lambda m: report("image", m))
         if "image" in table and explicit is None:
             return
+        if explicit is None and self.image is not None and not self.image_ok:
+            return  # the achievement's image is missing: reported once, at the achievement
         image = v.resolve_image(
             explicit if explicit is not None else self.image, self.vendor_identifier, code,
             lambda m: report("image", m),

@@ -1,0 +1,94 @@
+"""`bulkgc validate` points each manifest mistake at its cause: the right line, once, with the fix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bulkgc.cli import main
+
+LOC = """
+[achievement.locales.{code}]
+name = "Name"
+before_earned_description = "Before"
+after_earned_description = "After"
+"""
+
+
+def achievement(vid: str, *, header: str = "[[achievement]]", extra: str = "", locales: str = "en-US") -> str:
+    text = f'\n{header}\nvendor_identifier = "{vid}"\nreference_name = "Ref"\npoints = 10\n' \
+           f"show_before_earned = true\nrepeatable = false\n{extra}"
+    return text + "".join(LOC.format(code=code) for code in locales.split())
+
+
+def validate(tmp_path: Path, body: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, list[str], Path]:
+    """Run `bulkgc validate` on app_id + body; (exit code, problem lines, manifest path)."""
+    (tmp_path / "assets").mkdir(exist_ok=True)
+    for vid in ("com.x.a", "com.x.b"):
+        (tmp_path / "assets" / f"{vid}.png").write_bytes(b"")
+    path = tmp_path / "m.toml"
+    path.write_text('app_id = "1234567890"\n' + body, encoding="utf-8")
+    code = main(["validate", str(path)])
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    return code, [line.strip()[2:] for line in err.splitlines() if line.strip().startswith("- ")], path
+
+
+def line_of(path: Path, text: str) -> int:
+    return next(n for n, line in enumerate(path.read_text().splitlines(), 1) if line.strip() == text)
+
+
+def test_single_bracket_achievement_table_says_use_double_brackets_at_its_line(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """[achievement] twice: one problem at the first [achievement] line saying to write [[achievement]]."""
+    body = achievement("com.x.a", header="[achievement]") + achievement("com.x.b", header="[achievement]")
+    code, found, path = validate(tmp_path, body, capsys)
+    assert code == 2 and len(found) == 1, found
+    assert found[0].startswith(f"{path}:{line_of(path, '[achievement]')}: ")
+    assert "write [[achievement]] (double brackets)" in found[0]
+
+
+def test_single_bracket_with_one_achievement_is_located(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A lone [achievement] table (valid TOML) is reported at its header line with the same fix."""
+    code, found, path = validate(tmp_path, achievement("com.x.a", header="[achievement]"), capsys)
+    assert code == 2 and len(found) == 1
+    assert found[0].startswith(f"{path}:{line_of(path, '[achievement]')}: achievement: write [[achievement]]")
+
+
+def test_missing_achievement_icon_reported_once_at_its_own_line(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An achievement's image naming a missing file: one problem at that line, none under locales.*.image."""
+    body = achievement("com.x.a", extra='image = "badges/nope.png"\n', locales="en-US fr-FR de-DE")
+    code, found, path = validate(tmp_path, body, capsys)
+    assert code == 2 and len(found) == 1, found
+    line = line_of(path, 'image = "badges/nope.png"')
+    assert found[0].startswith(f"{path}:{line}: ")
+    assert '.image: image \'badges/nope.png\' not found' in found[0] and "locales" not in found[0]
+
+
+def test_misspelt_key_is_one_problem_not_also_missing(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """refrence_name and nme each give one did-you-mean at their own line, and no 'missing' for the real keys."""
+    body = achievement("com.x.a").replace("reference_name", "refrence_name").replace('name = "Name"', 'nme = "N"')
+    code, found, path = validate(tmp_path, body, capsys)
+    assert code == 2 and len(found) == 2, found
+    first, second = line_of(path, 'refrence_name = "Ref"'), line_of(path, 'nme = "N"')
+    assert found[0].startswith(f"{path}:{first}: ")
+    assert "unknown key 'refrence_name'; did you mean 'reference_name'?" in found[0]
+    assert found[1].startswith(f"{path}:{second}: ")
+    assert "unknown key 'nme'; did you mean 'name'?" in found[1]
+    assert not any("missing" in line for line in found)
+
+
+@pytest.mark.parametrize(("written", "meant"),
+                         [("french", "fr-FR"), ("German", "de-DE"), ("japanesse", "ja")])
+def test_locale_written_as_language_name_gets_did_you_mean(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], written: str, meant: str) -> None:
+    """A locale written as a language name (or a near miss of one) gets the App Store Connect code."""
+    code, found, path = validate(tmp_path, achievement("com.x.a", locales=f"en-US {written}"), capsys)
+    assert code == 2 and len(found) == 1, found
+    line = line_of(path, f"[achievement.locales.{written}]")
+    assert found[0].startswith(f"{path}:{line}: ")
+    assert f"'{written}' is not a locale App Store Connect accepts; did you mean '{meant}'?" in found[0]
