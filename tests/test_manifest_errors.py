@@ -70,8 +70,9 @@ def test_missing_achievement_icon_reported_once_at_its_own_line(
 
 def test_misspelt_key_is_one_problem_not_also_missing(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """refrence_name and nme each give one did-you-mean at their own line, and no 'missing' for the real keys."""
-    body = achievement("com.x.a").replace("reference_name", "refrence_name").replace('name = "Name"', 'nme = "N"')
+    """refrence_name and nme: one did-you-mean each at their own line, no 'missing' for the real keys."""
+    body = achievement("com.x.a").replace("reference_name", "refrence_name")
+    body = body.replace('name = "Name"', 'nme = "N"')
     code, found, path = validate(tmp_path, body, capsys)
     assert code == 2 and len(found) == 2, found
     first, second = line_of(path, 'refrence_name = "Ref"'), line_of(path, 'nme = "N"')
