@@ -22,13 +22,25 @@ MAX_ACHIEVEMENTS = 100
 MAX_POINTS = 100
 MAX_TOTAL_POINTS = 1000
 MAX_VENDOR_IDENTIFIER = 100
-# Text limits Apple does not publish: conservative values chosen by bulkgc (see docs/MANIFEST.md).
+# Whose each limit is, for messages and for `[limits]`: Apple's documented limits are final; the others are
+# bulkgc's guesses and a manifest may change them (`[limits]`).
+APPLE_LIMITS: dict[str, str] = {
+    "vendor_identifier": f"{MAX_VENDOR_IDENTIFIER} characters",
+    "points": f"{MAX_POINTS} points per achievement",
+    "total_points": f"{MAX_TOTAL_POINTS} points in total",
+    "achievements": f"{MAX_ACHIEVEMENTS} achievements per app",
+}
+APPLE_DOC = "App Store Connect Help, Achievements"
+# Text limits Apple does not publish: conservative values chosen by bulkgc (see docs/MANIFEST.md); a manifest
+# may raise or lower them with a [limits] table, e.g. `[limits]` / `name = 100`.
 TEXT_LIMITS: dict[str, int] = {
     "reference_name": 64,
     "name": 64,
     "before_earned_description": 255,
     "after_earned_description": 255,
 }
+#: the most a [limits] entry may say: a sanity bound, not a claim about App Store Connect
+MAX_LIMIT_OVERRIDE = 4000
 VENDOR_IDENTIFIER_RE = re.compile(r"[A-Za-z0-9._-]+")
 APP_ID_RE = re.compile(r"[0-9]+")
 
@@ -46,7 +58,7 @@ LOCALIZATION_ATTRIBUTES: dict[str, str] = {
     "before_earned_description": "beforeEarnedDescription",
     "after_earned_description": "afterEarnedDescription",
 }
-TOP_LEVEL_KEYS = ("app_id", "assets", "include", "defaults", "achievement", "locales")
+TOP_LEVEL_KEYS = ("app_id", "assets", "include", "defaults", "limits", "achievement", "locales")
 # Top-level keys that are arrays of tables: written `[[name]]`; `[name]` (one table) is a common slip.
 ARRAY_TABLES = ("achievement",)
 DEFAULTS_KEYS = ("points", "show_before_earned", "repeatable")
@@ -359,6 +371,8 @@ class _Validator:
         self.assets_dir = Path(".")
         self._asset_names: set[str] | None = None
         self._reported_missing_assets = False
+        self.text_limits = dict(TEXT_LIMITS)
+        self.overridden: set[str] = set()  # text limits the manifest set ([limits])
 
     # -- helpers -------------------------------------------------------------------------------------------
 
@@ -423,6 +437,7 @@ class _Validator:
             self.add(main, line, where, message)
 
         table = self.keys(data, TOP_LEVEL_KEYS, top, "")
+        self.limits(table.get("limits"))
         app_id = self.app_id(table.get("app_id"))
         self.resolve_assets_dir(table.get("assets"))
         defaults = self.defaults(table.get("defaults"))
@@ -480,7 +495,8 @@ class _Validator:
                 None,
                 "achievement",
                 f"{len(raw_achievements)} achievements; App Store Connect allows at most {MAX_ACHIEVEMENTS} "
-                "per app: remove some or split them into another app",
+                f"per app (Apple's documented limit, {APPLE_DOC}): remove some or split them into another "
+                "app",
             )
         total = sum(d.points for d in drafts if d is not None and d.points is not None)
         if total > MAX_TOTAL_POINTS:
@@ -489,7 +505,7 @@ class _Validator:
                 None,
                 "points",
                 f"achievements add up to {total} points; App Store Connect allows at most {MAX_TOTAL_POINTS} "
-                "in total: lower some points",
+                f"in total (Apple's documented limit, {APPLE_DOC}): lower some points",
             )
         if self.problems or app_id is None:
             return None
@@ -555,6 +571,36 @@ class _Validator:
                 result[key] = checked
         return result
 
+    def limits(self, value: Any) -> None:
+        """`[limits]`: change bulkgc's own text limits; Apple's documented limits cannot be changed."""
+        if value is None:
+            return
+        line = self.main.line_of_table(("limits",))
+        if not isinstance(value, dict):
+            why = f"must be a table of field = characters, not {_type_name(value)}"
+            self.add(self.main, line, "limits", why)
+            return
+        for key, limit in value.items():
+            key = str(key)
+            where = f"limits.{key}"
+            key_line = self.main.line_of_key(line, key)
+            if key in APPLE_LIMITS:
+                self.add(self.main, key_line, where,
+                         f"{APPLE_LIMITS[key]} is App Store Connect's documented limit ({APPLE_DOC}); "
+                         "it cannot be changed: remove this line")
+                continue
+            if key not in TEXT_LIMITS:
+                guess = _closest(key, TEXT_LIMITS)
+                fix = f"did you mean {guess!r}?" if guess else f"bulkgc's limits: {', '.join(TEXT_LIMITS)}"
+                self.add(self.main, key_line, where, f"unknown limit {key!r}; {fix}")
+                continue
+            if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT_OVERRIDE:
+                self.add(self.main, key_line, where,
+                         f"must be a number of characters 1..{MAX_LIMIT_OVERRIDE}, not {_show(limit)}")
+                continue
+            self.text_limits[key] = limit
+            self.overridden.add(key)
+
     def field_value(self, key: str, value: Any, report: Callable[[str], None]) -> Any:
         """Type- and range-check points / show_before_earned / repeatable; None when invalid."""
         if key == "points":
@@ -562,7 +608,8 @@ class _Validator:
                 report(f"must be an integer 0..{MAX_POINTS}, not {_type_name(value)} ({_show(value)})")
                 return None
             if not 0 <= value <= MAX_POINTS:
-                report(f"{value} is out of range; App Store Connect allows 0..{MAX_POINTS} points each")
+                report(f"{value} is out of range; App Store Connect allows 0..{MAX_POINTS} points each "
+                       f"(Apple's documented limit, {APPLE_DOC})")
                 return None
             return value
         if not isinstance(value, bool):
@@ -674,7 +721,8 @@ class _Validator:
             return None
         problems = []
         if len(value) > MAX_VENDOR_IDENTIFIER:
-            problems.append(f"is {len(value)} characters; App Store Connect allows {MAX_VENDOR_IDENTIFIER}")
+            problems.append(f"is {len(value)} characters; App Store Connect allows {MAX_VENDOR_IDENTIFIER} "
+                            f"(Apple's documented limit, {APPLE_DOC})")
         if not VENDOR_IDENTIFIER_RE.fullmatch(value):
             bad = sorted({c for c in value if not VENDOR_IDENTIFIER_RE.fullmatch(c)})
             problems.append(
@@ -687,7 +735,7 @@ class _Validator:
         return value
 
     def text(self, key: str, value: Any, report: Callable[[str, str], None]) -> str | None:
-        limit = TEXT_LIMITS[key]
+        limit = self.text_limits[key]
         if value is None:
             report(key, f"missing; add {key} = \"...\"")
             return None
@@ -698,7 +746,13 @@ class _Validator:
             report(key, "is empty; write the text")
             return None
         if len(value) > limit:
-            report(key, f"is {len(value)} characters; the limit is {limit}: shorten it")
+            if key in self.overridden:
+                report(key, f"is {len(value)} characters; the limit is {limit}, set by [limits] {key} in "
+                            "this manifest: shorten it")
+            else:
+                report(key, f"is {len(value)} characters; bulkgc's own limit is {limit} (Apple documents "
+                            f"none for {key}): shorten it, or raise it with [limits] {key} = {len(value)} if "
+                            "App Store Connect accepts it")
             return None
         return value
 

@@ -340,7 +340,7 @@ def test_text_limits_and_empty_texts(tmp_path: Path) -> None:
     body = body.replace('"After"', '"   "')
     found = problems(write(tmp_path, body))
     assert f"is {limits['reference_name'] + 1} characters" in one(found, ").reference_name")
-    assert f"the limit is {limits['name']}" in one(found, ".locales.en-US.name")
+    assert f"bulkgc's own limit is {limits['name']}" in one(found, ".locales.en-US.name")
     one(found, ".locales.en-US.before_earned_description", "characters")
     assert "is empty" in one(found, ".locales.en-US.after_earned_description")
 

@@ -93,3 +93,32 @@ def test_locale_written_as_language_name_gets_did_you_mean(
     line = line_of(path, f"[achievement.locales.{written}]")
     assert found[0].startswith(f"{path}:{line}: ")
     assert f"'{written}' is not a locale App Store Connect accepts; did you mean '{meant}'?" in found[0]
+
+
+def test_text_limit_says_it_is_bulkgcs_guess_and_how_to_raise_it(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An over-long name names bulkgc's own limit (Apple documents none) and the [limits] key to raise it."""
+    body = achievement("com.x.a").replace('name = "Name"', f'name = "{"n" * 70}"')
+    code, found, _ = validate(tmp_path, body, capsys)
+    assert code == 2 and len(found) == 1, found
+    assert "is 70 characters; bulkgc's own limit is 64 (Apple documents none for name)" in found[0]
+    assert "raise it with [limits] name = 70" in found[0]
+
+    code, found, _ = validate(tmp_path, "[limits]\nname = 60\n" + body, capsys)
+    assert code == 2 and "the limit is 60, set by [limits] name in this manifest" in found[0]
+
+
+def test_apple_limits_say_so_and_cannot_be_overridden(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Points over 100 cite Apple's limit; [limits] points = 200 is refused at its line, typos too."""
+    limits = "[limits]\npoints = 200\nvendor_identifier = 200\ndescription = 300\n"
+    body = limits + achievement("com.x.a").replace("points = 10", "points = 120")
+    code, found, path = validate(tmp_path, body, capsys)
+    assert code == 2 and len(found) == 4, found
+    assert found[0].startswith(f"{path}:{line_of(path, 'points = 200')}: limits.points: ")
+    assert "100 points per achievement is App Store Connect's documented limit" in found[0]
+    assert "it cannot be changed: remove this line" in found[0]
+    assert "limits.vendor_identifier: 100 characters is App Store Connect's documented limit" in found[1]
+    assert "unknown limit 'description'; did you mean" in found[2]
+    assert "120 is out of range; App Store Connect allows 0..100 points each" in found[3]
+    assert "(Apple's documented limit, App Store Connect Help, Achievements)" in found[3]
