@@ -435,7 +435,10 @@ def install_log_handler(
     else:
         handler = logging.StreamHandler(stream)
         handler.setLevel(level)
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%dT%H:%M:%S"))
+        # UTC with its zone, like every other timestamp bulkgc prints
+        formatter = logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%dT%H:%M:%SZ")
+        formatter.converter = time.gmtime
+        handler.setFormatter(formatter)
     logger = logging.getLogger("bulkgc")
     for old in [h for h in logger.handlers if getattr(h, "_bulkgc_cli", False)]:
         logger.removeHandler(old)

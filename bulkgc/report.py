@@ -1,9 +1,10 @@
-"""What a run did: the human summary, the JSON report (schema bulkgc-report/1) and JUnit XML for CI."""
+"""What a run did: the human summary, the JSON report (schema bulkgc-report/2) and JUnit XML for CI."""
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import datetime as dt
 import json
 import os
 import re
@@ -18,7 +19,7 @@ from typing import Any
 from bulkgc.progress import format_bytes
 from bulkgc.redact import redact_text
 
-REPORT_SCHEMA = "bulkgc-report/1"
+REPORT_SCHEMA = "bulkgc-report/2"
 #: outcomes of an item, in the order summaries list them
 # "blocked": App Store Connect cannot take the change now (e.g. the version is in review); counts as not done.
 OUTCOMES = ("done", "unchanged", "failed", "blocked", "skipped", "interrupted")
@@ -205,43 +206,88 @@ def _write_atomic(path: str | os.PathLike[str], data: bytes) -> None:
             os.close(dir_fd)
 
 
-def _iso(t: float | None) -> str | None:
+def iso_time(t: float | None) -> str | None:
+    """Epoch seconds as ISO 8601 UTC with milliseconds and zone (`2026-11-23T14:25:01.250Z`); None stays None.
+
+    Every timestamp bulkgc writes for machines (reports, `status --json`, JSON log lines) has this form.
+    """
     if t is None:
         return None
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + f".{int((t % 1) * 1000):03d}Z"
+    stamp = dt.datetime.fromtimestamp(t, dt.timezone.utc).isoformat(timespec="milliseconds")
+    return stamp.replace("+00:00", "Z")
+
+
+def parse_iso_time(text: str | None) -> float | None:
+    """The inverse of `iso_time`."""
+    if text is None:
+        return None
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+def _item_to_dict(item: ItemResult) -> dict[str, Any]:
+    entry = dataclasses.asdict(item)
+    entry["message"] = redact_text(item.message)
+    entry["started"], entry["finished"] = iso_time(item.started), iso_time(item.finished)
+    return entry
 
 
 def report_to_dict(report: RunReport) -> dict[str, Any]:
-    """The JSON report's shape (schema `bulkgc-report/1`).
+    """The JSON report's shape (schema `bulkgc-report/2`).
 
     ```
-    {"schema": "bulkgc-report/1", "command": str, "started": epoch, "finished": epoch,
-     "started_iso": str, "finished_iso": str, "duration": seconds, "exit_code": int, "interrupted": bool,
-     "resume_hint": str, "counts": {outcome: n}, "totals": {...},
+    {"schema": "bulkgc-report/2", "command": str, "started": iso, "finished": iso, "duration": seconds,
+     "exit_code": int, "interrupted": bool, "resume_hint": str, "counts": {outcome: n}, "totals": {...},
      "items": [{"kind", "vendor_identifier", "locale", "action", "outcome", "image_id", "final_state",
                 "error_codes", "message", "attempts", "started", "finished", "timings"}]}
     ```
-    Fields are only ever added within schema version 1; a rename or removal bumps it.
+    Keys are snake_case, timestamps ISO 8601 UTC (`iso_time`), durations in seconds: the same conventions as
+    `plan --json`, `status --json` and the JSON log. Fields are only ever added within a schema version; a
+    rename or removal bumps it (2: timestamps became ISO strings, `started_iso`/`finished_iso` went).
     """
-    items = []
-    for item in report.items:
-        entry = dataclasses.asdict(item)
-        entry["message"] = redact_text(item.message)
-        items.append(entry)
     return {
         "schema": REPORT_SCHEMA,
         "command": report.command,
-        "started": report.started,
-        "finished": report.finished,
-        "started_iso": _iso(report.started),
-        "finished_iso": _iso(report.finished),
+        "started": iso_time(report.started),
+        "finished": iso_time(report.finished),
         "duration": round(report.duration, 3),
         "exit_code": report.exit_code,
         "interrupted": report.interrupted,
         "resume_hint": report.resume_hint,
         "counts": report.counts_by_outcome(),
         "totals": report.totals,
-        "items": items,
+        "items": [_item_to_dict(item) for item in report.items],
+    }
+
+
+def summary_to_dict(report: RunReport) -> dict[str, Any]:
+    """The final summary as one JSON object (`--log-format json`): what `format_summary` says, for machines.
+
+    `{"event": "summary", "time", "command", "exit_code", "interrupted", "duration", "counts", "requests",
+    "rate_limited", "retries", "token_renewals", "bytes_uploaded", "failures": [{"kind", "vendor_identifier",
+    "locale", "error_codes", "final_state", "message", "advice"}], "resume_hint"}`
+    """
+    totals = report.totals
+    by_method: dict[str, int] = totals.get("requests_by_method") or {}
+    return {
+        "event": "summary",
+        "time": iso_time(report.finished),
+        "command": report.command,
+        "exit_code": report.exit_code,
+        "interrupted": report.interrupted,
+        "duration": round(report.duration, 3),
+        "counts": report.counts_by_outcome(),
+        "requests": sum(by_method.values()),
+        "rate_limited": totals.get("rate_limited", 0),
+        "retries": totals.get("retries", 0),
+        "token_renewals": totals.get("token_renewals", 0),
+        "bytes_uploaded": totals.get("bytes_uploaded", 0),
+        "failures": [
+            {"kind": item.kind, "vendor_identifier": item.vendor_identifier, "locale": item.locale,
+             "error_codes": item.error_codes, "final_state": item.final_state,
+             "message": redact_text(item.message), "advice": advice_for(item.error_codes)}
+            for item in report.failures()
+        ],
+        "resume_hint": report.resume_hint,
     }
 
 
@@ -257,11 +303,17 @@ def read_json_report(path: str | os.PathLike[str]) -> RunReport:
     if data.get("schema") != REPORT_SCHEMA:
         raise ValueError(f"{path} is not a {REPORT_SCHEMA} report (schema {data.get('schema')!r})")
     item_fields = {f.name for f in dataclasses.fields(ItemResult)}
+    items = []
+    for item in data["items"]:
+        fields = {k: v for k, v in item.items() if k in item_fields}
+        fields["started"] = parse_iso_time(item["started"])
+        fields["finished"] = parse_iso_time(item["finished"])
+        items.append(ItemResult(**fields))
     return RunReport(
         command=data["command"],
-        started=data["started"],
-        finished=data["finished"],
-        items=[ItemResult(**{k: v for k, v in item.items() if k in item_fields}) for item in data["items"]],
+        started=parse_iso_time(data["started"]) or 0.0,
+        finished=parse_iso_time(data["finished"]) or 0.0,
+        items=items,
         totals=data["totals"],
         exit_code=data["exit_code"],
         interrupted=data["interrupted"],
@@ -295,6 +347,7 @@ def write_junit(report: RunReport, path: str | os.PathLike[str]) -> None:
         "testsuite",
         {
             **suite_attrs,
+            # UTC; JUnit's schema allows no zone designator here (xs:dateTime pattern without one)
             "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(report.started)),
             "hostname": socket.gethostname(),
         },

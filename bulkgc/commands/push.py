@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import shlex
 import signal
 import sys
@@ -14,7 +15,7 @@ from bulkgc.config import RunSettings, add_arguments, from_sources
 from bulkgc.errors import EXIT_INTERRUPTED
 from bulkgc.pipeline import push
 from bulkgc.progress import ProgressSink, choose_sink, install_log_handler
-from bulkgc.report import RunReport, format_summary, write_json_report, write_junit
+from bulkgc.report import RunReport, format_summary, summary_to_dict, write_json_report, write_junit
 
 # After the first SIGINT/SIGTERM in-flight requests get this long to finish before they are cancelled.
 STOP_GRACE_SECONDS = 8.0
@@ -64,10 +65,20 @@ def resume_command(settings: RunSettings) -> str:
 
 
 def finish(settings: RunSettings, report: RunReport | None) -> int:
-    """Print the summary, write the reports, return the exit code."""
+    """Print the summary, write the reports, return the exit code.
+
+    With `--log-format json` the summary is one JSON line (`summary_to_dict`) and the only thing on stdout.
+    """
+    as_json = settings.log_format == "json"
     if report is None:
-        print(f"bulkgc: stopped before the run could finish cleanly; nothing is lost. Resume with: "
-              f"{resume_command(settings)}", file=sys.stderr)
+        hint = (f"stopped before the run could finish cleanly; nothing is lost. Resume with: "
+                f"{resume_command(settings)}")
+        if as_json:
+            print(json.dumps({"event": "summary", "command": "push", "exit_code": EXIT_INTERRUPTED,
+                              "interrupted": True, "resume_hint": resume_command(settings), "message": hint},
+                             separators=(",", ":")), flush=True)
+        else:
+            print(f"bulkgc: {hint}", file=sys.stderr)
         return EXIT_INTERRUPTED
     if report.interrupted:
         report.resume_hint = resume_command(settings)
@@ -75,7 +86,10 @@ def finish(settings: RunSettings, report: RunReport | None) -> int:
         write_json_report(report, settings.report)
     if settings.junit:
         write_junit(report, settings.junit)
-    print(format_summary(report))
+    if as_json:
+        print(json.dumps(summary_to_dict(report), separators=(",", ":")), flush=True)
+    else:
+        print(format_summary(report))
     return report.exit_code
 
 

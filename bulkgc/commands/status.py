@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 
 from bulkgc.config import add_arguments, from_sources
 from bulkgc.journal import Journal, lock_holder
+from bulkgc.report import iso_time
 
 
 #: unfinished items listed by name in the text output
@@ -39,17 +39,20 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({
             "journal": str(path), "running": running, "counts": counts,
-            "last_run": None if last is None else {"started": last.started, "finished": last.finished,
+            # snake_case keys and ISO 8601 UTC times, as in the JSON report and plan --json
+            "last_run": None if last is None else {"started": iso_time(last.started),
+                                                   "finished": iso_time(last.finished),
                                                    "outcome": last.outcome, "command": last.command},
             "unfinished": [{"item": i.item_key, "state": i.state, "image_id": i.remote_id} for i in unfinished],
-            "failed": [{"item": i.item_key, "codes": i.error_codes, "detail": i.detail} for i in failed],
+            "failed": [{"item": i.item_key, "error_codes": i.error_codes, "detail": i.detail}
+                       for i in failed],
         }, indent=2))
         return 0
     print(f"Journal: {path}")
     if running:
         print(f"A push is running now: {running}")
     if last is not None:
-        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(last.started))
+        when = iso_time(last.started)
         print(f"Last run: {last.command} started {when}, outcome: {last.outcome or 'did not finish (resumable)'}")
     print("Items by state: " + (", ".join(f"{k}={v}" for k, v in sorted(counts.items())) or "none"))
     done = sum(1 for i in images if i.state == "complete")
