@@ -13,11 +13,15 @@ from bulkgc.pipeline import plan_only
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("plan", help="show what push would do (reads only)",
-                       description="Read App Store Connect, compare with the manifest and print the actions a "
-                                   "push would take. Changes nothing.")
+                       description="Read App Store Connect, compare with the manifest and print what a push "
+                                   "would change, field by field (old -> new), like terraform plan: + creates, "
+                                   "~ changes, ! blocked; achievements that already match are only counted. "
+                                   "Changes nothing.")
     add_arguments(p, only={"manifest", "assets", "api", "base_url", "key_id", "issuer_id", "private_key_path",
                            "api_key_json", "on_live", "api_concurrency", "request_timeout", "token_lifetime"})
-    p.add_argument("--json", action="store_true", help="print the plan as JSON for machines")
+    p.add_argument("--json", action="store_true",
+                   help="print the plan as JSON for machines (schema bulkgc-plan/2: snake_case keys; each change "
+                        "as {field, attribute, old, new})")
     p.set_defaults(run=run)
 
 
