@@ -22,6 +22,7 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -240,7 +241,7 @@ class AchievementPlan:
         if self.action == "blocked":
             return f"blocked: {self.version_note}"
         if self.action == "create":
-            return f"create ({self.version_note})"
+            return f"create; {self.version_note}"
         if not self.has_work:
             return "no change"
         parts = []
@@ -251,7 +252,7 @@ class AchievementPlan:
         if any(la.image.action != "none" for la in self.localizations):
             parts.append("icons")
         what = "update " + ", ".join(parts) if parts else "update"
-        return f"{what} ({self.version_note})"
+        return f"{what}; {self.version_note}"
 
     def image_counts(self) -> dict[str, int]:
         counts: dict[str, int] = {}
@@ -385,7 +386,7 @@ class Plan:
                 continue
             mark = {"create": "+", "blocked": "!"}.get(a.action, "~")
             lines.append(f"{mark} {a.vendor_id}: {a.describe_action()}")
-            lines.extend(_change_lines(a.attribute_diffs, "    "))
+            lines.extend(_change_lines(a.attribute_diffs, "    ", creating=a.action == "create"))
             for la in a.localizations:
                 if la.action == "none" and la.image.action == "none":
                     continue
@@ -394,12 +395,9 @@ class Plan:
                 else:
                     mark = "+" if la.action == "create" else "~"
                     lines.append(f"  {mark} {la.locale}: {la.action} localization")
-                lines.extend(_change_lines(la.diffs, "      "))
+                lines.extend(_change_lines(la.diffs, "      ", creating=la.action == "create"))
                 if la.image.action != "none":
-                    old = la.image.remote.file_name if la.image.remote else None
-                    lines.append(f"      icon: {la.image.action} {la.image.path}"
-                                 + (f" (was {old})" if old and la.image.action == "replace" else "")
-                                 + f": {la.image.reason}")
+                    lines.append(f"      icon: {_icon_change(la.image)}")
             lines.append("")
         if unchanged:
             lines.append(f"{unchanged} achievement(s) already match the manifest (not shown).")
@@ -416,11 +414,30 @@ class Plan:
         return "\n".join(lines)
 
 
-def _change_lines(changes: list[FieldChange], indent: str) -> list[str]:
+def _icon_change(image: ImageAction) -> str:
+    """`upload assets/x.png`, `old.png -> assets/x.png (replace)`, `resume assets/x.png (why)`."""
+    path = Path(image.path)
+    try:
+        shown = str(path.relative_to(Path.cwd())) if path.is_absolute() else str(path)
+    except ValueError:
+        shown = str(path)
+    if image.action == "upload":
+        return f"upload {shown}"
+    if image.action == "replace" and image.remote is not None:
+        old = image.remote.file_name
+        if old == image.file_name:  # same content, but its earlier upload failed: the reason says how
+            why = image.reason
+        else:
+            why = "not uploaded by bulkgc" if digest_of(old) is None else "content differs"
+        return f"{old or image.remote.id} -> {shown} (replace: {why})"
+    return f"{image.action} {shown} ({image.reason})"
+
+
+def _change_lines(changes: list[FieldChange], indent: str, *, creating: bool) -> list[str]:
     """`name: "Old" -> "New"` per field; only the new value for a resource that does not exist yet."""
     out = []
     for c in changes:
-        if c.old is None:
+        if creating:
             out.append(f"{indent}{c.field}: {_short(c.new)}")
         else:
             out.append(f"{indent}{c.field}: {_short(c.old)} -> {_short(c.new)}")

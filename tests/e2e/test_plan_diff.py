@@ -8,7 +8,7 @@ from typing import Any
 
 import anyio
 from conftest import fast_sim_config, settings_for
-from workload import make_workload, writes
+from workload import make_icon, make_workload, writes
 
 from bulkgc.cli import main
 from bulkgc.pipeline import push
@@ -37,7 +37,7 @@ async def test_plan_shows_text_change_old_to_new_and_hides_unchanged(tmp_path: P
 
         code, table = await _plan(args, capsys)
         assert code == 0
-        assert f"~ {vendor}: update texts (edit v1" in table
+        assert f"~ {vendor}: update texts; edit v1 (PREPARE_FOR_SUBMISSION)" in table
         assert "  ~ fr-FR: update localization" in table
         assert '      name: "Name 1 fr-FR" -> "Nouveau nom"' in table
         long_line = next(line for line in table.splitlines() if "before_earned_description" in line)
@@ -71,14 +71,21 @@ async def test_plan_shows_new_achievement_values_and_setting_change(tmp_path: Pa
         args = [str(wl.manifest), "--base-url", sim.base_url, "--key-id", settings.key_id or "",
                 "--issuer-id", settings.issuer_id or "", "--private-key-path", str(settings.private_key_path)]
         code, table = await _plan(args, capsys)
-        assert code == 0 and f"+ {wl.vendors[0]}: create" in table
+        assert code == 0 and f"+ {wl.vendors[0]}: create; new achievement (v1)" in table
         assert '    reference_name: "Achievement 0"' in table and "    points: 5" in table
         assert "  + en-US: create localization" in table and "      icon: upload " in table
         assert (await push(settings)).exit_code == 0
         wl.manifest.write_text(wl.manifest.read_text().replace("points = 5", "points = 7", 1))
         code, table = await _plan(args, capsys)
-        assert code == 0 and f"~ {wl.vendors[0]}: update settings (edit v1" in table
+        assert code == 0 and f"~ {wl.vendors[0]}: update settings; edit v1" in table
         assert "    points: 5 -> 7" in table and "1 achievement(s) already match" in table
         doc = json.loads((await _plan(args, capsys, "--json"))[1])
         first = doc["achievements"][0]
         assert first["changes"] == [{"field": "points", "attribute": "points", "old": 5, "new": 7}]
+
+        make_icon(wl.icon(wl.vendors[1], "en-US"), 99, variant=1)  # changed: old remote name -> new file
+        code, table = await _plan(args, capsys)
+        icon = next(line for line in table.splitlines() if line.startswith("      icon: "))
+        assert icon.startswith("      icon: com_example_e2e_ach001.en-US.") and icon.endswith(
+            f"-> {wl.icon(wl.vendors[1], 'en-US')} (replace: content differs)")
+        assert f"~ {wl.vendors[1]}: update icons; edit v1" in table and "  ~ en-US: icon only" in table
