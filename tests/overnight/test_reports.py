@@ -80,8 +80,11 @@ async def test_json_log_report_and_junit_of_a_run_with_one_failed_icon(tmp_path:
     name, failure = failures[0]
     assert name == f"{bad['vendor_identifier']}[{bad['locale']}]"
     assert failure is not None and FAIL_CODE in (failure.get("message") or "") and FAIL_CODE in (failure.text or "")
-    # the human summary goes to stdout and names the failure with Apple's code
-    assert FAIL_CODE in out and "1 failed" in out
+    # with --log-format json the summary on stdout is one JSON line naming the failure with Apple's code
+    (line,) = out.splitlines()
+    summary = json.loads(line)
+    assert summary["counts"]["failed"] == 1 and summary["exit_code"] == 1
+    assert [f["error_codes"] for f in summary["failures"]] == [[FAIL_CODE]]
 
 
 async def test_quiet_prints_only_failures_and_the_summary(tmp_path: Path) -> None:
