@@ -82,10 +82,6 @@ def describe_item(item: str) -> str:
     return item
 
 
-def _is_image(item: str) -> bool:
-    return item.startswith("image:")
-
-
 class _UtcClock:
     """Formats epoch seconds as ISO-8601 UTC, caching the last second (sinks format thousands of times)."""
 
@@ -305,8 +301,6 @@ class TqdmSink:
     `ncols` fixes the width (tests; otherwise the terminal's, followed as it is resized).
     """
 
-    LABELS = {"texts": "texts", "uploads": "uploads", "processing": "processing"}
-
     def __init__(self, stream: TextIO, *, ncols: int | None = None) -> None:
         from tqdm import tqdm  # imported here: only terminals pay for it
 
@@ -319,13 +313,13 @@ class TqdmSink:
 
     def on_plan(self, *, images: int, bytes_total: int, items: int,
                 stages: Mapping[str, Collection[str]] | None = None) -> None:
-        width = max(len(label) for label in self.LABELS.values())
+        width = max(len(name) for name in STAGES)
         for name in STAGES:
             keys = (stages or {}).get(name) or ()
             if not keys:
                 continue  # no bar sitting at 0% for a stage without work
             bar = self._tqdm(
-                total=len(keys), desc=self.LABELS[name].ljust(width), unit="item", file=self._stream,
+                total=len(keys), desc=name.ljust(width), unit="item", file=self._stream,
                 ncols=self._ncols, dynamic_ncols=self._ncols is None, position=len(self._bars), leave=True,
                 # the ETA follows recent speed: the first seconds of a stage are not typical of the rest
                 smoothing=0.1, mininterval=0.2,
@@ -364,8 +358,7 @@ class TqdmSink:
             else:
                 stage.failed += 1 if outcome in FAILURE_OUTCOMES else 0
                 stage.count(item)
-            self._postfix(stage, name)
-            stage.bar.refresh()
+            self._postfix(stage, name)  # shown at the next redraw (tqdm redraws at most every mininterval)
 
     def close(self) -> None:
         # top bar first: a closing bar is drawn where the cursor is (the top line) and the others move up one
