@@ -140,10 +140,12 @@ def _int(value: str) -> int | None:
         return None
 
 
-def _metadata(files: _Files, options: ImportOptions, collector: Collector) -> list[SourceAchievement]:
+def _metadata(files: _Files, options: ImportOptions, collector: Collector) -> tuple[list[SourceAchievement],
+                                                                                   set[str]]:
+    """(valid achievements in List Order, every name the CSV defines, valid or not)."""
     if not files.exists(METADATA):
         collector.problem(files.name(METADATA), "missing: Play's bulk import needs AchievementsMetadata.csv")
-        return []
+        return [], set()
     ordered: list[tuple[int, int, SourceAchievement]] = []
     seen: dict[str, str] = {}
     for number, (at, values) in enumerate(_rows(files, METADATA, METADATA_COLUMNS)):
@@ -181,47 +183,51 @@ def _metadata(files: _Files, options: ImportOptions, collector: Collector) -> li
                                 steps=steps_needed if is_incremental else None)
         ach.texts[options.default_locale] = SourceText(name, description, at)
         ordered.append((position or 0, number, ach))
-    return [ach for _, _, ach in sorted(ordered, key=lambda item: (item[0], item[1]))]
+    return [ach for _, _, ach in sorted(ordered, key=lambda item: (item[0], item[1]))], set(seen)
 
 
-def _unknown_name(name: str, by_name: dict[str, SourceAchievement]) -> str:
-    guess = difflib.get_close_matches(name, list(by_name), n=1)
+def _unknown_name(name: str, names: set[str]) -> str:
+    guess = difflib.get_close_matches(name, sorted(names), n=1)
     hint = f"; did you mean {guess[0]!r}?" if guess else ""
     return f"no achievement named {name!r} in {METADATA}{hint}"
 
 
-def _localizations(files: _Files, by_name: dict[str, SourceAchievement], resolver: LocaleResolver,
-                   collector: Collector) -> None:
+def _localizations(files: _Files, by_name: dict[str, SourceAchievement], names: set[str],
+                   resolver: LocaleResolver, collector: Collector) -> None:
+    """Attach each localization row; rows of achievements whose metadata row is invalid are still checked."""
     for at, values in _rows(files, LOCALIZATIONS, LOCALIZATION_COLUMNS):
         name, localized_name, localized_description, code = (v.strip() for v in values)
         ach = by_name.get(name)
-        if ach is None:
-            collector.problem(at, _unknown_name(name, by_name))
+        if name not in names:
+            collector.problem(at, _unknown_name(name, names))
             continue
         if not localized_name:
             collector.problem(at, f"{name}: Localized name is empty; fill it in or remove the row")
             continue
         locale = resolver.resolve(code, at, collector)
-        if locale is not None:
+        if locale is not None and ach is not None:
             set_text(ach, locale, SourceText(localized_name, localized_description, at, code), collector)
 
 
-def _icons(files: _Files, by_name: dict[str, SourceAchievement], options: ImportOptions,
+def _icons(files: _Files, by_name: dict[str, SourceAchievement], names: set[str], options: ImportOptions,
            collector: Collector) -> dict[str, bytes]:
     """Attach each achievement's icon file name; return the archive icons to extract (empty for a folder)."""
     mapping = next((m for m in ICON_MAPPINGS if files.exists(m)), None)
     extract: dict[str, bytes] = {}
+    mapped: dict[str, str] = {}
     icons_dir = options.icons
     if mapping is not None:
         for at, values in _rows(files, mapping, ICON_COLUMNS):
             name, icon = (v.strip() for v in values)
             ach = by_name.get(name)
-            if ach is None:
-                collector.problem(at, _unknown_name(name, by_name))
+            if name not in names:
+                collector.problem(at, _unknown_name(name, names))
                 continue
-            if ach.icon is not None:
-                collector.problem(at, f"{name} already has an icon ({ach.icon}); keep one row per achievement")
+            if name in mapped:
+                collector.problem(at, f"{name} already has an icon (row {mapped[name]}); keep one row per "
+                                      "achievement")
                 continue
+            mapped[name] = at
             if "/" in icon or "\\" in icon or icon in ("", ".", ".."):
                 collector.problem(at, f"icon filename {icon!r} must be a plain file name (no folders)")
                 continue
@@ -236,7 +242,8 @@ def _icons(files: _Files, by_name: dict[str, SourceAchievement], options: Import
             if not found:
                 collector.problem(at, f"icon {shown} does not exist; add the file or fix the row")
                 continue
-            ach.icon = icon
+            if ach is not None:
+                ach.icon = icon
     for ach in by_name.values():
         if ach.icon is None:
             spelled = mapping or ICON_MAPPINGS[0]
@@ -253,10 +260,10 @@ def read(path: Path, options: ImportOptions, collector: Collector) -> ImportedSo
         return ImportedSource("play", [display], [], None)
     files = _Files(path, collector)
     resolver = LocaleResolver({}, options.locale_map, guess_locale)
-    achievements = _metadata(files, options, collector)
+    achievements, names = _metadata(files, options, collector)
     by_name = {a.source_id: a for a in achievements}
-    _localizations(files, by_name, resolver, collector)
-    extract = _icons(files, by_name, options, collector)
+    _localizations(files, by_name, names, resolver, collector)
+    extract = _icons(files, by_name, names, options, collector)
     if options.icons is not None:
         icons_dir, icons_display = options.icons, show(options.icons) + "/"
     elif files.is_zip:

@@ -151,9 +151,8 @@ def apply_localization(path: Path, achievements: list[SourceAchievement], resolv
     collector.problems.extend(duplicates)
     by_name = {a.source_id.casefold(): a for a in achievements}
     for language, tokens, line in _language_blocks(top, display, collector):
+        # tokens are checked even for a language left out, so every problem shows up in one run
         locale = resolver.resolve(language, where(display, line), collector)
-        if locale is None:
-            continue
         texts: dict[str, dict[str, tuple[str, int]]] = {}
         for token, value, token_line in tokens.entries:
             match = _TOKEN_RE.match(token)
@@ -177,6 +176,8 @@ def apply_localization(path: Path, achievements: list[SourceAchievement], resolv
             if "NAME" not in parts:
                 collector.problem(where(display, first_line), f"{language}: {stem}_DESC has no {stem}_NAME; "
                                                               "add the name")
+                continue
+            if locale is None:
                 continue
             name, name_line = parts["NAME"]
             description = parts.get("DESC", ("", name_line))[0]
