@@ -19,7 +19,9 @@ SOURCES = ("igdb", "play", "steam")
 __all__ = ["SOURCES", "ImportOptions", "ImportProblemsError", "ImportResult", "run_import"]
 
 
-def run_import(kind: str, source: Path, options: ImportOptions, *, localization: Path | None = None) -> ImportResult:
+def run_import(
+    kind: str, source: Path, options: ImportOptions, *, localization: Path | None = None
+) -> ImportResult:
     """Read `source` (a `kind` export), map it by the rules of docs/IMPORT.md and write `options.out`.
 
     Raises ImportProblemsError listing every problem (file:line, what, the fix); then nothing is written.

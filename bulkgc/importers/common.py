@@ -18,8 +18,14 @@ from PIL import Image
 
 from bulkgc.errors import InvalidImageError, ManifestError, Problem, _ProblemsError
 from bulkgc.locales import is_asc_locale, suggest_locale
-from bulkgc.manifest import MAX_ACHIEVEMENTS, MAX_POINTS, MAX_TOTAL_POINTS, MAX_VENDOR_IDENTIFIER, TEXT_LIMITS
-from bulkgc.manifest import load_manifest
+from bulkgc.manifest import (
+    MAX_ACHIEVEMENTS,
+    MAX_POINTS,
+    MAX_TOTAL_POINTS,
+    MAX_VENDOR_IDENTIFIER,
+    TEXT_LIMITS,
+    load_manifest,
+)
 from bulkgc.scan import check_image, display_path
 
 ICON_EXTENSIONS = (".png", ".jpg", ".jpeg")
@@ -67,13 +73,17 @@ def set_text(ach: SourceAchievement, locale: str, text: SourceText, collector: C
     """Give `ach` its texts for `locale`; two source languages landing on one locale is a problem."""
     old = ach.texts.get(locale)
     if old is not None and old.language is not None and old.language != text.language:
-        collector.problem(text.where, f"{ach.source_id}: language {text.language!r} maps to {locale}, which "
-                                      f"{old.language!r} ({old.where}) already fills; map one of them elsewhere "
-                                      f"or leave it out with --locale-map {text.language}=skip")
+        collector.problem(
+            text.where,
+            f"{ach.source_id}: language {text.language!r} maps to {locale}, which "
+            f"{old.language!r} ({old.where}) already fills; map one of them elsewhere "
+            f"or leave it out with --locale-map {text.language}=skip",
+        )
         return
     if old is not None and old.language is not None:
-        collector.problem(text.where, f"{ach.source_id}: {locale} texts are given twice (first at {old.where}); "
-                                      "keep one")
+        collector.problem(
+            text.where, f"{ach.source_id}: {locale} texts are given twice (first at {old.where}); keep one"
+        )
         return
     ach.texts[locale] = text
 
@@ -177,8 +187,9 @@ def parse_locale_map(items: list[str]) -> tuple[dict[str, str], list[str]]:
             lang, sep, locale = pair.partition("=")
             lang, locale = lang.strip(), locale.strip()
             if not sep or not lang or not locale:
-                errors.append(f"--locale-map {pair!r}: write LANGUAGE=LOCALE (e.g. schinese=zh-Hans) or "
-                              "LANGUAGE=skip")
+                errors.append(
+                    f"--locale-map {pair!r}: write LANGUAGE=LOCALE (e.g. schinese=zh-Hans) or LANGUAGE=skip"
+                )
                 continue
             if locale.casefold() == SKIP:
                 locale = SKIP
@@ -230,27 +241,35 @@ class LocaleResolver:
         if self.guess is not None:
             found = self.guess(language)
             if found is not None:
-                locale, note = found
-                if locale is None:
+                guessed, note = found
+                if guessed is None:
                     self.dropped[language] = self.dropped.get(language, 0) + 1
                 elif note:
                     self.guessed.setdefault(language, note)
-                return locale
+                return guessed
         if key not in self.reported_unknown:
             self.reported_unknown.add(key)
-            collector.problem(at, f"unknown language {language!r}: map it to a Game Center locale with "
-                                  f"--locale-map {language}=LOCALE (e.g. {language}=fr-FR), or leave it out "
-                                  f"with --locale-map {language}=skip")
+            collector.problem(
+                at,
+                f"unknown language {language!r}: map it to a Game Center locale with "
+                f"--locale-map {language}=LOCALE (e.g. {language}=fr-FR), or leave it out "
+                f"with --locale-map {language}=skip",
+            )
         return None
 
     def notes(self) -> list[str]:
         """Global notes: languages left out, languages guessed, overrides that matched nothing."""
         out = []
         for language, count in sorted(self.dropped.items()):
-            why = ("left out by --locale-map" if self.overrides.get(fold_language(language)) == SKIP
-                   else "has no Game Center locale")
-            out.append(f"language {language!r} {why}: its {count} text(s) were not imported "
-                       f"(--locale-map {language}=LOCALE keeps them under a locale you choose)")
+            why = (
+                "left out by --locale-map"
+                if self.overrides.get(fold_language(language)) == SKIP
+                else "has no Game Center locale"
+            )
+            out.append(
+                f"language {language!r} {why}: its {count} text(s) were not imported "
+                f"(--locale-map {language}=LOCALE keeps them under a locale you choose)"
+            )
         for language, note in sorted(self.guessed.items()):
             out.append(f"language {language!r}: {note} (override with --locale-map {language}=LOCALE)")
         for key in sorted(set(self.overrides) - self.used_overrides):
@@ -296,8 +315,10 @@ def rescale_points(source: list[int | None], fixed: int | None) -> tuple[list[in
         return [], None
     if all(p is None for p in source):
         share = min(MAX_POINTS, MAX_TOTAL_POINTS // count)
-        return [share] * count, (f"points: the source has none; each of the {count} achievement(s) gets an "
-                                 f"equal share of {MAX_TOTAL_POINTS}: {share} (set them with --points N)")
+        return [share] * count, (
+            f"points: the source has none; each of the {count} achievement(s) gets an "
+            f"equal share of {MAX_TOTAL_POINTS}: {share} (set them with --points N)"
+        )
     values = [p or 0 for p in source]
     largest, total = max(values), sum(values)
     factor = Fraction(1)
@@ -308,9 +329,11 @@ def rescale_points(source: list[int | None], fixed: int | None) -> tuple[list[in
     if factor == 1:
         return values, None
     scaled = [int(v * factor) for v in values]  # int() of a non-negative Fraction rounds down
-    note = (f"points: source points (largest {largest}, total {total}) multiplied by {factor} "
-            f"(≈{float(factor):.3f}) and rounded down to meet Game Center's ≤ {MAX_POINTS} each and "
-            f"≤ {MAX_TOTAL_POINTS} in total: now largest {max(scaled)}, total {sum(scaled)}")
+    note = (
+        f"points: source points (largest {largest}, total {total}) multiplied by {factor} "
+        f"(≈{float(factor):.3f}) and rounded down to meet Game Center's ≤ {MAX_POINTS} each and "
+        f"≤ {MAX_TOTAL_POINTS} in total: now largest {max(scaled)}, total {sum(scaled)}"
+    )
     return scaled, note
 
 
@@ -357,7 +380,7 @@ def triage_icon(path: Path) -> IconVerdict:
     expected = {"PNG": (".png",), "JPEG": (".jpg", ".jpeg")}.get(str(fmt), ())
     if width != height:
         message += f"; it is not square ({width}x{height}): crop it to a square first (bulkgc never crops)"
-    fixable = (path.suffix.lower() in expected and width == height and frames == 1 and not translucent)
+    fixable = path.suffix.lower() in expected and width == height and frames == 1 and not translucent
     return IconVerdict(False, fixable, message)
 
 
@@ -377,19 +400,26 @@ class Mapped:
     notes: list[str]
 
 
-def _map_achievements(source: ImportedSource, options: ImportOptions, collector: Collector,
-                      global_notes: list[str]) -> list[Mapped]:
+def _map_achievements(
+    source: ImportedSource, options: ImportOptions, collector: Collector, global_notes: list[str]
+) -> list[Mapped]:
     achievements = source.achievements
     if len(achievements) > MAX_ACHIEVEMENTS:
-        collector.problem(source.inputs[0], f"{len(achievements)} achievements: Game Center allows at most "
-                                            f"{MAX_ACHIEVEMENTS} per app; remove some from the source")
+        collector.problem(
+            source.inputs[0],
+            f"{len(achievements)} achievements: Game Center allows at most "
+            f"{MAX_ACHIEVEMENTS} per app; remove some from the source",
+        )
     if not achievements and not collector.problems:
         collector.problem(source.inputs[0], "no achievements found; check that this is the right file")
     if options.points is not None and options.points * len(achievements) > MAX_TOTAL_POINTS:
-        collector.problem("--points", f"{options.points} × {len(achievements)} achievements = "
-                                      f"{options.points * len(achievements)} points, over Game Center's "
-                                      f"{MAX_TOTAL_POINTS}; use --points {MAX_TOTAL_POINTS // len(achievements)} "
-                                      "or less")
+        collector.problem(
+            "--points",
+            f"{options.points} × {len(achievements)} achievements = "
+            f"{options.points * len(achievements)} points, over Game Center's "
+            f"{MAX_TOTAL_POINTS}; use --points {MAX_TOTAL_POINTS // len(achievements)} "
+            "or less",
+        )
     points, points_note = rescale_points([a.points for a in achievements], options.points)
     if points_note:
         global_notes.append(points_note)
@@ -402,22 +432,31 @@ def _map_achievements(source: ImportedSource, options: ImportOptions, collector:
             notes.append(vid_note)
         first = by_vid.setdefault(vid, ach)
         if first is not ach:
-            collector.problem(ach.where, f"vendor identifier {vid!r} is also made from {first.source_id!r} "
-                                         f"({first.where}); rename one of them in the source")
+            collector.problem(
+                ach.where,
+                f"vendor identifier {vid!r} is also made from {first.source_id!r} "
+                f"({first.where}); rename one of them in the source",
+            )
         if not ach.texts:
-            collector.problem(ach.where, f"achievement {ach.source_id!r} has no texts in any language Game "
-                                         "Center has a locale for; add them or map a language with --locale-map")
+            collector.problem(
+                ach.where,
+                f"achievement {ach.source_id!r} has no texts in any language Game "
+                "Center has a locale for; add them or map a language with --locale-map",
+            )
             continue
         if options.default_locale not in ach.texts:
-            notes.append(f"no {options.default_locale} texts: reference name taken from "
-                         f"{next(iter(ach.texts))}")
+            notes.append(
+                f"no {options.default_locale} texts: reference name taken from {next(iter(ach.texts))}"
+            )
         if ach.points is not None and ach.points != pts:
             notes.append(f"points {ach.points} → {pts} (rescaled, see the points note)")
         if ach.hidden:
             notes.append("hidden → show_before_earned = false")
         if ach.steps is not None:
-            notes.append(f"incremental ({ach.steps} steps): Game Center has no steps; the game must report "
-                         f"progress as a percentage (steps done × 100 / {ach.steps})")
+            notes.append(
+                f"incremental ({ach.steps} steps): Game Center has no steps; the game must report "
+                f"progress as a percentage (steps done × 100 / {ach.steps})"
+            )
         locales: dict[str, tuple[str, str]] = {}
         copied = False
         ordered = sorted(ach.texts, key=lambda loc: (loc != options.default_locale, loc))
@@ -432,16 +471,21 @@ def _map_achievements(source: ImportedSource, options: ImportOptions, collector:
                 notes.append(f"{locale}: no description in the source; the name is used as the description")
             fitted = fit_text(description, TEXT_LIMITS["before_earned_description"])
             if fitted != description:
-                notes.append(f"{locale} description cut to {TEXT_LIMITS['before_earned_description']} "
-                             "characters")
+                notes.append(
+                    f"{locale} description cut to {TEXT_LIMITS['before_earned_description']} characters"
+                )
             if not name:
-                collector.problem(text.where, f"achievement {ach.source_id!r} has an empty {locale} name; "
-                                              "give it a name in the source")
+                collector.problem(
+                    text.where,
+                    f"achievement {ach.source_id!r} has an empty {locale} name; give it a name in the source",
+                )
             locales[locale] = (name, fitted)
             copied = True
         if copied:
-            notes.append("one description → both Game Center descriptions (before and after earned); edit "
-                         "after_earned_description if it should differ")
+            notes.append(
+                "one description → both Game Center descriptions (before and after earned); edit "
+                "after_earned_description if it should differ"
+            )
         reference = fit_text(ach.texts[ordered[0]].name, TEXT_LIMITS["reference_name"])
         mapped.append(Mapped(ach, vid, reference, pts, locales, notes))
     return mapped
@@ -480,7 +524,11 @@ def _manifest_data(mapped: list[Mapped], options: ImportOptions, assets: str) ->
                 "repeatable": False,
                 "image": m.source.icon,
                 "locales": {
-                    locale: {"name": name, "before_earned_description": desc, "after_earned_description": desc}
+                    locale: {
+                        "name": name,
+                        "before_earned_description": desc,
+                        "after_earned_description": desc,
+                    }
                     for locale, (name, desc) in m.locales.items()
                 },
             }
@@ -496,13 +544,24 @@ def render_manifest(mapped: list[Mapped], options: ImportOptions, source: Import
         return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
     lines = [
         f"# Made by `bulkgc import {source.kind}` from {', '.join(Path(i).name for i in source.inputs)}.",
-        "# Every lossy or guessed step is listed in the mapping report (stdout, --report). See docs/IMPORT.md.",
+        "# Every lossy or guessed step is in the mapping report (stdout, --report); see docs/IMPORT.md.",
         f"app_id = {_toml_string(options.app_id)}",
         f"assets = {_toml_string(assets)}",
     ]
     for m, ach in zip(mapped, data["achievement"], strict=True):
-        lines += ["", f"# {source.kind}: {m.source.source_id} ({Path(m.source.where).name})", "[[achievement]]"]
-        for key in ("vendor_identifier", "reference_name", "points", "show_before_earned", "repeatable", "image"):
+        lines += [
+            "",
+            f"# {source.kind}: {m.source.source_id} ({Path(m.source.where).name})",
+            "[[achievement]]",
+        ]
+        for key in (
+            "vendor_identifier",
+            "reference_name",
+            "points",
+            "show_before_earned",
+            "repeatable",
+            "image",
+        ):
             value = ach[key]
             if isinstance(value, bool):
                 lines.append(f"{key} = {'true' if value else 'false'}")
@@ -516,8 +575,13 @@ def render_manifest(mapped: list[Mapped], options: ImportOptions, source: Import
     return "\n".join(lines) + "\n"
 
 
-def _report(source: ImportedSource, mapped: list[Mapped], notes: list[str], options: ImportOptions,
-            icons_to_fix: dict[str, str]) -> dict[str, Any]:
+def _report(
+    source: ImportedSource,
+    mapped: list[Mapped],
+    notes: list[str],
+    options: ImportOptions,
+    icons_to_fix: dict[str, str],
+) -> dict[str, Any]:
     return {
         "source": source.kind,
         "inputs": source.inputs,
@@ -553,10 +617,12 @@ class ImportResult:
         achievements = r["achievements"]
         locales = sorted({loc for a in achievements for loc in a["locales"]})
         total = sum(a["points"]["manifest"] for a in achievements)
-        lines = [f"Imported {len(achievements)} achievement(s) from {r['source']} "
-                 f"({', '.join(r['inputs'])}) into {r['manifest']}: {len(locales)} locale(s) "
-                 f"({', '.join(locales)}), {total} points.",
-                 "Mapping report (every lossy or guessed step):"]
+        lines = [
+            f"Imported {len(achievements)} achievement(s) from {r['source']} "
+            f"({', '.join(r['inputs'])}) into {r['manifest']}: {len(locales)} locale(s) "
+            f"({', '.join(locales)}), {total} points.",
+            "Mapping report (every lossy or guessed step):",
+        ]
         for a in achievements:
             lines.append(f"  {a['source_id']} → {a['vendor_identifier']} ({a['where']})")
             lines += [f"    - {note}" for note in a["notes"]]
@@ -564,15 +630,18 @@ class ImportResult:
             lines.append("  all achievements:")
             lines += [f"    - {note}" for note in r["notes"]]
         if r["icons_to_fix"]:
-            lines.append(f"{len(r['icons_to_fix'])} icon(s) must be fixed before `bulkgc validate` accepts "
-                         "the manifest (a mechanical fix: --fix-icons will do it once available; until then "
-                         "convert each to an 8-bit RGB PNG of 512x512 or 1024x1024 without alpha):")
+            lines.append(
+                f"{len(r['icons_to_fix'])} icon(s) must be fixed before `bulkgc validate` accepts "
+                "the manifest (a mechanical fix: --fix-icons will do it once available; until then "
+                "convert each to an 8-bit RGB PNG of 512x512 or 1024x1024 without alpha):"
+            )
             lines += [f"  - {i['icon']}: {i['problem']}" for i in r["icons_to_fix"]]
         return lines
 
 
-def _check_icons(source: ImportedSource, mapped: list[Mapped], staged: Path | None,
-                 collector: Collector) -> dict[str, str]:
+def _check_icons(
+    source: ImportedSource, mapped: list[Mapped], staged: Path | None, collector: Collector
+) -> dict[str, str]:
     """Triage each distinct icon; fixable ones are returned (name -> why), others become problems."""
     to_fix: dict[str, str] = {}
     seen: set[str] = set()
@@ -593,7 +662,9 @@ def _check_icons(source: ImportedSource, mapped: list[Mapped], staged: Path | No
     for m in mapped:
         shown = source.icons_display + str(m.source.icon)
         if shown in to_fix:
-            m.notes.append(f"icon {m.source.icon} needs fixing before validate accepts it (see the icons list)")
+            m.notes.append(
+                f"icon {m.source.icon} needs fixing before validate accepts it (see the icons list)"
+            )
     return to_fix
 
 
@@ -607,15 +678,16 @@ def _relative(target: Path, start: Path) -> str:
 
 
 def _publish(temp: Path, out: Path, force: bool) -> None:
-    """Move the finished manifest into place; without `force` never replace an existing file (even in a race)."""
+    """Move the finished manifest into place; without `force` never replace an existing file (no race)."""
     if force:
         os.replace(temp, out)
         return
     try:
         os.link(temp, out)
     except FileExistsError:
-        raise ImportProblemsError(Problem(show(out), "already exists; choose another --out or pass --force "
-                                                     "to overwrite it")) from None
+        raise ImportProblemsError(
+            Problem(show(out), "already exists; choose another --out or pass --force to overwrite it")
+        ) from None
     except OSError:  # no hard links on this file system: exclusive create instead
         with open(out, "xb") as handle:
             handle.write(temp.read_bytes())
@@ -623,7 +695,7 @@ def _publish(temp: Path, out: Path, force: bool) -> None:
 
 
 def build_and_write(source: ImportedSource, options: ImportOptions, collector: Collector) -> ImportResult:
-    """Map, check, write the manifest (and extracted icons, and --report); all or nothing, every problem at once."""
+    """Map, check and write the manifest (+ extracted icons, --report): all or nothing, every problem."""
     out = options.out
     if out.suffix.lower() not in (".toml", ".json"):
         collector.problem(show(out), "--out must end in .toml or .json (the extension picks the format)")
@@ -635,8 +707,11 @@ def build_and_write(source: ImportedSource, options: ImportOptions, collector: C
     mapped = _map_achievements(source, options, collector, global_notes)
     extract_dir = out.parent / f"{out.stem}.icons" if source.extract else None
     if extract_dir is not None and extract_dir.exists() and not options.force:
-        collector.problem(show(extract_dir), "already exists (icons from the archive go there); remove it, "
-                                             "choose another --out, or pass --force")
+        collector.problem(
+            show(extract_dir),
+            "already exists (icons from the archive go there); remove it, "
+            "choose another --out, or pass --force",
+        )
     staged: Path | None = None
     stage_root = out.parent / f".{out.name}.importing-{os.getpid()}"
     try:
@@ -657,9 +732,16 @@ def build_and_write(source: ImportedSource, options: ImportOptions, collector: C
         try:  # the manifest must load exactly as `bulkgc validate` will load it; anything else is a bug here
             load_manifest(temp, assets_dir=staged if staged is not None else icons_dir)
         except ManifestError as exc:
-            raise ImportProblemsError([Problem(show(out), f"the manifest bulkgc would write is invalid ({p}); "
-                                                          "this is a bug in bulkgc import, please report it")
-                                       for p in exc.problems]) from None
+            raise ImportProblemsError(
+                [
+                    Problem(
+                        show(out),
+                        f"the manifest bulkgc would write is invalid ({p}); "
+                        "this is a bug in bulkgc import, please report it",
+                    )
+                    for p in exc.problems
+                ]
+            ) from None
         report = _report(source, mapped, global_notes, options, icons_to_fix)
         if staged is not None and extract_dir is not None:
             if options.force and extract_dir.exists():
@@ -667,7 +749,9 @@ def build_and_write(source: ImportedSource, options: ImportOptions, collector: C
             os.replace(staged, extract_dir)
         _publish(temp, out, options.force)
         if options.report is not None:
-            options.report.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+            options.report.write_text(
+                json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+            )
         return ImportResult(out, report)
     finally:
         shutil.rmtree(stage_root, ignore_errors=True)
@@ -689,8 +773,10 @@ def find_icon(icons_dir: Path, names: list[str]) -> str | None:
 def validate_vendor_prefix(prefix: str) -> str | None:
     """An error message for a bad --vendor-prefix, or None."""
     if not _PREFIX_RE.fullmatch(prefix):
-        return (f"--vendor-prefix {prefix!r}: only ASCII letters, digits, '.', '_' and '-' are allowed "
-                "(e.g. com.studio.game.)")
+        return (
+            f"--vendor-prefix {prefix!r}: only ASCII letters, digits, '.', '_' and '-' are allowed "
+            "(e.g. com.studio.game.)"
+        )
     if len(prefix) > MAX_VENDOR_PREFIX:
         return f"--vendor-prefix is {len(prefix)} characters; keep it to {MAX_VENDOR_PREFIX} or fewer"
     return None

@@ -24,11 +24,28 @@ from bulkgc.importers.common import (
 from bulkgc.importers.jsonlines import element_lines
 
 # IGDB's Region enum (as its release dates use it; [INFER] that `language` uses the same ids).
-IGDB_REGIONS: dict[int, str] = {1: "europe", 2: "north_america", 3: "australia", 4: "new_zealand", 5: "japan",
-                                6: "china", 7: "asia", 8: "worldwide", 9: "korea", 10: "brazil"}
+IGDB_REGIONS: dict[int, str] = {
+    1: "europe",
+    2: "north_america",
+    3: "australia",
+    4: "new_zealand",
+    5: "japan",
+    6: "china",
+    7: "asia",
+    8: "worldwide",
+    9: "korea",
+    10: "brazil",
+}
 # Region -> Game Center locale; None: no single language (left out, noted). "worldwide" is the default locale.
-REGION_LOCALES: dict[str, str | None] = {"north_america": "en-US", "australia": "en-AU", "japan": "ja",
-                                         "china": "zh-Hans", "korea": "ko", "brazil": "pt-BR", "asia": None}
+REGION_LOCALES: dict[str, str | None] = {
+    "north_america": "en-US",
+    "australia": "en-AU",
+    "japan": "ja",
+    "china": "zh-Hans",
+    "korea": "ko",
+    "brazil": "pt-BR",
+    "asia": None,
+}
 # Regions whose language is a guess: stated in the report.
 REGION_GUESSES: dict[str, str] = {"europe": "en-GB", "new_zealand": "en-AU"}
 
@@ -56,8 +73,10 @@ def _records(path: Path, display: str, collector: Collector) -> list[tuple[str, 
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        collector.problem(f"{display}:{exc.lineno}", f"JSON syntax error: {exc.msg} (column {exc.colno}); fix "
-                                                     "the file or export it again")
+        collector.problem(
+            f"{display}:{exc.lineno}",
+            f"JSON syntax error: {exc.msg} (column {exc.colno}); fix the file or export it again",
+        )
         return []
     if isinstance(data, dict):
         return [(where(display, 1), data)]
@@ -82,8 +101,11 @@ def read(path: Path, options: ImportOptions, collector: Collector) -> ImportedSo
             continue
         external_id, name = record.get("external_id"), record.get("name")
         if not isinstance(external_id, str) or not external_id.strip():
-            collector.problem(at, "external_id is missing or not a string; IGDB records carry the external "
-                                  "service's id there, and bulkgc makes the vendor identifier from it")
+            collector.problem(
+                at,
+                "external_id is missing or not a string; IGDB records carry the external "
+                "service's id there, and bulkgc makes the vendor identifier from it",
+            )
             continue
         if not isinstance(name, str) or not name.strip():
             collector.problem(at, f"{external_id}: name is missing or empty; every achievement needs a name")
@@ -96,14 +118,18 @@ def read(path: Path, options: ImportOptions, collector: Collector) -> ImportedSo
         if isinstance(game, list) and all(isinstance(g, int) for g in game) and game:
             games.setdefault(tuple(sorted(game)), at)
         region = record.get("language")
+        locale: str | None
         if region is None:
             language, locale = "default", options.default_locale
         elif isinstance(region, int) and not isinstance(region, bool) and region in IGDB_REGIONS:
             language = IGDB_REGIONS[region]
             locale = resolver.resolve(language, at, collector)
         else:
-            collector.problem(at, f"{external_id}: language {region!r} is not an IGDB region id (1-10); map it "
-                                  f"with --locale-map {region}=LOCALE or remove the record")
+            collector.problem(
+                at,
+                f"{external_id}: language {region!r} is not an IGDB region id (1-10); map it "
+                f"with --locale-map {region}=LOCALE or remove the record",
+            )
             continue
         ach = groups.get(external_id)
         if ach is None:
@@ -128,12 +154,21 @@ def read(path: Path, options: ImportOptions, collector: Collector) -> ImportedSo
     achievements = list(groups.values())
     notes = resolver.notes()
     notes.append("IGDB has no hidden flag: every achievement is shown before earned")
-    source = ImportedSource("igdb", [display], achievements, options.icons,
-                            show(options.icons) + "/" if options.icons else "", notes=notes)
+    source = ImportedSource(
+        "igdb",
+        [display],
+        achievements,
+        options.icons,
+        show(options.icons) + "/" if options.icons else "",
+        notes=notes,
+    )
     if achievements and options.icons is None:
-        collector.problem(display, "IGDB records only link icons (images.igdb.com) and bulkgc never downloads: "
-                                   "save them in a folder (named by cloudinary_id or external_id) and pass "
-                                   "--icons DIR")
+        collector.problem(
+            display,
+            "IGDB records only link icons (images.igdb.com) and bulkgc never downloads: "
+            "save them in a folder (named by cloudinary_id or external_id) and pass "
+            "--icons DIR",
+        )
         return source
     for ach in achievements:
         if options.icons is None:
@@ -141,8 +176,11 @@ def read(path: Path, options: ImportOptions, collector: Collector) -> ImportedSo
         names = [*icons[ach.source_id], ach.source_id]
         found = find_icon(options.icons, names)
         if found is None:
-            collector.problem(ach.where, f"{ach.source_id}: no icon in {show(options.icons)} (looked for "
-                                         f"{' or '.join(dict.fromkeys(n for n in names))} with .png/.jpg); add "
-                                         "the file")
+            collector.problem(
+                ach.where,
+                f"{ach.source_id}: no icon in {show(options.icons)} (looked for "
+                f"{' or '.join(dict.fromkeys(n for n in names))} with .png/.jpg); add "
+                "the file",
+            )
         ach.icon = found
     return source

@@ -1,4 +1,4 @@
-"""Google Play Games Services: the achievements bulk-import CSVs and icons (a folder or a ZIP) -> achievements."""
+"""Google Play Games Services: the achievements bulk-import CSVs and icons (folder or ZIP) -> achievements."""
 
 from __future__ import annotations
 
@@ -27,15 +27,33 @@ from bulkgc.locales import ASC_LOCALES
 METADATA = "AchievementsMetadata.csv"
 LOCALIZATIONS = "AchievementsLocalizations.csv"
 ICON_MAPPINGS = ("AchievementsIconsMappings.csv", "AchievementsIconMappings.csv")  # both spellings occur
-METADATA_COLUMNS = ("Name", "Description", "Incremental value", "Steps Needed", "Initial State", "Points",
-                    "List Order")
+METADATA_COLUMNS = (
+    "Name",
+    "Description",
+    "Incremental value",
+    "Steps Needed",
+    "Initial State",
+    "Points",
+    "List Order",
+)
 LOCALIZATION_COLUMNS = ("Name", "Localized name", "Localized description", "Locale")
 ICON_COLUMNS = ("Name", "icon filename")
 MAX_NAME, MAX_DESCRIPTION, MAX_STEPS, MAX_FILE = 100, 500, 10_000, 1024 * 1024
 
 # Play locale codes that are not spelled like a Game Center locale but mean one.
-_SPECIAL = {"zh-cn": "zh-Hans", "zh-sg": "zh-Hans", "zh-tw": "zh-Hant", "zh-hk": "zh-Hant", "nb": "no",
-            "nb-no": "no", "no-no": "no", "iw": "he", "iw-il": "he", "in": "id", "in-id": "id"}
+_SPECIAL = {
+    "zh-cn": "zh-Hans",
+    "zh-sg": "zh-Hans",
+    "zh-tw": "zh-Hant",
+    "zh-hk": "zh-Hant",
+    "nb": "no",
+    "nb-no": "no",
+    "no-no": "no",
+    "iw": "he",
+    "iw-il": "he",
+    "in": "id",
+    "in-id": "id",
+}
 # Languages Google Play offers that Game Center has no locale for: their texts are left out (noted).
 _NO_GAME_CENTER_LOCALE = frozenset(
     "af am az be bg bn et eu fa fil gl hy is ka kk km kn ky lo lt lv mk ml mn mr my ne pa rm si sl sq sr sw "
@@ -45,7 +63,7 @@ _BY_FOLDED = {code.casefold(): code for code in ASC_LOCALES}
 
 
 def guess_locale(code: str) -> tuple[str | None, str | None] | None:
-    """(Game Center locale or None for "no locale", note if guessed) for a Play locale code; None if unknown."""
+    """(Game Center locale, or None for "no locale"; note if guessed) for a Play locale; None if unknown."""
     folded = fold_language(code)
     if folded in _BY_FOLDED:
         return _BY_FOLDED[folded], None
@@ -56,8 +74,16 @@ def guess_locale(code: str) -> tuple[str | None, str | None] | None:
         return _BY_FOLDED[language], None
     regional = [c for c in ASC_LOCALES if c.casefold().startswith(language + "-")]
     if regional:
-        preferred = {"en": "en-US", "fr": "fr-FR", "de": "de-DE", "es": "es-MX" if folded == "es-419" else "es-ES",
-                     "pt": "pt-BR", "nl": "nl-NL", "ar": "ar-SA", "zh": "zh-Hans"}.get(language, regional[0])
+        preferred = {
+            "en": "en-US",
+            "fr": "fr-FR",
+            "de": "de-DE",
+            "es": "es-MX" if folded == "es-419" else "es-ES",
+            "pt": "pt-BR",
+            "nl": "nl-NL",
+            "ar": "ar-SA",
+            "zh": "zh-Hans",
+        }.get(language, regional[0])
         return preferred, f"no Game Center locale {code}; mapped to the closest, {preferred}"
     if language in _NO_GAME_CENTER_LOCALE:
         return None, None
@@ -81,18 +107,23 @@ class _Files:
                     if info.is_dir():
                         continue
                     if "/" in info.filename.strip("/"):
-                        self.collector.problem(f"{self.display}:{info.filename}", "Play's bulk import allows no "
-                                                                                  "subfolders; put every file at "
-                                                                                  "the top of the ZIP")
+                        self.collector.problem(
+                            f"{self.display}:{info.filename}",
+                            "Play's bulk import allows no subfolders; put every file at the top of the ZIP",
+                        )
                         continue
                     if info.file_size > MAX_FILE:
-                        self.collector.problem(f"{self.display}:{info.filename}", f"is {info.file_size} bytes; "
-                                                                                  "Play allows 1 MB per file")
+                        self.collector.problem(
+                            f"{self.display}:{info.filename}",
+                            f"is {info.file_size} bytes; Play allows 1 MB per file",
+                        )
                         continue
                     self.members[info.filename] = archive.read(info)
         except (zipfile.BadZipFile, OSError, EOFError) as exc:
-            self.collector.problem(self.display, f"not a readable ZIP ({exc}); pass the ZIP Play Console "
-                                                 "exports or the folder of its files")
+            self.collector.problem(
+                self.display,
+                f"not a readable ZIP ({exc}); pass the ZIP Play Console exports or the folder of its files",
+            )
 
     def name(self, file: str) -> str:
         return f"{self.display}:{file}" if self.is_zip else show(self.path / file)
@@ -125,12 +156,17 @@ def _rows(files: _Files, file: str, columns: tuple[str, ...]) -> Iterator[tuple[
             if not values or all(not v.strip() for v in values):
                 continue
             if len(values) != len(columns):
-                collector.problem(at, f"{len(values)} value(s); every row of {file} has {len(columns)} "
-                                      f"({', '.join(columns)}), with no header row: fix this row")
+                collector.problem(
+                    at,
+                    f"{len(values)} value(s); every row of {file} has {len(columns)} "
+                    f"({', '.join(columns)}), with no header row: fix this row",
+                )
                 continue
             yield at, values
     except csv.Error as exc:
-        collector.problem(where(files.name(file), reader.line_num), f"CSV syntax error: {exc}; fix the quoting")
+        collector.problem(
+            where(files.name(file), reader.line_num), f"CSV syntax error: {exc}; fix the quoting"
+        )
 
 
 def _int(value: str) -> int | None:
@@ -140,8 +176,9 @@ def _int(value: str) -> int | None:
         return None
 
 
-def _metadata(files: _Files, options: ImportOptions, collector: Collector) -> tuple[list[SourceAchievement],
-                                                                                   set[str]]:
+def _metadata(
+    files: _Files, options: ImportOptions, collector: Collector
+) -> tuple[list[SourceAchievement], set[str]]:
     """(valid achievements in List Order, every name the CSV defines, valid or not)."""
     if not files.exists(METADATA):
         collector.problem(files.name(METADATA), "missing: Play's bulk import needs AchievementsMetadata.csv")
@@ -156,17 +193,25 @@ def _metadata(files: _Files, options: ImportOptions, collector: Collector) -> tu
         elif len(name) > MAX_NAME:
             collector.problem(at, f"Name is {len(name)} characters; Play allows {MAX_NAME}")
         if name in seen:
-            collector.problem(at, f"duplicate achievement name {name!r} (first at {seen[name]}); names identify "
-                                  "achievements in the bulk import, keep one")
+            collector.problem(
+                at,
+                f"duplicate achievement name {name!r} (first at {seen[name]}); names identify "
+                "achievements in the bulk import, keep one",
+            )
         if len(description) > MAX_DESCRIPTION:
-            collector.problem(at, f"Description is {len(description)} characters; Play allows {MAX_DESCRIPTION}")
+            collector.problem(
+                at, f"Description is {len(description)} characters; Play allows {MAX_DESCRIPTION}"
+            )
         if incremental.casefold() not in ("true", "false"):
             collector.problem(at, f"Incremental value is {incremental!r}; write True or False")
         is_incremental = incremental.casefold() == "true"
         steps_needed = _int(steps)
         if is_incremental and (steps_needed is None or not 1 <= steps_needed <= MAX_STEPS):
-            collector.problem(at, f"Steps Needed is {steps!r}; an incremental achievement needs a whole number "
-                                  f"from 1 to {MAX_STEPS}")
+            collector.problem(
+                at,
+                f"Steps Needed is {steps!r}; an incremental achievement needs a whole number "
+                f"from 1 to {MAX_STEPS}",
+            )
         if state.casefold() not in ("hidden", "revealed"):
             collector.problem(at, f"Initial State is {state!r}; write Hidden or Revealed")
         value = _int(points)
@@ -179,8 +224,13 @@ def _metadata(files: _Files, options: ImportOptions, collector: Collector) -> tu
             seen.setdefault(name, at)
             continue
         seen[name] = at
-        ach = SourceAchievement(source_id=name, where=at, hidden=state.casefold() == "hidden", points=value,
-                                steps=steps_needed if is_incremental else None)
+        ach = SourceAchievement(
+            source_id=name,
+            where=at,
+            hidden=state.casefold() == "hidden",
+            points=value,
+            steps=steps_needed if is_incremental else None,
+        )
         ach.texts[options.default_locale] = SourceText(name, description, at)
         ordered.append((position or 0, number, ach))
     return [ach for _, _, ach in sorted(ordered, key=lambda item: (item[0], item[1]))], set(seen)
@@ -192,8 +242,13 @@ def _unknown_name(name: str, names: set[str]) -> str:
     return f"no achievement named {name!r} in {METADATA}{hint}"
 
 
-def _localizations(files: _Files, by_name: dict[str, SourceAchievement], names: set[str],
-                   resolver: LocaleResolver, collector: Collector) -> None:
+def _localizations(
+    files: _Files,
+    by_name: dict[str, SourceAchievement],
+    names: set[str],
+    resolver: LocaleResolver,
+    collector: Collector,
+) -> None:
     """Attach each localization row; rows of achievements whose metadata row is invalid are still checked."""
     for at, values in _rows(files, LOCALIZATIONS, LOCALIZATION_COLUMNS):
         name, localized_name, localized_description, code = (v.strip() for v in values)
@@ -209,8 +264,13 @@ def _localizations(files: _Files, by_name: dict[str, SourceAchievement], names: 
             set_text(ach, locale, SourceText(localized_name, localized_description, at, code), collector)
 
 
-def _icons(files: _Files, by_name: dict[str, SourceAchievement], names: set[str], options: ImportOptions,
-           collector: Collector) -> dict[str, bytes]:
+def _icons(
+    files: _Files,
+    by_name: dict[str, SourceAchievement],
+    names: set[str],
+    options: ImportOptions,
+    collector: Collector,
+) -> dict[str, bytes]:
     """Attach each achievement's icon file name; return the archive icons to extract (empty for a folder)."""
     mapping = next((m for m in ICON_MAPPINGS if files.exists(m)), None)
     extract: dict[str, bytes] = {}
@@ -224,8 +284,9 @@ def _icons(files: _Files, by_name: dict[str, SourceAchievement], names: set[str]
                 collector.problem(at, _unknown_name(name, names))
                 continue
             if name in mapped:
-                collector.problem(at, f"{name} already has an icon (row {mapped[name]}); keep one row per "
-                                      "achievement")
+                collector.problem(
+                    at, f"{name} already has an icon (row {mapped[name]}); keep one row per achievement"
+                )
                 continue
             mapped[name] = at
             if "/" in icon or "\\" in icon or icon in ("", ".", ".."):
@@ -247,8 +308,11 @@ def _icons(files: _Files, by_name: dict[str, SourceAchievement], names: set[str]
     for ach in by_name.values():
         if ach.icon is None:
             spelled = mapping or ICON_MAPPINGS[0]
-            collector.problem(ach.where, f"{ach.source_id}: no icon; add the row \"{ach.source_id},FILE.png\" to "
-                                         f"{spelled} (Game Center needs one per achievement)")
+            collector.problem(
+                ach.where,
+                f'{ach.source_id}: no icon; add the row "{ach.source_id},FILE.png" to '
+                f"{spelled} (Game Center needs one per achievement)",
+            )
     return extract
 
 
@@ -272,6 +336,8 @@ def read(path: Path, options: ImportOptions, collector: Collector) -> ImportedSo
         icons_dir, icons_display = path, display + "/"
     notes = resolver.notes()
     if extract:
-        notes.append(f"icons are inside {display}: they are written next to the manifest (the manifest refers "
-                     "to them there)")
+        notes.append(
+            f"icons are inside {display}: they are written next to the manifest (the manifest refers "
+            "to them there)"
+        )
     return ImportedSource("play", [display], achievements, icons_dir, icons_display, extract, notes)

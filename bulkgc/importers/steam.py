@@ -1,4 +1,4 @@
-"""Steam: `ISteamUserStats/GetSchemaForGame` JSON plus the optional localization VDF -> source achievements."""
+"""Steam: `ISteamUserStats/GetSchemaForGame` JSON and the optional localization VDF -> source achievements."""
 
 from __future__ import annotations
 
@@ -74,15 +74,20 @@ def read_schema(path: Path, options: ImportOptions, collector: Collector) -> lis
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        collector.problem(f"{display}:{exc.lineno}", f"JSON syntax error: {exc.msg} (column {exc.colno}); "
-                                                     "fix the file or download the schema again")
+        collector.problem(
+            f"{display}:{exc.lineno}",
+            f"JSON syntax error: {exc.msg} (column {exc.colno}); fix the file or download the schema again",
+        )
         return []
     game = data.get("game") if isinstance(data, dict) else None
     stats = game.get("availableGameStats") if isinstance(game, dict) else None
     raw = stats.get("achievements") if isinstance(stats, dict) else None
     if not isinstance(raw, list):
-        collector.problem(display, "no game.availableGameStats.achievements array: pass the JSON that "
-                                   "ISteamUserStats/GetSchemaForGame/v2 returns")
+        collector.problem(
+            display,
+            "no game.availableGameStats.achievements array: pass the JSON that "
+            "ISteamUserStats/GetSchemaForGame/v2 returns",
+        )
         return []
     lines = element_lines(text, ("game", "availableGameStats", "achievements"))
     result: list[SourceAchievement] = []
@@ -95,8 +100,9 @@ def read_schema(path: Path, options: ImportOptions, collector: Collector) -> lis
         api_name = _string(item.get("name"))
         name = _string(item.get("displayName"))
         if not api_name:
-            collector.problem(at, f"achievements[{index}] has no \"name\" (the API name); every achievement "
-                                  "needs one")
+            collector.problem(
+                at, f'achievements[{index}] has no "name" (the API name); every achievement needs one'
+            )
             continue
         if api_name in seen:
             collector.problem(at, f"duplicate API name {api_name!r} (first at {seen[api_name]}); keep one")
@@ -104,18 +110,19 @@ def read_schema(path: Path, options: ImportOptions, collector: Collector) -> lis
         seen[api_name] = at
         hidden = item.get("hidden", 0)
         if hidden not in (0, 1, True, False):
-            collector.problem(at, f"{api_name}: \"hidden\" is {hidden!r}; Steam uses 0 or 1")
+            collector.problem(at, f'{api_name}: "hidden" is {hidden!r}; Steam uses 0 or 1')
         ach = SourceAchievement(source_id=api_name, where=at, hidden=bool(hidden))
         if name is None or not name.strip():
-            collector.problem(at, f"{api_name}: no \"displayName\"; give it a display name in Steamworks")
+            collector.problem(at, f'{api_name}: no "displayName"; give it a display name in Steamworks')
         else:
             description = _string(item.get("description")) or ""
             ach.texts[options.default_locale] = SourceText(name, description, at)
         icon_url, gray_url = _string(item.get("icon")), _string(item.get("icongray"))
         ach.icon = icon_url  # resolved against --icons later
         if icon_url and gray_url:
-            ach.notes.append("two Steam icons → one: the achieved icon (icon) is used, the unachieved "
-                             "(icongray) is not")
+            ach.notes.append(
+                "two Steam icons → one: the achieved icon (icon) is used, the unachieved (icongray) is not"
+            )
         result.append(ach)
     return result
 
@@ -123,8 +130,10 @@ def read_schema(path: Path, options: ImportOptions, collector: Collector) -> lis
 def _language_blocks(top: VdfBlock, display: str, collector: Collector) -> list[tuple[str, VdfBlock, int]]:
     found = top.get("lang")
     if found is None or not isinstance(found[0], VdfBlock):
-        collector.problem(where(display, 1), 'no "lang" { ... } block: pass the file Steamworks\' "Download '
-                                             'Localization Data" gives')
+        collector.problem(
+            where(display, 1),
+            'no "lang" { ... } block: pass the file Steamworks\' "Download Localization Data" gives',
+        )
         return []
     blocks = []
     for language, value, line in found[0].entries:
@@ -139,8 +148,9 @@ def _language_blocks(top: VdfBlock, display: str, collector: Collector) -> list[
     return blocks
 
 
-def apply_localization(path: Path, achievements: list[SourceAchievement], resolver: LocaleResolver,
-                       collector: Collector) -> None:
+def apply_localization(
+    path: Path, achievements: list[SourceAchievement], resolver: LocaleResolver, collector: Collector
+) -> None:
     """Add every language of a Steam localization VDF to the achievements its tokens name."""
     display = show(path)
     try:
@@ -157,8 +167,10 @@ def apply_localization(path: Path, achievements: list[SourceAchievement], resolv
         for token, value, token_line in tokens.entries:
             match = _TOKEN_RE.match(token)
             if not isinstance(value, str) or not match:
-                collector.problem(where(display, token_line), f"token {token!r} is not an achievement "
-                                                              "<API name>_NAME or _DESC string")
+                collector.problem(
+                    where(display, token_line),
+                    f"token {token!r} is not an achievement <API name>_NAME or _DESC string",
+                )
                 continue
             texts.setdefault(match.group(1), {})[match.group(2).upper()] = (value, token_line)
         for stem, parts in texts.items():
@@ -170,36 +182,53 @@ def apply_localization(path: Path, achievements: list[SourceAchievement], resolv
                 ach, guessed = (achievements[index] if 0 <= index < len(achievements) else None), True
             first_line = min(line for _, line in parts.values())
             if ach is None:
-                collector.problem(where(display, first_line), f"token {stem}_NAME/_DESC matches no achievement "
-                                                              "API name in the schema; fix the token or the schema")
+                collector.problem(
+                    where(display, first_line),
+                    f"token {stem}_NAME/_DESC matches no achievement "
+                    "API name in the schema; fix the token or the schema",
+                )
                 continue
             if "NAME" not in parts:
-                collector.problem(where(display, first_line), f"{language}: {stem}_DESC has no {stem}_NAME; "
-                                                              "add the name")
+                collector.problem(
+                    where(display, first_line), f"{language}: {stem}_DESC has no {stem}_NAME; add the name"
+                )
                 continue
             if locale is None:
                 continue
             name, name_line = parts["NAME"]
             description = parts.get("DESC", ("", name_line))[0]
-            set_text(ach, locale, SourceText(name, description, where(display, name_line), language), collector)
+            set_text(
+                ach, locale, SourceText(name, description, where(display, name_line), language), collector
+            )
             if guessed:
                 note = f"{language} texts matched by position ({stem} → achievement #{index + 1})"
                 if note not in ach.notes:
                     ach.notes.append(note)
 
 
-def read(schema: Path, localization: Path | None, options: ImportOptions, collector: Collector) -> ImportedSource:
+def read(
+    schema: Path, localization: Path | None, options: ImportOptions, collector: Collector
+) -> ImportedSource:
     """Read a Steam schema (and localization file) into an ImportedSource with icons resolved in --icons."""
     resolver = LocaleResolver(STEAM_LANGUAGES, options.locale_map)
     achievements = read_schema(schema, options, collector)
     if localization is not None:
         apply_localization(localization, achievements, resolver, collector)
     inputs = [show(schema)] + ([show(localization)] if localization is not None else [])
-    source = ImportedSource("steam", inputs, achievements, options.icons,
-                            show(options.icons) + "/" if options.icons else "", notes=resolver.notes())
+    source = ImportedSource(
+        "steam",
+        inputs,
+        achievements,
+        options.icons,
+        show(options.icons) + "/" if options.icons else "",
+        notes=resolver.notes(),
+    )
     if achievements and options.icons is None:
-        collector.problem(show(schema), "Steam's schema only links icons (URLs) and bulkgc never downloads: "
-                                        "save them in a folder and pass --icons DIR")
+        collector.problem(
+            show(schema),
+            "Steam's schema only links icons (URLs) and bulkgc never downloads: "
+            "save them in a folder and pass --icons DIR",
+        )
         return source
     for ach in achievements:
         if options.icons is None:
@@ -209,7 +238,9 @@ def read(schema: Path, localization: Path | None, options: ImportOptions, collec
         found = find_icon(options.icons, names + [ach.source_id])
         if found is None:
             tried = " or ".join(f"{n}" for n in [*names, f"{ach.source_id}.png"])
-            collector.problem(ach.where, f"{ach.source_id}: no icon in {show(options.icons)} (looked for "
-                                         f"{tried}); add the file")
+            collector.problem(
+                ach.where,
+                f"{ach.source_id}: no icon in {show(options.icons)} (looked for {tried}); add the file",
+            )
         ach.icon = found
     return source

@@ -14,7 +14,7 @@ _UNQUOTED_STOP = set(' \t\r\n"{}')
 
 @dataclass
 class VdfBlock:
-    """One `{ ... }` block: its entries in file order, each (key, value, line); a value is a str or a block."""
+    """One `{ ... }` block: its entries in file order as (key, value, line); a value is a str or a block."""
 
     line: int
     entries: list[tuple[str, str | VdfBlock, int]] = field(default_factory=list)
@@ -42,7 +42,8 @@ def decode_text(raw: bytes, display: str) -> str:
         try:
             return raw.decode("utf-16")
         except UnicodeDecodeError as exc:
-            raise VdfSyntaxError(Problem(display, f"not valid UTF-16 ({exc.reason}); save the file as UTF-8"))
+            why = f"not valid UTF-16 ({exc.reason}); save the file as UTF-8"
+            raise VdfSyntaxError(Problem(display, why)) from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -97,11 +98,11 @@ class _Reader:
         end = self.pos
         while end < len(self.text) and self.text[end] not in _UNQUOTED_STOP:
             end += 1
-        word, self.pos = self.text[self.pos:end], end
+        word, self.pos = self.text[self.pos : end], end
         return "str", word, start_line
 
     def quoted(self, start_line: int) -> str:
-        text, out = self.text, []
+        text, out = self.text, list[str]()
         self.pos += 1
         while self.pos < len(text):
             char = text[self.pos]
@@ -117,11 +118,12 @@ class _Reader:
                 self.line += 1
             out.append(char)
             self.pos += 1
-        raise self.fail(start_line, "a quoted string is never closed (the file may be truncated); add the "
-                                    'closing "')
+        raise self.fail(
+            start_line, 'a quoted string is never closed (the file may be truncated); add the closing "'
+        )
 
     def block(self, line: int, top: bool) -> VdfBlock:
-        block, seen = VdfBlock(line), {}
+        block, seen = VdfBlock(line), dict[str, int]()
         while True:
             tok = self.token()
             if tok is None:
@@ -134,7 +136,7 @@ class _Reader:
                     raise self.fail(key_line, "a } closes nothing; remove it")
                 return block
             if kind == "{":
-                raise self.fail(key_line, "a { where a key was expected; write \"key\" { ... }")
+                raise self.fail(key_line, 'a { where a key was expected; write "key" { ... }')
             value_tok = self.token()
             if value_tok is None:
                 raise self.fail(key_line, f"key {key!r} has no value (the file may be truncated)")
@@ -148,17 +150,19 @@ class _Reader:
                 value = value_text
             folded = key.casefold()
             if folded in seen:
-                self.duplicates.append(Problem(
-                    f"{self.display}:{key_line}",
-                    f"key {key!r} appears twice in one block (first at line {seen[folded]}); keep one",
-                ))
+                self.duplicates.append(
+                    Problem(
+                        f"{self.display}:{key_line}",
+                        f"key {key!r} appears twice in one block (first at line {seen[folded]}); keep one",
+                    )
+                )
             else:
                 seen[folded] = key_line
             block.entries.append((key, value, key_line))
 
 
 def parse_vdf(text: str, display: str) -> tuple[VdfBlock, list[Problem]]:
-    """Parse VDF text -> (top-level block, duplicate-key problems); raises VdfSyntaxError on a syntax error."""
+    """Parse VDF text -> (top-level block, duplicate-key problems); VdfSyntaxError on a syntax error."""
     reader = _Reader(text, display)
     top = reader.block(1, top=True)
     return top, reader.duplicates

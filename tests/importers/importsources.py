@@ -1,4 +1,4 @@
-"""Source data made in the tests for each importer (Play, Steam, IGDB), with what Game Center should end up holding.
+"""Source data made in the tests for each importer (Play, Steam, IGDB), and what Game Center must then hold.
 
 Each maker writes the other store's files exactly as that store lays them out, plus icons, and returns an
 `Expected`: the achievements (vendor id, reference name, points, shown before earned, texts per locale, icon
@@ -25,7 +25,9 @@ def hashed(source_id: str) -> str:
     return hashlib.sha256(source_id.encode("utf-8")).hexdigest()[:8]
 
 
-def icon_bytes(seed: int, *, size: tuple[int, int] = (512, 512), mode: str = "RGB", fmt: str = "PNG") -> bytes:
+def icon_bytes(
+    seed: int, *, size: tuple[int, int] = (512, 512), mode: str = "RGB", fmt: str = "PNG"
+) -> bytes:
     """A distinct icon (colour and a square placed by `seed`) encoded as `fmt`."""
     colour = ((seed * 53) % 256, (seed * 97) % 256, (seed * 29 + 80) % 256)
     img = Image.new("RGB", size, colour)
@@ -70,22 +72,32 @@ PLAY_METADATA = [  # Name, Description, Incremental value, Steps Needed, Initial
     ["Champion", 'Win the "Grand" tournament, twice.', "False", "1", "Revealed", "100", "4"],
 ]
 PLAY_TEXTS = {  # Play locale -> {name: (localized name, localized description)}
-    "de-DE": {"First Blood": ("Erstes Blut", "Besiege deinen ersten Gegner."),
-              "Collector": ("Sammler", "Sammle 500 Münzen."),
-              "Secret Room": ("Geheimraum", "Finde den Raum hinter dem Wasserfall."),
-              "Champion": ("Champion", "Gewinne das „Grand“-Turnier zweimal.")},
-    "fr-FR": {"First Blood": ("Premier sang", "Battez votre premier ennemi."),
-              "Collector": ("Collectionneur", "Ramassez 500 pièces."),
-              "Secret Room": ("Salle secrète", "Trouvez la salle derrière la cascade."),
-              "Champion": ("Champion", "Gagnez deux fois le tournoi « Grand ».")},
-    "ja-JP": {"First Blood": ("初陣", "最初の敵を倒す。"),
-              "Collector": ("収集家", "コインを500枚集める。"),
-              "Secret Room": ("秘密の部屋", "滝の裏の部屋を見つける。"),
-              "Champion": ("王者", "「グランド」大会で2回優勝する。")},
+    "de-DE": {
+        "First Blood": ("Erstes Blut", "Besiege deinen ersten Gegner."),
+        "Collector": ("Sammler", "Sammle 500 Münzen."),
+        "Secret Room": ("Geheimraum", "Finde den Raum hinter dem Wasserfall."),
+        "Champion": ("Champion", "Gewinne das „Grand“-Turnier zweimal."),
+    },
+    "fr-FR": {
+        "First Blood": ("Premier sang", "Battez votre premier ennemi."),
+        "Collector": ("Collectionneur", "Ramassez 500 pièces."),
+        "Secret Room": ("Salle secrète", "Trouvez la salle derrière la cascade."),
+        "Champion": ("Champion", "Gagnez deux fois le tournoi « Grand »."),
+    },
+    "ja-JP": {
+        "First Blood": ("初陣", "最初の敵を倒す。"),
+        "Collector": ("収集家", "コインを500枚集める。"),
+        "Secret Room": ("秘密の部屋", "滝の裏の部屋を見つける。"),
+        "Champion": ("王者", "「グランド」大会で2回優勝する。"),
+    },
     "bg": {"Champion": ("Шампион", "Спечели турнира два пъти.")},  # Game Center has no Bulgarian: left out
 }
-PLAY_ICONS = {"First Blood": "first_blood.png", "Collector": "collector.png", "Secret Room": "secret.png",
-              "Champion": "champion.png"}
+PLAY_ICONS = {
+    "First Blood": "first_blood.png",
+    "Collector": "collector.png",
+    "Secret Room": "secret.png",
+    "Champion": "champion.png",
+}
 
 
 def _csv(rows: list[list[str]]) -> bytes:
@@ -100,8 +112,9 @@ def play_files(icons: dict[str, bytes] | None = None) -> dict[str, bytes]:
     """The files of a Play Games bulk import: the three CSVs and the icons."""
     files = {
         "AchievementsMetadata.csv": _csv(PLAY_METADATA),
-        "AchievementsLocalizations.csv": _csv([[name, n, d, code] for code, texts in PLAY_TEXTS.items()
-                                               for name, (n, d) in texts.items()]),
+        "AchievementsLocalizations.csv": _csv(
+            [[name, n, d, code] for code, texts in PLAY_TEXTS.items() for name, (n, d) in texts.items()]
+        ),
         "AchievementsIconsMappings.csv": _csv([[name, file] for name, file in PLAY_ICONS.items()]),
     }
     if icons is None:
@@ -137,8 +150,9 @@ def play_expected(icons_dir: Path) -> Expected:
         for code, locale in (("de-DE", "de-DE"), ("fr-FR", "fr-FR"), ("ja-JP", "ja")):
             texts[locale] = PLAY_TEXTS[code][name]
         vendor = PREFIX + (name if " " not in name else f"{name.replace(' ', '_')}-{hashed(name)}")
-        exp.achievements.append(Ach(vendor, name, points[name], meta[name][4] == "Revealed", texts,
-                                    icons_dir / PLAY_ICONS[name]))
+        exp.achievements.append(
+            Ach(vendor, name, points[name], meta[name][4] == "Revealed", texts, icons_dir / PLAY_ICONS[name])
+        )
     return exp
 
 
@@ -147,19 +161,40 @@ def play_expected(icons_dir: Path) -> Expected:
 STEAM_ACHIEVEMENTS = [  # API name, displayName, description, hidden, icon hash
     ("ACH_WIN_ONE_GAME", "Winner", "Win one game.", 0, "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c"),
     ("ACH_SECRET", "Shadow", "", 1, "1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d"),
-    ("ACH_TRAVEL_FAR", "Interstellar", "Travel 10,000 light years.", 0, "2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e"),
-    ("ACH.Speed-Run", "Speedrunner", "Finish in under an hour.", 0, "3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f"),
+    (
+        "ACH_TRAVEL_FAR",
+        "Interstellar",
+        "Travel 10,000 light years.",
+        0,
+        "2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e",
+    ),
+    (
+        "ACH.Speed-Run",
+        "Speedrunner",
+        "Finish in under an hour.",
+        0,
+        "3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f",
+    ),
 ]
 STEAM_TEXTS = {  # Steam language -> {API name: (name, description)}
-    "german": {"ACH_WIN_ONE_GAME": ("Gewinner", "Gewinne ein Spiel."), "ACH_SECRET": ("Schatten", ""),
-               "ACH_TRAVEL_FAR": ("Interstellar", "Reise 10.000 Lichtjahre."),
-               "ACH.Speed-Run": ("Schnellläufer", "Beende es in unter einer Stunde.")},
-    "japanese": {"ACH_WIN_ONE_GAME": ("勝者", "1回勝つ。"), "ACH_SECRET": ("影", "秘密。"),
-                 "ACH_TRAVEL_FAR": ("星間", "1万光年旅する。"),
-                 "ACH.Speed-Run": ("スピードランナー", "1時間以内にクリアする。")},
-    "schinese": {"ACH_WIN_ONE_GAME": ("胜利者", "赢得一局。"), "ACH_SECRET": ("暗影", "秘密。"),
-                 "ACH_TRAVEL_FAR": ("星际", "旅行一万光年。"),
-                 "ACH.Speed-Run": ("速通者", "一小时内通关。")},
+    "german": {
+        "ACH_WIN_ONE_GAME": ("Gewinner", "Gewinne ein Spiel."),
+        "ACH_SECRET": ("Schatten", ""),
+        "ACH_TRAVEL_FAR": ("Interstellar", "Reise 10.000 Lichtjahre."),
+        "ACH.Speed-Run": ("Schnellläufer", "Beende es in unter einer Stunde."),
+    },
+    "japanese": {
+        "ACH_WIN_ONE_GAME": ("勝者", "1回勝つ。"),
+        "ACH_SECRET": ("影", "秘密。"),
+        "ACH_TRAVEL_FAR": ("星間", "1万光年旅する。"),
+        "ACH.Speed-Run": ("スピードランナー", "1時間以内にクリアする。"),
+    },
+    "schinese": {
+        "ACH_WIN_ONE_GAME": ("胜利者", "赢得一局。"),
+        "ACH_SECRET": ("暗影", "秘密。"),
+        "ACH_TRAVEL_FAR": ("星际", "旅行一万光年。"),
+        "ACH.Speed-Run": ("速通者", "一小时内通关。"),
+    },
 }
 
 
@@ -175,13 +210,27 @@ def make_steam(root: Path, *, icon_size: tuple[int, int] = (512, 512)) -> tuple[
     """
     root.mkdir(parents=True, exist_ok=True)
     base = "https://steamcdn-a.akamaihd.net/steamcommunity/public/images/apps/480"
-    schema = {"game": {"gameName": "Spacewar", "gameVersion": "12", "availableGameStats": {
-        "achievements": [
-            {"name": api, "defaultvalue": 0, "displayName": name, "hidden": hidden,
-             **({"description": desc} if desc else {}),
-             "icon": f"{base}/{h}.jpg", "icongray": f"{base}/{h[::-1]}.jpg"}
-            for api, name, desc, hidden, h in STEAM_ACHIEVEMENTS
-        ], "stats": []}}}
+    schema = {
+        "game": {
+            "gameName": "Spacewar",
+            "gameVersion": "12",
+            "availableGameStats": {
+                "achievements": [
+                    {
+                        "name": api,
+                        "defaultvalue": 0,
+                        "displayName": name,
+                        "hidden": hidden,
+                        **({"description": desc} if desc else {}),
+                        "icon": f"{base}/{h}.jpg",
+                        "icongray": f"{base}/{h[::-1]}.jpg",
+                    }
+                    for api, name, desc, hidden, h in STEAM_ACHIEVEMENTS
+                ],
+                "stats": [],
+            },
+        }
+    }
     schema_path = root / "schema.json"
     schema_path.write_text(json.dumps(schema, indent=2), encoding="utf-8")
     lines = ['"lang"', "{", '\t// exported by Steamworks "Download Localization Data"']
@@ -236,10 +285,23 @@ def make_igdb(root: Path) -> tuple[Path, Path]:
     root.mkdir(parents=True, exist_ok=True)
     records = []
     for n, (external_id, region, name, desc, cloud) in enumerate(IGDB_RECORDS):
-        record = {"id": 1000 + n, "name": name, "category": 1, "external_id": external_id, "description": desc,
-                  "game": [1942], "created_at": 1700000000, "updated_at": 1700000000,
-                  "icon": {"id": 77 + n, "cloudinary_id": cloud, "width": 512, "height": 512,
-                           "url": f"//images.igdb.com/igdb/image/upload/t_thumb/{cloud}.jpg"}}
+        record = {
+            "id": 1000 + n,
+            "name": name,
+            "category": 1,
+            "external_id": external_id,
+            "description": desc,
+            "game": [1942],
+            "created_at": 1700000000,
+            "updated_at": 1700000000,
+            "icon": {
+                "id": 77 + n,
+                "cloudinary_id": cloud,
+                "width": 512,
+                "height": 512,
+                "url": f"//images.igdb.com/igdb/image/upload/t_thumb/{cloud}.jpg",
+            },
+        }
         if region is not None:
             record["language"] = region
         records.append(record)
@@ -266,6 +328,7 @@ def igdb_expected(icons_dir: Path, points: int) -> Expected:
             vendor = f"{PREFIX}AKM_E456_Unicode-{hashed(external_id)}"
         else:
             vendor = PREFIX + external_id
-        exp.achievements.append(Ach(vendor, texts["en-US"][0], points, True, texts,
-                                    icons_dir / f"{clouds[external_id]}.png"))
+        exp.achievements.append(
+            Ach(vendor, texts["en-US"][0], points, True, texts, icons_dir / f"{clouds[external_id]}.png")
+        )
     return exp

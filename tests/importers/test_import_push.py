@@ -1,6 +1,6 @@
-"""`bulkgc import` end to end: made Play, Steam and IGDB data -> import -> validate -> push (all through the CLI)
-to the simulator on 127.0.0.1, which must then hold exactly the achievements, texts and icon bytes; the same
-input gives byte-identical output."""
+"""`bulkgc import` end to end: made Play, Steam and IGDB data -> import -> validate -> push (all through the
+CLI) to the simulator on 127.0.0.1, which must then hold exactly the achievements, texts and icon bytes;
+the same input gives byte-identical output."""
 
 from __future__ import annotations
 
@@ -68,16 +68,41 @@ def import_source(kind: str, tmp: Path, out: Path, *extra: str) -> tuple[list[st
         argv = ["import", "steam", str(schema), "--localization", str(vdf), "--icons", str(icons), *common]
         return argv, steam_expected(icons)
     schema_path, icons = make_igdb(tmp / "src")
-    argv = ["import", "igdb", str(schema_path), "--icons", str(icons), "--locale-map", "1=skip", "--points", "20",
-            *common]
+    argv = [
+        "import",
+        "igdb",
+        str(schema_path),
+        "--icons",
+        str(icons),
+        "--locale-map",
+        "1=skip",
+        "--points",
+        "20",
+        *common,
+    ]
     return argv, igdb_expected(icons, 20)
 
 
 def push_argv(sim: Simulator, manifest: Path, tmp: Path) -> list[str]:
     key_path = sim.key.write_p8(tmp / "keys")
-    return ["push", str(manifest), "--base-url", sim.base_url, "--key-id", sim.key.key_id,
-            "--issuer-id", sim.key.issuer_id, "--private-key-path", str(key_path),
-            "--journal", str(tmp / "state" / "journal.sqlite"), "--log-format", "plain", "--poll-interval", "0.05"]
+    return [
+        "push",
+        str(manifest),
+        "--base-url",
+        sim.base_url,
+        "--key-id",
+        sim.key.key_id,
+        "--issuer-id",
+        sim.key.issuer_id,
+        "--private-key-path",
+        str(key_path),
+        "--journal",
+        str(tmp / "state" / "journal.sqlite"),
+        "--log-format",
+        "plain",
+        "--poll-interval",
+        "0.05",
+    ]
 
 
 def assert_sim_holds_exactly(sim: Simulator, expected: Expected) -> None:
@@ -91,12 +116,18 @@ def assert_sim_holds_exactly(sim: Simulator, expected: Expected) -> None:
     for exp in expected.achievements:
         attrs = achievements[exp.vendor]["attributes"]
         assert (attrs["referenceName"], attrs["points"], attrs["showBeforeEarned"], attrs["repeatable"]) == (
-            exp.reference, exp.points, exp.shown, False), exp.vendor
+            exp.reference,
+            exp.points,
+            exp.shown,
+            False,
+        ), exp.vendor
         latest = state.latest_version(achievements[exp.vendor]["id"])
         assert latest is not None
         mine = [loc for loc in localizations if loc["version_id"] == latest["id"]]
-        held = {loc["locale"]: (loc["name"], loc["beforeEarnedDescription"], loc["afterEarnedDescription"])
-                for loc in mine}
+        held = {
+            loc["locale"]: (loc["name"], loc["beforeEarnedDescription"], loc["afterEarnedDescription"])
+            for loc in mine
+        }
         assert held == {locale: (name, desc, desc) for locale, (name, desc) in exp.texts.items()}, exp.vendor
         for loc in mine:
             (img,) = [i for i in images if i["localization_id"] == loc["id"]]
@@ -109,7 +140,7 @@ def assert_sim_holds_exactly(sim: Simulator, expected: Expected) -> None:
 def test_import_validate_push_lands_exactly_the_source(
     kind: str, tmp_path: Path, live_sim: Simulator, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """import → validate → push puts exactly the source's achievements, texts and icon bytes in the simulator."""
+    """import → validate → push puts exactly the source's achievements, texts and icon bytes in the sim."""
     out = tmp_path / "manifests" / "game.toml"
     out.parent.mkdir()
     argv, expected = import_source(kind, tmp_path, out)
@@ -125,7 +156,9 @@ def test_import_validate_push_lands_exactly_the_source(
     mark = len(live_sim.requests)
     code, _, stderr = run_cli(capsys, *push_argv(live_sim, out, tmp_path))
     assert code == 0, stderr
-    writes = [r for r in live_sim.requests[mark:] if r.method in ("POST", "PATCH", "DELETE") and r.kind == "api"]
+    writes = [
+        r for r in live_sim.requests[mark:] if r.method in ("POST", "PATCH", "DELETE") and r.kind == "api"
+    ]
     assert writes == []  # the imported manifest is stable: a re-run has nothing to do
 
 
@@ -153,15 +186,19 @@ def test_same_input_twice_gives_byte_identical_output(
 
 
 def test_mapping_report_states_every_lossy_step(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """The report names rescaled points, hidden, incremental, one-description, dropped and guessed languages."""
+    """The report names rescaled points, hidden, incremental, one description, dropped languages."""
     out = tmp_path / "game.toml"
     argv, _ = import_source("play", tmp_path, out, "--report", str(tmp_path / "r.json"))
     code, stdout, _ = run_cli(capsys, *argv)
     assert code == 0
     report = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
     by_id: dict[str, Any] = {a["source_id"]: a for a in report["achievements"]}
-    assert [a["source_id"] for a in report["achievements"]] == ["Collector", "First Blood", "Secret Room",
-                                                                "Champion"]
+    assert [a["source_id"] for a in report["achievements"]] == [
+        "Collector",
+        "First Blood",
+        "Secret Room",
+        "Champion",
+    ]
     assert by_id["First Blood"]["points"] == {"source": 200, "manifest": 100}
     assert any("points 200 → 100" in n for n in by_id["First Blood"]["notes"])
     assert any("multiplied by 1/2" in n for n in report["notes"])
@@ -170,12 +207,18 @@ def test_mapping_report_states_every_lossy_step(tmp_path: Path, capsys: pytest.C
     assert all(any("both Game Center descriptions" in n for n in a["notes"]) for a in report["achievements"])
     assert any("First Blood" in n and "hash" in n for n in by_id["First Blood"]["notes"])
     assert any("'bg'" in n and "no Game Center locale" in n for n in report["notes"])
-    for text in ("points 200 → 100", "incremental (500 steps)", "'bg'", "First Blood → com.studio.game.First_Blood-"):
+    for text in (
+        "points 200 → 100",
+        "incremental (500 steps)",
+        "'bg'",
+        "First Blood → com.studio.game.First_Blood-",
+    ):
         assert text in stdout, text
 
 
-def test_existing_manifest_is_never_overwritten_without_force(tmp_path: Path,
-                                                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_existing_manifest_is_never_overwritten_without_force(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """An existing --out file is left alone (exit 2, names --force); with --force it is replaced."""
     out = tmp_path / "game.toml"
     out.write_text("# mine\n", encoding="utf-8")

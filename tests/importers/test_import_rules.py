@@ -1,4 +1,4 @@
-"""The importers' building blocks: the strict VDF reader, the vendor-id rule, the points rule, language maps."""
+"""The importers' building blocks: the strict VDF reader, vendor-id and points rules, language maps."""
 
 from __future__ import annotations
 
@@ -8,8 +8,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bulkgc.importers.common import Collector, LocaleResolver, fit_text, parse_locale_map, rescale_points
-from bulkgc.importers.common import vendor_identifier
+from bulkgc.importers.common import (
+    Collector,
+    LocaleResolver,
+    fit_text,
+    parse_locale_map,
+    rescale_points,
+    vendor_identifier,
+)
 from bulkgc.importers.play import guess_locale
 from bulkgc.importers.steam import STEAM_LANGUAGES
 from bulkgc.importers.vdf import VdfBlock, VdfSyntaxError, decode_text, parse_vdf
@@ -20,8 +26,10 @@ VALID_ID = re.compile(r"[A-Za-z0-9._-]{1,100}")
 
 def test_vdf_nested_blocks_escapes_comments_and_lines() -> None:
     """Nested blocks, escapes, // comments and unquoted tokens parse; every entry keeps its line."""
-    text = ('"lang"\n{\n  // a comment\n  "english" {\n    "Tokens"\n    {\n      "A_NAME"  "Say \\"hi\\"\\n"\n'
-            '      B_DESC  plain\n    }\n  }\n}\n')
+    text = (
+        '"lang"\n{\n  // a comment\n  "english" {\n    "Tokens"\n    {\n      "A_NAME"  "Say \\"hi\\"\\n"\n'
+        "      B_DESC  plain\n    }\n  }\n}\n"
+    )
     top, duplicates = parse_vdf(text, "loc.vdf")
     assert duplicates == []
     lang = top.get("LANG")  # keys compare case-insensitively, as Valve's do
@@ -33,15 +41,18 @@ def test_vdf_nested_blocks_escapes_comments_and_lines() -> None:
     assert tokens[0].entries == [("A_NAME", 'Say "hi"\n', 7), ("B_DESC", "plain", 8)]
 
 
-@pytest.mark.parametrize(("text", "line", "message"), [
-    ('"lang"\n{\n  "english"\n  {\n', 4, "this block's { is never closed"),
-    ('"lang"\n{\n  "a"  "unfinished\n', 3, "a quoted string is never closed"),
-    ('"lang"\n{\n  "a"\n', 3, "key 'a' has no value"),
-    ('"a" "b"\n}\n', 2, "a } closes nothing"),
-    ('"a"\n{\n  { "x" "y" }\n}\n', 3, "a { where a key was expected"),
-    ('"a" { "b" }\n', 1, "key 'b' has no value before this }"),
-    ('"a" { [$WIN32] "b" "c" }\n', 1, "conditional"),
-])
+@pytest.mark.parametrize(
+    ("text", "line", "message"),
+    [
+        ('"lang"\n{\n  "english"\n  {\n', 4, "this block's { is never closed"),
+        ('"lang"\n{\n  "a"  "unfinished\n', 3, "a quoted string is never closed"),
+        ('"lang"\n{\n  "a"\n', 3, "key 'a' has no value"),
+        ('"a" "b"\n}\n', 2, "a } closes nothing"),
+        ('"a"\n{\n  { "x" "y" }\n}\n', 3, "a { where a key was expected"),
+        ('"a" { "b" }\n', 1, "key 'b' has no value before this }"),
+        ('"a" { [$WIN32] "b" "c" }\n', 1, "conditional"),
+    ],
+)
 def test_vdf_syntax_errors_name_the_line(text: str, line: int, message: str) -> None:
     """Truncated or malformed VDF raises one problem with file:line and what to do."""
     with pytest.raises(VdfSyntaxError) as caught:
@@ -51,9 +62,11 @@ def test_vdf_syntax_errors_name_the_line(text: str, line: int, message: str) -> 
 
 
 def test_vdf_duplicate_keys_and_encodings() -> None:
-    """A key twice in one block is a problem naming both lines; UTF-16 with BOM decodes; bad UTF-8 names its line."""
+    """A key twice in a block names both lines; UTF-16 with a BOM decodes; bad UTF-8 names its line."""
     _, duplicates = parse_vdf('"t"\n{\n "K" "1"\n "k" "2"\n}\n', "x.vdf")
-    assert [str(d) for d in duplicates] == ["x.vdf:4: key 'k' appears twice in one block (first at line 3); keep one"]
+    assert [str(d) for d in duplicates] == [
+        "x.vdf:4: key 'k' appears twice in one block (first at line 3); keep one"
+    ]
     assert decode_text('"a" "é"'.encode("utf-16"), "x.vdf") == '"a" "é"'
     with pytest.raises(VdfSyntaxError) as caught:
         decode_text(b'"a"\n"b"\n"\xff"', "x.vdf")
@@ -103,7 +116,7 @@ def test_points_without_source_values_get_an_equal_share() -> None:
 
 
 def test_language_tables_map_to_real_game_center_locales() -> None:
-    """Every Steam language maps to a Game Center locale (or is knowingly left out); Play codes map or say why."""
+    """Every Steam language maps to a Game Center locale (or is left out on purpose); Play codes too."""
     assert all(v is None or is_asc_locale(v) for v in STEAM_LANGUAGES.values())
     assert guess_locale("ja-JP") == ("ja", None)
     assert guess_locale("zh-TW") == ("zh-Hant", None)
@@ -115,7 +128,7 @@ def test_language_tables_map_to_real_game_center_locales() -> None:
 
 
 def test_locale_map_overrides_and_unknown_languages() -> None:
-    """--locale-map wins over the table; skip leaves a language out (noted); an unknown one is a problem once."""
+    """--locale-map wins over the table; skip leaves a language out (noted); unknown is one problem."""
     overrides, errors = parse_locale_map(["bulgarian=skip,latam=es-ES", "klingon=xx"])
     assert overrides == {"bulgarian": "skip", "latam": "es-ES"} and len(errors) == 1
     resolver = LocaleResolver(STEAM_LANGUAGES, overrides)
