@@ -78,6 +78,9 @@ def _records(path: Path, display: str, collector: Collector) -> list[tuple[str, 
             f"JSON syntax error: {exc.msg} (column {exc.colno}); fix the file or export it again",
         )
         return []
+    except RecursionError:
+        collector.problem(display, "JSON nested too deeply to be an export; check the file")
+        return []
     if isinstance(data, dict):
         return [(where(display, 1), data)]
     if not isinstance(data, list):
@@ -110,7 +113,7 @@ def read(path: Path, options: ImportOptions, collector: Collector) -> ImportedSo
         if not isinstance(name, str) or not name.strip():
             collector.problem(at, f"{external_id}: name is missing or empty; every achievement needs a name")
             continue
-        description = record.get("description", "")
+        description = record.get("description") or ""
         if not isinstance(description, str):
             collector.problem(at, f"{external_id}: description must be a string")
             continue

@@ -79,6 +79,9 @@ def read_schema(path: Path, options: ImportOptions, collector: Collector) -> lis
             f"JSON syntax error: {exc.msg} (column {exc.colno}); fix the file or download the schema again",
         )
         return []
+    except RecursionError:
+        collector.problem(display, "JSON nested too deeply to be an export; check the file")
+        return []
     game = data.get("game") if isinstance(data, dict) else None
     stats = game.get("availableGameStats") if isinstance(game, dict) else None
     raw = stats.get("achievements") if isinstance(stats, dict) else None

@@ -10,6 +10,7 @@ from bulkgc.errors import Problem
 _ESCAPES = {"n": "\n", "t": "\t", "\\": "\\", '"': '"'}
 # Characters that end an unquoted token (Valve's tokenizer stops at whitespace, quotes and braces).
 _UNQUOTED_STOP = set(' \t\r\n"{}')
+MAX_DEPTH = 32  # Steam's files nest 3 deep; a bound keeps hostile input from exhausting the stack
 
 
 @dataclass
@@ -122,7 +123,9 @@ class _Reader:
             start_line, 'a quoted string is never closed (the file may be truncated); add the closing "'
         )
 
-    def block(self, line: int, top: bool) -> VdfBlock:
+    def block(self, line: int, top: bool, depth: int = 0) -> VdfBlock:
+        if depth > MAX_DEPTH:
+            raise self.fail(line, f"blocks nested more than {MAX_DEPTH} deep; this is not a localization file")
         block, seen = VdfBlock(line), dict[str, int]()
         while True:
             tok = self.token()
@@ -143,7 +146,7 @@ class _Reader:
             value_kind, value_text, value_line = value_tok
             value: str | VdfBlock
             if value_kind == "{":
-                value = self.block(value_line, top=False)
+                value = self.block(value_line, top=False, depth=depth + 1)
             elif value_kind == "}":
                 raise self.fail(value_line, f"key {key!r} has no value before this }}")
             else:
