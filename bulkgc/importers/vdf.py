@@ -125,7 +125,7 @@ class _Reader:
 
     def block(self, line: int, top: bool, depth: int = 0) -> VdfBlock:
         if depth > MAX_DEPTH:
-            raise self.fail(line, f"blocks nested more than {MAX_DEPTH} deep; this is not a localization file")
+            raise self.fail(line, f"blocks nested more than {MAX_DEPTH} deep; not a localization file")
         block, seen = VdfBlock(line), dict[str, int]()
         while True:
             tok = self.token()
