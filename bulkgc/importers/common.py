@@ -26,7 +26,7 @@ from bulkgc.manifest import (
     TEXT_LIMITS,
     load_manifest,
 )
-from bulkgc.scan import check_image, display_path
+from bulkgc.scan import MAX_FILE_BYTES, check_image, display_path
 
 ICON_EXTENSIONS = (".png", ".jpg", ".jpeg")
 MAX_VENDOR_PREFIX = 80  # leaves room for an id and its 9-character hash suffix within Apple's 100
@@ -370,11 +370,18 @@ def triage_icon(path: Path) -> IconVerdict:
     except InvalidImageError as exc:
         message = "; ".join(p.message for p in exc.problems)
     try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            return IconVerdict(False, False, message)
         with Image.open(path) as img:
             fmt, (width, height), frames = img.format, img.size, getattr(img, "n_frames", 1)
+            limit = Image.MAX_IMAGE_PIXELS
+            if limit is not None and width * height > limit:  # never decode a bomb
+                return IconVerdict(False, False, message)
             img.load()
-            rgba = img.convert("RGBA")
-            translucent = rgba.getchannel("A").point(lambda a: 255 - a).getbbox() is not None
+            translucent = False
+            if "A" in img.mode or "transparency" in img.info:
+                alpha = img.convert("RGBA").getchannel("A")
+                translucent = alpha.point(lambda a: 255 - a).getbbox() is not None
     except Exception:  # noqa: BLE001 - whatever Pillow says, the checks' message already explains it
         return IconVerdict(False, False, message)
     expected = {"PNG": (".png",), "JPEG": (".jpg", ".jpeg")}.get(str(fmt), ())
@@ -444,10 +451,6 @@ def _map_achievements(
                 "Center has a locale for; add them or map a language with --locale-map",
             )
             continue
-        if options.default_locale not in ach.texts:
-            notes.append(
-                f"no {options.default_locale} texts: reference name taken from {next(iter(ach.texts))}"
-            )
         if ach.points is not None and ach.points != pts:
             notes.append(f"points {ach.points} → {pts} (rescaled, see the points note)")
         if ach.hidden:
@@ -458,8 +461,9 @@ def _map_achievements(
                 f"progress as a percentage (steps done × 100 / {ach.steps})"
             )
         locales: dict[str, tuple[str, str]] = {}
-        copied = False
         ordered = sorted(ach.texts, key=lambda loc: (loc != options.default_locale, loc))
+        if options.default_locale not in ach.texts:
+            notes.append(f"no {options.default_locale} texts: reference name taken from {ordered[0]}")
         for locale in ordered:
             text = ach.texts[locale]
             name = fit_text(text.name, TEXT_LIMITS["name"])
@@ -480,12 +484,10 @@ def _map_achievements(
                     f"achievement {ach.source_id!r} has an empty {locale} name; give it a name in the source",
                 )
             locales[locale] = (name, fitted)
-            copied = True
-        if copied:
-            notes.append(
-                "one description → both Game Center descriptions (before and after earned); edit "
-                "after_earned_description if it should differ"
-            )
+        notes.append(
+            "one description → both Game Center descriptions (before and after earned); edit "
+            "after_earned_description if it should differ"
+        )
         reference = fit_text(ach.texts[ordered[0]].name, TEXT_LIMITS["reference_name"])
         mapped.append(Mapped(ach, vid, reference, pts, locales, notes))
     return mapped
@@ -715,7 +717,8 @@ def build_and_write(source: ImportedSource, options: ImportOptions, collector: C
     staged: Path | None = None
     stage_root = out.parent / f".{out.name}.importing-{os.getpid()}"
     try:
-        if source.extract and out.parent.is_dir() and not collector.problems:
+        shutil.rmtree(stage_root, ignore_errors=True)  # a leftover of a killed run with the same pid
+        if source.extract and out.parent.is_dir():
             staged = stage_root / "icons"
             staged.mkdir(parents=True)
             for name, data in sorted(source.extract.items()):

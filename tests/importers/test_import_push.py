@@ -230,3 +230,27 @@ def test_existing_manifest_is_never_overwritten_without_force(
     code, _, stderr = run_cli(capsys, *argv, "--force")
     assert code == 0, stderr
     assert out.read_text(encoding="utf-8").startswith("# Made by `bulkgc import steam`")
+
+
+def test_long_texts_are_cut_noted_and_still_validate(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A 100-character name and a 400-character description are cut (…) and noted; validate accepts them."""
+    schema, _, icons = make_steam(tmp_path / "src")
+    data = json.loads(schema.read_text(encoding="utf-8"))
+    first = data["game"]["availableGameStats"]["achievements"][0]
+    first["displayName"] = "Conqueror of " + "the very long " * 7
+    first["description"] = "Win " + "one more game " * 30
+    schema.write_text(json.dumps(data), encoding="utf-8")
+    out = tmp_path / "game.json"
+    argv = ["import", "steam", str(schema), "--icons", str(icons), "--out", str(out), "--app-id", APP_ID]
+    code, stdout, stderr = run_cli(capsys, *argv)
+    assert code == 0, stderr
+    assert "en-US name cut to 64 characters" in stdout and "en-US description cut to 255" in stdout
+    texts = json.loads(out.read_text(encoding="utf-8"))["achievement"][0]["locales"]["en-US"]
+    for key, limit, original in (("name", 64, first["displayName"]),
+                                 ("before_earned_description", 255, first["description"])):
+        cut = texts[key]
+        assert len(cut) <= limit and cut.endswith("…"), key
+        assert original.startswith(cut[:-1]) and original[len(cut) - 1] == " ", key  # cut at a word boundary
+    assert run_cli(capsys, "validate", str(out))[0] == 0
