@@ -705,6 +705,8 @@ def build_and_write(source: ImportedSource, options: ImportOptions, collector: C
         collector.problem(show(out), "already exists; choose another --out or pass --force to overwrite it")
     elif not out.parent.is_dir():
         collector.problem(show(out), f"the folder {show(out.parent)} does not exist; create it first")
+    if options.report is not None and (options.report.is_dir() or not options.report.parent.is_dir()):
+        collector.problem(show(options.report), "--report must name a file in an existing folder")
     global_notes = list(source.notes)
     mapped = _map_achievements(source, options, collector, global_notes)
     extract_dir = out.parent / f"{out.stem}.icons" if source.extract else None

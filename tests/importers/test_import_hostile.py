@@ -320,6 +320,7 @@ def test_igdb_bad_json_is_named_with_its_line(tmp_path: Path, capsys: pytest.Cap
         ),
         (["--app-id", APP_ID, "--points", "101"], "--points 101: Game Center allows 0..100"),
         (["--app-id", APP_ID, "--points", "300"], "--points 300"),
+        (["--app-id", APP_ID, "--report", "no/such/dir/r.json"], "--report must name a file"),
     ],
 )
 def test_bad_flags_are_usage_errors(
