@@ -450,3 +450,46 @@ def test_icons_no_conversion_can_fix_stop_the_import(
         tmp_path,
         [f"{folder}/{name}:", why, "icon of 'Champion'"],
     )
+
+
+def test_steam_and_igdb_icons_needing_a_fix_are_reported(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Steam JPEGs of 300x300 and an opaque-alpha IGDB icon are listed with the fix (exit 0)."""
+    schema, vdf, steam_icons = make_steam(tmp_path / "steam", icon_size=(300, 300))
+    code, stdout, stderr = run_cli(
+        capsys,
+        "import",
+        "steam",
+        str(schema),
+        "--localization",
+        str(vdf),
+        "--icons",
+        str(steam_icons),
+        "--out",
+        str(tmp_path / "s.toml"),
+        "--app-id",
+        APP_ID,
+    )
+    assert code == 0, stderr
+    assert "4 icon(s) must be fixed before `bulkgc validate` accepts the manifest" in stdout
+    assert stdout.count("is 300x300: App Store Connect needs 512x512 or 1024x1024 pixels; resize it") == 4
+    path, igdb_icons = make_igdb(tmp_path / "igdb")
+    (igdb_icons / "achv3c4d.png").write_bytes(icon_bytes(3, mode="RGBA"))
+    code, stdout, stderr = run_cli(
+        capsys,
+        "import",
+        "igdb",
+        str(path),
+        "--icons",
+        str(igdb_icons),
+        "--out",
+        str(tmp_path / "i.toml"),
+        "--app-id",
+        APP_ID,
+    )
+    assert code == 0, stderr
+    assert (
+        "1 icon(s) must be fixed" in stdout and f"{igdb_icons}/achv3c4d.png: has an alpha channel" in stdout
+    )
+    assert "icon achv3c4d.png needs fixing" in stdout  # on the achievement that uses it, too
