@@ -9,7 +9,8 @@ from pathlib import Path
 
 from bulkgc.errors import EXIT_INVALID_INPUT
 from bulkgc.importers import ImportOptions, ImportProblemsError, run_import
-from bulkgc.importers.common import parse_locale_map, validate_vendor_prefix
+from bulkgc.importers.languages import parse_locale_map
+from bulkgc.importers.rules import validate_vendor_prefix
 from bulkgc.locales import is_asc_locale, suggest_locale
 from bulkgc.manifest import APP_ID_RE, MAX_POINTS
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from bulkgc.importers import igdb, play, steam
@@ -10,9 +11,8 @@ from bulkgc.importers.common import (
     ImportedSource,
     ImportOptions,
     ImportProblemsError,
-    ImportResult,
-    build_and_write,
 )
+from bulkgc.importers.writer import ImportResult, build_and_write
 
 SOURCES = ("igdb", "play", "steam")
 
@@ -29,7 +29,7 @@ def run_import(
     collector = Collector()
     if options.icons is not None and not options.icons.is_dir():
         collector.problem(str(options.icons), "--icons must be an existing folder of icon files")
-        options = _without_icons(options)
+        options = replace(options, icons=None)
     imported: ImportedSource
     if kind == "igdb":
         imported = igdb.read(source, options, collector)
@@ -40,9 +40,3 @@ def run_import(
     else:
         raise ValueError(f"unknown import source {kind!r}")
     return build_and_write(imported, options, collector)
-
-
-def _without_icons(options: ImportOptions) -> ImportOptions:
-    from dataclasses import replace
-
-    return replace(options, icons=None)

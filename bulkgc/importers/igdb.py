@@ -11,17 +11,16 @@ from bulkgc.importers.common import (
     Collector,
     ImportedSource,
     ImportOptions,
-    LocaleResolver,
     SourceAchievement,
     SourceText,
-    find_icon,
-    fold_language,
     read_text,
     set_text,
     show,
     where,
 )
+from bulkgc.importers.icons import find_icon
 from bulkgc.importers.jsonlines import element_lines
+from bulkgc.importers.languages import LocaleResolver, fold_language
 
 # IGDB's Region enum (as its release dates use it; [INFER] that `language` uses the same ids).
 IGDB_REGIONS: dict[int, str] = {

@@ -13,15 +13,14 @@ from bulkgc.importers.common import (
     Collector,
     ImportedSource,
     ImportOptions,
-    LocaleResolver,
     SourceAchievement,
     SourceText,
     decode_utf8,
-    fold_language,
     set_text,
     show,
     where,
 )
+from bulkgc.importers.languages import LocaleResolver, fold_language
 from bulkgc.locales import ASC_LOCALES
 
 METADATA = "AchievementsMetadata.csv"

@@ -12,16 +12,16 @@ from bulkgc.importers.common import (
     Collector,
     ImportedSource,
     ImportOptions,
-    LocaleResolver,
     SourceAchievement,
     SourceText,
-    find_icon,
     read_text,
     set_text,
     show,
     where,
 )
+from bulkgc.importers.icons import find_icon
 from bulkgc.importers.jsonlines import element_lines
+from bulkgc.importers.languages import LocaleResolver
 from bulkgc.importers.vdf import VdfBlock, VdfSyntaxError, load_vdf
 
 # Steam's API language names (partner.steamgames.com "Languages") -> Game Center locale; None: no locale.

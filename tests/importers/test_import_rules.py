@@ -8,15 +8,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bulkgc.importers.common import (
-    Collector,
-    LocaleResolver,
-    fit_text,
-    parse_locale_map,
-    rescale_points,
-    vendor_identifier,
-)
+from bulkgc.importers.common import Collector
+from bulkgc.importers.languages import LocaleResolver, parse_locale_map
 from bulkgc.importers.play import guess_locale
+from bulkgc.importers.rules import fit_text, rescale_points, vendor_identifier
 from bulkgc.importers.steam import STEAM_LANGUAGES
 from bulkgc.importers.vdf import VdfBlock, VdfSyntaxError, decode_text, parse_vdf
 from bulkgc.locales import is_asc_locale
