@@ -131,6 +131,7 @@ def read_schema(path: Path, options: ImportOptions, collector: Collector) -> lis
 
 
 def _language_blocks(top: VdfBlock, display: str, collector: Collector) -> list[tuple[str, VdfBlock, int]]:
+    """(language, its Tokens block, line) for each language of the file."""
     found = top.get("lang")
     if found is None or not isinstance(found[0], VdfBlock):
         collector.problem(
@@ -138,6 +139,14 @@ def _language_blocks(top: VdfBlock, display: str, collector: Collector) -> list[
             'no "lang" { ... } block: pass the file Steamworks\' "Download Localization Data" gives',
         )
         return []
+    single = found[0].get("Language")
+    if single is not None and isinstance(single[0], str):
+        # the one-language layout: "lang" { "Language" "german" "Tokens" { ... } }
+        tokens = found[0].get("Tokens")
+        if tokens is None or not isinstance(tokens[0], VdfBlock):
+            collector.problem(where(display, single[1]), 'no "Tokens" { ... } block next to "Language"')
+            return []
+        return [(single[0], tokens[0], single[1])]
     blocks = []
     for language, value, line in found[0].entries:
         if not isinstance(value, VdfBlock):

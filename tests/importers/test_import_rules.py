@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from importsources import APP_ID, make_steam
 
+from bulkgc.importers import ImportOptions, run_import
 from bulkgc.importers.common import Collector
 from bulkgc.importers.languages import LocaleResolver, parse_locale_map
 from bulkgc.importers.play import guess_locale
@@ -142,3 +146,17 @@ def test_long_texts_are_cut_at_a_word_with_an_ellipsis() -> None:
     assert fit_text("short", 64) == "short"
     cut = fit_text("word " * 30, 64)
     assert len(cut) <= 64 and cut.endswith("word…")
+
+
+def test_steam_one_language_layout_is_read(tmp_path: Path) -> None:
+    """A per-language file ("lang" { "Language" "german" "Tokens" {...} }) is read too."""
+    schema, _, icons = make_steam(tmp_path / "src")
+    vdf = tmp_path / "german.vdf"
+    vdf.write_text('"lang"\n{\n\t"Language"\t"german"\n\t"Tokens"\n\t{\n'
+                   '\t\t"ACH_WIN_ONE_GAME_NAME"\t"Gewinner"\n\t\t"ACH_WIN_ONE_GAME_DESC"\t"Gewinne."\n\t}\n}\n',
+                   encoding="utf-8")
+    out = tmp_path / "g.json"
+    run_import("steam", schema, ImportOptions(app_id=APP_ID, out=out, icons=icons), localization=vdf)
+    first = json.loads(out.read_text(encoding="utf-8"))["achievement"][0]
+    assert first["locales"]["de-DE"]["name"] == "Gewinner"
+    assert sorted(first["locales"]) == ["de-DE", "en-US"]
