@@ -317,15 +317,19 @@ def _publish(temp: Path, out: Path, force: bool) -> None:
     if force:
         os.replace(temp, out)
         return
+    exists = ImportProblemsError(
+        Problem(show(out), "already exists; choose another --out or pass --force to overwrite it")
+    )
     try:
         os.link(temp, out)
     except FileExistsError:
-        raise ImportProblemsError(
-            Problem(show(out), "already exists; choose another --out or pass --force to overwrite it")
-        ) from None
+        raise exists from None
     except OSError:  # no hard links on this file system: exclusive create instead
-        with open(out, "xb") as handle:
-            handle.write(temp.read_bytes())
+        try:
+            with open(out, "xb") as handle:
+                handle.write(temp.read_bytes())
+        except FileExistsError:
+            raise exists from None
     temp.unlink()
 
 
@@ -385,11 +389,25 @@ def build_and_write(source: ImportedSource, options: ImportOptions, collector: C
             if options.force and extract_dir.exists():
                 shutil.rmtree(extract_dir)
             os.replace(staged, extract_dir)
-        _publish(temp, out, options.force)
+        try:
+            _publish(temp, out, options.force)
+        except ImportProblemsError:  # lost a race for --out: take back the icons just put in place
+            if extract_dir is not None and not options.force:
+                shutil.rmtree(extract_dir, ignore_errors=True)
+            raise
         if options.report is not None:
-            options.report.write_text(
-                json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
-            )
+            try:
+                options.report.write_text(
+                    json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+                )
+            except OSError:  # all or nothing: without its report the import did not happen
+                out.unlink(missing_ok=True)
+                if extract_dir is not None:
+                    shutil.rmtree(extract_dir, ignore_errors=True)
+                raise
         return ImportResult(out, report)
+    except OSError as exc:
+        why = f"cannot write there ({exc.strerror or exc}); check the folder and its permissions"
+        raise ImportProblemsError(Problem(show(str(exc.filename or out)), why)) from None
     finally:
         shutil.rmtree(stage_root, ignore_errors=True)

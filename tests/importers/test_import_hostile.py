@@ -493,3 +493,19 @@ def test_steam_and_igdb_icons_needing_a_fix_are_reported(
         "1 icon(s) must be fixed" in stdout and f"{igdb_icons}/achv3c4d.png: has an alpha channel" in stdout
     )
     assert "icon achv3c4d.png needs fixing" in stdout  # on the achievement that uses it, too
+
+
+@pytest.mark.parametrize(
+    ("out", "message"),
+    [
+        ("no/such/dir/game.toml", "does not exist; create it first"),
+        ("game.yaml", "--out must end in .toml or .json"),
+    ],
+)
+def test_bad_out_paths_are_refused(
+    out: str, message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--out in a missing folder or with another extension: exit 2 naming --out's problem, nothing written."""
+    folder = make_play(tmp_path)
+    argv = ["import", "play", str(folder), "--out", str(tmp_path / out), "--app-id", APP_ID]
+    assert_refused(capsys, argv, tmp_path, [message])
