@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,8 @@ from bulkgc.manifest import (
     TEXT_LIMITS,
     load_manifest,
 )
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass
@@ -67,6 +70,17 @@ def _map_achievements(
     by_vid: dict[str, SourceAchievement] = {}
     for ach, pts in zip(achievements, points, strict=True):
         notes = list(ach.notes)
+        bad = [
+            t
+            for t in (ach.source_id, *(x for v in ach.texts.values() for x in (v.name, v.description)))
+            if _SURROGATE.search(t)
+        ]
+        if bad:  # JSON "\ud800" escapes decode to text no file can hold
+            collector.problem(
+                ach.where,
+                f"{bad[0]!r} holds a lone UTF-16 surrogate (a broken \\u escape); fix the text in the source",
+            )
+            continue
         vid, vid_note = vendor_identifier(options.vendor_prefix, ach.source_id)
         if vid_note:
             notes.append(vid_note)

@@ -509,3 +509,28 @@ def test_bad_out_paths_are_refused(
     folder = make_play(tmp_path)
     argv = ["import", "play", str(folder), "--out", str(tmp_path / out), "--app-id", APP_ID]
     assert_refused(capsys, argv, tmp_path, [message])
+
+
+def test_broken_unicode_escapes_are_named_not_crashed_on(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A JSON \\ud800 escape (a lone surrogate no file can hold) is a problem with file:line, not a crash."""
+    path, icons = make_igdb(tmp_path / "src")
+    path.write_text(
+        path.read_text(encoding="utf-8").replace('"Dragon Slayer"', '"Dragon \\ud800 Slayer"'),
+        encoding="utf-8",
+    )
+    argv = [
+        "import",
+        "igdb",
+        str(path),
+        "--icons",
+        str(icons),
+        "--out",
+        str(tmp_path / "g.toml"),
+        "--app-id",
+        APP_ID,
+    ]
+    assert_refused(
+        capsys, argv, tmp_path, [f"{path}:2: 'Dragon \\ud800 Slayer' holds a lone UTF-16 surrogate"]
+    )
