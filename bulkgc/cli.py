@@ -29,6 +29,7 @@ from bulkgc.errors import (
     InvalidImageError,
     JournalError,
     ManifestError,
+    UsageError,
 )
 from bulkgc.redact import redact_text
 
@@ -55,6 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMANDS:
         importlib.import_module(f"bulkgc.commands.{name}").register(sub)
+    for command_parser in sub.choices.values():
+        command_parser.set_defaults(command_parser=command_parser)  # for the usage line of a UsageError
     return parser
 
 
@@ -98,6 +101,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return int(args.run(args) or 0)
         except BaseExceptionGroup as group:
             raise _most_meaningful(group) from None
+    except UsageError as exc:
+        getattr(args, "command_parser", parser).print_usage(sys.stderr)
+        return _fail(str(exc), EXIT_INVALID_INPUT)
     except (ManifestError, InvalidImageError) as exc:
         return _fail(f"{exc}\nNothing was sent to App Store Connect.", EXIT_INVALID_INPUT)
     except AuthError as exc:

@@ -15,9 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bulkgc.errors import ConfigError
+from bulkgc.errors import ConfigError, ManifestError, Problem, UsageError
 
 DEFAULT_BASE_URL = "https://api.appstoreconnect.apple.com"
+
+NO_MANIFEST = ("no manifest given: name the manifest file (TOML or JSON, see docs/MANIFEST.md) on the command line "
+               "or in BULKGC_MANIFEST; `bulkgc demo` pushes the bundled example to a local simulator")
 
 _DURATION = re.compile(r"^\s*(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m)?\s*(?:(\d+(?:\.\d+)?)s?)?\s*$")
 
@@ -51,10 +54,12 @@ def setting(
     metavar: str | None = None,
     cli: bool = True,
     secret: bool = False,
+    env_aliases: tuple[str, ...] = (),
 ) -> Any:
-    """Declare one setting: its default, help text, environment variable and parser."""
+    """Declare one setting: its default, help text, environment variable (and lower-priority alternative
+    names, e.g. fastlane's) and parser."""
     meta = {"help": help, "env": env, "parse": parse, "choices": choices, "flag": flag,
-            "metavar": metavar, "cli": cli}
+            "metavar": metavar, "cli": cli, "env_aliases": env_aliases}
     return field(default=default, metadata=meta, repr=not secret)
 
 
@@ -76,8 +81,10 @@ def _fraction(text: str) -> float:
 class RunSettings:
     """Everything a push (or plan/status) run needs besides the manifest."""
 
-    manifest: Path = setting(Path("manifests/example.toml"), "the manifest (TOML or JSON) describing the app's achievements",
-                             env="BULKGC_MANIFEST", parse=Path, flag="manifest", metavar="MANIFEST")
+    # No default: pushing the bundled example to a real account by accident must be impossible (only `demo`
+    # falls back to manifests/example.toml).
+    manifest: Path | None = setting(None, "the manifest (TOML or JSON) describing the app's achievements",
+                                    env="BULKGC_MANIFEST", parse=Path, flag="manifest", metavar="MANIFEST")
     assets: Path | None = setting(None, "directory holding the icons (default: as the manifest says)",
                                   env="BULKGC_ASSETS", parse=Path, metavar="DIR")
     api: str = setting("v2", "App Store Connect API generation to use: v2 (current) or v1 (deprecated endpoints)",
@@ -135,11 +142,22 @@ class RunSettings:
             raise ConfigError("token lifetime must be between 10 seconds and 20 minutes (App Store Connect's limit)")
 
     @property
+    def manifest_file(self) -> Path:
+        """The manifest; UsageError when none was given (by argument or BULKGC_MANIFEST)."""
+        if self.manifest is None:
+            raise UsageError(NO_MANIFEST)
+        return self.manifest
+
+    @property
     def journal_path(self) -> Path:
         """Where the resume journal lives."""
         if self.journal is not None:
             return self.journal
-        return self.manifest.resolve().parent / ".bulkgc" / "journal.sqlite"
+        return self.manifest_file.resolve().parent / ".bulkgc" / "journal.sqlite"
+
+    def origin(self, name: str) -> str:
+        """Where setting `name` got its value: 'flag --x', 'environment variable NAME', 'default', ..."""
+        return origin_of(self, name)
 
     def replace(self, **changes: Any) -> RunSettings:
         return dataclasses.replace(self, **changes)
@@ -177,6 +195,7 @@ def from_sources(
     """Build settings: explicit overrides > command-line flag > environment variable > default."""
     env = os.environ if env is None else env
     values: dict[str, Any] = {}
+    origins: dict[str, str] = {}
     problems: list[str] = []
     for f in dataclasses.fields(cls):
         meta = f.metadata
@@ -184,13 +203,19 @@ def from_sources(
         origin = ""
         if f.name in overrides:
             values[f.name] = overrides[f.name]
+            origins[f.name] = "set by the caller"
             continue
         if args is not None and getattr(args, f.name, None) is not None:
-            raw, origin = getattr(args, f.name), _flag_name(f)
-        elif meta.get("env") and env.get(meta["env"], "") != "":
-            raw, origin = env[meta["env"]], f"environment variable {meta['env']}"
+            name = _flag_name(f)
+            raw, origin = getattr(args, f.name), f"flag {name}" if name.startswith("--") else f"argument {meta['metavar']}"
+        else:
+            for var in (meta["env"], *meta.get("env_aliases", ())) if meta.get("env") else ():
+                if env.get(var, "") != "":
+                    raw, origin = env[var], f"environment variable {var}"
+                    break
         if raw is None:
             continue
+        origins[f.name] = origin
         try:
             if meta.get("choices") and raw not in meta["choices"]:
                 raise ValueError(f"{raw!r} is not one of {', '.join(meta['choices'])}")
@@ -199,7 +224,60 @@ def from_sources(
             problems.append(f"{origin}: {exc}")
     if problems:
         raise ConfigError("invalid settings:\n  - " + "\n  - ".join(problems))
-    return cls(**values)
+    settings = cls(**values)
+    # Kept beside the frozen fields (not one of them) so every error about a setting can say where it came from.
+    object.__setattr__(settings, "_origins", origins)
+    return settings
+
+
+def origin_of(settings: Any, name: str) -> str:
+    """Where `settings.name` came from ('--assets', 'environment variable BULKGC_ASSETS', ..., or 'default')."""
+    return str(getattr(settings, "_origins", {}).get(name, "default"))
+
+
+def resolve(args: argparse.Namespace | None, *, env: Mapping[str, str] | None = None,
+            check: tuple[str, ...] = ("manifest", "assets"), **overrides: Any) -> RunSettings:
+    """The one settings path of validate, plan, push and status: flag > environment variable > default, then
+    the files and URL each command uses are checked before any work, each error naming where its value came
+    from. `check` lists what to check: manifest, assets, credentials, base_url."""
+    settings: RunSettings = from_sources(RunSettings, args, env, **overrides)
+    check_settings(settings, check)
+    return settings
+
+
+def check_settings(settings: RunSettings, check: tuple[str, ...]) -> None:
+    """Check the settings named in `check` (see `resolve`); every error names the value's origin."""
+    if "manifest" in check:
+        if settings.manifest is None:
+            raise UsageError(NO_MANIFEST)
+        _require(settings, "manifest", is_dir=False)
+    if "assets" in check and settings.assets is not None:
+        _require(settings, "assets", is_dir=True)
+    if "credentials" in check:
+        for name, what in (("private_key_path", "key file"), ("api_key_json", "API key JSON")):
+            path = getattr(settings, name)
+            if path is not None and not Path(path).expanduser().is_file():
+                raise ConfigError(f"{what} {path} (from {settings.origin(name)}) does not exist or is not a file; "
+                                  "check the path")
+    if "base_url" in check:
+        from bulkgc.asc.client import ClientConfig  # here: bulkgc.asc imports this module
+
+        try:
+            ClientConfig(base_url=settings.base_url)
+        except ConfigError as exc:
+            raise ConfigError(f"{exc} (from {settings.origin('base_url')})") from None
+
+
+def _require(settings: RunSettings, name: str, *, is_dir: bool) -> None:
+    """ManifestError (exit 2, nothing sent) when the file or directory setting `name` is missing."""
+    path = Path(getattr(settings, name))
+    where = settings.origin(name)
+    if is_dir and not path.is_dir():
+        why = "is a file, not a directory" if path.exists() else "does not exist"
+        raise ManifestError(Problem(str(path), f"icons directory {why} (from {where}); fix the path or unset it"))
+    if not is_dir and not path.is_file():
+        why = "is a directory, not a manifest file" if path.is_dir() else "file not found"
+        raise ManifestError(Problem(str(path), f"{why} (from {where}); check the path"))
 
 
 def settings_table(cls: type = RunSettings) -> list[tuple[str, str, str, str]]:

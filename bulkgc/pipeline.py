@@ -61,7 +61,7 @@ VERSION_BATCH = 50  # achievement ids per filter[id] read of just-created achiev
 
 async def load_inputs(settings: RunSettings) -> tuple[Manifest, dict[str, ImageInfo]]:
     """Load the manifest and check every icon; raises ManifestError / InvalidImageError listing every problem."""
-    manifest = await anyio.to_thread.run_sync(lambda: load_manifest(settings.manifest, assets_dir=settings.assets))
+    manifest = await anyio.to_thread.run_sync(lambda: load_manifest(settings.manifest_file, assets_dir=settings.assets))
     paths = sorted({Path(p) for p in manifest.images()})
     # icons unchanged since the last run are not decoded again (most of a no-op run's CPU otherwise)
     cache = ScanCache(settings.journal_path.parent / "scan-cache.json")

@@ -7,7 +7,7 @@ import json
 
 import anyio
 
-from bulkgc.config import add_arguments, from_sources
+from bulkgc.config import add_arguments, resolve
 from bulkgc.pipeline import plan_only
 
 
@@ -22,7 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def run(args: argparse.Namespace) -> int:
-    settings = from_sources(args=args)
+    settings = resolve(args, check=("manifest", "assets", "credentials", "base_url"))
     plan = anyio.run(lambda: plan_only(settings))
     if args.json:
         print(json.dumps(plan.to_dict(), indent=2))

@@ -10,7 +10,7 @@ from typing import Any
 
 import anyio
 
-from bulkgc.config import RunSettings, add_arguments, from_sources
+from bulkgc.config import RunSettings, add_arguments, resolve
 from bulkgc.errors import EXIT_INTERRUPTED
 from bulkgc.pipeline import push
 from bulkgc.progress import ProgressSink, choose_sink, install_log_handler
@@ -80,7 +80,7 @@ def finish(settings: RunSettings, report: RunReport | None) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    settings = from_sources(args=args)
+    settings = resolve(args, check=("manifest", "assets", "credentials", "base_url"))
     sink = choose_sink(stream=sys.stderr, log_format=settings.log_format, quiet=settings.quiet)
     install_log_handler(stream=sys.stderr, log_format=settings.log_format, quiet=settings.quiet)
     report = anyio.run(push_with_signals, settings, sink)

@@ -6,7 +6,7 @@ import argparse
 import json
 import time
 
-from bulkgc.config import add_arguments, from_sources
+from bulkgc.config import add_arguments, check_settings, from_sources
 from bulkgc.journal import Journal, lock_holder
 
 
@@ -23,6 +23,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 def run(args: argparse.Namespace) -> int:
     settings = from_sources(args=args)
+    # the manifest locates the journal; with --journal alone none is needed, but one given must exist
+    check_settings(settings, ("manifest",) if settings.manifest is not None or settings.journal is None else ())
     path = settings.journal_path
     if not path.exists():
         print(f"No journal at {path}: no push has run for this manifest here (or it used --journal).")
@@ -50,7 +52,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"A push is running now: {running}")
     if last is not None:
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(last.started))
-        print(f"Last run: {last.command} started {when}, outcome: {last.outcome or 'did not finish (resumable)'}")
+        # the lock says whether an unfinished run is still going or was cut off (only then is it resumable)
+        unfinished_run = "still running" if running else "did not finish (resumable)"
+        print(f"Last run: {last.command} started {when}, outcome: {last.outcome or unfinished_run}")
     print("Items by state: " + (", ".join(f"{k}={v}" for k, v in sorted(counts.items())) or "none"))
     done = sum(1 for i in images if i.state == "complete")
     print(f"Images: {done} complete, {len(unfinished)} in flight or unfinished, {len(failed)} failed")
@@ -61,6 +65,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"  ... and {len(in_flight) - SHOW} more (--json lists all)")
     for i in failed:
         print(f"  failed {i.item_key}: {', '.join(i.error_codes) or '-'} {i.detail}")
-    if in_flight or failed:
+    if running and (in_flight or failed):
+        print("The running push is still working on these; run status again to follow it.")
+    elif in_flight or failed:
         print("Run the same push again to resume: finished items are not redone.")
     return 0

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import anyio
 
+from bulkgc.config import add_arguments, resolve
 from bulkgc.errors import EXIT_INVALID_INPUT, ManifestError, Problem
 from bulkgc.manifest import load_manifest
 from bulkgc.scan import scan_directory, scan_images
@@ -18,9 +19,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                        description="Check manifests (TOML/JSON) and icon directories without any network access. "
                                    "Every problem is listed at once with the file and what to do.")
     p.add_argument("paths", nargs="*", type=Path, default=None, metavar="PATH",
-                   help="manifest files and/or directories of icons (default: manifests/example.toml)")
-    p.add_argument("--assets", type=Path, default=None, metavar="DIR",
-                   help="icons directory for manifests (default: as each manifest says)")
+                   help="manifest files and/or directories of icons (default: the manifest in BULKGC_MANIFEST)")
+    # the same declaration (flag and environment variable) as push, so validate checks what push will send
+    add_arguments(p, only={"assets"})
     p.set_defaults(run=run)
 
 
@@ -47,8 +48,11 @@ async def validate_paths(paths: list[Path], assets: Path | None) -> tuple[int, l
 
 
 def run(args: argparse.Namespace) -> int:
-    paths = args.paths or [Path("manifests/example.toml")]
-    checked, problems = anyio.run(validate_paths, paths, args.assets)
+    # push's settings path: without PATH arguments the manifest comes from BULKGC_MANIFEST, and the icons
+    # directory from --assets or BULKGC_ASSETS, exactly as push resolves them
+    settings = resolve(args, check=("assets",) if args.paths else ("manifest", "assets"))
+    paths = args.paths or [settings.manifest_file]
+    checked, problems = anyio.run(validate_paths, paths, settings.assets)
     if problems:
         print(f"{len(problems)} problem(s) found ({checked} image(s) checked); nothing was sent:", file=sys.stderr)
         for p in problems:

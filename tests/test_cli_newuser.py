@@ -1,0 +1,216 @@
+"""What a new user trips on (issue 12): one settings path for every command, status on a missing manifest or a
+running push, no implicit manifest, a closed stdout pipe, the target line, help texts, fastlane credentials
+and the demo's output; each driven through the CLI, against a live simulator where a server is involved."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from anyio.from_thread import start_blocking_portal
+from PIL import Image
+
+from bulkgc.cli import main
+from bulkgc.journal import Journal
+from bulkgc.sim import SimConfig, Simulator
+
+APP_ID = "6446000012"
+VENDOR = "com.example.newuser"
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def live_sim() -> Iterator[Simulator]:
+    """A simulator on 127.0.0.1 in its own thread, so the CLI can run `anyio.run` in this one."""
+    with start_blocking_portal() as portal:
+        with portal.wrap_async_context_manager(Simulator(SimConfig(app_id=APP_ID, seed=12,
+                                                                   processing_delay=0.05))) as sim:
+            yield sim
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No ASC_*/BULKGC_*/fastlane variable of the machine may change what the CLI does; start in an empty dir."""
+    for name in list(os.environ):
+        if name.startswith(("ASC_", "BULKGC_", "APP_STORE_CONNECT_API_KEY")):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    """Run `bulkgc argv` in-process; (exit code, stdout, stderr). No traceback may reach the user."""
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err, err
+    return code, out, err
+
+
+def icon(path: Path, color: tuple[int, int, int]) -> None:
+    """A valid 512x512 opaque RGB icon of one colour (so two icon sets differ byte for byte)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", (512, 512), color).save(path, "PNG")
+
+
+def write_manifest(path: Path, vendor: str = VENDOR, *, name: str = "New user") -> Path:
+    """A one-achievement manifest whose icon is found by name (<vendor>.png) in the assets directory."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        f'app_id = "{APP_ID}"\nassets = "assets"\n\n[[achievement]]\nvendor_identifier = "{vendor}"\n'
+        f'reference_name = "{name}"\npoints = 5\nshow_before_earned = true\nrepeatable = false\n\n'
+        f'[achievement.locales.en-US]\nname = "{name}"\n'
+        'before_earned_description = "Before"\nafter_earned_description = "After"\n', encoding="utf-8")
+    return path
+
+
+def sim_env(sim: Simulator, tmp: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point bulkgc at the simulator through the environment, as `bulkgc sim` tells users to; the key path."""
+    key = sim.key.write_p8(tmp / "keys")
+    monkeypatch.setenv("BULKGC_BASE_URL", sim.base_url)
+    monkeypatch.setenv("ASC_KEY_ID", sim.key.key_id)
+    monkeypatch.setenv("ASC_ISSUER_ID", sim.key.issuer_id)
+    monkeypatch.setenv("ASC_PRIVATE_KEY_PATH", str(key))
+    return key
+
+
+def api_requests(sim: Simulator) -> int:
+    return sum(1 for r in sim.requests if r.kind == "api")
+
+
+def image_bytes_for(sim: Simulator, vendor: str) -> list[bytes]:
+    """The bytes of every image the simulator holds for `vendor`'s localizations."""
+    state = sim.state
+    (ach,) = [a for a in state.achievements() if a["attributes"]["vendorIdentifier"] == vendor]
+    latest = state.latest_version(ach["id"])
+    locs = {loc["id"] for loc in state.localizations_of(latest["id"])}
+    return [state.image_bytes(i["id"]) for i in state.images() if i["localization_id"] in locs]
+
+
+# ---------------------------------------------------------------------------------- item 1: one settings path
+
+
+def test_validate_checks_the_icons_push_uploads_when_bulkgc_assets_is_set(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], live_sim: Simulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With BULKGC_ASSETS set, validate checks that directory (not the manifest's) and push uploads exactly it."""
+    vendor = VENDOR + ".assets"
+    manifest = write_manifest(tmp_path / "game" / "m.toml", vendor)
+    (tmp_path / "game" / "assets").mkdir()
+    (tmp_path / "game" / "assets" / f"{vendor}.png").write_text("not an image")  # the manifest's own: broken
+    icon(tmp_path / "other" / f"{vendor}.png", (10, 200, 30))
+    sim_env(live_sim, tmp_path, monkeypatch)
+
+    code, _, err = run_cli(capsys, "validate", str(manifest))
+    assert code == 2 and "not a PNG or JPEG" in err  # without the variable: the manifest's broken icon
+    monkeypatch.setenv("BULKGC_ASSETS", str(tmp_path / "other"))
+    code, out, err = run_cli(capsys, "validate", str(manifest))
+    assert code == 0 and "1 image(s) checked" in out, err
+    code, out, err = run_cli(capsys, "push", str(manifest), "--log-format", "plain")
+    assert code == 0, err
+    assert image_bytes_for(live_sim, vendor) == [(tmp_path / "other" / f"{vendor}.png").read_bytes()]
+
+
+def test_validate_reads_the_manifest_named_by_bulkgc_manifest(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`BULKGC_MANIFEST=m.toml bulkgc validate` checks m.toml, as push would, and never manifests/example.toml."""
+    manifest = write_manifest(tmp_path / "m.toml")
+    monkeypatch.setenv("BULKGC_MANIFEST", str(manifest))
+    code, _, err = run_cli(capsys, "validate")
+    assert code == 2 and "m.toml: assets: the assets directory" in err  # m.toml was read: its assets are missing
+    icon(tmp_path / "assets" / f"{VENDOR}.png", (1, 2, 3))
+    code, out, err = run_cli(capsys, "validate")
+    assert code == 0 and str(manifest) in out and "example.toml" not in out + err
+
+
+@pytest.mark.parametrize("command", ["validate", "plan", "push", "status"])
+def test_a_bad_setting_names_the_variable_or_flag_it_came_from(
+    command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], live_sim: Simulator,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A missing manifest from BULKGC_MANIFEST or from the argument: exit 2 naming that origin; nothing is sent."""
+    sim_env(live_sim, tmp_path, monkeypatch)
+    before = api_requests(live_sim)
+    monkeypatch.setenv("BULKGC_MANIFEST", str(tmp_path / "gone.toml"))
+    code, _, err = run_cli(capsys, command)
+    assert code == 2 and "gone.toml: file not found (from environment variable BULKGC_MANIFEST)" in err, err
+    code, _, err = run_cli(capsys, command, str(tmp_path / "typo.toml"))
+    assert code == 2 and "typo.toml: file not found" in err, err
+    assert api_requests(live_sim) == before
+
+
+def test_bad_assets_directory_and_key_file_name_their_origin(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], live_sim: Simulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """BULKGC_ASSETS naming no directory (exit 2) and --private-key-path naming no file (exit 3) say so; no request."""
+    manifest = write_manifest(tmp_path / "m.toml")
+    icon(tmp_path / "assets" / f"{VENDOR}.png", (1, 2, 3))
+    sim_env(live_sim, tmp_path, monkeypatch)
+    before = api_requests(live_sim)
+    monkeypatch.setenv("BULKGC_ASSETS", str(tmp_path / "nowhere"))
+    for command in ("validate", "plan", "push"):
+        code, _, err = run_cli(capsys, command, str(manifest))
+        assert code == 2 and "from environment variable BULKGC_ASSETS" in err, (command, err)
+    monkeypatch.delenv("BULKGC_ASSETS")
+    code, _, err = run_cli(capsys, "push", str(manifest), "--private-key-path", str(tmp_path / "no.p8"))
+    assert code == 3 and "no.p8 (from flag --private-key-path) does not exist" in err, err
+    assert api_requests(live_sim) == before
+
+
+# ---------------------------------------------------------------------------------- item 3: status
+
+
+def test_status_of_a_missing_manifest_is_file_not_found(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """status with a manifest that does not exist exits 2 'file not found', even when another journal exists."""
+    other = write_manifest(tmp_path / "m.toml")
+    with Journal.open(tmp_path / ".bulkgc" / "journal.sqlite", run_command="push") as journal:
+        journal.finish_run(journal.start_run(str(other), {}), "ok", {})
+    code, out, err = run_cli(capsys, "status", str(tmp_path / "missing.toml"))
+    assert code == 2 and "missing.toml: file not found" in err and out == ""
+
+
+def test_status_while_a_push_runs_says_running_not_resume(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """While the journal is locked by a push, status says it is running and never 'did not finish ... run again'."""
+    manifest = write_manifest(tmp_path / "m.toml")
+    journal = Journal.open(tmp_path / ".bulkgc" / "journal.sqlite", run_command="push")
+    try:
+        journal.start_run(str(manifest), {})
+        journal.put(f"image:{VENDOR}:en-US", state="uploading")
+        code, out, _ = run_cli(capsys, "status", str(manifest))
+        assert code == 0
+        assert "A push is running now" in out and "still running" in out
+        assert "did not finish" not in out and "run the same push again" not in out.lower()
+    finally:
+        journal.close()
+    code, out, _ = run_cli(capsys, "status", str(manifest))  # the same journal once that push is gone
+    assert "did not finish (resumable)" in out and "Run the same push again to resume" in out
+
+
+# ---------------------------------------------------------------------------------- item 10: no manifest given
+
+
+@pytest.mark.parametrize("command", ["push", "plan", "validate", "status"])
+def test_no_manifest_given_prints_usage_and_exits_2(
+    command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], live_sim: Simulator,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """In a directory holding manifests/example.toml, `bulkgc COMMAND` alone says 'no manifest given' with the
+    usage line (exit 2) and never falls back to the example; nothing is sent."""
+    write_manifest(tmp_path / "manifests" / "example.toml")
+    icon(tmp_path / "manifests" / "assets" / f"{VENDOR}.png", (1, 2, 3))
+    sim_env(live_sim, tmp_path, monkeypatch)
+    before = api_requests(live_sim)
+    code, out, err = run_cli(capsys, command)
+    assert code == 2, err
+    assert err.startswith(f"usage: bulkgc {command}") and "bulkgc: no manifest given" in err
+    assert "example.toml" not in out + err and api_requests(live_sim) == before
