@@ -66,10 +66,13 @@ def _fail(message: str, code: int) -> int:
     return code
 
 
+# What a shell reports for a program that SIGPIPE ended (128 + 13), e.g. `git log | head -1`.
+EXIT_STDOUT_CLOSED = 141
+
 # When a task group holds several errors, the one that explains the run best decides the exit code.
 _PRECEDENCE: tuple[type[BaseException], ...] = (
-    KeyboardInterrupt, AuthError, ConfigError, JournalError, ManifestError, InvalidImageError, InterruptedRun,
-    BulkgcError,
+    KeyboardInterrupt, BrokenPipeError, AuthError, ConfigError, JournalError, ManifestError, InvalidImageError,
+    InterruptedRun, BulkgcError,
 )
 
 
@@ -92,15 +95,37 @@ def _most_meaningful(group: BaseExceptionGroup[BaseException]) -> BaseException:
     return leaves[0] if leaves else group
 
 
+def _stdout_closed() -> int:
+    """Whoever read our output went away (`bulkgc status | head -1`): stop quietly, as Unix tools do."""
+    # Later writes (and the interpreter's final flush) go to /dev/null instead of raising again.
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout is not a real file (e.g. captured by a test)
+        pass
+    return EXIT_STDOUT_CLOSED
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `bulkgc` console script."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit:  # --help, --version or a usage error: already printed, but maybe into a closed pipe
+        try:
+            sys.stdout.flush()
+        except BrokenPipeError:
+            return _stdout_closed()
+        raise
     try:
         try:
-            return int(args.run(args) or 0)
+            code = int(args.run(args) or 0)
+            sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's exit
+            return code
         except BaseExceptionGroup as group:
             raise _most_meaningful(group) from None
+    except BrokenPipeError:
+        return _stdout_closed()
     except UsageError as exc:
         getattr(args, "command_parser", parser).print_usage(sys.stderr)
         return _fail(str(exc), EXIT_INVALID_INPUT)

@@ -214,3 +214,28 @@ def test_no_manifest_given_prints_usage_and_exits_2(
     assert code == 2, err
     assert err.startswith(f"usage: bulkgc {command}") and "bulkgc: no manifest given" in err
     assert "example.toml" not in out + err and api_requests(live_sim) == before
+
+
+# ---------------------------------------------------------------------------------- item 4: a closed pipe
+
+
+@pytest.mark.parametrize("argv", [["status", "m.toml"], ["status", "m.toml", "--json"], ["validate", "m.toml"],
+                                  ["push", "--help"]])
+def test_a_closed_stdout_pipe_ends_quietly(argv: list[str], tmp_path: Path) -> None:
+    """Output into a pipe whose reader has gone (`bulkgc status | head -1`) ends with no message at all and
+    exit 141 like a Unix tool killed by SIGPIPE (help output, already printed, keeps its exit 0)."""
+    write_manifest(tmp_path / "m.toml")
+    icon(tmp_path / "assets" / f"{VENDOR}.png", (1, 2, 3))
+    with Journal.open(tmp_path / ".bulkgc" / "journal.sqlite", run_command="push") as journal:
+        journal.start_run(str(tmp_path / "m.toml"), {})
+        for n in range(50):
+            journal.put(f"image:{VENDOR}{n}:en-US", state="uploading")
+    child = subprocess.Popen([sys.executable, "-m", "bulkgc", *argv], cwd=tmp_path, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, env={k: v for k, v in os.environ.items()
+                                                           if not k.startswith(("ASC_", "BULKGC_"))})
+    assert child.stdout is not None and child.stderr is not None
+    child.stdout.close()  # the reader goes away before bulkgc writes anything
+    err = child.stderr.read().decode()
+    child.stderr.close()
+    assert child.wait(timeout=60) == (0 if "--help" in argv else 141)
+    assert err == ""
