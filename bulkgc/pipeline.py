@@ -624,8 +624,11 @@ async def push(
     stop: anyio.Event | None = None,
     credentials: Credentials | None = None,
     on_plan: Callable[[Plan], None] | None = None,
+    on_target: Callable[[str, str], None] | None = None,
 ) -> RunReport:
-    """The whole push. Returns a RunReport; raises BulkgcError subclasses for run-level failures."""
+    """The whole push. Returns a RunReport; raises BulkgcError subclasses for run-level failures.
+
+    `on_target(app_id, key_id)` is called once the inputs and key are checked, before any request."""
     sink = sink or NullSink()
     stop = stop or anyio.Event()
     started = time.time()
@@ -633,6 +636,8 @@ async def push(
     config = client_config(settings)
     manifest, images = await load_inputs(settings)
     creds = credentials or credentials_from(settings)
+    if on_target is not None:
+        on_target(manifest.app_id, creds.key_id)
     tokens = TokenProvider(creds, lifetime=settings.token_lifetime)
     journal = await anyio.to_thread.run_sync(lambda: Journal.open(settings.journal_path, run_command="push"))
     ajournal = AsyncJournal(journal)
@@ -692,11 +697,16 @@ async def _deadline(seconds: float, stop: anyio.Event) -> None:
     stop.set()
 
 
-async def plan_only(settings: RunSettings, *, credentials: Credentials | None = None) -> Plan:
-    """Read App Store Connect and return the plan; changes nothing and writes no journal."""
+async def plan_only(settings: RunSettings, *, credentials: Credentials | None = None,
+                    on_target: Callable[[str, str], None] | None = None) -> Plan:
+    """Read App Store Connect and return the plan; changes nothing and writes no journal.
+
+    `on_target(app_id, key_id)` is called once the inputs and key are checked, before any request."""
     config = client_config(settings)
     manifest, images = await load_inputs(settings)
     creds = credentials or credentials_from(settings)
+    if on_target is not None:
+        on_target(manifest.app_id, creds.key_id)
     async with AscClient(config, TokenProvider(creds, lifetime=settings.token_lifetime)) as client:
         return await build_plan(client, kind_api("achievement", settings.api), manifest, images,
                                 on_live=settings.on_live)

@@ -239,3 +239,40 @@ def test_a_closed_stdout_pipe_ends_quietly(argv: list[str], tmp_path: Path) -> N
     child.stderr.close()
     assert child.wait(timeout=60) == (0 if "--help" in argv else 141)
     assert err == ""
+
+
+# ---------------------------------------------------------------------------------- item 7: say where you send
+
+
+@pytest.mark.parametrize("command", ["plan", "push"])
+def test_plan_and_push_start_with_the_target_line(
+    command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], live_sim: Simulator,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The first line names the base URL (and that BULKGC_BASE_URL set it), app id, key id and API version; the
+    key's text never appears; with --log-format json the line is a JSON event."""
+    vendor = f"{VENDOR}.target.{command}"
+    manifest = write_manifest(tmp_path / "m.toml", vendor)
+    icon(tmp_path / "assets" / f"{vendor}.png", (40, 50, 60))
+    key = sim_env(live_sim, tmp_path, monkeypatch)
+
+    code, out, err = run_cli(capsys, command, str(manifest), "--api", "v2")
+    assert code == 0, err
+    assert err.splitlines()[0] == (f"{'Pushing to' if command == 'push' else 'Reading'} {live_sim.base_url} (from "
+                                   f"environment variable BULKGC_BASE_URL): app {APP_ID}, key id "
+                                   f"{live_sim.key.key_id}, API v2")
+    key_body = key.read_text().splitlines()[1]
+    assert "PRIVATE KEY" not in out + err and key_body not in out + err
+
+    monkeypatch.setenv("BULKGC_LOG_FORMAT", "json")
+    monkeypatch.delenv("BULKGC_BASE_URL")
+    code, out, err = run_cli(capsys, command, str(manifest), "--base-url", live_sim.base_url)
+    assert code == 0, err
+    event = json.loads(err.splitlines()[0])
+    assert {k: event[k] for k in ("event", "base_url", "base_url_from", "app_id", "key_id", "api")} == {
+        "event": "target", "base_url": live_sim.base_url, "base_url_from": "flag --base-url", "app_id": APP_ID,
+        "key_id": live_sim.key.key_id, "api": "v2"}
+    monkeypatch.delenv("BULKGC_LOG_FORMAT")
+    code, out, err = run_cli(capsys, command, str(manifest), "--base-url", live_sim.base_url, "--quiet") \
+        if command == "push" else (0, "", "")
+    assert code == 0 and "Pushing to" not in err  # --quiet: failures and the summary only

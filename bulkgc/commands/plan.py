@@ -8,6 +8,7 @@ import json
 import anyio
 
 from bulkgc.config import add_arguments, resolve
+from bulkgc.commands.push import announce_target
 from bulkgc.pipeline import plan_only
 
 
@@ -23,7 +24,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 def run(args: argparse.Namespace) -> int:
     settings = resolve(args, check=("manifest", "assets", "credentials", "base_url"))
-    plan = anyio.run(lambda: plan_only(settings))
+    plan = anyio.run(lambda: plan_only(
+        settings, on_target=lambda app_id, key_id: announce_target(settings, "Reading", app_id, key_id)))
     if args.json:
         print(json.dumps(plan.to_dict(), indent=2))
     else:
