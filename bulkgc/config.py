@@ -19,6 +19,9 @@ from bulkgc.errors import ConfigError, ManifestError, Problem, UsageError
 
 DEFAULT_BASE_URL = "https://api.appstoreconnect.apple.com"
 
+# fastlane's names for the same credentials (app_store_connect_api_key action), read when the ASC_* one is unset
+FASTLANE = "APP_STORE_CONNECT_API_KEY_"
+
 NO_MANIFEST = ("no manifest given: name the manifest file (TOML or JSON, see docs/MANIFEST.md) on the command line "
                "or in BULKGC_MANIFEST; `bulkgc demo` pushes the bundled example to a local simulator")
 
@@ -92,13 +95,15 @@ class RunSettings:
     base_url: str = setting(DEFAULT_BASE_URL, "App Store Connect base URL (https; http only for a loopback simulator)",
                             env="BULKGC_BASE_URL", metavar="URL")
     key_id: str | None = setting(None, "API key id (the 10-character id shown in App Store Connect)",
-                                 env="ASC_KEY_ID", metavar="ID")
+                                 env="ASC_KEY_ID", metavar="ID", env_aliases=(FASTLANE + "KEY_ID",))
     issuer_id: str | None = setting(None, "issuer id (UUID); omit for an individual key",
-                                    env="ASC_ISSUER_ID", metavar="UUID")
+                                    env="ASC_ISSUER_ID", metavar="UUID", env_aliases=(FASTLANE + "ISSUER_ID",))
     private_key_path: Path | None = setting(None, "path of the .p8 private key file",
-                                            env="ASC_PRIVATE_KEY_PATH", parse=Path, metavar="FILE")
+                                            env="ASC_PRIVATE_KEY_PATH", parse=Path, metavar="FILE",
+                                            env_aliases=(FASTLANE + "KEY_FILEPATH",))
     private_key: str | None = setting(None, "the .p8 key text itself (environment only, for CI secret stores)",
-                                      env="ASC_PRIVATE_KEY", cli=False, secret=True)
+                                      env="ASC_PRIVATE_KEY", cli=False, secret=True,
+                                      env_aliases=(FASTLANE + "KEY",))
     api_key_json: Path | None = setting(None, "fastlane-style API key JSON file (key_id, issuer_id, key)",
                                         env="ASC_API_KEY_JSON", parse=Path, metavar="FILE")
     journal: Path | None = setting(None, "resume journal (default: .bulkgc/journal.sqlite next to the manifest)",
@@ -254,6 +259,9 @@ def check_settings(settings: RunSettings, check: tuple[str, ...]) -> None:
     if "assets" in check and settings.assets is not None:
         _require(settings, "assets", is_dir=True)
     if "credentials" in check:
+        if settings.private_key_path is not None and settings.private_key:
+            raise ConfigError(f"the key is given twice: as a file ({settings.origin('private_key_path')}) and as text "
+                              f"({settings.origin('private_key')}); keep only one of them")
         for name, what in (("private_key_path", "key file"), ("api_key_json", "API key JSON")):
             path = getattr(settings, name)
             if path is not None and not Path(path).expanduser().is_file():

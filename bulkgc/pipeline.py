@@ -79,6 +79,7 @@ def credentials_from(settings: RunSettings) -> Credentials:
         private_key_path=settings.private_key_path,
         private_key=settings.private_key,
         api_key_json=settings.api_key_json,
+        key_id_origin=settings.origin("key_id"),
     )
 
 

@@ -71,7 +71,8 @@ def write_manifest(path: Path, vendor: str = VENDOR, *, name: str = "New user") 
 
 def sim_env(sim: Simulator, tmp: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Point bulkgc at the simulator through the environment, as `bulkgc sim` tells users to; the key path."""
-    key = sim.key.write_p8(tmp / "keys")
+    (tmp / "keys").mkdir(exist_ok=True)
+    key = sim.key.write_p8(tmp / "keys")  # AuthKey_<KEY ID>.p8, as App Store Connect names it
     monkeypatch.setenv("BULKGC_BASE_URL", sim.base_url)
     monkeypatch.setenv("ASC_KEY_ID", sim.key.key_id)
     monkeypatch.setenv("ASC_ISSUER_ID", sim.key.issuer_id)
@@ -276,3 +277,78 @@ def test_plan_and_push_start_with_the_target_line(
     code, out, err = run_cli(capsys, command, str(manifest), "--base-url", live_sim.base_url, "--quiet") \
         if command == "push" else (0, "", "")
     assert code == 0 and "Pushing to" not in err  # --quiet: failures and the summary only
+
+
+# ---------------------------------------------------------------------------------- item 13: credentials
+
+
+FASTLANE = "APP_STORE_CONNECT_API_KEY_"
+
+
+@pytest.mark.parametrize("how", ["fastlane_file", "fastlane_text", "fastlane_base64", "asc_base64"])
+def test_credentials_as_fastlane_and_ci_secret_stores_hold_them(
+    how: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], live_sim: Simulator,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """fastlane's APP_STORE_CONNECT_API_KEY_* variables (key file, key text, base64 text) and a base64 key in
+    ASC_PRIVATE_KEY authenticate a push: the simulator answers 2xx to every request, none 401."""
+    vendor = f"{VENDOR}.creds.{how}"
+    manifest = write_manifest(tmp_path / "m.toml", vendor)
+    icon(tmp_path / "assets" / f"{vendor}.png", (70, 80, 90))
+    (tmp_path / "keys").mkdir()
+    key = live_sim.key.write_p8(tmp_path / "keys")
+    pem = key.read_text()
+    b64 = base64.b64encode(pem.encode()).decode()
+    monkeypatch.setenv("BULKGC_BASE_URL", live_sim.base_url)
+    if how.startswith("fastlane"):
+        monkeypatch.setenv(FASTLANE + "KEY_ID", live_sim.key.key_id)
+        monkeypatch.setenv(FASTLANE + "ISSUER_ID", live_sim.key.issuer_id)
+        if how == "fastlane_file":
+            monkeypatch.setenv(FASTLANE + "KEY_FILEPATH", str(key))
+        elif how == "fastlane_text":
+            monkeypatch.setenv(FASTLANE + "KEY", pem)
+        else:
+            monkeypatch.setenv(FASTLANE + "KEY", b64)
+            monkeypatch.setenv(FASTLANE + "IS_KEY_CONTENT_BASE64", "true")
+    else:
+        monkeypatch.setenv("ASC_KEY_ID", live_sim.key.key_id)
+        monkeypatch.setenv("ASC_ISSUER_ID", live_sim.key.issuer_id)
+        monkeypatch.setenv("ASC_PRIVATE_KEY", b64)
+    seen = len(live_sim.requests)
+    code, out, err = run_cli(capsys, "push", str(manifest), "--log-format", "plain")
+    assert code == 0, err
+    sent = [r for r in live_sim.requests[seen:] if r.kind == "api"]
+    assert sent and all(200 <= r.status < 300 for r in sent), [(r.method, r.path, r.status) for r in sent]
+    assert image_bytes_for(live_sim, vendor) == [(tmp_path / "assets" / f"{vendor}.png").read_bytes()]
+    assert b64 not in out + err and pem.splitlines()[1] not in out + err
+
+
+def test_asc_variables_win_over_fastlane_ones(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """With both set, ASC_KEY_ID is used, and an error about it names that variable, not fastlane's."""
+    manifest = write_manifest(tmp_path / "m.toml")
+    icon(tmp_path / "assets" / f"{VENDOR}.png", (1, 2, 3))
+    monkeypatch.setenv("ASC_KEY_ID", "HAS SPACE")
+    monkeypatch.setenv(FASTLANE + "KEY_ID", "GOODKEY001")
+    monkeypatch.setenv(FASTLANE + "KEY_FILEPATH", str(tmp_path / "AuthKey_GOODKEY001.p8"))
+    code, _, err = run_cli(capsys, "plan", str(manifest), "--base-url", "http://127.0.0.1:9")
+    assert code == 3
+    assert f"AuthKey_GOODKEY001.p8 (from environment variable {FASTLANE}KEY_FILEPATH) does not exist" in err
+
+
+def test_key_file_named_for_another_key_id_is_reported_before_any_request(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], live_sim: Simulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """AuthKey_<ID>.p8 with a different key id: exit 3 naming both ids and where the id came from; no request."""
+    manifest = write_manifest(tmp_path / "m.toml")
+    icon(tmp_path / "assets" / f"{VENDOR}.png", (1, 2, 3))
+    sim_env(live_sim, tmp_path, monkeypatch)
+    monkeypatch.setenv("ASC_KEY_ID", "OTHERKEY01")
+    before = len(live_sim.requests)
+    for command in ("plan", "push"):
+        code, out, err = run_cli(capsys, command, str(manifest))
+        assert code == 3, err
+        assert (f"the key file AuthKey_{live_sim.key.key_id}.p8 is named for key id {live_sim.key.key_id}, but the "
+                "key id given is OTHERKEY01 (from environment variable ASC_KEY_ID)") in err
+        assert "Pushing to" not in err and "Reading" not in err
+    assert len(live_sim.requests) == before
