@@ -5,11 +5,11 @@ and the demo's output; each driven through the CLI, against a live simulator whe
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -352,3 +352,54 @@ def test_key_file_named_for_another_key_id_is_reported_before_any_request(
                 "key id given is OTHERKEY01 (from environment variable ASC_KEY_ID)") in err
         assert "Pushing to" not in err and "Reading" not in err
     assert len(live_sim.requests) == before
+
+
+# ---------------------------------------------------------------------------------- item 14: the demo reads well
+
+
+def test_demo_output_redirected_is_framed_condensed_and_ends_with_next_steps(tmp_path: Path) -> None:
+    """`bulkgc demo > file 2>&1`: each header precedes its push's output, per-item lines are condensed to one
+    line per kind, and it ends with what to do next (a manifest from docs/MANIFEST.md, rehearsing on bulkgc sim)."""
+    done = subprocess.run([sys.executable, "-m", "bulkgc", "demo", "--processing-delay", "0.05"], cwd=ROOT,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=300,
+                          env={k: v for k, v in os.environ.items() if not k.startswith(("ASC_", "BULKGC_"))})
+    assert done.returncode == 0, done.stdout
+    lines = done.stdout.splitlines()
+
+    def index(prefix: str, start: int = 0) -> int:
+        return next(i for i, line in enumerate(lines) if i >= start and line.startswith(prefix))
+
+    first = index("== First push")
+    plan = index("20", first)  # the first push's timestamped plan line comes after its header
+    first_summary = index("bulkgc push: ", plan)
+    second = index("== Second push")
+    second_summary = index("bulkgc push: ", second)
+    assert first < plan < first_summary < second < second_summary
+    assert [line.split(":")[0].strip() for line in lines[plan + 1:first_summary]] == [
+        "achievements", "localizations", "images"]  # one line per kind, not one per step of each item
+    assert "unchanged" in lines[second_summary]
+    assert len(lines) < 40, done.stdout
+    tail = "\n".join(lines[-8:])
+    assert lines[index("What next:")] == "What next:" and "docs/MANIFEST.md" in tail and "bulkgc sim" in tail
+
+
+def test_sim_stop_line_reads_well(tmp_path: Path) -> None:
+    """`bulkgc sim` says how it stops and where state lives ('kept only in memory', no 'savedonly'), exports an
+    absolute key path, and stops cleanly on SIGTERM."""
+    ready = tmp_path / "ready.json"
+    child = subprocess.Popen([sys.executable, "-m", "bulkgc", "sim", "--key-dir", "keys", "--ready-file",
+                              str(ready)], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        for _ in range(600):
+            if ready.exists() or child.poll() is not None:
+                break
+            time.sleep(0.05)
+        info = json.loads(ready.read_text())
+    finally:
+        child.terminate()
+        out, err = child.communicate(timeout=60)
+    assert child.returncode == 0, err
+    assert "Stop with Ctrl-C (state is kept only in memory)." in out and "savedonly" not in out
+    key = Path(info["private_key_path"])
+    assert f"export ASC_PRIVATE_KEY_PATH={(tmp_path / key).resolve()}" in out
+    assert (tmp_path / key).is_file()

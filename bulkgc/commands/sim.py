@@ -127,8 +127,11 @@ async def serve(config: SimConfig, *, key_dir: Path | None = None, ready_file: P
         print(f"  export BULKGC_BASE_URL={sim.base_url}")
         print(f"  export ASC_KEY_ID={sim.key.key_id}")
         print(f"  export ASC_ISSUER_ID={sim.key.issuer_id}")
-        print(f"  export ASC_PRIVATE_KEY_PATH={key_path if key_path else '<DIR>/AuthKey_' + sim.key.key_id + '.p8'}")
-        print("Stop with Ctrl-C (state is saved" + (f" to {config.state_file})." if config.state_file else "only in memory)."), flush=True)
+        # absolute: the export lines are pasted into another terminal, maybe in another directory
+        shown_key = key_path.resolve() if key_path else f"<DIR>/AuthKey_{sim.key.key_id}.p8"
+        print(f"  export ASC_PRIVATE_KEY_PATH={shown_key}")
+        kept = f"state is saved to {config.state_file}" if config.state_file else "state is kept only in memory"
+        print(f"Stop with Ctrl-C ({kept}).", flush=True)
         if ready_file is not None:
             tmp = ready_file.with_name(ready_file.name + ".tmp")
             tmp.write_text(json.dumps(info, indent=1), encoding="utf-8")
