@@ -42,6 +42,9 @@ EPILOG = """exit codes:
   2  invalid input or usage (manifest, icons, flags): nothing was sent
   3  authentication or configuration (key, key id, issuer id, journal in use)
   4  interrupted (signal or --deadline): run the same command again to resume
+  141 stdout was closed by its reader (e.g. piped into head): stopped quietly
+
+Each command's --help has its own examples and exit codes, e.g. `bulkgc push --help`.
 """
 
 

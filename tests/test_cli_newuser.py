@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -403,3 +404,51 @@ def test_sim_stop_line_reads_well(tmp_path: Path) -> None:
     key = Path(info["private_key_path"])
     assert f"export ASC_PRIVATE_KEY_PATH={(tmp_path / key).resolve()}" in out
     assert (tmp_path / key).is_file()
+
+
+# ---------------------------------------------------------------------------------- item 11: --help
+
+SUBCOMMANDS = ["demo", "push", "plan", "validate", "status", "sim", "bench"]
+
+
+def help_text(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
+    """What `bulkgc argv --help` prints (it exits 0)."""
+    with pytest.raises(SystemExit) as exited:
+        main([*argv, "--help"])
+    assert exited.value.code == 0
+    return capsys.readouterr().out
+
+
+@pytest.mark.parametrize("command", SUBCOMMANDS)
+def test_every_subcommand_help_has_description_examples_and_exit_codes(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`bulkgc COMMAND --help` has a description, an examples section of runnable `bulkgc COMMAND` lines, and
+    its exit codes (0 and at least one failure code), with no Python internals."""
+    text = help_text(capsys, command)
+    after_usage = text.split("\n\n")[1]
+    assert not after_usage.startswith(("options:", "positional")) and len(after_usage) > 40, text
+    examples = text.split("\nexamples:\n")[1].split("\n\n")[0].splitlines()
+    assert examples and all(line.startswith(f"  bulkgc {command}") or "=" in line.split()[0] for line in examples)
+    codes = text.split("\nexit codes:\n")[1].splitlines()
+    assert codes[0].startswith("  0 ") and any(line.startswith(("  1 ", "  2 ")) for line in codes), text
+    for internal in ("[INFER", "None", "Simulator.", "fnmatch", "re.search", "SimConfig"):
+        assert internal not in text, (command, internal)
+
+
+def test_sim_help_uses_readable_placeholders(capsys: pytest.CaptureFixture[str]) -> None:
+    """Every placeholder in `bulkgc sim --help` says what to type (SECONDS, BYTES, ...), not a field name."""
+    usage = help_text(capsys, "sim").split("\n\n")[0]
+    placeholders = set(re.findall(r"--[\w-]+ ([A-Z_]+)\]", usage))
+    assert placeholders and placeholders <= {"ADDRESS", "PORT", "APP_ID", "N", "KEY_ID", "UUID", "SECONDS", "BYTES",
+                                             "FRACTION", "BYTES_PER_S", "FILE", "DIR", "RULE"}, placeholders
+
+
+def test_bench_help_keeps_the_formulas_layout(capsys: pytest.CaptureFixture[str]) -> None:
+    """`bulkgc bench --help` prints the request and wall-time formulas one term per line, as written."""
+    text = help_text(capsys, "bench")
+    for line in ("    minimum = 1 (app's Game Center detail) + max(1, ceil(existing achievements / 200)) list pages",
+                 "            + 2 x images uploaded              (reserve + commit; parts go to upload URLs, not the API)",
+                 "    throughput = minimum x api_latency / burst_limit",
+                 "    bound      = max(throughput, critical)"):
+        assert line in text.splitlines(), line

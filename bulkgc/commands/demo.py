@@ -10,15 +10,23 @@ from typing import TextIO
 
 import anyio
 
+from bulkgc.commands import HELP_LAYOUT, help_epilog
 from bulkgc.progress import FAILURE_OUTCOMES, Event, LogSink, QuietSink, choose_sink
 from bulkgc.report import RunReport, format_summary
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("demo", help="push the sample icons to an embedded App Store Connect simulator",
-                       description="Starts the local App Store Connect simulator in-process (127.0.0.1, free port, "
-                                   "generated key), pushes assets/ as manifests/example.toml says, then pushes again "
-                                   "to show that a second run has nothing to do. Nothing leaves this machine.")
+                       description="Starts the local App Store Connect simulator in-process (127.0.0.1, free port,\n"
+                                   "generated key), pushes assets/ as manifests/example.toml says, then pushes again\n"
+                                   "to show that a second run has nothing to do. Nothing leaves this machine.",
+                       epilog=help_epilog(
+                           ["bulkgc demo                      # from the bulkgc checkout",
+                            "bulkgc demo manifests/mygame.toml --processing-delay 0.1"],
+                           {0: "both pushes succeeded",
+                            1: "an item failed in one of the pushes (the summary names it)",
+                            2: "the manifest is missing or invalid, or an icon fails the checks"}),
+                       **HELP_LAYOUT)
     p.add_argument("manifest", nargs="?", type=Path, default=Path("manifests/example.toml"),
                    help="manifest to push (default: manifests/example.toml)")
     p.add_argument("--assets", type=Path, default=None, metavar="DIR", help="icons directory (default: from manifest)")

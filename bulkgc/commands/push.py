@@ -13,6 +13,7 @@ from typing import Any
 
 import anyio
 
+from bulkgc.commands import HELP_LAYOUT, help_epilog
 from bulkgc.config import RunSettings, add_arguments, resolve
 from bulkgc.errors import EXIT_INTERRUPTED
 from bulkgc.pipeline import push
@@ -25,9 +26,21 @@ STOP_GRACE_SECONDS = 8.0
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("push", help="push achievements, localizations and icons (resumable)",
-                       description="Read App Store Connect, compare with the manifest and do only what differs: "
-                                   "create/update achievements and localizations, upload icons, wait until "
-                                   "App Store Connect has processed them. Run it again to resume.")
+                       description="Read App Store Connect, compare with the manifest and do only what differs:\n"
+                                   "create/update achievements and localizations, upload icons, wait until App\n"
+                                   "Store Connect has processed them. Interrupted? Run the same command again to\n"
+                                   "resume. Every option can also be set by the environment variable shown.",
+                       epilog=help_epilog(
+                           ["bulkgc push manifests/mygame.toml",
+                            "bulkgc push manifests/mygame.toml --report report.json --junit junit.xml",
+                            "BULKGC_DEADLINE=5h30m bulkgc push manifests/mygame.toml   # exit 4 = run again",
+                            "bulkgc push manifests/mygame.toml --base-url http://127.0.0.1:PORT  # a `bulkgc sim`"],
+                           {0: "everything is done (or nothing needed doing)",
+                            1: "some items failed or are blocked (a version in review); the summary names them",
+                            2: "invalid input or usage (manifest, icons, flags, no manifest given): nothing sent",
+                            3: "authentication or configuration (key, key id, issuer id, journal in use)",
+                            4: "interrupted (signal or --deadline): run the same command again to resume"}),
+                       **HELP_LAYOUT)
     add_arguments(p)
     p.set_defaults(run=run)
 

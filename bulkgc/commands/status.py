@@ -6,16 +6,27 @@ import argparse
 import json
 import time
 
+from bulkgc.commands import HELP_LAYOUT, help_epilog
 from bulkgc.config import add_arguments, check_settings, from_sources
 from bulkgc.journal import Journal, lock_holder
-
 
 #: unfinished items listed by name in the text output
 SHOW = 20
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser("status", help="show what the resume journal knows (no network)")
+    p = sub.add_parser("status", help="show what the resume journal knows (no network)",
+                       description="Show what the resume journal of a manifest knows: the last run, items done,\n"
+                                   "in flight and failed, and whether a push is running now. Reads only the\n"
+                                   "journal (works while a push runs); never the network.",
+                       epilog=help_epilog(
+                           ["bulkgc status manifests/mygame.toml",
+                            "bulkgc status manifests/mygame.toml --json",
+                            "bulkgc status --journal /ci/cache/journal.sqlite"],
+                           {0: "the status was printed (also when no push has run yet)",
+                            2: "no manifest given, or the manifest does not exist",
+                            3: "the journal cannot be read (corrupt, or from a newer bulkgc)"}),
+                       **HELP_LAYOUT)
     add_arguments(p, only={"manifest", "journal"})
     p.add_argument("--json", action="store_true", help="print as JSON")
     p.set_defaults(run=run)

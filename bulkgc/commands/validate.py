@@ -8,6 +8,7 @@ from pathlib import Path
 
 import anyio
 
+from bulkgc.commands import HELP_LAYOUT, help_epilog
 from bulkgc.config import add_arguments, resolve
 from bulkgc.errors import EXIT_INVALID_INPUT, ManifestError, Problem
 from bulkgc.manifest import load_manifest
@@ -16,8 +17,17 @@ from bulkgc.scan import scan_directory, scan_images
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("validate", help="check manifests and icons locally (no network); lists every problem",
-                       description="Check manifests (TOML/JSON) and icon directories without any network access. "
-                                   "Every problem is listed at once with the file and what to do.")
+                       description="Check manifests (TOML/JSON) and icon directories without any network access,\n"
+                                   "resolving the manifest and icons directory exactly as push does. Every problem\n"
+                                   "is listed at once with the file, the line and what to do.",
+                       epilog=help_epilog(
+                           ["bulkgc validate manifests/mygame.toml",
+                            "bulkgc validate manifests/mygame.toml --assets build/icons",
+                            "BULKGC_MANIFEST=manifests/mygame.toml bulkgc validate",
+                            "bulkgc validate build/icons/      # a directory: every icon in it"],
+                           {0: "no problems",
+                            2: "problems found (each listed), or no manifest given"}),
+                       **HELP_LAYOUT)
     p.add_argument("paths", nargs="*", type=Path, default=None, metavar="PATH",
                    help="manifest files and/or directories of icons (default: the manifest in BULKGC_MANIFEST)")
     # the same declaration (flag and environment variable) as push, so validate checks what push will send
