@@ -74,8 +74,8 @@ EXIT_STDOUT_CLOSED = 141
 
 # When a task group holds several errors, the one that explains the run best decides the exit code.
 _PRECEDENCE: tuple[type[BaseException], ...] = (
-    KeyboardInterrupt, BrokenPipeError, AuthError, ConfigError, JournalError, ManifestError, InvalidImageError,
-    InterruptedRun, BulkgcError,
+    KeyboardInterrupt, BrokenPipeError, AuthError, ConfigError, JournalError, ManifestError,
+    InvalidImageError, InterruptedRun, BulkgcError,
 )
 
 

@@ -19,11 +19,13 @@ from bulkgc.errors import ConfigError, ManifestError, Problem, UsageError
 
 DEFAULT_BASE_URL = "https://api.appstoreconnect.apple.com"
 
-# fastlane's names for the same credentials (app_store_connect_api_key action), read when the ASC_* one is unset
+# fastlane's names for the same credentials (its app_store_connect_api_key action), read when the ASC_* one is
+# unset
 FASTLANE = "APP_STORE_CONNECT_API_KEY_"
 
-NO_MANIFEST = ("no manifest given: name the manifest file (TOML or JSON, see docs/MANIFEST.md) on the command line "
-               "or in BULKGC_MANIFEST; `bulkgc demo` pushes the bundled example to a local simulator")
+NO_MANIFEST = ("no manifest given: name the manifest file (TOML or JSON, see docs/MANIFEST.md) on the "
+               "command line or in BULKGC_MANIFEST; `bulkgc demo` pushes the bundled example to a local "
+               "simulator")
 
 _DURATION = re.compile(r"^\s*(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m)?\s*(?:(\d+(?:\.\d+)?)s?)?\s*$")
 
@@ -97,7 +99,8 @@ class RunSettings:
     key_id: str | None = setting(None, "API key id (the 10-character id shown in App Store Connect)",
                                  env="ASC_KEY_ID", metavar="ID", env_aliases=(FASTLANE + "KEY_ID",))
     issuer_id: str | None = setting(None, "issuer id (UUID); omit for an individual key",
-                                    env="ASC_ISSUER_ID", metavar="UUID", env_aliases=(FASTLANE + "ISSUER_ID",))
+                                    env="ASC_ISSUER_ID", metavar="UUID",
+                                    env_aliases=(FASTLANE + "ISSUER_ID",))
     private_key_path: Path | None = setting(None, "path of the .p8 private key file",
                                             env="ASC_PRIVATE_KEY_PATH", parse=Path, metavar="FILE",
                                             env_aliases=(FASTLANE + "KEY_FILEPATH",))
@@ -212,7 +215,8 @@ def from_sources(
             continue
         if args is not None and getattr(args, f.name, None) is not None:
             name = _flag_name(f)
-            raw, origin = getattr(args, f.name), f"flag {name}" if name.startswith("--") else f"argument {meta['metavar']}"
+            raw = getattr(args, f.name)
+            origin = f"flag {name}" if name.startswith("--") else f"argument {meta['metavar']}"
         else:
             for var in (meta["env"], *meta.get("env_aliases", ())) if meta.get("env") else ():
                 if env.get(var, "") != "":
@@ -230,13 +234,13 @@ def from_sources(
     if problems:
         raise ConfigError("invalid settings:\n  - " + "\n  - ".join(problems))
     settings = cls(**values)
-    # Kept beside the frozen fields (not one of them) so every error about a setting can say where it came from.
+    # Kept beside the frozen fields (not one of them) so an error about a setting can say where it came from.
     object.__setattr__(settings, "_origins", origins)
     return settings
 
 
 def origin_of(settings: Any, name: str) -> str:
-    """Where `settings.name` came from ('--assets', 'environment variable BULKGC_ASSETS', ..., or 'default')."""
+    """Where `settings.name` came from: 'flag --assets', 'environment variable BULKGC_ASSETS', 'default'..."""
     return str(getattr(settings, "_origins", {}).get(name, "default"))
 
 
@@ -260,13 +264,14 @@ def check_settings(settings: RunSettings, check: tuple[str, ...]) -> None:
         _require(settings, "assets", is_dir=True)
     if "credentials" in check:
         if settings.private_key_path is not None and settings.private_key:
-            raise ConfigError(f"the key is given twice: as a file ({settings.origin('private_key_path')}) and as text "
-                              f"({settings.origin('private_key')}); keep only one of them")
+            file_from, text_from = settings.origin("private_key_path"), settings.origin("private_key")
+            raise ConfigError(f"the key is given twice: as a file ({file_from}) and as text ({text_from}); "
+                              "keep only one of them")
         for name, what in (("private_key_path", "key file"), ("api_key_json", "API key JSON")):
             path = getattr(settings, name)
             if path is not None and not Path(path).expanduser().is_file():
-                raise ConfigError(f"{what} {path} (from {settings.origin(name)}) does not exist or is not a file; "
-                                  "check the path")
+                raise ConfigError(f"{what} {path} (from {settings.origin(name)}) does not exist or is not a "
+                                  "file; check the path")
     if "base_url" in check:
         from bulkgc.asc.client import ClientConfig  # here: bulkgc.asc imports this module
 
@@ -282,7 +287,8 @@ def _require(settings: RunSettings, name: str, *, is_dir: bool) -> None:
     where = settings.origin(name)
     if is_dir and not path.is_dir():
         why = "is a file, not a directory" if path.exists() else "does not exist"
-        raise ManifestError(Problem(str(path), f"icons directory {why} (from {where}); fix the path or unset it"))
+        raise ManifestError(Problem(str(path), f"icons directory {why} (from {where}); fix the path or unset "
+                                               "it"))
     if not is_dir and not path.is_file():
         why = "is a directory, not a manifest file" if path.is_dir() else "file not found"
         raise ManifestError(Problem(str(path), f"{why} (from {where}); check the path"))

@@ -31,8 +31,9 @@ ROOT = Path(__file__).resolve().parents[1]
 def live_sim() -> Iterator[Simulator]:
     """A simulator on 127.0.0.1 in its own thread, so the CLI can run `anyio.run` in this one."""
     with start_blocking_portal() as portal:
-        with portal.wrap_async_context_manager(Simulator(SimConfig(app_id=APP_ID, seed=12,
-                                                                   processing_delay=0.05))) as sim:
+        with portal.wrap_async_context_manager(
+            Simulator(SimConfig(app_id=APP_ID, seed=12, processing_delay=0.05))
+        ) as sim:
             yield sim
 
 
@@ -66,7 +67,9 @@ def write_manifest(path: Path, vendor: str = VENDOR, *, name: str = "New user") 
         f'app_id = "{APP_ID}"\nassets = "assets"\n\n[[achievement]]\nvendor_identifier = "{vendor}"\n'
         f'reference_name = "{name}"\npoints = 5\nshow_before_earned = true\nrepeatable = false\n\n'
         f'[achievement.locales.en-US]\nname = "{name}"\n'
-        'before_earned_description = "Before"\nafter_earned_description = "After"\n', encoding="utf-8")
+        'before_earned_description = "Before"\nafter_earned_description = "After"\n',
+        encoding="utf-8",
+    )
     return path
 
 
@@ -125,7 +128,9 @@ def test_validate_reads_the_manifest_named_by_bulkgc_manifest(
     manifest = write_manifest(tmp_path / "m.toml")
     monkeypatch.setenv("BULKGC_MANIFEST", str(manifest))
     code, _, err = run_cli(capsys, "validate")
-    assert code == 2 and "m.toml: assets: the assets directory" in err  # m.toml was read: its assets are missing
+    assert (
+        code == 2 and "m.toml: assets: the assets directory" in err
+    )  # m.toml was read: its assets are missing
     icon(tmp_path / "assets" / f"{VENDOR}.png", (1, 2, 3))
     code, out, err = run_cli(capsys, "validate")
     assert code == 0 and str(manifest) in out and "example.toml" not in out + err
@@ -133,7 +138,10 @@ def test_validate_reads_the_manifest_named_by_bulkgc_manifest(
 
 @pytest.mark.parametrize("command", ["validate", "plan", "push", "status"])
 def test_a_bad_setting_names_the_variable_or_flag_it_came_from(
-    command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], live_sim: Simulator,
+    command: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    live_sim: Simulator,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A missing manifest from BULKGC_MANIFEST or from the argument: exit 2 naming that origin; nothing is sent."""
@@ -203,7 +211,10 @@ def test_status_while_a_push_runs_says_running_not_resume(
 
 @pytest.mark.parametrize("command", ["push", "plan", "validate", "status"])
 def test_no_manifest_given_prints_usage_and_exits_2(
-    command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], live_sim: Simulator,
+    command: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    live_sim: Simulator,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """In a directory holding manifests/example.toml, `bulkgc COMMAND` alone says 'no manifest given' with the
@@ -221,8 +232,9 @@ def test_no_manifest_given_prints_usage_and_exits_2(
 # ---------------------------------------------------------------------------------- item 4: a closed pipe
 
 
-@pytest.mark.parametrize("argv", [["status", "m.toml"], ["status", "m.toml", "--json"], ["validate", "m.toml"],
-                                  ["push", "--help"]])
+@pytest.mark.parametrize(
+    "argv", [["status", "m.toml"], ["status", "m.toml", "--json"], ["validate", "m.toml"], ["push", "--help"]]
+)
 def test_a_closed_stdout_pipe_ends_quietly(argv: list[str], tmp_path: Path) -> None:
     """Output into a pipe whose reader has gone (`bulkgc status | head -1`) ends with no message at all and
     exit 141 like a Unix tool killed by SIGPIPE (help output, already printed, keeps its exit 0)."""
@@ -232,9 +244,13 @@ def test_a_closed_stdout_pipe_ends_quietly(argv: list[str], tmp_path: Path) -> N
         journal.start_run(str(tmp_path / "m.toml"), {})
         for n in range(50):
             journal.put(f"image:{VENDOR}{n}:en-US", state="uploading")
-    child = subprocess.Popen([sys.executable, "-m", "bulkgc", *argv], cwd=tmp_path, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, env={k: v for k, v in os.environ.items()
-                                                           if not k.startswith(("ASC_", "BULKGC_"))})
+    child = subprocess.Popen(
+        [sys.executable, "-m", "bulkgc", *argv],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={k: v for k, v in os.environ.items() if not k.startswith(("ASC_", "BULKGC_"))},
+    )
     assert child.stdout is not None and child.stderr is not None
     child.stdout.close()  # the reader goes away before bulkgc writes anything
     err = child.stderr.read().decode()
@@ -248,7 +264,10 @@ def test_a_closed_stdout_pipe_ends_quietly(argv: list[str], tmp_path: Path) -> N
 
 @pytest.mark.parametrize("command", ["plan", "push"])
 def test_plan_and_push_start_with_the_target_line(
-    command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], live_sim: Simulator,
+    command: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    live_sim: Simulator,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The first line names the base URL (and that BULKGC_BASE_URL set it), app id, key id and API version; the
@@ -260,9 +279,11 @@ def test_plan_and_push_start_with_the_target_line(
 
     code, out, err = run_cli(capsys, command, str(manifest), "--api", "v2")
     assert code == 0, err
-    assert err.splitlines()[0] == (f"{'Pushing to' if command == 'push' else 'Reading'} {live_sim.base_url} (from "
-                                   f"environment variable BULKGC_BASE_URL): app {APP_ID}, key id "
-                                   f"{live_sim.key.key_id}, API v2")
+    assert err.splitlines()[0] == (
+        f"{'Pushing to' if command == 'push' else 'Reading'} {live_sim.base_url} (from "
+        f"environment variable BULKGC_BASE_URL): app {APP_ID}, key id "
+        f"{live_sim.key.key_id}, API v2"
+    )
     key_body = key.read_text().splitlines()[1]
     assert "PRIVATE KEY" not in out + err and key_body not in out + err
 
@@ -272,11 +293,19 @@ def test_plan_and_push_start_with_the_target_line(
     assert code == 0, err
     event = json.loads(err.splitlines()[0])
     assert {k: event[k] for k in ("event", "base_url", "base_url_from", "app_id", "key_id", "api")} == {
-        "event": "target", "base_url": live_sim.base_url, "base_url_from": "flag --base-url", "app_id": APP_ID,
-        "key_id": live_sim.key.key_id, "api": "v2"}
+        "event": "target",
+        "base_url": live_sim.base_url,
+        "base_url_from": "flag --base-url",
+        "app_id": APP_ID,
+        "key_id": live_sim.key.key_id,
+        "api": "v2",
+    }
     monkeypatch.delenv("BULKGC_LOG_FORMAT")
-    code, out, err = run_cli(capsys, command, str(manifest), "--base-url", live_sim.base_url, "--quiet") \
-        if command == "push" else (0, "", "")
+    code, out, err = (
+        run_cli(capsys, command, str(manifest), "--base-url", live_sim.base_url, "--quiet")
+        if command == "push"
+        else (0, "", "")
+    )
     assert code == 0 and "Pushing to" not in err  # --quiet: failures and the summary only
 
 
@@ -288,7 +317,10 @@ FASTLANE = "APP_STORE_CONNECT_API_KEY_"
 
 @pytest.mark.parametrize("how", ["fastlane_file", "fastlane_text", "fastlane_base64", "asc_base64"])
 def test_credentials_as_fastlane_and_ci_secret_stores_hold_them(
-    how: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], live_sim: Simulator,
+    how: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    live_sim: Simulator,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """fastlane's APP_STORE_CONNECT_API_KEY_* variables (key file, key text, base64 text) and a base64 key in
@@ -324,8 +356,9 @@ def test_credentials_as_fastlane_and_ci_secret_stores_hold_them(
     assert b64 not in out + err and pem.splitlines()[1] not in out + err
 
 
-def test_asc_variables_win_over_fastlane_ones(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_asc_variables_win_over_fastlane_ones(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """With both set, ASC_KEY_ID is used, and an error about it names that variable, not fastlane's."""
     manifest = write_manifest(tmp_path / "m.toml")
     icon(tmp_path / "assets" / f"{VENDOR}.png", (1, 2, 3))
@@ -349,8 +382,10 @@ def test_key_file_named_for_another_key_id_is_reported_before_any_request(
     for command in ("plan", "push"):
         code, out, err = run_cli(capsys, command, str(manifest))
         assert code == 3, err
-        assert (f"the key file AuthKey_{live_sim.key.key_id}.p8 is named for key id {live_sim.key.key_id}, but the "
-                "key id given is OTHERKEY01 (from environment variable ASC_KEY_ID)") in err
+        assert (
+            f"the key file AuthKey_{live_sim.key.key_id}.p8 is named for key id {live_sim.key.key_id}, but the "
+            "key id given is OTHERKEY01 (from environment variable ASC_KEY_ID)"
+        ) in err
         assert "Pushing to" not in err and "Reading" not in err
     assert len(live_sim.requests) == before
 
@@ -361,9 +396,15 @@ def test_key_file_named_for_another_key_id_is_reported_before_any_request(
 def test_demo_output_redirected_is_framed_condensed_and_ends_with_next_steps(tmp_path: Path) -> None:
     """`bulkgc demo > file 2>&1`: each header precedes its push's output, per-item lines are condensed to one
     line per kind, and it ends with what to do next (a manifest from docs/MANIFEST.md, rehearsing on bulkgc sim)."""
-    done = subprocess.run([sys.executable, "-m", "bulkgc", "demo", "--processing-delay", "0.05"], cwd=ROOT,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=300,
-                          env={k: v for k, v in os.environ.items() if not k.startswith(("ASC_", "BULKGC_"))})
+    done = subprocess.run(
+        [sys.executable, "-m", "bulkgc", "demo", "--processing-delay", "0.05"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=300,
+        env={k: v for k, v in os.environ.items() if not k.startswith(("ASC_", "BULKGC_"))},
+    )
     assert done.returncode == 0, done.stdout
     lines = done.stdout.splitlines()
 
@@ -376,8 +417,11 @@ def test_demo_output_redirected_is_framed_condensed_and_ends_with_next_steps(tmp
     second = index("== Second push")
     second_summary = index("bulkgc push: ", second)
     assert first < plan < first_summary < second < second_summary
-    assert [line.split(":")[0].strip() for line in lines[plan + 1:first_summary]] == [
-        "achievements", "localizations", "images"]  # one line per kind, not one per step of each item
+    assert [line.split(":")[0].strip() for line in lines[plan + 1 : first_summary]] == [
+        "achievements",
+        "localizations",
+        "images",
+    ]  # one line per kind, not one per step of each item
     assert "unchanged" in lines[second_summary]
     assert len(lines) < 40, done.stdout
     tail = "\n".join(lines[-8:])
@@ -388,8 +432,13 @@ def test_sim_stop_line_reads_well(tmp_path: Path) -> None:
     """`bulkgc sim` says how it stops and where state lives ('kept only in memory', no 'savedonly'), exports an
     absolute key path, and stops cleanly on SIGTERM."""
     ready = tmp_path / "ready.json"
-    child = subprocess.Popen([sys.executable, "-m", "bulkgc", "sim", "--key-dir", "keys", "--ready-file",
-                              str(ready)], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    child = subprocess.Popen(
+        [sys.executable, "-m", "bulkgc", "sim", "--key-dir", "keys", "--ready-file", str(ready)],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         for _ in range(600):
             if ready.exists() or child.poll() is not None:
@@ -429,7 +478,9 @@ def test_every_subcommand_help_has_description_examples_and_exit_codes(
     after_usage = text.split("\n\n")[1]
     assert not after_usage.startswith(("options:", "positional")) and len(after_usage) > 40, text
     examples = text.split("\nexamples:\n")[1].split("\n\n")[0].splitlines()
-    assert examples and all(line.startswith(f"  bulkgc {command}") or "=" in line.split()[0] for line in examples)
+    assert examples and all(
+        line.startswith(f"  bulkgc {command}") or "=" in line.split()[0] for line in examples
+    )
     codes = text.split("\nexit codes:\n")[1].splitlines()
     assert codes[0].startswith("  0 ") and any(line.startswith(("  1 ", "  2 ")) for line in codes), text
     for internal in ("[INFER", "None", "Simulator.", "fnmatch", "re.search", "SimConfig"):
@@ -440,15 +491,30 @@ def test_sim_help_uses_readable_placeholders(capsys: pytest.CaptureFixture[str])
     """Every placeholder in `bulkgc sim --help` says what to type (SECONDS, BYTES, ...), not a field name."""
     usage = help_text(capsys, "sim").split("\n\n")[0]
     placeholders = set(re.findall(r"--[\w-]+ ([A-Z_]+)\]", usage))
-    assert placeholders and placeholders <= {"ADDRESS", "PORT", "APP_ID", "N", "KEY_ID", "UUID", "SECONDS", "BYTES",
-                                             "FRACTION", "BYTES_PER_S", "FILE", "DIR", "RULE"}, placeholders
+    assert placeholders and placeholders <= {
+        "ADDRESS",
+        "PORT",
+        "APP_ID",
+        "N",
+        "KEY_ID",
+        "UUID",
+        "SECONDS",
+        "BYTES",
+        "FRACTION",
+        "BYTES_PER_S",
+        "FILE",
+        "DIR",
+        "RULE",
+    }, placeholders
 
 
 def test_bench_help_keeps_the_formulas_layout(capsys: pytest.CaptureFixture[str]) -> None:
     """`bulkgc bench --help` prints the request and wall-time formulas one term per line, as written."""
     text = help_text(capsys, "bench")
-    for line in ("    minimum = 1 (app's Game Center detail) + max(1, ceil(existing achievements / 200)) list pages",
-                 "            + 2 x images uploaded              (reserve + commit; parts go to upload URLs, not the API)",
-                 "    throughput = minimum x api_latency / burst_limit",
-                 "    bound      = max(throughput, critical)"):
+    for line in (
+        "    minimum = 1 (app's Game Center detail) + max(1, ceil(existing achievements / 200)) list pages",
+        "            + 2 x images uploaded              (reserve + commit; parts go to upload URLs, not the API)",
+        "    throughput = minimum x api_latency / burst_limit",
+        "    bound      = max(throughput, critical)",
+    ):
         assert line in text.splitlines(), line

@@ -212,9 +212,9 @@ def _check_key_file_name(path: Path, key_id: str, origin: str | None) -> None:
     if m and m.group(1) != key_id:
         given = f" (from {origin})" if origin and origin != "default" else ""
         raise ConfigError(
-            f"the key file {path.name} is named for key id {m.group(1)}, but the key id given is {key_id}{given}; "
-            f"App Store Connect names each .p8 after its key id, so use key id {m.group(1)} or the .p8 of key "
-            f"{key_id} (rename the file if it really is key {key_id})"
+            f"the key file {path.name} is named for key id {m.group(1)}, but the key id given is "
+            f"{key_id}{given}; App Store Connect names each .p8 after its key id, so use key id "
+            f"{m.group(1)} or the .p8 of key {key_id} (rename the file if it really is key {key_id})"
         )
 
 

@@ -10,7 +10,7 @@ HELP_LAYOUT = {"formatter_class": argparse.RawDescriptionHelpFormatter}
 
 
 def help_epilog(examples: Sequence[str], exit_codes: Mapping[int, str]) -> str:
-    """The end of a subcommand's --help: examples (one command each, '# ' lines explain) and its exit codes."""
+    """The end of a subcommand's --help: its examples (one command each) and its exit codes."""
     lines = ["examples:"]
     lines += [f"  {example}" for example in examples]
     lines += ["", "exit codes:"]

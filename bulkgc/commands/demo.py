@@ -17,9 +17,10 @@ from bulkgc.report import RunReport, format_summary
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("demo", help="push the sample icons to an embedded App Store Connect simulator",
-                       description="Starts the local App Store Connect simulator in-process (127.0.0.1, free port,\n"
-                                   "generated key), pushes assets/ as manifests/example.toml says, then pushes again\n"
-                                   "to show that a second run has nothing to do. Nothing leaves this machine.",
+                       description="Starts the local App Store Connect simulator in-process (127.0.0.1,\n"
+                                   "free port, generated key), pushes assets/ as manifests/example.toml\n"
+                                   "says, then pushes again to show that a second run has nothing to do.\n"
+                                   "Nothing leaves this machine.",
                        epilog=help_epilog(
                            ["bulkgc demo                      # from the bulkgc checkout",
                             "bulkgc demo manifests/mygame.toml --processing-delay 0.1"],
@@ -38,8 +39,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 class CondensedSink(LogSink):
-    """The demo's output when redirected: the plan line, failures as they happen, and one line per kind of item
-    at the end (`achievements: 14 created`), instead of a line per step of every item."""
+    """The demo's output when redirected: the plan line, failures as they happen, and one line per kind of
+    item at the end (`achievements: 14 done`), instead of a line per step of every item."""
 
     def __init__(self, stream: TextIO) -> None:
         super().__init__(stream)
@@ -62,12 +63,14 @@ class CondensedSink(LogSink):
 
 
 NEXT_STEPS = """What next:
-  1. Describe your game's achievements in a manifest: docs/MANIFEST.md (manifests/example.toml is a complete one).
+  1. Describe your game's achievements in a manifest: see docs/MANIFEST.md
+     (manifests/example.toml is a complete one).
   2. Check it and its icons locally (no network):  bulkgc validate mygame.toml
-  3. Rehearse against the local simulator: run `bulkgc sim --app-id <your app id> --key-dir sim-keys` in another
-     terminal, paste the export lines it prints here, then `bulkgc plan mygame.toml` and `bulkgc push mygame.toml`.
-  4. For real: unset BULKGC_BASE_URL, set ASC_KEY_ID, ASC_ISSUER_ID and ASC_PRIVATE_KEY_PATH (README "Using it"),
-     then `bulkgc plan mygame.toml` and `bulkgc push mygame.toml`."""
+  3. Rehearse against the local simulator: in another terminal run
+       bulkgc sim --app-id <your app id> --key-dir sim-keys
+     paste the export lines it prints here, then:  bulkgc plan mygame.toml && bulkgc push mygame.toml
+  4. For real: unset BULKGC_BASE_URL; set ASC_KEY_ID, ASC_ISSUER_ID and ASC_PRIVATE_KEY_PATH
+     (README "Using it"), then:  bulkgc plan mygame.toml && bulkgc push mygame.toml"""
 
 
 def run(args: argparse.Namespace) -> int:
@@ -80,7 +83,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"bulkgc demo: pushing {args.manifest} to an embedded App Store Connect simulator on 127.0.0.1 ...",
           file=sys.stderr, flush=True)
     redirected = args.log_format == "auto" and not sys.stderr.isatty()
-    sink = CondensedSink(sys.stderr) if redirected else choose_sink(stream=sys.stderr, log_format=args.log_format)
+    sink = (CondensedSink(sys.stderr) if redirected
+            else choose_sink(stream=sys.stderr, log_format=args.log_format))
     headers = {1: "== First push", 2: "== Second push (same command again)"}
 
     def before_push(n: int) -> None:
@@ -93,7 +97,8 @@ def run(args: argparse.Namespace) -> int:
         print(format_summary(report), flush=True)
 
     result = anyio.run(lambda: run_demo(args.manifest, assets=args.assets, sink=sink,
-                                        second_sink=QuietSink(sys.stderr), processing_delay=args.processing_delay,
+                                        second_sink=QuietSink(sys.stderr),
+                                        processing_delay=args.processing_delay,
                                         before_push=before_push, after_push=after_push))
     print()
     print(f"Simulator holds {result.localizations} localizations and {result.images_complete} COMPLETE images. "

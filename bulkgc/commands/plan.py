@@ -15,8 +15,8 @@ from bulkgc.pipeline import plan_only
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("plan", help="show what push would do (reads only)",
-                       description="Read App Store Connect, compare with the manifest and print the actions a push\n"
-                                   "would take. Changes nothing and writes no journal.",
+                       description="Read App Store Connect, compare with the manifest and print the actions\n"
+                                   "a push would take. Changes nothing and writes no journal.",
                        epilog=help_epilog(
                            ["bulkgc plan manifests/mygame.toml",
                             "bulkgc plan manifests/mygame.toml --json > plan.json"],

@@ -26,18 +26,21 @@ STOP_GRACE_SECONDS = 8.0
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("push", help="push achievements, localizations and icons (resumable)",
-                       description="Read App Store Connect, compare with the manifest and do only what differs:\n"
-                                   "create/update achievements and localizations, upload icons, wait until App\n"
-                                   "Store Connect has processed them. Interrupted? Run the same command again to\n"
-                                   "resume. Every option can also be set by the environment variable shown.",
+                       description="Read App Store Connect, compare with the manifest and do only\n"
+                                   "what differs: create/update achievements and localizations, upload\n"
+                                   "icons, wait until App Store Connect has processed them. Interrupted?\n"
+                                   "Run the same command again to resume. Every option can also be set\n"
+                                   "by the environment variable shown with it.",
                        epilog=help_epilog(
                            ["bulkgc push manifests/mygame.toml",
                             "bulkgc push manifests/mygame.toml --report report.json --junit junit.xml",
                             "BULKGC_DEADLINE=5h30m bulkgc push manifests/mygame.toml   # exit 4 = run again",
-                            "bulkgc push manifests/mygame.toml --base-url http://127.0.0.1:PORT  # a `bulkgc sim`"],
+                            "bulkgc push manifests/mygame.toml --base-url http://127.0.0.1:PORT"],
                            {0: "everything is done (or nothing needed doing)",
-                            1: "some items failed or are blocked (a version in review); the summary names them",
-                            2: "invalid input or usage (manifest, icons, flags, no manifest given): nothing sent",
+                            1: "some items failed or are blocked (e.g. a version in review); the summary "
+                               "names them",
+                            2: "invalid input or usage (manifest, icons, flags, no manifest given): "
+                               "nothing was sent",
                             3: "authentication or configuration (key, key id, issuer id, journal in use)",
                             4: "interrupted (signal or --deadline): run the same command again to resume"}),
                        **HELP_LAYOUT)

@@ -16,9 +16,9 @@ SHOW = 20
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("status", help="show what the resume journal knows (no network)",
-                       description="Show what the resume journal of a manifest knows: the last run, items done,\n"
-                                   "in flight and failed, and whether a push is running now. Reads only the\n"
-                                   "journal (works while a push runs); never the network.",
+                       description="Show what the resume journal of a manifest knows: the last run,\n"
+                                   "items done, in flight and failed, and whether a push is running now.\n"
+                                   "Reads only the journal (works while a push runs); never the network.",
                        epilog=help_epilog(
                            ["bulkgc status manifests/mygame.toml",
                             "bulkgc status manifests/mygame.toml --json",
@@ -35,7 +35,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 def run(args: argparse.Namespace) -> int:
     settings = from_sources(args=args)
     # the manifest locates the journal; with --journal alone none is needed, but one given must exist
-    check_settings(settings, ("manifest",) if settings.manifest is not None or settings.journal is None else ())
+    needs_manifest = settings.manifest is not None or settings.journal is None
+    check_settings(settings, ("manifest",) if needs_manifest else ())
     path = settings.journal_path
     if not path.exists():
         print(f"No journal at {path}: no push has run for this manifest here (or it used --journal).")

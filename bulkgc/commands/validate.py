@@ -17,9 +17,10 @@ from bulkgc.scan import scan_directory, scan_images
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("validate", help="check manifests and icons locally (no network); lists every problem",
-                       description="Check manifests (TOML/JSON) and icon directories without any network access,\n"
-                                   "resolving the manifest and icons directory exactly as push does. Every problem\n"
-                                   "is listed at once with the file, the line and what to do.",
+                       description="Check manifests (TOML/JSON) and icon directories without any\n"
+                                   "network access, resolving the manifest and icons directory exactly as\n"
+                                   "push does. Every problem is listed at once with the file, the line and\n"
+                                   "what to do.",
                        epilog=help_epilog(
                            ["bulkgc validate manifests/mygame.toml",
                             "bulkgc validate manifests/mygame.toml --assets build/icons",
@@ -29,7 +30,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                             2: "problems found (each listed), or no manifest given"}),
                        **HELP_LAYOUT)
     p.add_argument("paths", nargs="*", type=Path, default=None, metavar="PATH",
-                   help="manifest files and/or directories of icons (default: the manifest in BULKGC_MANIFEST)")
+                   help="manifest files and/or directories of icons (default: the manifest named by "
+                        "BULKGC_MANIFEST)")
     # the same declaration (flag and environment variable) as push, so validate checks what push will send
     add_arguments(p, only={"assets"})
     p.set_defaults(run=run)
