@@ -29,7 +29,7 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", f"{OPT_OUT_MARKER}: do not validate this test's simulator exchanges against Apple's spec"
     )
     config.addinivalue_line(
-        "markers", f"{SELFTEST_MARKER}: this test provokes spec violations on purpose (counted apart in the summary)"
+        "markers", f"{SELFTEST_MARKER}: this test provokes spec violations on purpose (counted apart)"
     )
 
 

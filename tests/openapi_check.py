@@ -76,7 +76,8 @@ class CheckStats:
         per = f"{self.seconds / self.exchanges * 1e6:.0f} µs/exchange" if self.exchanges else "-"
         loaded = self.spec_load_seconds
         load = f"{loaded * 1e3:.0f} ms" if loaded is not None else "not loaded"
-        selftest = f" (+{self.deliberate} provoked on purpose by the checker's self-tests)" if self.deliberate else ""
+        selftest = (f" (+{self.deliberate} provoked on purpose by the checker's self-tests)"
+                    if self.deliberate else "")
         return (f"openapi check: {self.exchanges} exchanges validated against Apple's spec, "
                 f"{self.violations} violations{selftest}; spec load {load}, {per}")
 

@@ -39,7 +39,7 @@ def live_sim() -> Iterator[Simulator]:
 
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No ASC_*/BULKGC_*/fastlane variable of the machine may change what the CLI does; start in an empty dir."""
+    """No ASC_*/BULKGC_*/fastlane variable of the machine changes what the CLI does; start in an empty dir."""
     for name in list(os.environ):
         if name.startswith(("ASC_", "BULKGC_", "APP_STORE_CONNECT_API_KEY")):
             monkeypatch.delenv(name)
@@ -103,7 +103,7 @@ def image_bytes_for(sim: Simulator, vendor: str) -> list[bytes]:
 def test_validate_checks_the_icons_push_uploads_when_bulkgc_assets_is_set(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], live_sim: Simulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """With BULKGC_ASSETS set, validate checks that directory (not the manifest's) and push uploads exactly it."""
+    """With BULKGC_ASSETS set, validate checks that directory (not the manifest's) and push uploads it."""
     vendor = VENDOR + ".assets"
     manifest = write_manifest(tmp_path / "game" / "m.toml", vendor)
     (tmp_path / "game" / "assets").mkdir()
@@ -124,7 +124,7 @@ def test_validate_checks_the_icons_push_uploads_when_bulkgc_assets_is_set(
 def test_validate_reads_the_manifest_named_by_bulkgc_manifest(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """`BULKGC_MANIFEST=m.toml bulkgc validate` checks m.toml, as push would, and never manifests/example.toml."""
+    """`BULKGC_MANIFEST=m.toml bulkgc validate` checks m.toml, as push would, never manifests/example.toml."""
     manifest = write_manifest(tmp_path / "m.toml")
     monkeypatch.setenv("BULKGC_MANIFEST", str(manifest))
     code, _, err = run_cli(capsys, "validate")
@@ -144,7 +144,7 @@ def test_a_bad_setting_names_the_variable_or_flag_it_came_from(
     live_sim: Simulator,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """A missing manifest from BULKGC_MANIFEST or from the argument: exit 2 naming that origin; nothing is sent."""
+    """A missing manifest from BULKGC_MANIFEST or the argument: exit 2 naming that origin; nothing is sent."""
     sim_env(live_sim, tmp_path, monkeypatch)
     before = api_requests(live_sim)
     monkeypatch.setenv("BULKGC_MANIFEST", str(tmp_path / "gone.toml"))
@@ -158,7 +158,7 @@ def test_a_bad_setting_names_the_variable_or_flag_it_came_from(
 def test_bad_assets_directory_and_key_file_name_their_origin(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], live_sim: Simulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """BULKGC_ASSETS naming no directory (exit 2) and --private-key-path naming no file (exit 3) say so; no request."""
+    """BULKGC_ASSETS naming no directory (exit 2), --private-key-path naming no file (exit 3); no request."""
     manifest = write_manifest(tmp_path / "m.toml")
     icon(tmp_path / "assets" / f"{VENDOR}.png", (1, 2, 3))
     sim_env(live_sim, tmp_path, monkeypatch)
@@ -179,7 +179,7 @@ def test_bad_assets_directory_and_key_file_name_their_origin(
 def test_status_of_a_missing_manifest_is_file_not_found(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """status with a manifest that does not exist exits 2 'file not found', even when another journal exists."""
+    """status with a manifest that does not exist exits 2 'file not found', even beside another journal."""
     other = write_manifest(tmp_path / "m.toml")
     with Journal.open(tmp_path / ".bulkgc" / "journal.sqlite", run_command="push") as journal:
         journal.finish_run(journal.start_run(str(other), {}), "ok", {})
@@ -190,7 +190,7 @@ def test_status_of_a_missing_manifest_is_file_not_found(
 def test_status_while_a_push_runs_says_running_not_resume(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """While the journal is locked by a push, status says it is running and never 'did not finish ... run again'."""
+    """While a push holds the journal's lock, status says it is running, never 'did not finish, run again'."""
     manifest = write_manifest(tmp_path / "m.toml")
     journal = Journal.open(tmp_path / ".bulkgc" / "journal.sqlite", run_command="push")
     try:
@@ -206,7 +206,7 @@ def test_status_while_a_push_runs_says_running_not_resume(
     assert "did not finish (resumable)" in out and "Run the same push again to resume" in out
 
 
-# ---------------------------------------------------------------------------------- item 10: no manifest given
+# ------------------------------------------------------------------------------ item 10: no manifest given
 
 
 @pytest.mark.parametrize("command", ["push", "plan", "validate", "status"])
@@ -259,7 +259,7 @@ def test_a_closed_stdout_pipe_ends_quietly(argv: list[str], tmp_path: Path) -> N
     assert err == ""
 
 
-# ---------------------------------------------------------------------------------- item 7: say where you send
+# ------------------------------------------------------------------------------ item 7: say where you send
 
 
 @pytest.mark.parametrize("command", ["plan", "push"])
@@ -270,8 +270,8 @@ def test_plan_and_push_start_with_the_target_line(
     live_sim: Simulator,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The first line names the base URL (and that BULKGC_BASE_URL set it), app id, key id and API version; the
-    key's text never appears; with --log-format json the line is a JSON event."""
+    """The first line names the base URL (and that BULKGC_BASE_URL set it), app id, key id and API version;
+    the key's text never appears; with --log-format json the line is a JSON event."""
     vendor = f"{VENDOR}.target.{command}"
     manifest = write_manifest(tmp_path / "m.toml", vendor)
     icon(tmp_path / "assets" / f"{vendor}.png", (40, 50, 60))
@@ -373,7 +373,7 @@ def test_asc_variables_win_over_fastlane_ones(
 def test_key_file_named_for_another_key_id_is_reported_before_any_request(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], live_sim: Simulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """AuthKey_<ID>.p8 with a different key id: exit 3 naming both ids and where the id came from; no request."""
+    """AuthKey_<ID>.p8 with another key id: exit 3 naming both ids and where the id came from; no request."""
     manifest = write_manifest(tmp_path / "m.toml")
     icon(tmp_path / "assets" / f"{VENDOR}.png", (1, 2, 3))
     sim_env(live_sim, tmp_path, monkeypatch)
@@ -383,19 +383,19 @@ def test_key_file_named_for_another_key_id_is_reported_before_any_request(
         code, out, err = run_cli(capsys, command, str(manifest))
         assert code == 3, err
         assert (
-            f"the key file AuthKey_{live_sim.key.key_id}.p8 is named for key id {live_sim.key.key_id}, but the "
-            "key id given is OTHERKEY01 (from environment variable ASC_KEY_ID)"
+            f"the key file AuthKey_{live_sim.key.key_id}.p8 is named for key id {live_sim.key.key_id}, "
+            "but the key id given is OTHERKEY01 (from environment variable ASC_KEY_ID)"
         ) in err
         assert "Pushing to" not in err and "Reading" not in err
     assert len(live_sim.requests) == before
 
 
-# ---------------------------------------------------------------------------------- item 14: the demo reads well
+# ------------------------------------------------------------------------------ item 14: the demo reads well
 
 
 def test_demo_output_redirected_is_framed_condensed_and_ends_with_next_steps(tmp_path: Path) -> None:
     """`bulkgc demo > file 2>&1`: each header precedes its push's output, per-item lines are condensed to one
-    line per kind, and it ends with what to do next (a manifest from docs/MANIFEST.md, rehearsing on bulkgc sim)."""
+    line per kind, and it ends with what to do next (a manifest per docs/MANIFEST.md, rehearse on the sim)."""
     done = subprocess.run(
         [sys.executable, "-m", "bulkgc", "demo", "--processing-delay", "0.05"],
         cwd=ROOT,
@@ -429,8 +429,8 @@ def test_demo_output_redirected_is_framed_condensed_and_ends_with_next_steps(tmp
 
 
 def test_sim_stop_line_reads_well(tmp_path: Path) -> None:
-    """`bulkgc sim` says how it stops and where state lives ('kept only in memory', no 'savedonly'), exports an
-    absolute key path, and stops cleanly on SIGTERM."""
+    """`bulkgc sim` says how it stops and where state lives ('kept only in memory', no 'savedonly'), exports
+    an absolute key path, and stops cleanly on SIGTERM."""
     ready = tmp_path / "ready.json"
     child = subprocess.Popen(
         [sys.executable, "-m", "bulkgc", "sim", "--key-dir", "keys", "--ready-file", str(ready)],
@@ -513,7 +513,8 @@ def test_bench_help_keeps_the_formulas_layout(capsys: pytest.CaptureFixture[str]
     text = help_text(capsys, "bench")
     for line in (
         "    minimum = 1 (app's Game Center detail) + max(1, ceil(existing achievements / 200)) list pages",
-        "            + 2 x images uploaded              (reserve + commit; parts go to upload URLs, not the API)",
+        "            + 2 x images uploaded              (reserve + commit; parts go to upload URLs, "
+        "not the API)",
         "    throughput = minimum x api_latency / burst_limit",
         "    bound      = max(throughput, critical)",
     ):

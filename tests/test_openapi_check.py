@@ -413,7 +413,7 @@ def test_fixture_fails_a_test_with_nonconforming_exchanges(
 
 
 def test_spec_ships_inside_the_repository_as_apples_4_4_1(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Without BULKGC_ASC_SPEC the checker reads the gzipped spec in tests/data: Apple's 4.4.1, checksum as noted."""
+    """Without BULKGC_ASC_SPEC the checker reads the gzipped spec in tests/data: Apple's 4.4.1, as noted."""
     import gzip
     import hashlib
     import re
