@@ -42,7 +42,7 @@ ANNOTATIONS = frozenset({"title", "description", "deprecated", "example", "discr
 
 
 def default_spec_path() -> Path:
-    """The spec path: ``$BULKGC_ASC_SPEC`` if set, else ``<repo>/../shared/asc/...``."""
+    """The spec path: ``$BULKGC_ASC_SPEC`` if set, else the copy shipped in ``tests/data/``."""
     override = os.environ.get(SPEC_ENV)
     return Path(override) if override else DEFAULT_SPEC.resolve()
 
