@@ -105,17 +105,19 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument(
         "--fault", dest="faults", action="append", default=[], metavar="RULE",
         help="add a fault (repeatable): comma-separated key=value items, e.g. "
-        "'status,status=503,route=/v2/*,probability=0.2,count=5' or 'stuck,method=PATCH,count=1'. "
-        "Kinds: status (answer an error status, default 503), drop (close the connection before doing "
-        "anything), "
+        "'kind=status,status=503,route=/v2/*,probability=0.2,count=5' or 'kind=stuck,method=PATCH,count=1' "
+        "(a bare kind name also works: 'stuck,count=1'). "
+        "Kinds: status (answer an error status), drop (close the connection before doing anything), "
         "drop_after_apply (do it, then close: the answer is lost), latency (add delay seconds), "
         "expire_upload (upload URLs already expired), stuck (a committed image stays UPLOAD_COMPLETE), "
-        "fail_processing (processing ends FAILED with code, default IMAGE_INVALID), signal (test bed: send "
-        "signal signum to process pid). Which requests: method (GET, POST, PATCH, DELETE, PUT or *); route "
-        "(a wildcard pattern on the path, e.g. /v2/gameCenterAchievementImages/* or /upload/*); regex (a "
-        "regular expression found in the path); probability (0 to 1, repeatable with --seed); count (at most "
-        "N times); skip (let the first N matching requests through); after_apply (true: the status or signal "
-        "comes after the request took effect)",
+        "fail_processing (processing ends FAILED with code), signal (test bed: send signal signum to "
+        "process pid). Keys: kind; method (GET, POST, PATCH, DELETE, PUT or *); route_glob, or route (a "
+        "wildcard pattern on the path, e.g. /v2/gameCenterAchievementImages/* or /upload/*); path_regex, or "
+        "regex (a regular expression found in the path); probability (0 to 1, repeatable with --seed); "
+        "count (at most N times); skip (let the first N matching requests through); status (the HTTP status "
+        "of kind status, default 503); delay (seconds, kind latency); code (kind fail_processing, default "
+        "IMAGE_INVALID); after_apply (true: the status or signal comes after the request took effect); pid "
+        "and signum (kind signal, default signal 9)",
     )
     p.add_argument("--private-key-file", type=Path, default=None, metavar="FILE",
                    help="use this .p8 (P-256) key as the seeded team key instead of generating one")
