@@ -61,7 +61,7 @@ VERSION_BATCH = 50  # achievement ids per filter[id] read of just-created achiev
 
 async def load_inputs(settings: RunSettings) -> tuple[Manifest, dict[str, ImageInfo]]:
     """Load the manifest and check every icon; raises ManifestError / InvalidImageError listing every problem."""
-    manifest = await anyio.to_thread.run_sync(lambda: load_manifest(settings.manifest, assets_dir=settings.assets))
+    manifest = await anyio.to_thread.run_sync(lambda: load_manifest(settings.manifest_file, assets_dir=settings.assets))
     paths = sorted({Path(p) for p in manifest.images()})
     # icons unchanged since the last run are not decoded again (most of a no-op run's CPU otherwise)
     cache = ScanCache(settings.journal_path.parent / "scan-cache.json")
@@ -79,6 +79,7 @@ def credentials_from(settings: RunSettings) -> Credentials:
         private_key_path=settings.private_key_path,
         private_key=settings.private_key,
         api_key_json=settings.api_key_json,
+        key_id_origin=settings.origin("key_id"),
     )
 
 
@@ -624,8 +625,11 @@ async def push(
     stop: anyio.Event | None = None,
     credentials: Credentials | None = None,
     on_plan: Callable[[Plan], None] | None = None,
+    on_target: Callable[[str, str], None] | None = None,
 ) -> RunReport:
-    """The whole push. Returns a RunReport; raises BulkgcError subclasses for run-level failures."""
+    """The whole push. Returns a RunReport; raises BulkgcError subclasses for run-level failures.
+
+    `on_target(app_id, key_id)` is called once the inputs and key are checked, before any request."""
     sink = sink or NullSink()
     stop = stop or anyio.Event()
     started = time.time()
@@ -633,6 +637,8 @@ async def push(
     config = client_config(settings)
     manifest, images = await load_inputs(settings)
     creds = credentials or credentials_from(settings)
+    if on_target is not None:
+        on_target(manifest.app_id, creds.key_id)
     tokens = TokenProvider(creds, lifetime=settings.token_lifetime)
     journal = await anyio.to_thread.run_sync(lambda: Journal.open(settings.journal_path, run_command="push"))
     ajournal = AsyncJournal(journal)
@@ -712,11 +718,16 @@ async def _deadline(seconds: float, stop: anyio.Event) -> None:
     stop.set()
 
 
-async def plan_only(settings: RunSettings, *, credentials: Credentials | None = None) -> Plan:
-    """Read App Store Connect and return the plan; changes nothing and writes no journal."""
+async def plan_only(settings: RunSettings, *, credentials: Credentials | None = None,
+                    on_target: Callable[[str, str], None] | None = None) -> Plan:
+    """Read App Store Connect and return the plan; changes nothing and writes no journal.
+
+    `on_target(app_id, key_id)` is called once the inputs and key are checked, before any request."""
     config = client_config(settings)
     manifest, images = await load_inputs(settings)
     creds = credentials or credentials_from(settings)
+    if on_target is not None:
+        on_target(manifest.app_id, creds.key_id)
     async with AscClient(config, TokenProvider(creds, lifetime=settings.token_lifetime)) as client:
         return await build_plan(client, kind_api("achievement", settings.api), manifest, images,
                                 on_live=settings.on_live)

@@ -5,17 +5,28 @@ from __future__ import annotations
 import argparse
 import json
 
-from bulkgc.config import add_arguments, from_sources
+from bulkgc.commands import HELP_LAYOUT, help_epilog
+from bulkgc.config import add_arguments, check_settings, from_sources
 from bulkgc.journal import Journal, lock_holder
 from bulkgc.report import iso_time
-
 
 #: unfinished items listed by name in the text output
 SHOW = 20
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser("status", help="show what the resume journal knows (no network)")
+    p = sub.add_parser("status", help="show what the resume journal knows (no network)",
+                       description="Show what the resume journal of a manifest knows: the last run,\n"
+                                   "items done, in flight and failed, and whether a push is running now.\n"
+                                   "Reads only the journal (works while a push runs); never the network.",
+                       epilog=help_epilog(
+                           ["bulkgc status manifests/mygame.toml",
+                            "bulkgc status manifests/mygame.toml --json",
+                            "bulkgc status --journal /ci/cache/journal.sqlite"],
+                           {0: "the status was printed (also when no push has run yet)",
+                            2: "no manifest given, or the manifest does not exist",
+                            3: "the journal cannot be read (corrupt, or from a newer bulkgc)"}),
+                       **HELP_LAYOUT)
     add_arguments(p, only={"manifest", "journal"})
     p.add_argument("--json", action="store_true", help="print as JSON")
     p.set_defaults(run=run)
@@ -23,6 +34,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 def run(args: argparse.Namespace) -> int:
     settings = from_sources(args=args)
+    # the manifest locates the journal; with --journal alone none is needed, but one given must exist
+    needs_manifest = settings.manifest is not None or settings.journal is None
+    check_settings(settings, ("manifest",) if needs_manifest else ())
     path = settings.journal_path
     if not path.exists():
         print(f"No journal at {path}: no push has run for this manifest here (or it used --journal).")
@@ -53,7 +67,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"A push is running now: {running}")
     if last is not None:
         when = iso_time(last.started)
-        print(f"Last run: {last.command} started {when}, outcome: {last.outcome or 'did not finish (resumable)'}")
+        # the lock says whether an unfinished run is still going or was cut off (only then is it resumable)
+        unfinished_run = "still running" if running else "did not finish (resumable)"
+        print(f"Last run: {last.command} started {when}, outcome: {last.outcome or unfinished_run}")
     print("Items by state: " + (", ".join(f"{k}={v}" for k, v in sorted(counts.items())) or "none"))
     done = sum(1 for i in images if i.state == "complete")
     print(f"Images: {done} complete, {len(unfinished)} in flight or unfinished, {len(failed)} failed")
@@ -64,6 +80,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"  ... and {len(in_flight) - SHOW} more (--json lists all)")
     for i in failed:
         print(f"  failed {i.item_key}: {', '.join(i.error_codes) or '-'} {i.detail}")
-    if in_flight or failed:
+    if running and (in_flight or failed):
+        print("The running push is still working on these; run status again to follow it.")
+    elif in_flight or failed:
         print("Run the same push again to resume: finished items are not redone.")
     return 0
