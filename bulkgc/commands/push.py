@@ -11,10 +11,12 @@ from typing import Any
 import anyio
 
 from bulkgc.config import RunSettings, add_arguments, from_sources
-from bulkgc.errors import EXIT_INTERRUPTED
+from bulkgc.errors import EXIT_AUTH_OR_CONFIG, EXIT_INTERRUPTED
 from bulkgc.pipeline import push
 from bulkgc.progress import ProgressSink, choose_sink, install_log_handler
 from bulkgc.report import RunReport, format_summary, write_json_report, write_junit
+from bulkgc.report_html import check_writable, write_html_report
+from bulkgc.thumbnails import cache_for
 
 # After the first SIGINT/SIGTERM in-flight requests get this long to finish before they are cancelled.
 STOP_GRACE_SECONDS = 8.0
@@ -76,11 +78,21 @@ def finish(settings: RunSettings, report: RunReport | None) -> int:
     if settings.junit:
         write_junit(report, settings.junit)
     print(format_summary(report))
+    if settings.report_html:
+        try:
+            write_html_report(report, settings.report_html, cache_for(settings.journal_path))
+        except OSError as exc:
+            print(f"bulkgc: could not write the HTML report {settings.report_html}: {exc.strerror or exc}; the push "
+                  f"itself is recorded: `bulkgc status --html FILE` renders it again", file=sys.stderr)
+            return report.exit_code or EXIT_AUTH_OR_CONFIG
+        print(f"HTML report: {settings.report_html}", file=sys.stderr)
     return report.exit_code
 
 
 def run(args: argparse.Namespace) -> int:
     settings = from_sources(args=args)
+    if settings.report_html:  # refuse an unwritable path before the push, not after hours of work
+        check_writable(settings.report_html, "--report-html")
     sink = choose_sink(stream=sys.stderr, log_format=settings.log_format, quiet=settings.quiet)
     install_log_handler(stream=sys.stderr, log_format=settings.log_format, quiet=settings.quiet)
     report = anyio.run(push_with_signals, settings, sink)

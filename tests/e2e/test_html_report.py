@@ -1,0 +1,282 @@
+"""The HTML report, checked in headless Chromium: a real push (CLI) against the simulator that completes, fails
+(Apple's processing code, injected by the simulator's faults), replaces an icon and is blocked by a version in
+review; `plan --html` before it and `status --html` after it, with the simulator gone."""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from anyio.from_thread import start_blocking_portal
+from browser import CardNode, dump_dom, parse_cards, screenshot
+from conftest import fast_sim_config
+from openapi_check import check_exchange, describe_exchange
+from PIL import Image
+from workload import Workload, localization_id, make_icon, make_workload
+
+from bulkgc.cli import main
+from bulkgc.report import last_report_path
+from bulkgc.sim import FaultRule, RequestRecord, Simulator, observers
+from bulkgc.thumbnails import thumbnail_bytes
+
+LOCALES = ("en-US", "fr-FR")
+FAILED_CODE = "IMAGE_ASSET_CORRUPT"
+IMAGES = "/v2/gameCenterAchievementImages"
+RENAMED = "Renamed <b>& co</b>"  # markup in a text must show as text, never as markup
+
+
+@dataclass
+class Scenario:
+    """What the module's runs produced, and what the simulator held after the second push."""
+
+    wl: Workload
+    journal: Path
+    plan_html: Path
+    push_html: Path
+    first_html: Path
+    status_html: Path
+    exit_codes: dict[str, int]
+    old_icon: bytes  # the replaced icon's bytes before it changed
+    failed_image: dict[str, Any]  # the simulator's record of the image whose processing failed
+    replaced_image_bytes: bytes  # what the simulator holds for the replaced localization now
+    review_name: str  # the blocked localization's name in the simulator after the push
+
+
+def _thumb_b64(data: bytes) -> str:
+    return base64.b64encode(thumbnail_bytes(data)).decode("ascii")
+
+
+def _cli(*argv: str) -> int:
+    return main(list(argv))
+
+
+@pytest.fixture(scope="module")
+def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
+    """First push (all new) -> change one icon, one text, fail one icon's processing, put one version in review
+    -> `plan --html` -> second push with --report-html -> `status --html` with the simulator gone."""
+    tmp = tmp_path_factory.mktemp("html")
+    wl = make_workload(tmp / "wl", 3, LOCALES)
+    ach0, ach1, ach2 = wl.vendors
+    journal = tmp / "journal.sqlite"
+    out = {name: tmp / f"{name}.html" for name in ("first", "plan", "push", "status")}
+    violations: list[str] = []
+
+    def conformance(record: RequestRecord) -> None:  # the module's exchanges are checked like every test's
+        violations.extend(f"{describe_exchange(record)}: {p}" for p in check_exchange(record))
+
+    with pytest.MonkeyPatch.context() as mp, start_blocking_portal() as portal:
+        for name in list(os.environ):
+            if name.startswith(("ASC_", "BULKGC_")):
+                mp.delenv(name)
+        with portal.wrap_async_context_manager(Simulator(fast_sim_config(app_id=wl.app_id))) as sim:
+            observers.append(conformance)
+            try:
+                common = ("--base-url", sim.base_url, "--key-id", sim.key.key_id, "--issuer-id", sim.key.issuer_id,
+                          "--private-key-path", str(sim.key.write_p8(tmp / "keys")), "--journal", str(journal))
+                push = ("push", str(wl.manifest), *common, "--poll-interval", "0.05", "--image-attempts", "1")
+                codes = {"first": _cli(*push, "--report-html", str(out["first"]))}
+
+                old_icon = wl.icon(ach0, "en-US").read_bytes()
+                make_icon(wl.icon(ach0, "en-US"), 100, variant=1)  # replaced, completes
+                make_icon(wl.icon(ach1, "fr-FR"), 101, variant=1)  # replaced, processing fails
+                wl.set_text(ach1, "en-US", "name", RENAMED)
+                wl.set_text(ach2, "fr-FR", "name", "Pendant la revue")
+                review = sim.state.latest_version(_achievement_id(sim, ach2))
+                assert review is not None
+                portal.call(_set_state, sim, review["id"], "WAITING_FOR_REVIEW")
+
+                codes["plan"] = _cli("plan", str(wl.manifest), *common, "--html", str(out["plan"]))
+
+                # fail the processing of exactly ach1/fr-FR's new image: its reservation names its id
+                def fail_that_commit(record: RequestRecord) -> None:
+                    body = record.request_body or {}
+                    name = ((body.get("data") or {}).get("attributes") or {}).get("fileName", "")
+                    if record.method == "POST" and record.route == IMAGES and record.status == 201 \
+                            and name.startswith("com_example_e2e_ach001.fr-FR."):
+                        image_id = record.response_body["data"]["id"]
+                        sim.add_fault(FaultRule(kind="fail_processing", method="PATCH", count=1, code=FAILED_CODE,
+                                                path_regex=f"^{IMAGES}/{re.escape(image_id)}$"))
+
+                observers.append(fail_that_commit)
+                try:
+                    codes["push"] = _cli(*push, "--report-html", str(out["push"]))
+                finally:
+                    observers.remove(fail_that_commit)
+                failed = [i for i in sim.state.images() if (i.get("result") or {}).get("state") == "FAILED"]
+                assert len(failed) == 1, failed
+                replaced = sim.state.image_of(localization_id(sim, ach0, "en-US"))
+                assert replaced is not None
+                replaced_bytes = sim.state.image_bytes(replaced["id"])
+                review_locs = sim.state.localizations_of(review["id"])
+                review_name = next(loc["name"] for loc in review_locs if loc["locale"] == "fr-FR")
+            finally:
+                observers.remove(conformance)
+        mp.setenv("BULKGC_BASE_URL", "http://127.0.0.1:9")  # nothing listens: status must not need it
+        codes["status"] = _cli("status", str(wl.manifest), "--journal", str(journal), "--html", str(out["status"]))
+    assert violations == [], "exchanges not conforming to Apple's spec:\n" + "\n".join(violations)
+    yield Scenario(wl, journal, out["plan"], out["push"], out["first"], out["status"], codes, old_icon, failed[0],
+                   replaced_bytes, review_name)
+
+
+def _achievement_id(sim: Simulator, vendor: str) -> str:
+    return str(next(a["id"] for a in sim.state.achievements() if a["attributes"]["vendorIdentifier"] == vendor))
+
+
+async def _set_state(sim: Simulator, version_id: str, state: str) -> None:
+    sim.state.set_version_state(version_id, state)
+
+
+def _by_name(cards: list[CardNode]) -> dict[tuple[str, str], CardNode]:
+    return {(c["vendor"], c["locale"]): c for c in cards}
+
+
+def _src_b64(img: dict[str, str]) -> str:
+    assert img["src"].startswith("data:image/"), img["src"][:40]
+    return img["src"].split(",", 1)[1]
+
+
+def assert_self_contained(page: Path) -> None:
+    """Nothing in the page makes the browser fetch anything: every src is a data: URI, no href leaves the page,
+    no CSS url(), no @import; the Content-Security-Policy forbids the rest."""
+    text = page.read_text(encoding="utf-8")
+    refs = re.findall(r"""(?<![\w-])(?:src|href|srcset|action|poster|data)\s*=\s*["']?([^"'\s>]*)""", text, re.I)
+    assert refs, "the page has no images at all"
+    assert [r for r in refs if not r.startswith(("data:", "#"))] == []
+    assert not re.search(r"""url\(\s*["']?\s*(?!data:)""", text, re.I)
+    assert "@import" not in text and "<link" not in text.lower() and "<iframe" not in text.lower()
+    assert not re.search(r"""["'(]\s*(?:https?:)?//""", text.replace(">http://127.0.0.1:", ">"))
+    assert "default-src 'none'" in text
+
+
+def test_push_report_shows_one_card_per_localization_with_state_code_and_thumbnails(
+    scenario: Scenario, tmp_path: Path,
+) -> None:
+    """In Chromium, the second push's report has one card per localization, failures first: the FAILED icon
+    with Apple's code and the fix, the replaced icon's old and new thumbnails side by side (the old from the
+    first push's report cache), the text change old -> new as text, the blocked one with its version state."""
+    assert scenario.exit_codes == {"first": 0, "plan": 0, "push": 1, "status": 0}
+    wl = scenario.wl
+    ach0, ach1, ach2 = wl.vendors
+    cards, tags = parse_cards(dump_dom(scenario.push_html))
+    assert sorted((c["vendor"], c["locale"]) for c in cards) == sorted((v, loc) for v in wl.vendors for loc in LOCALES)
+    by = _by_name(cards)
+    states = {k: c["state"] for k, c in by.items()}
+    assert states == {(ach0, "en-US"): "complete", (ach0, "fr-FR"): "unchanged", (ach1, "en-US"): "complete",
+                      (ach1, "fr-FR"): "failed", (ach2, "en-US"): "unchanged", (ach2, "fr-FR"): "blocked"}
+    assert [c["state"] for c in cards][:2] == ["failed", "blocked"]  # failures first
+    assert all(not c.hidden for c in cards)
+
+    failed = by[(ach1, "fr-FR")]
+    assert failed["codes"] == FAILED_CODE and FAILED_CODE in failed.text and "FAILED" in failed.text
+    assert scenario.failed_image["result"]["errors"][0]["code"] == FAILED_CODE  # what the simulator holds
+    assert "What to do:" in failed.text and "fix the icon file" in failed.text
+
+    blocked = by[(ach2, "fr-FR")]
+    assert "BLOCKED" in blocked.text and "WAITING_FOR_REVIEW" in blocked.text
+    assert blocked["codes"] == "VERSION_NOT_EDITABLE"
+    assert scenario.review_name != "Pendant la revue"  # really not sent
+    assert "Pendant la revue" in blocked.text  # the change it could not make, shown old -> new
+
+    replaced = by[(ach0, "en-US")]
+    assert replaced["image-action"] == "replace" and "COMPLETE" in replaced.text
+    before, after = replaced.images
+    assert _src_b64(before) == _thumb_b64(scenario.old_icon)
+    assert _src_b64(after) == _thumb_b64(scenario.replaced_image_bytes)  # the bytes App Store Connect holds
+    assert scenario.replaced_image_bytes == wl.icon(ach0, "en-US").read_bytes()
+    assert before["alt"].startswith("previous icon of") and after["alt"].startswith("new icon of")
+
+    renamed = by[(ach1, "en-US")]
+    assert f"Name 1 en-US \u2192 {RENAMED}" in renamed.text and "texts updated" in renamed.text
+    assert "b" not in renamed.tags  # the text's markup stayed text
+
+    for card in cards:  # every card: a thumbnail with a text alternative, the state in words
+        assert card.images and all(img.get("alt") for img in card.images), card.attrs
+        assert card["state"].upper() in card.text
+    assert [a.get("src", "")[:11] for t, a in tags if t == "img"] == ["data:image/"] * sum(len(c.images) for c in cards)
+    assert_self_contained(scenario.push_html)
+
+
+def test_report_filters_by_state_and_locale_in_the_browser(scenario: Scenario) -> None:
+    """The page's own JavaScript filters: #state=failed leaves only the failed card shown, #locale=en-US only
+    the en-US ones, both with the count of shown cards in words."""
+    cards, _ = parse_cards(dump_dom(scenario.push_html, "state=failed"))
+    assert [(c["state"], c.hidden) for c in cards if not c.hidden] == [("failed", False)]
+    assert sum(c.hidden for c in cards) == len(cards) - 1
+    dom = dump_dom(scenario.push_html, "locale=en-US")
+    cards, _ = parse_cards(dom)
+    assert {c["locale"] for c in cards if not c.hidden} == {"en-US"} and sum(not c.hidden for c in cards) == 3
+    assert "3 of 6 localizations shown" in dom
+
+
+def test_report_screenshot_is_not_blank(scenario: Scenario, tmp_path: Path) -> None:
+    """Chromium paints the push report: the screenshot has many distinct colours (thumbnails, labels), not one."""
+    png = screenshot(scenario.push_html, tmp_path / "report.png")
+    with Image.open(png) as im:
+        rgb = im.convert("RGB")
+        colours = rgb.getcolors(maxcolors=1 << 20) or []
+        assert rgb.size[0] >= 1000
+        assert len(colours) > 200, len(colours)
+        # no single colour covers almost everything (a blank or error page would)
+        assert max(n for n, _ in colours) < 0.95 * rgb.size[0] * rgb.size[1]
+
+
+def test_plan_html_shows_what_would_change_before_the_push(scenario: Scenario) -> None:
+    """`plan --html`, read in Chromium: the two icons to replace with old and new thumbnails, the text to
+    update old -> new, the in-review achievement blocked with its version state, the rest unchanged."""
+    wl = scenario.wl
+    ach0, ach1, ach2 = wl.vendors
+    cards, _ = parse_cards(dump_dom(scenario.plan_html))
+    by = _by_name(cards)
+    assert len(cards) == len(wl.vendors) * len(LOCALES)
+    assert {k: c["state"] for k, c in by.items()} == {
+        (ach0, "en-US"): "planned", (ach0, "fr-FR"): "unchanged", (ach1, "en-US"): "planned",
+        (ach1, "fr-FR"): "planned", (ach2, "en-US"): "unchanged", (ach2, "fr-FR"): "blocked"}
+    assert [c["state"] for c in cards][0] == "blocked"
+    replace = by[(ach0, "en-US")]
+    assert replace["image-action"] == "replace" and "icon to replace" in replace.text
+    before, after = replace.images
+    assert _src_b64(before) == _thumb_b64(scenario.old_icon)
+    assert _src_b64(after) == _thumb_b64(wl.icon(ach0, "en-US").read_bytes())
+    assert f"Name 1 en-US \u2192 {RENAMED}" in by[(ach1, "en-US")].text
+    assert "WAITING_FOR_REVIEW" in by[(ach2, "fr-FR")].text
+    assert_self_contained(scenario.plan_html)
+
+
+def test_status_html_renders_the_last_push_without_the_network(scenario: Scenario) -> None:
+    """`status --html` (simulator gone, no credentials) shows the same cards and states as the push's report."""
+    status, _ = parse_cards(dump_dom(scenario.status_html))
+    push, _ = parse_cards(dump_dom(scenario.push_html))
+    assert [(c["vendor"], c["locale"], c["state"], c["codes"]) for c in status] == [
+        (c["vendor"], c["locale"], c["state"], c["codes"]) for c in push]
+    assert [[i["src"] for i in c.images] for c in status] == [[i["src"] for i in c.images] for c in push]
+    assert "bulkgc status" in scenario.status_html.read_text(encoding="utf-8")
+    assert_self_contained(scenario.status_html)
+
+
+def test_status_html_without_the_kept_report_rebuilds_cards_from_the_journal(
+    scenario: Scenario, tmp_path: Path,
+) -> None:
+    """When the last push left no report (killed), `status --html` builds cards from the journal: the failed
+    image with Apple's code and the completed ones, thumbnails from the cache."""
+    kept = last_report_path(scenario.journal)
+    saved = kept.read_bytes()
+    kept.unlink()
+    try:
+        page = tmp_path / "status.html"
+        assert _cli("status", str(scenario.wl.manifest), "--journal", str(scenario.journal), "--html", str(page)) == 0
+    finally:
+        kept.write_bytes(saved)
+    cards, _ = parse_cards(dump_dom(page))
+    by = _by_name(cards)
+    ach1 = scenario.wl.vendors[1]
+    assert len(cards) == len(scenario.wl.vendors) * len(LOCALES)
+    assert by[(ach1, "fr-FR")]["state"] == "failed" and by[(ach1, "fr-FR")]["codes"] == FAILED_CODE
+    assert {c["state"] for k, c in by.items() if k != (ach1, "fr-FR")} == {"complete"}
+    assert all(c.images for c in cards)
+    assert "rebuilt from the journal" in page.read_text(encoding="utf-8")
