@@ -31,9 +31,9 @@ STATES = ("failed", "blocked", "interrupted", "skipped", "planned", "complete", 
 _STATE_OF_OUTCOME = {"done": "complete"}
 _LABELS = {
     "failed": ("\u2716", "FAILED"),
-    "blocked": ("\u23f8", "BLOCKED"),
-    "interrupted": ("\u23f9", "INTERRUPTED"),
-    "skipped": ("\u21b7", "SKIPPED"),
+    "blocked": ("\u2016", "BLOCKED"),
+    "interrupted": ("\u25a0", "INTERRUPTED"),
+    "skipped": ("\u00bb", "SKIPPED"),
     "planned": ("\u270e", "WILL CHANGE"),
     "complete": ("\u2714", "COMPLETE"),
     "unchanged": ("=", "UNCHANGED"),
@@ -119,7 +119,7 @@ def build_cards(report: RunReport) -> list[Card]:
 
 
 def thumbnails_for(cards: list[Card], cache: ThumbnailCache) -> dict[str, bytes]:
-    """The thumbnails the cards show (new icons from the cache or their files, replaced ones from the cache)."""
+    """The thumbnails the cards show: new icons from the cache or files, replaced ones from the cache."""
     wanted: list[tuple[str, str | None]] = []
     for card in cards:
         if card.digest:
@@ -200,8 +200,8 @@ def render_card(card: Card, thumbs: Mapping[str, bytes], *, planned: bool) -> st
         parts.append(f'<p class="advice"><strong>What to do:</strong> {_e(card.advice)}</p>')
     if card.changes:
         rows = "".join(
-            f'<dt>{_e(attr)}</dt><dd><del>{_e(old) if old is not None else "<i>(none)</i>"}</del> '
-            f'<span aria-label="becomes">\u2192</span> <ins>{_e(new)}</ins></dd>'
+            f'<dt>{_e(attr)}</dt><dd><del>{_e(redact_text(old)) if old is not None else "<i>(none)</i>"}</del> '
+            f'<span aria-label="becomes">\u2192</span> <ins>{_e(redact_text(new))}</ins></dd>'
             for attr, (old, new) in card.changes.items()
         )
         parts.append(f'<dl class="changes">{rows}</dl>')
@@ -212,29 +212,30 @@ def render_card(card: Card, thumbs: Mapping[str, bytes], *, planned: bool) -> st
 _CSS = """
 :root{--fg:#1d1d1f;--muted:#5f6368;--bg:#f5f5f7;--card:#fff;--line:#d2d2d7}
 *{box-sizing:border-box}
-body{margin:0;font:15px/1.45 -apple-system,BlinkMacSystemFont,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;
-color:var(--fg);background:var(--bg)}
+body{margin:0;font:15px/1.45 -apple-system,BlinkMacSystemFont,"Segoe UI",Roboto,"Helvetica Neue",Arial,
+sans-serif;color:var(--fg);background:var(--bg)}
 header,main{max-width:1400px;margin:0 auto;padding:16px 24px}
-h1{font-size:24px;margin:8px 0}h2{font-size:19px;margin:24px 0 8px}h3{font-size:15px;margin:0;word-break:break-all}
+h1{font-size:24px;margin:8px 0}h2{font-size:19px;margin:24px 0 8px}
+h3{font-size:15px;margin:0;word-break:break-all}
 .target,.meta,.muted,figcaption{color:var(--muted)}
 .summary{display:flex;flex-wrap:wrap;gap:8px;margin:12px 0}
 .chip{border:1px solid var(--line);background:var(--card);border-radius:16px;padding:4px 12px;font:inherit;
 cursor:pointer}
 .chip b{font-size:17px}
 .totals{display:flex;flex-wrap:wrap;gap:4px 20px;margin:8px 0;padding:0;list-style:none}
-.filters{display:flex;flex-wrap:wrap;gap:12px;align-items:center;padding:10px 0;border-top:1px solid var(--line);
-border-bottom:1px solid var(--line)}
+.filters{display:flex;flex-wrap:wrap;gap:12px;align-items:center;padding:10px 0;
+border-top:1px solid var(--line);border-bottom:1px solid var(--line)}
 select{font:inherit;padding:2px 4px}
-.sheet{display:grid;grid-template-columns:repeat(auto-fill,minmax(300px,1fr));gap:12px}
+.sheet{display:grid;grid-template-columns:repeat(auto-fill,minmax(280px,1fr));gap:12px}
 .card{background:var(--card);border:1px solid var(--line);border-left:6px solid var(--line);border-radius:8px;
-padding:10px;display:flex;gap:10px}
-.thumbs{display:flex;align-items:center;gap:4px;flex:none}
+padding:10px;display:flex;flex-direction:column;gap:8px}
+.thumbs{display:flex;align-items:center;gap:8px}
 figure{margin:0;text-align:center;font-size:11px}
 figure img,.nothumb{width:96px;height:96px;border-radius:18px;display:block;border:1px solid var(--line)}
 .nothumb{display:flex;align-items:center;justify-content:center;padding:6px;font-size:11px;
 background:repeating-linear-gradient(45deg,#eee,#eee 6px,#f8f8f8 6px,#f8f8f8 12px)}
 .arrow{font-size:18px}
-.body{min-width:0;flex:1}
+.body{min-width:0;overflow-wrap:anywhere}
 .body p{margin:3px 0}
 .badge{font-weight:700;letter-spacing:.02em}
 .why{font-size:13px;color:var(--muted)}
@@ -242,7 +243,7 @@ background:repeating-linear-gradient(45deg,#eee,#eee 6px,#f8f8f8 6px,#f8f8f8 12p
 .advice{font-size:13px}
 .changes{margin:6px 0 0;font-size:13px}.changes dt{font-weight:600}.changes dd{margin:0 0 4px 8px}
 del{color:#a4262c}ins{color:#0b6a0b;text-decoration:none;font-weight:600}
-.s-failed{border-left-color:#c5221f;border-width:2px 2px 2px 8px;border-color:#c5221f}.s-failed .badge{color:#a50e0e}
+.s-failed{border-width:2px 2px 2px 8px;border-color:#c5221f}.s-failed .badge{color:#a50e0e}
 .s-blocked{border-left-color:#b06000;border-style:dashed dashed dashed solid}.s-blocked .badge{color:#8a4b00}
 .s-interrupted,.s-skipped{border-left-color:#8e8e93}
 .s-planned{border-left-color:#1a73e8}.s-planned .badge{color:#174ea6}
@@ -318,7 +319,7 @@ def _duration(seconds: float) -> str:
 
 def render_html(report: RunReport, thumbs: Mapping[str, bytes], *, title: str | None = None,
                 note: str = "") -> str:
-    """The whole page for `report`; `thumbs` maps 12-digit digests to thumbnail bytes (see `thumbnails_for`)."""
+    """The whole page for `report`; `thumbs` maps 12-digit digests to thumbnails (see `thumbnails_for`)."""
     cards = build_cards(report)
     planned = report.command == "plan"
     title = title or f"bulkgc {report.command} report"
@@ -329,7 +330,7 @@ def render_html(report: RunReport, thumbs: Mapping[str, bytes], *, title: str | 
     kinds = list(dict.fromkeys(c.kind for c in cards))
     locales = sorted({c.locale for c in cards})
     target = report.target
-    where = " \u00b7 ".join(f"{label} {_e(target[key])}" for key, label in (
+    where = " \u00b7 ".join(f"{label} {_e(redact_text(target[key]))}" for key, label in (
         ("base_url", "sent to" if not planned else "read from"), ("app_id", "app"), ("api", "API"),
         ("key_id", "key id")) if target.get(key))
     chips = "".join(
@@ -348,7 +349,8 @@ def render_html(report: RunReport, thumbs: Mapping[str, bytes], *, title: str | 
         body = "".join(render_card(c, thumbs, planned=planned) for c in mine)
         sections.append(
             f'<section class="kind" data-kind="{_e(kind)}" aria-labelledby="k-{_e(kind)}">'
-            f'<h2 id="k-{_e(kind)}">{_e(kind)} \u00b7 {len(mine)} localization{"s" if len(mine) != 1 else ""}</h2>'
+            f'<h2 id="k-{_e(kind)}">{_e(kind)} \u00b7 {len(mine)} '
+            f'localization{"s" if len(mine) != 1 else ""}</h2>'
             f'<div class="sheet">{body}</div></section>')
     empty = "" if cards else '<p class="muted">No localizations in this report.</p>'
     state_names = {s: _LABELS.get(s, ("", s))[1].lower() for s in states}

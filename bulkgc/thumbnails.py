@@ -99,7 +99,8 @@ class ThumbnailCache:
             with contextlib.suppress(OSError):
                 tmp.unlink()
 
-    def get_many(self, wanted: Iterable[tuple[str, str | None]], *, workers: int | None = None) -> dict[str, bytes]:
+    def get_many(self, wanted: Iterable[tuple[str, str | None]], *,
+                 workers: int | None = None) -> dict[str, bytes]:
         """Thumbnails for (digest, file or None) pairs, by 12-digit key; missing ones are left out.
 
         Decoding releases the GIL, so a few threads make the thumbnails of a thousand new icons in parallel.
@@ -110,7 +111,8 @@ class ThumbnailCache:
             if todo.get(key) is None:
                 todo[key] = file
         if workers is None:
-            workers = min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+            cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+            workers = min(4, cores)
         out: dict[str, bytes] = {}
         with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
             for key, thumb in zip(todo, pool.map(lambda kv: self.get(*kv), todo.items()), strict=True):

@@ -28,7 +28,7 @@ CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-st
 
 
 def chromium() -> str:
-    """The Chromium binary: $BULKGC_CHROMIUM, /usr/bin/chromium or one on PATH; fails (or skips when asked) if none."""
+    """The Chromium binary ($BULKGC_CHROMIUM, /usr/bin/chromium or on PATH); fails, or skips if asked."""
     explicit = os.environ.get("BULKGC_CHROMIUM")
     found = explicit or next((p for p in ("/usr/bin/chromium", *map(shutil.which, CANDIDATES))
                               if p and os.access(p, os.X_OK)), None)

@@ -27,8 +27,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                            "journal"})
     p.add_argument("--json", action="store_true", help="print the plan as JSON for machines")
     p.add_argument("--html", type=Path, metavar="FILE",
-                   help="also write the plan as an HTML page: a card per localization with its icon (old and new "
-                        "side by side when it would be replaced) and its text changes old -> new, for review")
+                   help="also write the plan as an HTML page: a card per localization with its icon (old "
+                        "and new side by side when it would be replaced) and its text changes old -> new, "
+                        "for review")
     p.set_defaults(run=run)
 
 

@@ -1,6 +1,6 @@
-"""The HTML report, checked in headless Chromium: a real push (CLI) against the simulator that completes, fails
-(Apple's processing code, injected by the simulator's faults), replaces an icon and is blocked by a version in
-review; `plan --html` before it and `status --html` after it, with the simulator gone."""
+"""The HTML report in headless Chromium: a real CLI push against the simulator that completes, fails (Apple's
+processing code, injected by the simulator's faults), replaces an icon and is blocked by a version in review;
+`plan --html` before it and `status --html` after it, with the simulator gone."""
 
 from __future__ import annotations
 
@@ -58,8 +58,8 @@ def _cli(*argv: str) -> int:
 
 @pytest.fixture(scope="module")
 def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
-    """First push (all new) -> change one icon, one text, fail one icon's processing, put one version in review
-    -> `plan --html` -> second push with --report-html -> `status --html` with the simulator gone."""
+    """First push -> change two icons and two texts, put a version in review -> `plan --html` -> second push
+    (one icon's processing fails) with --report-html -> `status --html` with the simulator gone."""
     tmp = tmp_path_factory.mktemp("html")
     wl = make_workload(tmp / "wl", 3, LOCALES)
     ach0, ach1, ach2 = wl.vendors
@@ -77,8 +77,9 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
         with portal.wrap_async_context_manager(Simulator(fast_sim_config(app_id=wl.app_id))) as sim:
             observers.append(conformance)
             try:
-                common = ("--base-url", sim.base_url, "--key-id", sim.key.key_id, "--issuer-id", sim.key.issuer_id,
-                          "--private-key-path", str(sim.key.write_p8(tmp / "keys")), "--journal", str(journal))
+                key = str(sim.key.write_p8(tmp / "keys"))
+                common = ("--base-url", sim.base_url, "--key-id", sim.key.key_id, "--issuer-id",
+                          sim.key.issuer_id, "--private-key-path", key, "--journal", str(journal))
                 push = ("push", str(wl.manifest), *common, "--poll-interval", "0.05", "--image-attempts", "1")
                 codes = {"first": _cli(*push, "--report-html", str(out["first"]))}
 
@@ -100,7 +101,8 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
                     if record.method == "POST" and record.route == IMAGES and record.status == 201 \
                             and name.startswith("com_example_e2e_ach001.fr-FR."):
                         image_id = record.response_body["data"]["id"]
-                        sim.add_fault(FaultRule(kind="fail_processing", method="PATCH", count=1, code=FAILED_CODE,
+                        sim.add_fault(FaultRule(kind="fail_processing", method="PATCH", count=1,
+                                                code=FAILED_CODE,
                                                 path_regex=f"^{IMAGES}/{re.escape(image_id)}$"))
 
                 observers.append(fail_that_commit)
@@ -118,14 +120,16 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
             finally:
                 observers.remove(conformance)
         mp.setenv("BULKGC_BASE_URL", "http://127.0.0.1:9")  # nothing listens: status must not need it
-        codes["status"] = _cli("status", str(wl.manifest), "--journal", str(journal), "--html", str(out["status"]))
+        codes["status"] = _cli("status", str(wl.manifest), "--journal", str(journal),
+                               "--html", str(out["status"]))
     assert violations == [], "exchanges not conforming to Apple's spec:\n" + "\n".join(violations)
-    yield Scenario(wl, journal, out["plan"], out["push"], out["first"], out["status"], codes, old_icon, failed[0],
-                   replaced_bytes, review_name)
+    yield Scenario(wl, journal, out["plan"], out["push"], out["first"], out["status"], codes, old_icon,
+                   failed[0], replaced_bytes, review_name)
 
 
 def _achievement_id(sim: Simulator, vendor: str) -> str:
-    return str(next(a["id"] for a in sim.state.achievements() if a["attributes"]["vendorIdentifier"] == vendor))
+    found = (a["id"] for a in sim.state.achievements() if a["attributes"]["vendorIdentifier"] == vendor)
+    return str(next(found))
 
 
 async def _set_state(sim: Simulator, version_id: str, state: str) -> None:
@@ -142,10 +146,11 @@ def _src_b64(img: dict[str, str]) -> str:
 
 
 def assert_self_contained(page: Path) -> None:
-    """Nothing in the page makes the browser fetch anything: every src is a data: URI, no href leaves the page,
-    no CSS url(), no @import; the Content-Security-Policy forbids the rest."""
+    """Nothing in the page makes the browser fetch anything: every src is a data: URI, no href leaves the
+    page, no CSS url(), no @import; the Content-Security-Policy forbids the rest."""
     text = page.read_text(encoding="utf-8")
-    refs = re.findall(r"""(?<![\w-])(?:src|href|srcset|action|poster|data)\s*=\s*["']?([^"'\s>]*)""", text, re.I)
+    attribute = r"""(?<![\w-])(?:src|href|srcset|action|poster|data)\s*=\s*["']?([^"'\s>]*)"""
+    refs = re.findall(attribute, text, re.I)
     assert refs, "the page has no images at all"
     assert [r for r in refs if not r.startswith(("data:", "#"))] == []
     assert not re.search(r"""url\(\s*["']?\s*(?!data:)""", text, re.I)
@@ -157,14 +162,13 @@ def assert_self_contained(page: Path) -> None:
 def test_push_report_shows_one_card_per_localization_with_state_code_and_thumbnails(
     scenario: Scenario, tmp_path: Path,
 ) -> None:
-    """In Chromium, the second push's report has one card per localization, failures first: the FAILED icon
-    with Apple's code and the fix, the replaced icon's old and new thumbnails side by side (the old from the
-    first push's report cache), the text change old -> new as text, the blocked one with its version state."""
+    """Push report in Chromium: a card per localization, right states and codes, failures first, old/new."""
     assert scenario.exit_codes == {"first": 0, "plan": 0, "push": 1, "status": 0}
     wl = scenario.wl
     ach0, ach1, ach2 = wl.vendors
     cards, tags = parse_cards(dump_dom(scenario.push_html))
-    assert sorted((c["vendor"], c["locale"]) for c in cards) == sorted((v, loc) for v in wl.vendors for loc in LOCALES)
+    expected = sorted((v, loc) for v in wl.vendors for loc in LOCALES)
+    assert sorted((c["vendor"], c["locale"]) for c in cards) == expected
     by = _by_name(cards)
     states = {k: c["state"] for k, c in by.items()}
     assert states == {(ach0, "en-US"): "complete", (ach0, "fr-FR"): "unchanged", (ach1, "en-US"): "complete",
@@ -198,13 +202,13 @@ def test_push_report_shows_one_card_per_localization_with_state_code_and_thumbna
     for card in cards:  # every card: a thumbnail with a text alternative, the state in words
         assert card.images and all(img.get("alt") for img in card.images), card.attrs
         assert card["state"].upper() in card.text
-    assert [a.get("src", "")[:11] for t, a in tags if t == "img"] == ["data:image/"] * sum(len(c.images) for c in cards)
+    srcs = [a.get("src", "")[:11] for t, a in tags if t == "img"]
+    assert srcs == ["data:image/"] * sum(len(c.images) for c in cards)
     assert_self_contained(scenario.push_html)
 
 
 def test_report_filters_by_state_and_locale_in_the_browser(scenario: Scenario) -> None:
-    """The page's own JavaScript filters: #state=failed leaves only the failed card shown, #locale=en-US only
-    the en-US ones, both with the count of shown cards in words."""
+    """The page's JavaScript filters: #state=failed leaves one card, #locale=en-US the en-US ones."""
     cards, _ = parse_cards(dump_dom(scenario.push_html, "state=failed"))
     assert [(c["state"], c.hidden) for c in cards if not c.hidden] == [("failed", False)]
     assert sum(c.hidden for c in cards) == len(cards) - 1
@@ -215,7 +219,7 @@ def test_report_filters_by_state_and_locale_in_the_browser(scenario: Scenario) -
 
 
 def test_report_screenshot_is_not_blank(scenario: Scenario, tmp_path: Path) -> None:
-    """Chromium paints the push report: the screenshot has many distinct colours (thumbnails, labels), not one."""
+    """Chromium paints the push report: the screenshot has many distinct colours, none covering the page."""
     png = screenshot(scenario.push_html, tmp_path / "report.png")
     with Image.open(png) as im:
         rgb = im.convert("RGB")
@@ -227,8 +231,7 @@ def test_report_screenshot_is_not_blank(scenario: Scenario, tmp_path: Path) -> N
 
 
 def test_plan_html_shows_what_would_change_before_the_push(scenario: Scenario) -> None:
-    """`plan --html`, read in Chromium: the two icons to replace with old and new thumbnails, the text to
-    update old -> new, the in-review achievement blocked with its version state, the rest unchanged."""
+    """`plan --html`: icons to replace (old and new), text old -> new, the in-review one blocked."""
     wl = scenario.wl
     ach0, ach1, ach2 = wl.vendors
     cards, _ = parse_cards(dump_dom(scenario.plan_html))
@@ -249,7 +252,7 @@ def test_plan_html_shows_what_would_change_before_the_push(scenario: Scenario) -
 
 
 def test_status_html_renders_the_last_push_without_the_network(scenario: Scenario) -> None:
-    """`status --html` (simulator gone, no credentials) shows the same cards and states as the push's report."""
+    """`status --html` (simulator gone, no credentials) shows the same cards as the push's own report."""
     status, _ = parse_cards(dump_dom(scenario.status_html))
     push, _ = parse_cards(dump_dom(scenario.push_html))
     assert [(c["vendor"], c["locale"], c["state"], c["codes"]) for c in status] == [
@@ -262,14 +265,14 @@ def test_status_html_renders_the_last_push_without_the_network(scenario: Scenari
 def test_status_html_without_the_kept_report_rebuilds_cards_from_the_journal(
     scenario: Scenario, tmp_path: Path,
 ) -> None:
-    """When the last push left no report (killed), `status --html` builds cards from the journal: the failed
-    image with Apple's code and the completed ones, thumbnails from the cache."""
+    """With no kept report (push killed), `status --html` builds cards from the journal: states, codes."""
     kept = last_report_path(scenario.journal)
     saved = kept.read_bytes()
     kept.unlink()
     try:
         page = tmp_path / "status.html"
-        assert _cli("status", str(scenario.wl.manifest), "--journal", str(scenario.journal), "--html", str(page)) == 0
+        argv = ("status", str(scenario.wl.manifest), "--journal", str(scenario.journal), "--html", str(page))
+        assert _cli(*argv) == 0
     finally:
         kept.write_bytes(saved)
     cards, _ = parse_cards(dump_dom(page))
@@ -280,3 +283,46 @@ def test_status_html_without_the_kept_report_rebuilds_cards_from_the_journal(
     assert {c["state"] for k, c in by.items() if k != (ach1, "fr-FR")} == {"complete"}
     assert all(c.images for c in cards)
     assert "rebuilt from the journal" in page.read_text(encoding="utf-8")
+
+
+@pytest.fixture
+def quiet_sim(monkeypatch: pytest.MonkeyPatch) -> Iterator[Simulator]:
+    """A simulator in its own thread (the CLI runs `anyio.run` in this one) and no ASC_/BULKGC_ variables."""
+    for name in list(os.environ):
+        if name.startswith(("ASC_", "BULKGC_")):
+            monkeypatch.delenv(name)
+    with start_blocking_portal() as portal:
+        with portal.wrap_async_context_manager(Simulator(fast_sim_config())) as sim:
+            yield sim
+
+
+@pytest.mark.parametrize("command", ["push", "plan"])
+def test_unwritable_html_path_is_refused_before_anything_is_sent(
+    quiet_sim: Simulator, tmp_path: Path, command: str, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """An HTML report path that is a directory: exit 3 naming the flag and the fix; no request, no journal."""
+    wl = make_workload(tmp_path / "wl", 1, ("en-US",), app_id=quiet_sim.app_id)
+    flag = "--report-html" if command == "push" else "--html"
+    journal = tmp_path / "journal.sqlite"
+    argv = [command, str(wl.manifest), "--base-url", quiet_sim.base_url, "--key-id", quiet_sim.key.key_id,
+            "--issuer-id", quiet_sim.key.issuer_id, "--private-key-path", str(quiet_sim.key.write_p8(tmp_path)),
+            "--journal", str(journal), flag, str(tmp_path)]
+    assert main(argv) == 3
+    err = capsys.readouterr().err
+    assert f"{flag} {tmp_path}: is a directory; give a file name such as" in err
+    assert "Traceback" not in err
+    assert [r for r in quiet_sim.requests if r.kind != "control"] == []
+    assert not journal.exists()
+
+
+def test_status_html_without_a_journal_says_so_and_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`status --html` where no push ever ran: exit 1, a message saying there is nothing to show, no file."""
+    monkeypatch.delenv("BULKGC_JOURNAL", raising=False)
+    wl = make_workload(tmp_path / "wl", 1, ("en-US",))
+    page = tmp_path / "status.html"
+    assert main(["status", str(wl.manifest), "--journal", str(tmp_path / "none.sqlite"), "--html", str(page)]) == 1
+    out = capsys.readouterr()
+    assert "No journal at" in out.out and f"no HTML report written to {page}" in out.err
+    assert not page.exists()
