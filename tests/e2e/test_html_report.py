@@ -296,6 +296,11 @@ def quiet_sim(monkeypatch: pytest.MonkeyPatch) -> Iterator[Simulator]:
             yield sim
 
 
+def _key_args(sim: Simulator, tmp: Path) -> tuple[str, ...]:
+    return ("--base-url", sim.base_url, "--key-id", sim.key.key_id, "--issuer-id", sim.key.issuer_id,
+            "--private-key-path", str(sim.key.write_p8(tmp)))
+
+
 @pytest.mark.parametrize("command", ["push", "plan"])
 def test_unwritable_html_path_is_refused_before_anything_is_sent(
     quiet_sim: Simulator, tmp_path: Path, command: str, capsys: pytest.CaptureFixture[str],
@@ -304,9 +309,8 @@ def test_unwritable_html_path_is_refused_before_anything_is_sent(
     wl = make_workload(tmp_path / "wl", 1, ("en-US",), app_id=quiet_sim.app_id)
     flag = "--report-html" if command == "push" else "--html"
     journal = tmp_path / "journal.sqlite"
-    argv = [command, str(wl.manifest), "--base-url", quiet_sim.base_url, "--key-id", quiet_sim.key.key_id,
-            "--issuer-id", quiet_sim.key.issuer_id, "--private-key-path", str(quiet_sim.key.write_p8(tmp_path)),
-            "--journal", str(journal), flag, str(tmp_path)]
+    argv = [command, str(wl.manifest), *_key_args(quiet_sim, tmp_path), "--journal", str(journal),
+            flag, str(tmp_path)]
     assert main(argv) == 3
     err = capsys.readouterr().err
     assert f"{flag} {tmp_path}: is a directory; give a file name such as" in err
@@ -322,7 +326,40 @@ def test_status_html_without_a_journal_says_so_and_writes_nothing(
     monkeypatch.delenv("BULKGC_JOURNAL", raising=False)
     wl = make_workload(tmp_path / "wl", 1, ("en-US",))
     page = tmp_path / "status.html"
-    assert main(["status", str(wl.manifest), "--journal", str(tmp_path / "none.sqlite"), "--html", str(page)]) == 1
+    argv = ["status", str(wl.manifest), "--journal", str(tmp_path / "none.sqlite"), "--html", str(page)]
+    assert main(argv) == 1
     out = capsys.readouterr()
     assert "No journal at" in out.out and f"no HTML report written to {page}" in out.err
     assert not page.exists()
+
+
+def test_html_report_that_cannot_be_written_at_the_end_loses_no_work(
+    quiet_sim: Simulator, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The report's folder becomes a file mid-push: exit 3 and the fix; push done, status renders it."""
+    wl = make_workload(tmp_path / "wl", 1, LOCALES, app_id=quiet_sim.app_id)
+    folder = tmp_path / "out"
+    folder.mkdir()
+    journal = tmp_path / "journal.sqlite"
+
+    def break_folder(record: RequestRecord) -> None:
+        if folder.is_dir():
+            folder.rmdir()
+            folder.write_text("now a file")
+
+    argv = ["push", str(wl.manifest), *_key_args(quiet_sim, tmp_path), "--journal", str(journal),
+            "--poll-interval", "0.05", "--report-html", str(folder / "report.html")]
+    observers.append(break_folder)
+    try:
+        assert main(argv) == 3
+    finally:
+        observers.remove(break_folder)
+    err = capsys.readouterr().err
+    assert f"could not write the HTML report {folder / 'report.html'}" in err and "status --html" in err
+    assert "Traceback" not in err
+    images = quiet_sim.state.images()
+    assert [(i.get("result") or {}).get("state") for i in images] == ["COMPLETE"] * len(LOCALES)
+    page = tmp_path / "again.html"
+    assert main(["status", str(wl.manifest), "--journal", str(journal), "--html", str(page)]) == 0
+    cards, _ = parse_cards(page.read_text(encoding="utf-8"))
+    assert sorted((c["locale"], c["state"]) for c in cards) == [("en-US", "complete"), ("fr-FR", "complete")]
