@@ -159,8 +159,10 @@ def _what(card: Card, planned: bool) -> str:
     if card.state in ("failed", "blocked", "skipped", "interrupted"):  # the change did not (all) happen
         image_words = _IMAGE_PLANNED.get(card.image_action)
         text_words = _TEXT_PLANNED.get(card.text_action)
-    words = [w for w in (text_words, image_words) if w]
-    return "; ".join(words) or "nothing to change"
+    words = "; ".join(w for w in (text_words, image_words) if w) or "nothing to change"
+    if card.state in ("failed", "blocked", "skipped", "interrupted") and words != "nothing to change":
+        return f"not done: {words}"
+    return words
 
 
 def render_card(card: Card, thumbs: Mapping[str, bytes], *, planned: bool) -> str:
