@@ -203,7 +203,7 @@ def render_card(card: Card, thumbs: Mapping[str, bytes], *, planned: bool) -> st
     if card.changes:
         rows = "".join(
             f'<dt>{_e(attr)}</dt><dd><del>{_e(redact_text(old)) if old is not None else "<i>(none)</i>"}</del> '
-            f'<span aria-label="becomes">\u2192</span> <ins>{_e(redact_text(new))}</ins></dd>'
+            f'<span aria-label="becomes">\u2192</span> <ins>{_e(redact_text(new or ""))}</ins></dd>'
             for attr, (old, new) in card.changes.items()
         )
         parts.append(f'<dl class="changes">{rows}</dl>')

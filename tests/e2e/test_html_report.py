@@ -15,20 +15,25 @@ from typing import Any
 import pytest
 from anyio.from_thread import start_blocking_portal
 from browser import CardNode, dump_dom, parse_cards, screenshot
-from conftest import fast_sim_config
 from openapi_check import check_exchange, describe_exchange
 from PIL import Image
 from workload import Workload, localization_id, make_icon, make_workload
 
 from bulkgc.cli import main
 from bulkgc.report import last_report_path
-from bulkgc.sim import FaultRule, RequestRecord, Simulator, observers
+from bulkgc.sim import FaultRule, RequestRecord, SimConfig, Simulator, observers
 from bulkgc.thumbnails import thumbnail_bytes
 
 LOCALES = ("en-US", "fr-FR")
 FAILED_CODE = "IMAGE_ASSET_CORRUPT"
 IMAGES = "/v2/gameCenterAchievementImages"
 RENAMED = "Renamed <b>& co</b>"  # markup in a text must show as text, never as markup
+
+
+def fast_sim_config(**overrides: Any) -> SimConfig:
+    """A quick simulator (small parts, 50 ms processing). Not imported from tests/e2e/conftest.py: other
+    folders' conftest modules shadow that name when several folders run together."""
+    return SimConfig(**{"part_size": 16 * 1024, "processing_delay": 0.05, "seed": 7, **overrides})
 
 
 @dataclass
