@@ -86,7 +86,10 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
                 common = ("--base-url", sim.base_url, "--key-id", sim.key.key_id, "--issuer-id",
                           sim.key.issuer_id, "--private-key-path", key, "--journal", str(journal))
                 push = ("push", str(wl.manifest), *common, "--poll-interval", "0.05", "--image-attempts", "1")
-                codes = {"first": _cli(*push, "--report-html", str(out["first"]))}
+                mp.setenv("BULKGC_REPORT_HTML", str(out["first"]))  # the variable works as the flag does
+                codes = {"first": _cli(*push)}
+                mp.delenv("BULKGC_REPORT_HTML")
+                assert out["first"].exists()
 
                 old_icon = wl.icon(ach0, "en-US").read_bytes()
                 make_icon(wl.icon(ach0, "en-US"), 100, variant=1)  # replaced, completes
@@ -368,3 +371,21 @@ def test_html_report_that_cannot_be_written_at_the_end_loses_no_work(
     assert main(["status", str(wl.manifest), "--journal", str(journal), "--html", str(page)]) == 0
     cards, _ = parse_cards(page.read_text(encoding="utf-8"))
     assert sorted((c["locale"], c["state"]) for c in cards) == [("en-US", "complete"), ("fr-FR", "complete")]
+
+
+def test_interrupted_push_report_says_to_run_again(quiet_sim: Simulator, tmp_path: Path) -> None:
+    """A push stopped by --deadline (exit 4): its report shows interrupted cards and how to resume."""
+    wl = make_workload(tmp_path / "wl", 4, LOCALES, app_id=quiet_sim.app_id)
+    quiet_sim.add_fault(FaultRule(kind="latency", delay=0.3, route_glob="/v2/gameCenterAchievementImages*"))
+    page = tmp_path / "report.html"
+    argv = ["push", str(wl.manifest), *_key_args(quiet_sim, tmp_path), "--journal", str(tmp_path / "j"),
+            "--poll-interval", "0.05", "--images-in-flight", "1", "--deadline", "1s",
+            "--report-html", str(page)]
+    assert main(argv) == 4
+    cards, _ = parse_cards(dump_dom(page))
+    assert len(cards) == len(wl.vendors) * len(LOCALES)
+    stopped = [c for c in cards if c["state"] == "interrupted"]
+    assert stopped and {c["state"] for c in cards} <= {"interrupted", "complete"}
+    assert [c["state"] for c in cards][: len(stopped)] == ["interrupted"] * len(stopped)  # before the done
+    assert all("INTERRUPTED" in c.text and "run the same command again to resume" in c.text for c in stopped)
+    assert "exit code 4 (interrupted" in page.read_text(encoding="utf-8")
