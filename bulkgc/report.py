@@ -219,6 +219,9 @@ def _iso(t: float | None) -> str | None:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + f".{int((t % 1) * 1000):03d}Z"
 
 
+_ITEM_FIELDS = tuple(f.name for f in dataclasses.fields(ItemResult))
+
+
 def report_to_dict(report: RunReport) -> dict[str, Any]:
     """The JSON report's shape (schema `bulkgc-report/1`).
 
@@ -235,7 +238,7 @@ def report_to_dict(report: RunReport) -> dict[str, Any]:
     """
     items = []
     for item in report.items:
-        entry = dataclasses.asdict(item)
+        entry = {name: getattr(item, name) for name in _ITEM_FIELDS}  # not asdict: no deep copy of every item
         entry["message"] = redact_text(item.message)
         items.append(entry)
     return {
@@ -273,8 +276,9 @@ def last_report_path(journal_path: Path) -> Path:
 
 def save_last_report(report: RunReport, journal_path: Path) -> None:
     """Keep `report` beside the journal (best effort: a report that cannot be kept never fails the push)."""
+    text = json.dumps(report_to_dict(report), separators=(",", ":"), default=str)  # for bulkgc, not people
     with contextlib.suppress(OSError):
-        write_json_report(report, last_report_path(journal_path))
+        _write_atomic(last_report_path(journal_path), text.encode())
 
 
 # journal item state -> report outcome (any other state is work a run left unfinished)
