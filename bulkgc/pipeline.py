@@ -202,10 +202,9 @@ class Executor:
                 self.record("localization", ap, la.locale, "none", "unchanged", attempts=0)
                 self.record("image", ap, la.locale, "none", "unchanged", attempts=0)
                 continue
-            self.record("localization", ap, la.locale, la.action, outcome, message=message, attempts=0, codes=codes,
-                        container_state=container_state)
-            self.record("image", ap, la.locale, la.image.action, outcome, message=message, attempts=0, codes=codes,
-                        container_state=container_state)
+            for level, action in (("localization", la.action), ("image", la.image.action)):
+                self.record(level, ap, la.locale, action, outcome, message=message, attempts=0, codes=codes,
+                            container_state=container_state)
 
     # -- achievements ----------------------------------------------------------------------------------
 
@@ -221,8 +220,8 @@ class Executor:
             # failure for the exit code; one the user chose to skip (--on-live skip) does not
             outcome = "skipped" if ap.blocked_by_choice else "blocked"
             codes = [] if ap.blocked_by_choice else ["VERSION_NOT_EDITABLE"]
-            self.record("achievement", ap, None, "none", outcome, message=ap.version_note, attempts=0, codes=codes,
-                        container_state=ap.version_state)
+            self.record("achievement", ap, None, "none", outcome, message=ap.version_note, attempts=0,
+                        codes=codes, container_state=ap.version_state)
             self.skip_rest(ap, outcome, f"not changed: {ap.version_note}", codes=codes,
                            container_state=ap.version_state)
             return
@@ -703,8 +702,9 @@ async def push(
 
 
 def target_of(settings: RunSettings, manifest: Manifest, creds: Credentials) -> dict[str, str]:
-    """Where a run sends its requests, for reports: base URL, app id, API version and key id (never the key)."""
-    return {"base_url": settings.base_url, "app_id": manifest.app_id, "api": settings.api, "key_id": creds.key_id}
+    """Where a run sends its requests, for reports: base URL, app id, API version, key id (never the key)."""
+    return {"base_url": settings.base_url, "app_id": manifest.app_id, "api": settings.api,
+            "key_id": creds.key_id}
 
 
 async def _deadline(seconds: float, stop: anyio.Event) -> None:

@@ -165,7 +165,7 @@ class LocalizationAction:
     previous: dict[str, str | None] = field(default_factory=dict)  # remote values of the changed texts
 
     def text_changes(self) -> dict[str, list[str | None]]:
-        """Changed texts as attribute -> [remote value (None when new), manifest value] (reports show old -> new)."""
+        """Changed texts as attribute -> [remote value (None when new), manifest value], for reports."""
         return {name: [self.previous.get(name), value] for name, value in self.changes.items()}
 
 
@@ -316,7 +316,7 @@ class Plan:
 
     def report_items(self) -> list[ItemResult]:
         """The plan as report items, what `plan --html` shows: outcome "planned" for what a push would change,
-        "unchanged", or "blocked"/"skipped" (with the version's state) for what it cannot or will not change."""
+        "unchanged", or "blocked"/"skipped" (with the version's state) for what it cannot or will not do."""
         items: list[ItemResult] = []
         for a in self.achievements:
             blocked = a.action == "blocked"

@@ -202,7 +202,8 @@ def render_card(card: Card, thumbs: Mapping[str, bytes], *, planned: bool) -> st
         parts.append(f'<p class="advice"><strong>What to do:</strong> {_e(card.advice)}</p>')
     if card.changes:
         rows = "".join(
-            f'<dt>{_e(attr)}</dt><dd><del>{_e(redact_text(old)) if old is not None else "<i>(none)</i>"}</del> '
+            f'<dt>{_e(attr)}</dt>'
+            f'<dd><del>{_e(redact_text(old)) if old is not None else "<i>(none)</i>"}</del> '
             f'<span aria-label="becomes">\u2192</span> <ins>{_e(redact_text(new or ""))}</ins></dd>'
             for attr, (old, new) in card.changes.items()
         )

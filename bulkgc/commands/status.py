@@ -25,14 +25,14 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     add_arguments(p, only={"manifest", "journal"})
     p.add_argument("--json", action="store_true", help="print as JSON")
     p.add_argument("--html", type=Path, metavar="FILE",
-                   help="also write the last push as an HTML page (its report kept beside the journal, else what the "
-                        "journal knows); no network")
+                   help="also write the last push as an HTML page (its report kept beside the journal, else "
+                        "what the journal knows); no network")
     p.set_defaults(run=run)
 
 
 def last_push_report(path: Path) -> tuple[RunReport, str]:
-    """The last push against the journal at `path`, and where it came from: the report that push kept beside the
-    journal when it is that run's, else one rebuilt from the journal (a push killed before it wrote its report)."""
+    """The last push against the journal at `path`, and where it came from: the report that push kept beside
+    the journal when it is that run's, else one rebuilt from the journal (a push killed before its report)."""
     with Journal.open(path, run_command="status", read_only=True) as journal:
         last = journal.last_run()
         records = journal.items()
@@ -42,7 +42,8 @@ def last_push_report(path: Path) -> tuple[RunReport, str]:
         saved = None
     if saved is not None and last is not None and saved.started <= last.started <= saved.finished:
         return saved, f"the last push's report, kept beside {path}"
-    return report_from_journal(last, records), f"rebuilt from the journal {path} (the last push left no report)"
+    rebuilt = report_from_journal(last, records)
+    return rebuilt, f"rebuilt from the journal {path} (the last push left no report)"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -58,7 +59,8 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if args.html:
         report, source = last_push_report(path)
-        write_html_report(report, args.html, cache_for(path), title="bulkgc status: the last push", note=source)
+        write_html_report(report, args.html, cache_for(path), title="bulkgc status: the last push",
+                          note=source)
         print(f"HTML report: {args.html} ({source})", file=sys.stderr)
     # read-only and without the lock: status works while a push is running (and never needs the network)
     running = lock_holder(path)
