@@ -83,8 +83,8 @@ def finish(settings: RunSettings, report: RunReport | None) -> int:
             write_html_report(report, settings.report_html, cache_for(settings.journal_path))
         except OSError as exc:
             why = exc.strerror or exc
-            print(f"bulkgc: could not write the HTML report {settings.report_html}: {why}; the push itself is "
-                  "recorded: `bulkgc status --html FILE` renders it again", file=sys.stderr)
+            print(f"bulkgc: could not write the HTML report {settings.report_html}: {why}; the push itself "
+                  "is recorded: `bulkgc status --html FILE` renders it again", file=sys.stderr)
             return report.exit_code or EXIT_AUTH_OR_CONFIG
         print(f"HTML report: {settings.report_html}", file=sys.stderr)
     return report.exit_code
