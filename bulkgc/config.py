@@ -139,6 +139,10 @@ class RunSettings:
                                      env="BULKGC_REQUEST_TIMEOUT", parse=parse_duration, metavar="DURATION")
     report: Path | None = setting(None, "write a JSON report here", env="BULKGC_REPORT", parse=Path, metavar="FILE")
     junit: Path | None = setting(None, "write a JUnit XML report here", env="BULKGC_JUNIT", parse=Path, metavar="FILE")
+    report_html: Path | None = setting(None, "write an HTML report here: a card per localization with "
+                                       "its icon, state and Apple's codes (self-contained; open it in any "
+                                       "browser)",
+                                       env="BULKGC_REPORT_HTML", parse=Path, metavar="FILE")
     log_format: str = setting("auto", "auto: progress bars on a terminal (one per stage with work), plain lines "
                               "otherwise; json: one event per line on stderr, the summary as one JSON line on stdout",
                               env="BULKGC_LOG_FORMAT", choices=("auto", "plain", "json"))

@@ -45,10 +45,11 @@ from bulkgc.plan import (
     RemoteImage,
     RemoteReader,
     build_plan,
+    describe_item,
     localization_actions,
 )
 from bulkgc.progress import Event, NullSink, ProgressSink
-from bulkgc.report import ItemResult, RunReport
+from bulkgc.report import ItemResult, RunReport, save_last_report
 from bulkgc.scan import ImageInfo, ScanCache, scan_images
 from bulkgc.upload import commit_image, delete_image, read_image, reserve_image, upload_parts, wait_until_processed
 
@@ -173,30 +174,38 @@ class Executor:
 
     def record(self, kind: str, ap: AchievementPlan, locale: str | None, action: str, outcome: str, *,
                image_id: str | None = None, final_state: str | None = None, codes: list[str] | None = None,
-               message: str = "", attempts: int = 1, started: float | None = None) -> None:
+               message: str = "", attempts: int = 1, started: float | None = None,
+               container_state: str | None = None) -> None:
         now = time.time()
-        self.results.append(ItemResult(
+        result = ItemResult(
             kind=kind, vendor_identifier=ap.vendor_id, locale=locale, action=action, outcome=outcome,
             image_id=image_id, final_state=final_state, error_codes=list(codes or []), message=message,
             attempts=attempts, started=started, finished=now,
             timings={**self.step_seconds.get(item_key(kind, ap.vendor_id, locale), {}),
                      **({"seconds": round(now - started, 3)} if started else {})},
-        ))
+            gc_kind=self.kapi.kind, container_state=container_state,
+        )
+        la = next((la for la in ap.localizations if la.locale == locale), None) if locale else None
+        if la is not None:
+            describe_item(result, la)
+        self.results.append(result)
         self.sink.on_item_done(item_key(kind, ap.vendor_id, locale), outcome)
 
     async def jput(self, key: str, *, clear_parts: bool = False, **fields: Any) -> None:
         if self.journal is not None:
             await self.journal.put(key, clear_parts=clear_parts, **fields)
 
-    def skip_rest(self, ap: AchievementPlan, outcome: str, message: str, *, codes: list[str] | None = None) -> None:
+    def skip_rest(self, ap: AchievementPlan, outcome: str, message: str, *, codes: list[str] | None = None,
+                  container_state: str | None = None) -> None:
         """Record every localization and image of `ap` with `outcome` (they were not attempted)."""
         for la in ap.localizations:
             if outcome == "blocked" and la.action == "none" and la.image.action == "none":
                 self.record("localization", ap, la.locale, "none", "unchanged", attempts=0)
                 self.record("image", ap, la.locale, "none", "unchanged", attempts=0)
                 continue
-            self.record("localization", ap, la.locale, la.action, outcome, message=message, attempts=0, codes=codes)
-            self.record("image", ap, la.locale, la.image.action, outcome, message=message, attempts=0, codes=codes)
+            for level, action in (("localization", la.action), ("image", la.image.action)):
+                self.record(level, ap, la.locale, action, outcome, message=message, attempts=0, codes=codes,
+                            container_state=container_state)
 
     # -- achievements ----------------------------------------------------------------------------------
 
@@ -212,8 +221,10 @@ class Executor:
             # failure for the exit code; one the user chose to skip (--on-live skip) does not
             outcome = "skipped" if ap.blocked_by_choice else "blocked"
             codes = [] if ap.blocked_by_choice else ["VERSION_NOT_EDITABLE"]
-            self.record("achievement", ap, None, "none", outcome, message=ap.version_note, attempts=0, codes=codes)
-            self.skip_rest(ap, outcome, f"not changed: {ap.version_note}", codes=codes)
+            self.record("achievement", ap, None, "none", outcome, message=ap.version_note, attempts=0,
+                        codes=codes, container_state=ap.version_state)
+            self.skip_rest(ap, outcome, f"not changed: {ap.version_note}", codes=codes,
+                           container_state=ap.version_state)
             return
         if not ap.has_work:
             self.record("achievement", ap, None, "none", "unchanged", attempts=0)
@@ -678,7 +689,8 @@ async def push(
         stats["plan_reads"] = plan.reads
         stats["journal_writes"], stats["journal_transactions"] = ajournal.writes, ajournal.transactions
         report = RunReport(command="push", started=started, finished=time.time(), items=executor.results,
-                           totals=stats, exit_code=EXIT_OK, interrupted=interrupted, resume_hint="")
+                           totals=stats, exit_code=EXIT_OK, interrupted=interrupted, resume_hint="",
+                           target=target_of(settings, manifest, creds))
         failed = any(r.outcome in ("failed", "blocked") for r in executor.results)
         if interrupted:
             report.exit_code = EXIT_INTERRUPTED
@@ -687,6 +699,8 @@ async def push(
             report.exit_code = EXIT_ITEMS_FAILED
         await ajournal.finish_run(run_id, "interrupted" if interrupted else ("failed" if failed else "ok"),
                                   {k: v for k, v in report.counts_by_outcome().items()})
+        # `bulkgc status --html` renders this run from here later, without the network
+        await anyio.to_thread.run_sync(save_last_report, report, settings.journal_path)
         return report
     finally:
         sink.close()
@@ -711,6 +725,12 @@ def stage_items(plan: Plan) -> dict[str, list[str]]:
             if la.image.action != "none":
                 processing.append(item_key("image", ap.vendor_id, la.locale))
     return {"texts": texts, "uploads": uploads, "processing": processing}
+
+
+def target_of(settings: RunSettings, manifest: Manifest, creds: Credentials) -> dict[str, str]:
+    """Where a run sends its requests, for reports: base URL, app id, API version, key id (never the key)."""
+    return {"base_url": settings.base_url, "app_id": manifest.app_id, "api": settings.api,
+            "key_id": creds.key_id}
 
 
 async def _deadline(seconds: float, stop: anyio.Event) -> None:

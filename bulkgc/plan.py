@@ -31,6 +31,7 @@ from bulkgc.asc.jsonapi import Document, DocumentShapeError, Resource
 from bulkgc.asc.resources import APP_DETAIL, KindApi
 from bulkgc.errors import ConfigError, NotFoundError
 from bulkgc.manifest import Achievement, Localization, Manifest
+from bulkgc.report import ItemResult
 from bulkgc.scan import ImageInfo
 
 DIGEST_LEN = 12
@@ -202,6 +203,11 @@ class LocalizationAction:
     image: ImageAction
     desired: Localization
     diffs: list[FieldChange] = field(default_factory=list)  # old -> new per field, for people and --json
+    previous: dict[str, str | None] = field(default_factory=dict)  # remote values of the changed texts
+
+    def text_changes(self) -> dict[str, list[str | None]]:
+        """Changed texts as attribute -> [remote value (None when new), manifest value], for reports."""
+        return {name: [self.previous.get(name), value] for name, value in self.changes.items()}
 
 
 @dataclass
@@ -220,6 +226,7 @@ class AchievementPlan:
     # blocked because the user asked for it (--on-live skip), not because App Store Connect forbids the change
     blocked_by_choice: bool = False
     attribute_diffs: list[FieldChange] = field(default_factory=list)  # old -> new of attribute_changes
+    version_state: str | None = None  # state of the version the plan chose or found (reports show it)
 
     @property
     def vendor_id(self) -> str:
@@ -271,6 +278,7 @@ class Plan:
     group_id: str | None
     achievements: list[AchievementPlan]
     reads: int = 0
+    kind: str = "achievement"  # the Game Center kind planned (reports group by it)
 
     @property
     def owner(self) -> tuple[str, str]:
@@ -372,6 +380,37 @@ class Plan:
                 for a in self.achievements
             ],
         }
+
+    def report_items(self) -> list[ItemResult]:
+        """The plan as report items, what `plan --html` shows: outcome "planned" for what a push would change,
+        "unchanged", or "blocked"/"skipped" (with the version's state) for what it cannot or will not do."""
+        items: list[ItemResult] = []
+        for a in self.achievements:
+            blocked = a.action == "blocked"
+            if blocked:
+                outcome = "skipped" if a.blocked_by_choice else "blocked"
+                codes = [] if a.blocked_by_choice else ["VERSION_NOT_EDITABLE"]
+            else:
+                outcome, codes = ("planned" if a.has_work else "unchanged"), []
+            state = a.version_state if blocked else None
+            items.append(ItemResult(kind="achievement", vendor_identifier=a.vendor_id, action=a.action,
+                                    outcome=outcome, error_codes=codes, message=a.version_note, attempts=0,
+                                    gc_kind=self.kind, container_state=state))
+            for la in a.localizations:
+                for level, action in (("localization", la.action), ("image", la.image.action)):
+                    moves = action != "none"
+                    item = ItemResult(
+                        kind=level, vendor_identifier=a.vendor_id, locale=la.locale, action=action,
+                        outcome=(outcome if blocked and moves else "planned" if moves else "unchanged"),
+                        error_codes=codes if blocked and moves else [], attempts=0, gc_kind=self.kind,
+                        message=(la.image.reason if level == "image" and moves else ""),
+                        final_state=la.image.remote.state if level == "image" and la.image.remote else None,
+                        image_id=la.image.remote.id if level == "image" and la.image.remote else None,
+                        container_state=state if blocked and moves else None,
+                    )
+                    describe_item(item, la)
+                    items.append(item)
+        return items
 
     def format_table(self) -> str:
         """The plan for people, like `terraform plan`: what changes, field by field (old -> new), then totals.
@@ -501,9 +540,24 @@ def localization_actions(
                 image=ImageAction(str(loc.image), info, name, img_action, reason, remote.image if remote else None),
                 desired=loc,
                 diffs=diffs,
+                previous={k: remote.texts.get(k) for k in changes} if remote else {},
             )
         )
     return out
+
+
+def describe_item(item: ItemResult, la: LocalizationAction) -> None:
+    """Fill in what reports show about one localization's item from its planned action: the texts' changes
+    (old -> new) for the localization; the local file, its digest and the replaced remote image's digest for
+    the image."""
+    if item.kind == "localization":
+        item.changes = la.text_changes()
+    elif item.kind == "image":
+        item.file = la.image.path
+        item.digest = la.image.info.sha256
+        remote = la.image.remote
+        if remote is not None and la.image.action == "replace":
+            item.previous_digest = digest_of(remote.file_name)
 
 
 # ---------------------------------------------------------------------------------------------- reading
@@ -632,6 +686,7 @@ async def build_plan(
             version_action=version_action, version_id=version.id if version else None, version_note=note,
             localizations=actions,
             extra_remote_locales=sorted(set(locs) - {loc.locale for loc in a.localizations}),
+            version_state=version.state if version else None,
         )
         differs = any(la.action != "none" or la.image.action != "none" for la in actions)
         if version_action in ("create", "blocked") and version is not None and not differs:
@@ -647,7 +702,7 @@ async def build_plan(
         for a in manifest.achievements:
             tg.start_soon(plan_one, a)
     ordered = [plans[a.vendor_identifier] for a in manifest.achievements]
-    return Plan(kapi.api, manifest.app_id, detail_id, group_id, ordered, reads=reader.reads)
+    return Plan(kapi.api, manifest.app_id, detail_id, group_id, ordered, reads=reader.reads, kind=kapi.kind)
 
 
 def images_of(plan_items: Iterable[AchievementPlan]) -> list[ImageAction]:

@@ -73,6 +73,13 @@ class ItemResult:
     started: float | None = None  # epoch seconds
     finished: float | None = None
     timings: dict[str, float] = field(default_factory=dict)  # seconds per step, e.g. {"upload": 1.2}
+    # What the HTML report shows; generic over Game Center kinds (none of it names an achievement field).
+    gc_kind: str = "achievement"  # the Game Center kind the item belongs to (cards are grouped by it)
+    file: str | None = None  # images: the local icon file
+    digest: str | None = None  # images: sha256 (hex) of the local icon file
+    previous_digest: str | None = None  # images replaced: content digest of the remote image it replaced
+    changes: dict[str, list[str | None]] = field(default_factory=dict)  # attribute -> [old, new] (texts)
+    container_state: str | None = None  # state of the version holding the item, e.g. WAITING_FOR_REVIEW
 
     @property
     def name(self) -> str:
@@ -100,6 +107,7 @@ class RunReport:
     exit_code: int = 0
     interrupted: bool = False
     resume_hint: str = ""  # e.g. "bulkgc push manifests/game.toml"
+    target: dict[str, str] = field(default_factory=dict)  # where it was sent: base_url, app_id, api, key_id
 
     @property
     def duration(self) -> float:
@@ -225,10 +233,13 @@ def parse_iso_time(text: str | None) -> float | None:
 
 
 def _item_to_dict(item: ItemResult) -> dict[str, Any]:
-    entry = dataclasses.asdict(item)
+    entry = {name: getattr(item, name) for name in _ITEM_FIELDS}  # not asdict: no deep copy of every item
     entry["message"] = redact_text(item.message)
     entry["started"], entry["finished"] = iso_time(item.started), iso_time(item.finished)
     return entry
+
+
+_ITEM_FIELDS = tuple(f.name for f in dataclasses.fields(ItemResult))
 
 
 def report_to_dict(report: RunReport) -> dict[str, Any]:
@@ -236,9 +247,11 @@ def report_to_dict(report: RunReport) -> dict[str, Any]:
 
     ```
     {"schema": "bulkgc-report/2", "command": str, "started": iso, "finished": iso, "duration": seconds,
-     "exit_code": int, "interrupted": bool, "resume_hint": str, "counts": {outcome: n}, "totals": {...},
+     "exit_code": int, "interrupted": bool, "resume_hint": str, "target": {"base_url", "app_id", "api",
+     "key_id"}, "counts": {outcome: n}, "totals": {...},
      "items": [{"kind", "vendor_identifier", "locale", "action", "outcome", "image_id", "final_state",
-                "error_codes", "message", "attempts", "started", "finished", "timings"}]}
+                "error_codes", "message", "attempts", "started", "finished", "timings", "gc_kind", "file",
+                "digest", "previous_digest", "changes": {attribute: [old, new]}, "container_state"}]}
     ```
     Keys are snake_case, timestamps ISO 8601 UTC (`iso_time`), durations in seconds: the same conventions as
     `plan --json`, `status --json` and the JSON log. Fields are only ever added within a schema version; a
@@ -253,6 +266,7 @@ def report_to_dict(report: RunReport) -> dict[str, Any]:
         "exit_code": report.exit_code,
         "interrupted": report.interrupted,
         "resume_hint": report.resume_hint,
+        "target": report.target,
         "counts": report.counts_by_outcome(),
         "totals": report.totals,
         "items": [_item_to_dict(item) for item in report.items],
@@ -297,6 +311,56 @@ def write_json_report(report: RunReport, path: str | os.PathLike[str]) -> None:
     _write_atomic(path, text.encode())
 
 
+#: the last push's JSON report, kept beside the resume journal for `bulkgc status --html`
+LAST_REPORT_NAME = "last-report.json"
+
+
+def last_report_path(journal_path: Path) -> Path:
+    """Where a push keeps its report beside the journal `journal_path`."""
+    return journal_path.parent / LAST_REPORT_NAME
+
+
+def save_last_report(report: RunReport, journal_path: Path) -> None:
+    """Keep `report` beside the journal (best effort: a report that cannot be kept never fails the push)."""
+    text = json.dumps(report_to_dict(report), separators=(",", ":"), default=str)  # for bulkgc, not people
+    with contextlib.suppress(OSError):
+        _write_atomic(last_report_path(journal_path), text.encode())
+
+
+# journal item state -> report outcome (any other state is work a run left unfinished)
+_OUTCOME_OF_JOURNAL_STATE = {"complete": "done", "failed": "failed", "saved": "done", "created": "done",
+                             "new-version": "done"}
+
+
+def report_from_journal(run: Any, records: list[Any]) -> RunReport:
+    """A report rebuilt from the resume journal alone (`run`: its last RunRecord; `records`: its ItemRecords),
+    for when the last push left no report (killed before it could write one). The journal knows states, codes
+    and digests; it does not know texts or what was unchanged, so those cards say less."""
+    items = []
+    for r in records:
+        outcome = _OUTCOME_OF_JOURNAL_STATE.get(r.state, "interrupted")
+        image = r.kind == "image"
+        items.append(ItemResult(
+            kind=r.kind, vendor_identifier=r.vendor_id, locale=r.locale, action="none", outcome=outcome,
+            image_id=r.remote_id, error_codes=list(r.error_codes), attempts=r.attempts,
+            final_state=(r.state.upper() if image and outcome != "interrupted" else None),
+            message=(r.detail if outcome == "failed" else
+                     f"{r.state or 'planned'} when the run stopped; run the same push again to resume"
+                     if outcome == "interrupted" else ""),
+            digest=r.sha256 if image else None, finished=r.updated_at,
+        ))
+    settings = getattr(run, "settings", None) or {}
+    finished = run.finished if run is not None and run.finished is not None else None
+    return RunReport(
+        command="push", started=run.started if run is not None else 0.0,
+        finished=finished if finished is not None else (run.started if run is not None else 0.0),
+        items=items, totals=dict(getattr(run, "totals", None) or {}),
+        exit_code=0 if getattr(run, "outcome", None) == "ok" else 1,
+        interrupted=run is not None and (run.finished is None or run.outcome == "interrupted"),
+        target={k: str(settings[k]) for k in ("base_url", "api") if settings.get(k)},
+    )
+
+
 def read_json_report(path: str | os.PathLike[str]) -> RunReport:
     """Read a report written by `write_json_report`; ValueError for another schema."""
     data = json.loads(Path(path).read_text())
@@ -318,6 +382,7 @@ def read_json_report(path: str | os.PathLike[str]) -> RunReport:
         exit_code=data["exit_code"],
         interrupted=data["interrupted"],
         resume_hint=data["resume_hint"],
+        target=dict(data.get("target") or {}),
     )
 
 

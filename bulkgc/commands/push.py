@@ -15,10 +15,12 @@ import anyio
 
 from bulkgc.commands import HELP_LAYOUT, help_epilog
 from bulkgc.config import RunSettings, add_arguments, resolve
-from bulkgc.errors import EXIT_INTERRUPTED
+from bulkgc.errors import EXIT_AUTH_OR_CONFIG, EXIT_INTERRUPTED
 from bulkgc.pipeline import push
 from bulkgc.progress import ProgressSink, choose_sink, install_log_handler
 from bulkgc.report import RunReport, format_summary, summary_to_dict, write_json_report, write_junit
+from bulkgc.report_html import check_writable, write_html_report
+from bulkgc.thumbnails import cache_for
 
 # After the first SIGINT/SIGTERM in-flight requests get this long to finish before they are cancelled.
 STOP_GRACE_SECONDS = 8.0
@@ -130,11 +132,22 @@ def finish(settings: RunSettings, report: RunReport | None) -> int:
         print(json.dumps(summary_to_dict(report), separators=(",", ":")), flush=True)
     else:
         print(format_summary(report))
+    if settings.report_html:
+        try:
+            write_html_report(report, settings.report_html, cache_for(settings.journal_path))
+        except OSError as exc:
+            why = exc.strerror or exc
+            print(f"bulkgc: could not write the HTML report {settings.report_html}: {why}; the push itself "
+                  "is recorded: `bulkgc status --html FILE` renders it again", file=sys.stderr)
+            return report.exit_code or EXIT_AUTH_OR_CONFIG
+        print(f"HTML report: {settings.report_html}", file=sys.stderr)
     return report.exit_code
 
 
 def run(args: argparse.Namespace) -> int:
     settings = resolve(args, check=("manifest", "assets", "credentials", "base_url"))
+    if settings.report_html:  # refuse an unwritable path before the push, not after hours of work
+        check_writable(settings.report_html, "--report-html")
     sink = choose_sink(stream=sys.stderr, log_format=settings.log_format, quiet=settings.quiet)
     install_log_handler(stream=sys.stderr, log_format=settings.log_format, quiet=settings.quiet)
     report = anyio.run(push_with_signals, settings, sink,

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
+import time
+from pathlib import Path
 
 from bulkgc.commands import HELP_LAYOUT, help_epilog
 from bulkgc.config import add_arguments, check_settings, from_sources
+from bulkgc.errors import EXIT_ITEMS_FAILED
 from bulkgc.journal import Journal, lock_holder
-from bulkgc.report import iso_time
+from bulkgc.report import RunReport, iso_time, last_report_path, read_json_report, report_from_journal
+from bulkgc.report_html import check_writable, write_html_report
+from bulkgc.thumbnails import cache_for
+
 
 #: unfinished items listed by name in the text output
 SHOW = 20
@@ -24,12 +31,32 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                             "bulkgc status manifests/mygame.toml --json",
                             "bulkgc status --journal /ci/cache/journal.sqlite"],
                            {0: "the status was printed (also when no push has run yet)",
+                            1: "--html was asked for but no push has run with this journal",
                             2: "no manifest given, or the manifest does not exist",
                             3: "the journal cannot be read (corrupt, or from a newer bulkgc)"}),
                        **HELP_LAYOUT)
     add_arguments(p, only={"manifest", "journal"})
     p.add_argument("--json", action="store_true", help="print as JSON")
+    p.add_argument("--html", type=Path, metavar="FILE",
+                   help="also write the last push as an HTML page (its report kept beside the journal, else "
+                        "what the journal knows); no network")
     p.set_defaults(run=run)
+
+
+def last_push_report(path: Path) -> tuple[RunReport, str]:
+    """The last push against the journal at `path`, and where it came from: the report that push kept beside
+    the journal when it is that run's, else one rebuilt from the journal (a push killed before its report)."""
+    with Journal.open(path, run_command="status", read_only=True) as journal:
+        last = journal.last_run()
+        records = journal.items()
+    try:
+        saved: RunReport | None = read_json_report(last_report_path(path))
+    except (OSError, ValueError, KeyError, TypeError):
+        saved = None
+    if saved is not None and last is not None and saved.started <= last.started <= saved.finished:
+        return saved, f"the last push's report, kept beside {path}"
+    rebuilt = report_from_journal(last, records)
+    return rebuilt, f"rebuilt from the journal {path} (the last push left no report)"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -38,9 +65,19 @@ def run(args: argparse.Namespace) -> int:
     needs_manifest = settings.manifest is not None or settings.journal is None
     check_settings(settings, ("manifest",) if needs_manifest else ())
     path = settings.journal_path
+    if args.html:
+        check_writable(args.html, "--html")
     if not path.exists():
         print(f"No journal at {path}: no push has run for this manifest here (or it used --journal).")
+        if args.html:
+            print(f"bulkgc: no HTML report written to {args.html}: there is no push to show", file=sys.stderr)
+            return EXIT_ITEMS_FAILED
         return 0
+    if args.html:
+        report, source = last_push_report(path)
+        write_html_report(report, args.html, cache_for(path), title="bulkgc status: the last push",
+                          note=source)
+        print(f"HTML report: {args.html} ({source})", file=sys.stderr)
     # read-only and without the lock: status works while a push is running (and never needs the network)
     running = lock_holder(path)
     with Journal.open(path, run_command="status", read_only=True) as journal:
