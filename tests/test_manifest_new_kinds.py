@@ -54,17 +54,17 @@ def test_new_kinds_problems_all_at_once(tmp_path: Path) -> None:
     """Bad references (type, duplicates, too many), enums, player counts, properties, URL and a missing
     challenge leaderboard are each reported with the field and the fix."""
     members = "[" + ", ".join(f'"com.x.b{i}"' for i in range(101)) + "]"
-    extra = ('play_style = "ASYNC"\nminimum_players_count = 5\nmaximum_players_count = 2\n'
-             'properties = { mode = 3 }\nfallback_url = "ftp://x"\n')
+    extra = 'play_style = "ASYNC"\nproperties = { mode = 3 }\nfallback_url = "ftp://x"\n'
+    players = "minimum_players_count = 5\nmaximum_players_count = 2\n"  # rules judge otherwise valid items
     body = (board("com.x.a") + a_set("com.x.s1", '"com.x.a"') + a_set("com.x.s2", '["com.x.a", "com.x.a"]')
-            + a_set("com.x.s3", members) + activity(extra=extra) + challenge(extra="")
+            + a_set("com.x.s3", members) + activity(extra=extra) + activity("com.x.act2", players) + challenge(extra="")
             + challenge("com.x.ch2", extra='leaderboard = "com.x.a"\ndefault_image = "nope.png"'))
     found = problems(write(tmp_path, body, icons=()))
     one(found, "leaderboard_set[1]", ".leaderboards", "must be an array")
     one(found, "leaderboard_set[2]", "'com.x.a'", "more than once")
     one(found, "leaderboard_set[3]", "lists 101 leaderboards", "at most 100")
     one(found, "activity[1]", "play_style", "use one of: ASYNCHRONOUS, SYNCHRONOUS")
-    one(found, "activity[1]", "minimum_players_count", "is more than maximum_players_count")
+    one(found, "activity[2]", "minimum_players_count", "is more than maximum_players_count")
     one(found, "activity[1]", "properties", "table of strings")
     one(found, "activity[1]", "fallback_url", "http(s) URL")
     one(found, "challenge[1]", "leaderboard", "missing; set leaderboard =")

@@ -11,6 +11,8 @@ inferred. Activities have one API generation (paths under /v1, not deprecated): 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
+from typing import Any
 
 from bulkgc.asc.resources import KindApi, VersionApi
 from bulkgc.kinds.model import WIDE_SIZES, Attribute, ImageRule, Kind, TextField
@@ -47,6 +49,17 @@ V2 = KindApi(
 )
 # the one API generation, also under --api v1
 V1 = dataclasses.replace(V2, api="v1")
+
+
+
+def players_in_order(attributes: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The minimum player count must not exceed the maximum (the simulator's [INFER] rule; Apple's form)."""
+    low, high = attributes.get("minimum_players_count"), attributes.get("maximum_players_count")
+    if low is not None and high is not None and low > high:
+        return [("minimum_players_count", f"{low} is more than maximum_players_count ({high}); lower "
+                 "minimum_players_count or raise maximum_players_count")]
+    return []
+
 
 WIDE = ImageRule(required=False, folder="activities", sizes=WIDE_SIZES, sizes_source="inferred")
 
@@ -100,7 +113,8 @@ ACTIVITY = Kind(
     default_image=dataclasses.replace(WIDE, sizes_source="Apple"),
     apis=(V2, V1),
     max_items=100,
+    doc="App Store Connect Help, Game activities",
     locales_section="activity_locales",
-    ordered_pairs=(("minimum_players_count", "maximum_players_count"),),
+    rules=(players_in_order,),
     example_vendor_identifier="com.example.game.activity.raid",
 )

@@ -82,6 +82,7 @@ CHALLENGE = Kind(
     default_image=dataclasses.replace(WIDE, sizes_source="Apple"),
     apis=(V2, V1),
     max_items=100,
+    doc="App Store Connect Help, Challenges",
     locales_section="challenge_locales",
     references=(Reference(key="leaderboard", kind="leaderboard", many=False),),
     example_vendor_identifier="com.example.game.challenge.weekly",

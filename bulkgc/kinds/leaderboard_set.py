@@ -89,6 +89,7 @@ LEADERBOARD_SET = Kind(
     image=ImageRule(required=False, folder="leaderboard_sets", sizes_source="inferred"),
     apis=(V2, V1),
     max_items=100,
+    doc="App Store Connect Help, Leaderboards (leaderboard sets)",
     locales_section="leaderboard_set_locales",
     references=(Reference(key="leaderboards", kind="leaderboard", many=True, limit=MAX_MEMBERS),),
     example_vendor_identifier="com.example.game.set.arcade",

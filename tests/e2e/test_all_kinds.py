@@ -38,14 +38,14 @@ async def test_all_kinds_fresh_noop_then_one_change_per_kind(tmp_path: Path) -> 
     async with Simulator(fast_sim_config(app_id=wl.app_id, part_size=64 * 1024)) as sim:
         settings = settings_for(sim, wl.manifest, tmp_path)
         report = await push(settings)
-        assert report.exit_code == 0, [(r.item_kind, r.vendor_identifier, r.message) for r in report.items
+        assert report.exit_code == 0, [(r.gc_kind, r.vendor_identifier, r.message) for r in report.items
                                        if r.outcome != "done"][:5]
         assert_all_kinds_exact(sim.state, wl)
         # the sets were created with their members: no membership request after the creates
         fresh = routes(sim, 0)
         assert ("PATCH", "/v2/gameCenterLeaderboardSets/{id}/relationships/gameCenterLeaderboards") not in fresh
         assert fresh.count(("POST", "/v1/gameCenterActivityImages")) == 4  # 3 locales + the default image
-        done = {(r.item_kind, r.vendor_identifier, r.locale) for r in report.items
+        done = {(r.gc_kind, r.vendor_identifier, r.locale) for r in report.items
                 if r.kind == "image" and r.outcome == "done"}
         assert ("activity", "com.ex.all.act0", "default") in done and ("challenge", "com.ex.all.ch0", "default") in done
 
