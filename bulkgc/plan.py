@@ -203,11 +203,10 @@ class LocalizationAction:
     image: ImageAction
     desired: Localization
     diffs: list[FieldChange] = field(default_factory=list)  # old -> new per field, for people and --json
-    previous: dict[str, str | None] = field(default_factory=dict)  # remote values of the changed texts
 
-    def text_changes(self) -> dict[str, list[str | None]]:
-        """Changed texts as attribute -> [remote value (None when new), manifest value], for reports."""
-        return {name: [self.previous.get(name), value] for name, value in self.changes.items()}
+    def text_changes(self) -> dict[str, list[Any]]:
+        """Changed texts as manifest field -> [remote value (None when new), manifest value], for reports."""
+        return {c.field: [c.old, c.new] for c in self.diffs}
 
 
 @dataclass
@@ -540,7 +539,6 @@ def localization_actions(
                 image=ImageAction(str(loc.image), info, name, img_action, reason, remote.image if remote else None),
                 desired=loc,
                 diffs=diffs,
-                previous={k: remote.texts.get(k) for k in changes} if remote else {},
             )
         )
     return out
