@@ -4,6 +4,7 @@
     ├── ConfigError                bad flags, environment, credentials (exit 3 for credentials, 2 for usage)
     ├── ManifestError              the manifest cannot be read or is invalid (exit 2); carries `problems`
     ├── InvalidImageError          an icon fails the local checks (exit 2); carries `problems`
+    ├── FileChangedError           an icon changed during the push: that item is redone or fails, not the run
     ├── JournalError               the resume journal is locked, corrupt or from a newer bulkgc
     ├── InterruptedRun             the run stopped early (signal, deadline) and can be resumed (exit 4)
     └── ApiError                   App Store Connect answered with an ErrorResponse or failed to answer
@@ -70,6 +71,14 @@ class InvalidImageError(_ProblemsError):
     """One or more icons fail the local checks; `problems` lists each file and the fix."""
 
     headline = "image problem(s)"
+
+
+class FileChangedError(BulkgcError):
+    """An icon's file changed after it was checked; `retry` says whether uploading it again may succeed."""
+
+    def __init__(self, message: str, *, retry: bool) -> None:
+        super().__init__(message)
+        self.retry = retry
 
 
 class JournalError(BulkgcError):

@@ -11,6 +11,8 @@ finish, the journal is already durable after every transition, and the run repor
 
 from __future__ import annotations
 
+import hashlib
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -32,6 +34,7 @@ from bulkgc.errors import (
     AuthError,
     BulkgcError,
     ConflictError,
+    FileChangedError,
     InvalidImageError,
     JournalError,
 )
@@ -46,10 +49,11 @@ from bulkgc.plan import (
     RemoteReader,
     build_plan,
     localization_actions,
+    remote_file_name,
 )
 from bulkgc.progress import Event, NullSink, ProgressSink
 from bulkgc.report import ItemResult, RunReport
-from bulkgc.scan import ImageInfo, ScanCache, scan_images
+from bulkgc.scan import ImageInfo, ScanCache, check_image_data, display_path, read_image_file, scan_images
 from bulkgc.upload import commit_image, delete_image, read_image, reserve_image, upload_parts, wait_until_processed
 
 FATAL = (AuthError, JournalError)
@@ -523,19 +527,62 @@ class Executor:
                             pass
                     job.action, job.remote, job.image_id = "upload", None, None
                     last = exc
-                    if self.stopping:
+                    if self.stopping or (isinstance(exc, FileChangedError) and not exc.retry):
                         break
             job.done = True
             self.record("image", job.plan, job.la.locale, job.la.image.action, "failed", codes=_codes(last),
                         message=str(last), attempts=job.attempts, started=job.started)
             await self.jput(job.key, state="failed", error_codes=_codes(last), detail=str(last))
 
+    async def read_for_upload(self, job: ImageJob) -> tuple[bytes, tuple[int, ...]]:
+        """The icon's bytes for this attempt, read once, and the file's stamp when read.
+
+        The sha256 is compared with the scan's. A file changed since the scan is checked again with the same
+        rules: valid, it is uploaded under its own digest (the job's fileName follows the content); invalid or
+        unreadable, the item fails with FileChangedError. Either way the bytes sent are the bytes hashed.
+        """
+        path = Path(job.image.path)
+
+        def read() -> tuple[bytes, str, tuple[int, ...]]:
+            # stamped before the read: a swap in between makes the stamp stale, so the check before the
+            # commit sees a change (the safe direction), never the reverse
+            stamp = _stamp(os.stat(path))
+            data = read_image_file(path)
+            return data, hashlib.sha256(data).hexdigest(), stamp
+
+        try:
+            data, digest, stamp = await anyio.to_thread.run_sync(read)
+        except (InvalidImageError, OSError) as exc:
+            why = exc.problems[0].message if isinstance(exc, InvalidImageError) else (exc.strerror or str(exc))
+            raise FileChangedError(f"{display_path(path)} changed during the push and can no longer be read ({why}); "
+                                   "fix the file, then run the same command again", retry=False) from None
+        info = job.image.info
+        if digest == info.sha256 and len(data) == info.size:
+            return data, stamp
+        try:
+            fresh = await anyio.to_thread.run_sync(check_image_data, path, data)
+        except InvalidImageError as exc:
+            raise FileChangedError(
+                f"{display_path(path)} changed during the push and is no longer a valid icon "
+                f"({exc.problems[0].message}); fix the file, then run the same command again", retry=False) from None
+        job.image.info = fresh
+        job.image.file_name = remote_file_name(job.plan.vendor_id, job.la.locale, fresh)
+        self.event(job.key, "changed", "ok", attempt=job.attempts,
+                   detail=f"{display_path(path)} changed since the scan; uploading its new content "
+                          f"(sha256 {fresh.sha256[:12]})")
+        return data, stamp
+
     async def upload_attempt(self, job: ImageJob) -> None:
         k, c = self.kapi, self.client
-        info = job.image.info
         path = Path(job.image.path)
         key = job.key
         skip: set[int] = set()
+        content, stamp = await self.read_for_upload(job)
+        info = job.image.info
+        if job.action == "resume" and job.remote is not None and (
+                job.remote.file_name != job.image.file_name or job.remote.file_size != info.size):
+            # the reservation was made for other bytes (the file changed since): start it over
+            job.action = "replace"
         if job.action == "replace" and job.remote is not None:
             t0 = time.monotonic()
             await delete_image(c, k, job.remote.id)
@@ -569,14 +616,32 @@ class Executor:
             self.sink.on_bytes(length)
 
         t0 = time.monotonic()
-        sent = await upload_parts(c, image, path, skip=skip, on_part_done=part_done)
+        sent = await upload_parts(c, image, content, skip=skip, on_part_done=part_done)
         # every part is recorded done: that is the journal's "uploaded", no separate write needed
         self.event(key, "upload", "ok", attempt=job.attempts, latency=time.monotonic() - t0, nbytes=sent)
+        # The parts are the bytes hashed, so the commit is consistent whatever happens now; a file replaced
+        # while they went out would leave the remote icon behind the local one, so upload that content instead.
+        if not await anyio.to_thread.run_sync(_unchanged, path, stamp):
+            raise FileChangedError(f"{display_path(path)} changed during the push while it was uploaded; "
+                                   "uploading its new content (if it keeps changing: stop whatever writes it, "
+                                   "then run the same command again)", retry=True)
         t0 = time.monotonic()
         await commit_image(c, k, image.id)
         job.committed_at = time.monotonic()
         await self.jput(key, state="committed")
         self.event(key, "commit", "ok", attempt=job.attempts, latency=time.monotonic() - t0)
+
+
+def _stamp(st: os.stat_result) -> tuple[int, ...]:
+    """What changes when a file is rewritten or replaced (the rule ScanCache, git's index and rsync use)."""
+    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
+
+
+def _unchanged(path: Path, stamp: tuple[int, ...]) -> bool:
+    try:
+        return _stamp(os.stat(path)) == stamp
+    except OSError:
+        return False
 
 
 def _text(la: LocalizationAction, asc_name: str) -> str:

@@ -148,13 +148,53 @@ class _TooLarge(Exception):
     """The file is far bigger than any icon; it is not read into memory."""
 
 
+class NotRegularFileError(OSError):
+    """The path names something other than a regular file (FIFO, device, socket, directory)."""
+
+
+_KIND_NAMES = (
+    (stat.S_ISDIR, "a directory", "point at the icon file"),
+    (stat.S_ISFIFO, "a FIFO (named pipe)", "replace it with the icon file"),
+    (stat.S_ISCHR, "a character device", "point at the icon file"),
+    (stat.S_ISBLK, "a block device", "point at the icon file"),
+    (stat.S_ISSOCK, "a socket", "replace it with the icon file"),
+)
+
+
+def _kind_of(mode: int) -> tuple[str, str]:
+    for test, name, fix in _KIND_NAMES:
+        if test(mode):
+            return name, fix
+    return "not a regular file", "point at the icon file"
+
+
+def read_regular_file(path: str | os.PathLike[str], limit: int = MAX_FILE_BYTES) -> bytes:
+    """The bytes of a regular file (symbolic links followed), at most `limit`; never blocks on an odd file.
+
+    The kind is decided from `stat` before anything is opened (opening a FIFO blocks until a writer comes),
+    the open itself is non-blocking in case the path is swapped meanwhile, and the read stops at `limit + 1`
+    bytes, whatever `fstat` claims (a link to /dev/zero reports size 0 and never ends). Raises
+    NotRegularFileError (a FIFO, device, socket or directory), _TooLarge, or the OSError of stat/open/read.
+    """
+    st = os.stat(path)
+    if not stat.S_ISREG(st.st_mode):
+        raise NotRegularFileError(errno.EINVAL, _kind_of(st.st_mode)[0])
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    with open(fd, "rb", closefd=True) as handle:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):  # swapped for something else between stat and open
+            raise NotRegularFileError(errno.EINVAL, _kind_of(st.st_mode)[0])
+        if st.st_size > limit:
+            raise _TooLarge(st.st_size)
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise _TooLarge(len(data))
+    return data
+
+
 def _read(path: Path) -> bytes:
     """The file's bytes, read once (the hash and the decoder share them)."""
-    with open(path, "rb") as handle:
-        size = os.fstat(handle.fileno()).st_size
-        if size > MAX_FILE_BYTES:
-            raise _TooLarge(size)
-        return handle.read()
+    return read_regular_file(path, MAX_FILE_BYTES)
 
 
 def _problem(path: Path, reasons: list[str]) -> InvalidImageError:
@@ -167,6 +207,11 @@ def check_image(path: str | os.PathLike[str]) -> ImageInfo:
     Synchronous and CPU-bound: call it through `anyio.to_thread.run_sync` (as `scan_images` does).
     """
     path = Path(path)
+    return check_image_data(path, read_image_file(path))
+
+
+def read_image_file(path: Path) -> bytes:
+    """Read an icon for checking or uploading; InvalidImageError (naming the file and the fix) if it cannot be."""
     reasons: list[str] = []
     if _has_undecodable_name(path):
         reasons.append("the file name is not valid UTF-8 (App Store Connect needs UTF-8 names): rename it")
@@ -175,6 +220,10 @@ def check_image(path: str | os.PathLike[str]) -> ImageInfo:
     except _TooLarge as exc:
         why = f"is {exc.args[0]} bytes, far more than an icon needs (limit {MAX_FILE_BYTES}): export it again"
         raise _problem(path, [*reasons, why]) from None
+    except NotRegularFileError as exc:
+        what = exc.strerror or "not a regular file"
+        fix = next((f for _, n, f in _KIND_NAMES if n == what), "point at the icon file")
+        raise _problem(path, [*reasons, f"is {what}, not an image file: {fix}"]) from None
     except IsADirectoryError:
         raise _problem(path, [*reasons, "is a directory, not an image file: point at the icon file"])
     except PermissionError:
@@ -187,6 +236,14 @@ def check_image(path: str | os.PathLike[str]) -> ImageInfo:
         else:
             why = f"cannot be read ({exc.strerror or exc}): check the file"
         raise _problem(path, [*reasons, why])
+    return data  # a name problem alone is reported by check_image_data, with every other problem
+
+
+def check_image_data(path: Path, data: bytes) -> ImageInfo:
+    """Check the bytes of one icon read from `path` (the upload checks a changed file with the same rules)."""
+    reasons: list[str] = []
+    if _has_undecodable_name(path):
+        reasons.append("the file name is not valid UTF-8 (App Store Connect needs UTF-8 names): rename it")
     if not data:
         raise _problem(path, [*reasons, "is empty (0 bytes): export the icon again"])
 

@@ -10,14 +10,12 @@ import time
 from collections import Counter, deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
 from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
 import anyio
-import anyio.to_thread
 from yarl import URL
 
 from bulkgc import __version__
@@ -32,9 +30,7 @@ from bulkgc.errors import (
     ConfigError,
     ConflictError,
     ErrorDetail,
-    InvalidImageError,
     NotFoundError,
-    Problem,
     RateLimitedError,
     ServerError,
     TransportError,
@@ -552,11 +548,14 @@ class AscClient:
         return cls(f"{method} {shown} {what}: no answer from the server; {hint}", status=0, method=method, url=shown)
 
     # -- uploads ---------------------------------------------------------------------------------------------
-    async def upload_part(self, operation: Mapping[str, Any], file_path: str | Path) -> int:
-        """Send one UploadOperation's byte range of `file_path`; returns the bytes sent.
+    async def upload_part(self, operation: Mapping[str, Any], content: bytes) -> int:
+        """Send one UploadOperation's byte range of `content` (the whole file, read and hashed once); returns
+        the bytes sent.
 
-        Never sends the Authorization header (upload URLs are pre-signed). Retried on transient failure;
-        a 403 or a past `Expires` raises UploadExpiredError so the caller can re-reserve.
+        The part is a slice of the buffer whose sha256 the reservation's fileName carries, never a fresh read
+        of the path: a file replaced meanwhile cannot slip unchecked bytes in. Never sends the Authorization
+        header (upload URLs are pre-signed). Retried on transient failure; a 403 or a past `Expires` raises
+        UploadExpiredError so the caller can re-reserve.
         """
         assert self._session is not None and self._upload_limiter is not None, "use AscClient in `async with`"
         try:
@@ -577,8 +576,12 @@ class AscClient:
                 f"{method} {shown}: the upload URL has expired; reserve the image again to get fresh upload operations",
                 status=403, method=method, url=shown,
             )
-        path = Path(file_path)
-        chunk = await anyio.to_thread.run_sync(_read_range, path, offset, length)
+        if offset < 0 or length < 0 or offset + length > len(content):
+            raise ApiError(
+                f"{method} {shown}: the upload operation covers bytes {offset}..{offset + length} but the file "
+                f"has {len(content)}; reserve the image again", method=method, url=shown,
+            )
+        chunk = content[offset:offset + length]
         url = URL(raw_url, encoded=True)
 
         async def attempt() -> int:
@@ -632,18 +635,3 @@ def _expired(url: str) -> bool:
         return bool(values) and int(values[0]) < time.time()
     except ValueError:
         return False
-
-
-def _read_range(path: Path, offset: int, length: int) -> bytes:
-    """Bytes [offset, offset+length) of a file (runs in a worker thread)."""
-    try:
-        with path.open("rb") as f:
-            f.seek(offset)
-            data = f.read(length)
-    except OSError as e:
-        raise InvalidImageError(Problem(str(path), f"cannot be read for upload ({e.strerror})")) from None
-    if len(data) != length:
-        raise InvalidImageError(
-            Problem(str(path), "is shorter than the reserved upload; it changed since reservation — run again")
-        )
-    return data
