@@ -144,7 +144,7 @@ def _png_pixel_data_problem(data: bytes, width: int, height: int, channels: int)
     return None
 
 
-class _TooLarge(Exception):
+class TooLargeError(Exception):
     """The file is far bigger than any icon; it is not read into memory."""
 
 
@@ -174,7 +174,7 @@ def read_regular_file(path: str | os.PathLike[str], limit: int = MAX_FILE_BYTES)
     The kind is decided from `stat` before anything is opened (opening a FIFO blocks until a writer comes),
     the open itself is non-blocking in case the path is swapped meanwhile, and the read stops at `limit + 1`
     bytes, whatever `fstat` claims (a link to /dev/zero reports size 0 and never ends). Raises
-    NotRegularFileError (a FIFO, device, socket or directory), _TooLarge, or the OSError of stat/open/read.
+    NotRegularFileError (a FIFO, device, socket or directory), TooLargeError, or the OSError of stat/open/read.
     """
     st = os.stat(path)
     if not stat.S_ISREG(st.st_mode):
@@ -185,10 +185,10 @@ def read_regular_file(path: str | os.PathLike[str], limit: int = MAX_FILE_BYTES)
         if not stat.S_ISREG(st.st_mode):  # swapped for something else between stat and open
             raise NotRegularFileError(errno.EINVAL, _kind_of(st.st_mode)[0])
         if st.st_size > limit:
-            raise _TooLarge(st.st_size)
+            raise TooLargeError(st.st_size)
         data = handle.read(limit + 1)
     if len(data) > limit:
-        raise _TooLarge(len(data))
+        raise TooLargeError(len(data))
     return data
 
 
@@ -217,12 +217,14 @@ def read_image_file(path: Path) -> bytes:
         reasons.append("the file name is not valid UTF-8 (App Store Connect needs UTF-8 names): rename it")
     try:
         data = _read(path)
-    except _TooLarge as exc:
+    except TooLargeError as exc:
         why = f"is {exc.args[0]} bytes, far more than an icon needs (limit {MAX_FILE_BYTES}): export it again"
         raise _problem(path, [*reasons, why]) from None
     except NotRegularFileError as exc:
         what = exc.strerror or "not a regular file"
         fix = next((f for _, n, f in _KIND_NAMES if n == what), "point at the icon file")
+        if os.path.islink(path):
+            what += f" (the symbolic link points at {os.readlink(path)})"
         raise _problem(path, [*reasons, f"is {what}, not an image file: {fix}"]) from None
     except IsADirectoryError:
         raise _problem(path, [*reasons, "is a directory, not an image file: point at the icon file"])
