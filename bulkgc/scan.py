@@ -168,6 +168,11 @@ def _kind_of(mode: int) -> tuple[str, str]:
     return "not a regular file", "point at the icon file"
 
 
+def _open_nonblocking(path: str | os.PathLike[str]) -> int:
+    """A read-only descriptor opened without waiting (for a FIFO swapped in after the stat)."""
+    return os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+
+
 def read_regular_file(path: str | os.PathLike[str], limit: int = MAX_FILE_BYTES) -> bytes:
     """The bytes of a regular file (symbolic links followed), at most `limit`; never blocks on an odd file.
 
@@ -179,7 +184,7 @@ def read_regular_file(path: str | os.PathLike[str], limit: int = MAX_FILE_BYTES)
     st = os.stat(path)
     if not stat.S_ISREG(st.st_mode):
         raise NotRegularFileError(errno.EINVAL, _kind_of(st.st_mode)[0])
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    fd = _open_nonblocking(path)
     with open(fd, "rb", closefd=True) as handle:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):  # swapped for something else between stat and open
