@@ -7,6 +7,7 @@
     ├── FileChangedError           an icon changed during the push: that item is redone or fails, not the run
     ├── JournalError               the resume journal is locked, corrupt or from a newer bulkgc
     ├── InterruptedRun             the run stopped early (signal, deadline) and can be resumed (exit 4)
+    │   └── OutageError            App Store Connect did not answer beyond --outage-patience, or never answered
     └── ApiError                   App Store Connect answered with an ErrorResponse or failed to answer
         ├── AuthError              401/403: key, key id, issuer or token rejected (exit 3)
         ├── NotFoundError          404
@@ -87,6 +88,10 @@ class JournalError(BulkgcError):
 
 class InterruptedRun(BulkgcError):
     """The run stopped before finishing (signal or deadline); running the same command resumes it."""
+
+
+class OutageError(InterruptedRun):
+    """App Store Connect stopped answering for longer than the outage patience (or never answered): exit 4."""
 
 
 @dataclass

@@ -37,6 +37,7 @@ from bulkgc.errors import (
     FileChangedError,
     InvalidImageError,
     JournalError,
+    OutageError,
 )
 from bulkgc.journal import AsyncJournal, Journal, item_key
 from bulkgc.manifest import Manifest, load_manifest
@@ -56,7 +57,7 @@ from bulkgc.report import ItemResult, RunReport
 from bulkgc.scan import ImageInfo, ScanCache, check_image_data, display_path, read_image_file, scan_images
 from bulkgc.upload import commit_image, delete_image, read_image, reserve_image, upload_parts, wait_until_processed
 
-FATAL = (AuthError, JournalError)
+FATAL = (AuthError, JournalError, OutageError)
 VERSION_BATCH = 50  # achievement ids per filter[id] read of just-created achievements' versions
 
 
@@ -94,6 +95,7 @@ def client_config(settings: RunSettings) -> ClientConfig:
         request_timeout=settings.request_timeout,
         rate_limit_margin=settings.rate_margin,
         window_seconds=settings.rate_window,
+        outage_patience=settings.outage_patience,
     )
 
 
@@ -164,6 +166,12 @@ class Executor:
     def stopping(self) -> bool:
         return self.stop.is_set()
 
+    async def wait_for_service(self) -> None:
+        """No new work starts during an outage: wait until App Store Connect answers (OutageError past patience)."""
+        outage = getattr(self.client, "outage", None)
+        if outage is not None:
+            await outage.wait_until_answering()
+
     # -- bookkeeping ---------------------------------------------------------------------------------
 
     def event(self, item: str, step: str, outcome: str, *, attempt: int = 1, latency: float | None = None,
@@ -226,6 +234,7 @@ class Executor:
                             image_id=la.image.remote.id if la.image.remote else None, attempts=0)
                 await self.confirm_complete(item_key("image", ap.vendor_id, la.locale), la.image.remote)
             return
+        await self.wait_for_service()
         if self.stopping:
             self.record("achievement", ap, None, ap.action, "interrupted", attempts=0)
             self.skip_rest(ap, "interrupted", "not started: the run was stopped")
@@ -445,11 +454,23 @@ class Executor:
             committed = [j for j in jobs if not j.done and j.image_id]
             if not committed:
                 return
-            result = await wait_until_processed(
-                self.reader, container, {j.image_id for j in committed if j.image_id},
-                interval=self.settings.poll_interval, timeout=self.settings.processing_timeout,
-                first_delay=self.first_poll_delay, stop=lambda: self.stopping,
-            )
+            try:
+                result = await wait_until_processed(
+                    self.reader, container, {j.image_id for j in committed if j.image_id},
+                    interval=self.settings.poll_interval, timeout=self.settings.processing_timeout,
+                    first_delay=self.first_poll_delay, stop=lambda: self.stopping,
+                )
+            except FATAL:
+                raise
+            except BulkgcError as exc:
+                # a poll that failed for good fails these images' wait, never another item's upload
+                for job in committed:
+                    message = f"committed, but its processing could not be checked ({exc}); the next run checks it"
+                    job.done = True
+                    await self.jput(job.key, state="committed", error_codes=_codes(exc), detail=message)
+                    self.record("image", job.plan, job.la.locale, job.la.image.action, "failed", image_id=job.image_id,
+                                codes=_codes(exc), message=message, attempts=max(job.attempts, 1), started=job.started)
+                return
             self.polls += result.polls
             self.learn_processing_time(first_poll_sufficed=result.polls == 1 and not result.stuck)
             pending = []
@@ -501,6 +522,7 @@ class Executor:
     async def upload_one(self, job: ImageJob) -> None:
         """Reserve (or resume), upload the parts, commit; bounded attempts; leaves job.image_id set when committed."""
         async with self.image_limiter:
+            await self.wait_for_service()
             if self.stopping:
                 job.done = True
                 self.record("image", job.plan, job.la.locale, job.la.image.action, "interrupted", attempts=job.attempts,
@@ -704,37 +726,49 @@ async def push(
     kapi = kind_api("achievement", settings.api)
     interrupted = False
     budget_bound = False
+    plan: Plan | None = None
+    outage: OutageError | None = None
     try:
         run_id = await ajournal.start_run(str(settings.manifest), {"api": settings.api, "base_url": settings.base_url})
         async with AscClient(config, tokens) as client:
             executor = Executor(client, kapi, settings, images, journal=ajournal, sink=sink, stop=stop)
-            async with anyio.create_task_group() as tg:
-                if settings.deadline is not None:
-                    tg.start_soon(_deadline, settings.deadline, stop)
-                try:
-                    plan = await build_plan(client, kapi, manifest, images, on_live=settings.on_live)
-                    if on_plan is not None:
-                        on_plan(plan)
-                    # the pacer goes at full speed while the window has room and then admits one request per
-                    # freed slot; the hint tells the report whether the budget, not the work, set the duration
-                    client.budget.expect(plan.expected_requests(polls_per_container=2))
-                    budget_bound = client.budget.budget_bound
-                    work = [la.image for ap in plan.achievements if ap.has_work for la in ap.localizations
-                            if la.image.action != "none"]
-                    sink.on_plan(images=len(work), bytes_total=sum(i.info.size for i in work),
-                                 items=len(plan.achievements))
-                    await executor.run(plan)
-                except BaseExceptionGroup as eg:
-                    raise _fatal_from_group(eg) from None
-                finally:
-                    tg.cancel_scope.cancel()
-            interrupted = stop.is_set() and any(r.outcome == "interrupted" for r in executor.results)
+            try:
+                async with anyio.create_task_group() as tg:
+                    if settings.deadline is not None:
+                        tg.start_soon(_deadline, settings.deadline, stop)
+                    try:
+                        plan = await build_plan(client, kapi, manifest, images, on_live=settings.on_live)
+                        if on_plan is not None:
+                            on_plan(plan)
+                        # the pacer goes at full speed while the window has room and then admits one request per
+                        # freed slot; the hint tells the report whether the budget, not the work, set the duration
+                        client.budget.expect(plan.expected_requests(polls_per_container=2))
+                        budget_bound = client.budget.budget_bound
+                        work = [la.image for ap in plan.achievements if ap.has_work for la in ap.localizations
+                                if la.image.action != "none"]
+                        sink.on_plan(images=len(work), bytes_total=sum(i.info.size for i in work),
+                                     items=len(plan.achievements))
+                        await executor.run(plan)
+                    except BaseExceptionGroup as eg:
+                        raise _fatal_from_group(eg) from None
+                    finally:
+                        tg.cancel_scope.cancel()
+            except OutageError as exc:
+                # patience ran out: the run ends resumable, with its summary and reports, the cause named
+                outage = exc
+                stop.set()
+                if plan is not None:
+                    _record_unfinished(executor, plan, f"not finished: {exc}")
+            interrupted = outage is not None or (
+                stop.is_set() and any(r.outcome == "interrupted" for r in executor.results))
             stats = client.stats.as_dict()
+            stats["outages"] = client.outage.outages
+            stats["outage_seconds"] = round(client.outage.waited_seconds, 3)
         stats["requests_by_method"] = stats.get("by_method", {})
         stats["requests_by_purpose"] = stats.get("by_purpose", {})
         stats["polls"] = executor.polls
         stats["budget_bound"] = budget_bound
-        stats["plan_reads"] = plan.reads
+        stats["plan_reads"] = plan.reads if plan is not None else 0
         stats["journal_writes"], stats["journal_transactions"] = ajournal.writes, ajournal.transactions
         report = RunReport(command="push", started=started, finished=time.time(), items=executor.results,
                            totals=stats, exit_code=EXIT_OK, interrupted=interrupted, resume_hint="")
@@ -742,6 +776,7 @@ async def push(
         if interrupted:
             report.exit_code = EXIT_INTERRUPTED
             report.resume_hint = "run the same command again to resume; finished items are not redone"
+            report.stop_reason = str(outage) if outage is not None else ""
         elif failed:
             report.exit_code = EXIT_ITEMS_FAILED
         await ajournal.finish_run(run_id, "interrupted" if interrupted else ("failed" if failed else "ok"),
@@ -750,6 +785,19 @@ async def push(
     finally:
         sink.close()
         await anyio.to_thread.run_sync(journal.close)
+
+
+def _record_unfinished(executor: Executor, plan: Plan, message: str) -> None:
+    """Record every planned item the run did not get to as interrupted (the report lists every item)."""
+    seen = {(r.kind, r.vendor_identifier, r.locale) for r in executor.results}
+    for ap in plan.achievements:
+        if ("achievement", ap.vendor_id, None) not in seen:
+            executor.record("achievement", ap, None, ap.action, "interrupted", attempts=0, message=message)
+        for la in ap.localizations:
+            if ("localization", ap.vendor_id, la.locale) not in seen:
+                executor.record("localization", ap, la.locale, la.action, "interrupted", attempts=0, message=message)
+            if ("image", ap.vendor_id, la.locale) not in seen:
+                executor.record("image", ap, la.locale, la.image.action, "interrupted", attempts=0, message=message)
 
 
 async def _deadline(seconds: float, stop: anyio.Event) -> None:

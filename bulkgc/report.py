@@ -99,6 +99,7 @@ class RunReport:
     exit_code: int = 0
     interrupted: bool = False
     resume_hint: str = ""  # e.g. "bulkgc push manifests/game.toml"
+    stop_reason: str = ""  # why the run stopped early when it was not asked to (e.g. an outage beyond patience)
 
     @property
     def duration(self) -> float:
@@ -169,6 +170,8 @@ def format_summary(report: RunReport) -> str:
             if item.message:
                 lines.append(f"      {redact_text(item.message)}")
             lines.append(f"      what to do: {advice_for(item.error_codes)}")
+    if report.stop_reason:
+        lines.append(f"Stopped: {redact_text(report.stop_reason)}")
     if report.interrupted:
         hint = report.resume_hint or f"bulkgc {report.command}"
         if hint.startswith("bulkgc "):  # a command line, rather than a sentence
@@ -217,7 +220,7 @@ def report_to_dict(report: RunReport) -> dict[str, Any]:
     ```
     {"schema": "bulkgc-report/1", "command": str, "started": epoch, "finished": epoch,
      "started_iso": str, "finished_iso": str, "duration": seconds, "exit_code": int, "interrupted": bool,
-     "resume_hint": str, "counts": {outcome: n}, "totals": {...},
+     "resume_hint": str, "stop_reason": str, "counts": {outcome: n}, "totals": {...},
      "items": [{"kind", "vendor_identifier", "locale", "action", "outcome", "image_id", "final_state",
                 "error_codes", "message", "attempts", "started", "finished", "timings"}]}
     ```
@@ -239,6 +242,7 @@ def report_to_dict(report: RunReport) -> dict[str, Any]:
         "exit_code": report.exit_code,
         "interrupted": report.interrupted,
         "resume_hint": report.resume_hint,
+        "stop_reason": redact_text(report.stop_reason),
         "counts": report.counts_by_outcome(),
         "totals": report.totals,
         "items": items,
@@ -266,6 +270,7 @@ def read_json_report(path: str | os.PathLike[str]) -> RunReport:
         exit_code=data["exit_code"],
         interrupted=data["interrupted"],
         resume_hint=data["resume_hint"],
+        stop_reason=data.get("stop_reason", ""),
     )
 
 
@@ -299,6 +304,8 @@ def write_junit(report: RunReport, path: str | os.PathLike[str]) -> None:
             "hostname": socket.gethostname(),
         },
     )
+    if report.stop_reason:
+        ET.SubElement(suite, "system-err").text = _xml_text(f"stopped: {report.stop_reason}")
     for item in report.items:
         case = ET.SubElement(
             suite,
@@ -328,6 +335,8 @@ def write_junit(report: RunReport, path: str | os.PathLike[str]) -> None:
             failure.text = _xml_text("\n".join(details))
         elif item.outcome in ("skipped", "interrupted"):
             reason = "interrupted; run again to resume" if item.outcome == "interrupted" else item.message
+            if item.outcome == "interrupted" and report.stop_reason:
+                reason = f"interrupted ({report.stop_reason}); run again to resume"
             ET.SubElement(case, "skipped", {"message": _xml_text(reason or "skipped")})
         elif item.outcome == "unchanged":
             ET.SubElement(case, "system-out").text = "unchanged: already up to date"

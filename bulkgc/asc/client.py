@@ -11,7 +11,7 @@ from collections import Counter, deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
@@ -21,6 +21,7 @@ from yarl import URL
 from bulkgc import __version__
 from bulkgc.asc.auth import TokenProvider
 from bulkgc.asc.jsonapi import Document, merge_documents, parse_document, parse_errors
+from bulkgc.asc.outage import OutageMonitor
 from bulkgc.asc.ratelimit import HEADER as RATE_LIMIT_HEADER
 from bulkgc.asc.ratelimit import AdaptiveConcurrency, RateBudget, RateLimit, parse_rate_limit
 from bulkgc.asc.retry import RetryPolicy, Sleep, call_with_retry, is_transient
@@ -42,6 +43,7 @@ log = logging.getLogger("bulkgc.asc")
 DEFAULT_BASE_URL = "https://api.appstoreconnect.apple.com"
 Purpose = Literal["read", "poll", "write", "upload"]
 Lookup = Callable[[], Awaitable[Document | None]]
+T = TypeVar("T")
 
 
 class ConnectFailedError(TransportError):
@@ -66,6 +68,7 @@ class ClientConfig:
     retry_deadline: float = 300.0  # seconds after which one request is not attempted again
     backoff_base: float = 0.5  # first back-off (seconds) after a transient failure; doubles, with jitter
     backoff_max: float = 30.0  # longest single back-off or shared 429 pause (seconds)
+    outage_patience: float = 0.0  # seconds an outage is waited out (the CLI's default: DEFAULT_PATIENCE); 0: never
     rate_limit_margin: float = 0.02  # fraction of the hourly budget left for other tools on the key
     rate_limit_margin_requests: int = 0  # ... or at least this many requests, whichever is larger
     window_seconds: float = 3600.0  # the rolling rate-limit window (Apple: one hour; shorter in tests)
@@ -256,6 +259,8 @@ class AscClient:
         self._upload_limiter: anyio.CapacityLimiter | None = None
         self._auth_failure: AuthError | None = None
         self._policy = config.retry_policy
+        self.outage = OutageMonitor(config.outage_patience, backoff_base=max(config.backoff_base, 0.1),
+                                    backoff_max=config.backoff_max, sleep=config.sleep)
 
     # -- lifecycle -----------------------------------------------------------------------------------------
     async def __aenter__(self) -> AscClient:
@@ -396,7 +401,25 @@ class AscClient:
             self._stats.retries += 1
             log.warning("retrying %s %s after attempt %d: %s", method, _shown(url), attempt_no, redact_text(str(e)))
 
-        return await call_with_retry(attempt, self._policy, retry_if=retry_if, on_retry=on_retry)
+        return await self._patiently(lambda: call_with_retry(attempt, self._policy, retry_if=retry_if,
+                                                             on_retry=on_retry), retry_if)
+
+    async def _patiently(self, run: Callable[[], Awaitable[T]], retry_if: Callable[[BaseException], bool]) -> T:
+        """`run()` (one request with its retries); when its retries run out on a failure worth repeating, the
+        service is in an outage: wait with capped back-off and run it again, until it answers or patience runs
+        out (OutageError). A 429 is not an outage: the rate limiter handles it."""
+        tries = 0
+        first_failed: float | None = None
+        while True:
+            try:
+                return await run()
+            except (TransportError, ServerError) as e:
+                if not retry_if(e):
+                    raise
+                tries += 1
+                if first_failed is None:
+                    first_failed = time.monotonic()
+                await self.outage.wait_after(e, tries, first_failed)
 
     def _api_url(self, target: str, method: str) -> URL:
         if target.startswith(("http://", "https://")):
@@ -535,6 +558,8 @@ class AscClient:
         finally:
             self._stats.latencies.append(time.monotonic() - started)
         self._stats.by_status[result[0]] += 1
+        if result[0] < 500:
+            self.outage.on_answer()
         return result
 
     def _transport_error(self, e: BaseException, method: str, shown: str, *, sent: bool) -> TransportError:
@@ -610,7 +635,7 @@ class AscClient:
             self._stats.retries += 1
             log.warning("retrying upload part %s after attempt %d: %s", shown, attempt_no, redact_text(str(e)))
 
-        return await call_with_retry(attempt, self._policy, on_retry=on_retry)
+        return await self._patiently(lambda: call_with_retry(attempt, self._policy, on_retry=on_retry), is_transient)
 
 
 def _surely_not_applied(e: BaseException) -> bool:
