@@ -29,6 +29,8 @@ from bulkgc.errors import (
     InvalidImageError,
     JournalError,
     ManifestError,
+    ServerError,
+    TransportError,
 )
 from bulkgc.redact import redact_text
 
@@ -40,7 +42,8 @@ EPILOG = """exit codes:
      also an unexpected internal error (a bug: the message says so)
   2  invalid input or usage (manifest, icons, flags): nothing was sent
   3  authentication or configuration (key, key id, issuer id, journal in use)
-  4  interrupted (signal or --deadline): run the same command again to resume
+  4  interrupted (signal, --deadline, App Store Connect unreachable or down beyond --outage-patience):
+     run the same command again to resume
 """
 
 
@@ -106,6 +109,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(str(exc), EXIT_AUTH_OR_CONFIG)
     except InterruptedRun as exc:
         return _fail(str(exc), EXIT_INTERRUPTED)
+    except (TransportError, ServerError) as exc:
+        # no answer (or only 5xx) after every retry: transient by nature, so resumable (CI retries exit 4)
+        return _fail(f"App Store Connect could not be reached: {exc}. Nothing is lost: run the same command again "
+                     "to resume.", EXIT_INTERRUPTED)
     except ApiError as exc:
         return _fail(f"App Store Connect error: {exc}", EXIT_ITEMS_FAILED)
     except BulkgcError as exc:

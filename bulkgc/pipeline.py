@@ -753,9 +753,11 @@ async def push(
                         raise _fatal_from_group(eg) from None
                     finally:
                         tg.cancel_scope.cancel()
-            except OutageError as exc:
+            except BaseException as exc:  # noqa: BLE001 - only an outage is handled here; the rest re-raised
                 # patience ran out: the run ends resumable, with its summary and reports, the cause named
-                outage = exc
+                outage = _outage_in(exc)
+                if outage is None:
+                    raise
                 stop.set()
                 if plan is not None:
                     _record_unfinished(executor, plan, f"not finished: {exc}")
@@ -785,6 +787,16 @@ async def push(
     finally:
         sink.close()
         await anyio.to_thread.run_sync(journal.close)
+
+
+def _outage_in(exc: BaseException) -> OutageError | None:
+    """The OutageError that ended the run (also inside a task group's exception group), or None."""
+    if isinstance(exc, OutageError):
+        return exc
+    if isinstance(exc, BaseExceptionGroup):
+        found = _fatal_from_group(exc)
+        return found if isinstance(found, OutageError) else None
+    return None
 
 
 def _record_unfinished(executor: Executor, plan: Plan, message: str) -> None:
