@@ -31,6 +31,7 @@ from bulkgc.errors import (
     ManifestError,
     ServerError,
     TransportError,
+    UsageError,
 )
 from bulkgc.redact import redact_text
 
@@ -102,6 +103,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         except BaseExceptionGroup as group:
             raise _most_meaningful(group) from None
     except (ManifestError, InvalidImageError) as exc:
+        return _fail(f"{exc}\nNothing was sent to App Store Connect.", EXIT_INVALID_INPUT)
+    except UsageError as exc:
         return _fail(f"{exc}\nNothing was sent to App Store Connect.", EXIT_INVALID_INPUT)
     except AuthError as exc:
         return _fail(str(exc), EXIT_AUTH_OR_CONFIG)

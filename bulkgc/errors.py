@@ -2,6 +2,7 @@
 
     BulkgcError                    every error bulkgc raises on purpose; `str()` says what to do next
     ├── ConfigError                bad flags, environment, credentials (exit 3 for credentials, 2 for usage)
+    │   └── UsageError             a flag's value cannot work, e.g. an output path that cannot be written (exit 2)
     ├── ManifestError              the manifest cannot be read or is invalid (exit 2); carries `problems`
     ├── InvalidImageError          an icon fails the local checks (exit 2); carries `problems`
     ├── FileChangedError           an icon changed during the push: that item is redone or fails, not the run
@@ -32,6 +33,10 @@ class BulkgcError(Exception):
 
 class ConfigError(BulkgcError):
     """Configuration or credentials are missing or malformed."""
+
+
+class UsageError(ConfigError):
+    """A flag's value cannot work (e.g. a --report path that cannot be written); found before any request."""
 
 
 @dataclass(frozen=True)

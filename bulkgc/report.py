@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bulkgc.errors import UsageError
 from bulkgc.progress import format_bytes
 from bulkgc.redact import redact_text
 
@@ -183,6 +184,27 @@ def format_summary(report: RunReport) -> str:
 # ---------------------------------------------------------------------------------------------------------
 # Files
 # ---------------------------------------------------------------------------------------------------------
+
+
+def check_output_path(path: str | os.PathLike[str], flag: str) -> None:
+    """Refuse (UsageError) an output path that could not be written at the end of the run, before it starts.
+
+    The file itself is not created (a refused run leaves nothing behind); a missing folder is created when the
+    report is written, so the nearest existing ancestor must be a writable directory.
+    """
+    target = Path(path)
+    fix = f"pass {flag} a file path in a writable folder"
+    if target.is_dir():
+        raise UsageError(f"{flag} {target}: is a directory, not a file: {fix}, e.g. {target / 'report'}")
+    if target.exists() and not os.access(target, os.W_OK):
+        raise UsageError(f"{flag} {target}: the file exists and cannot be written: fix its permissions or {fix}")
+    ancestor = target.absolute().parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise UsageError(f"{flag} {target}: {ancestor} is not a folder: {fix}")
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise UsageError(f"{flag} {target}: the folder {ancestor} cannot be written: {fix}")
 
 
 def _write_atomic(path: str | os.PathLike[str], data: bytes) -> None:

@@ -14,7 +14,7 @@ from bulkgc.config import RunSettings, add_arguments, from_sources
 from bulkgc.errors import EXIT_INTERRUPTED
 from bulkgc.pipeline import push
 from bulkgc.progress import ProgressSink, choose_sink, install_log_handler
-from bulkgc.report import RunReport, format_summary, write_json_report, write_junit
+from bulkgc.report import RunReport, check_output_path, format_summary, write_json_report, write_junit
 
 # After the first SIGINT/SIGTERM in-flight requests get this long to finish before they are cancelled.
 STOP_GRACE_SECONDS = 8.0
@@ -81,6 +81,10 @@ def finish(settings: RunSettings, report: RunReport | None) -> int:
 
 def run(args: argparse.Namespace) -> int:
     settings = from_sources(args=args)
+    # an output that cannot be written is refused now, not after a whole push (exit 2, nothing sent)
+    for path, flag in ((settings.report, "--report"), (settings.junit, "--junit")):
+        if path is not None:
+            check_output_path(path, flag)
     sink = choose_sink(stream=sys.stderr, log_format=settings.log_format, quiet=settings.quiet)
     install_log_handler(stream=sys.stderr, log_format=settings.log_format, quiet=settings.quiet)
     report = anyio.run(push_with_signals, settings, sink)
