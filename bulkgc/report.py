@@ -37,7 +37,10 @@ _ADVICE: tuple[tuple[str, str], ...] = (
     ),
     (
         "ENTITY_ERROR.ATTRIBUTE.INVALID.DUPLICATE",
-        "the value already exists remotely; make it unique in the manifest",
+        "another run or person created it in App Store Connect after this run read the state (e.g. a second "
+        "bulkgc with its own journal); run the same command again: it re-reads App Store Connect and converges. "
+        "Only if it persists is the value taken by something outside the manifest (an achievement id, once "
+        "used, stays taken even after deletion): then choose another",
     ),
     ("ENTITY_ERROR.ATTRIBUTE", "fix the named attribute in the manifest, then run again"),
     ("ENTITY_ERROR.RELATIONSHIP", "the parent resource is missing or wrong; run again (it is re-read first)"),
