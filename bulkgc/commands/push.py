@@ -29,8 +29,27 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.set_defaults(run=run)
 
 
+STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+
+
+def _hold_stop_signals() -> None:
+    """Block SIGINT/SIGTERM until `_absorb_stop_signals`: while the run winds down, the event loop's receiver is
+    removed and Python's defaults return (a KeyboardInterrupt, or death by SIGTERM, would turn the exit code
+    into 130/143 after the exit-4 message). Blocked, a signal waits; absorbed, it changes nothing."""
+    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+
+
+def _absorb_stop_signals() -> None:
+    """After the run: further stop signals are ignored until the process exits (the run is already ending),
+    then unblocked. SIG_IGN, not a Python handler: the interpreter resets its own handlers to the defaults while
+    it shuts down, and a signal then would still end the process with 130/143 instead of the run's exit code."""
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+
+
 async def _watch_signals(stop: anyio.Event, scope: anyio.CancelScope, out: Any) -> None:
-    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+    with anyio.open_signal_receiver(*STOP_SIGNALS) as signals:
         async for signum in signals:
             if not stop.is_set():
                 stop.set()
@@ -38,6 +57,7 @@ async def _watch_signals(stop: anyio.Event, scope: anyio.CancelScope, out: Any) 
                       f"{STOP_GRACE_SECONDS:.0f}s to finish (signal again to stop now)", file=out, flush=True)
                 scope.deadline = anyio.current_time() + STOP_GRACE_SECONDS
             else:
+                _hold_stop_signals()
                 scope.cancel()
 
 
@@ -48,7 +68,10 @@ async def push_with_signals(settings: RunSettings, sink: ProgressSink) -> RunRep
     with anyio.CancelScope() as work_scope:
         async with anyio.create_task_group() as tg:
             tg.start_soon(_watch_signals, stop, work_scope, sys.stderr)
-            report = await push(settings, sink=sink, stop=stop)
+            try:
+                report = await push(settings, sink=sink, stop=stop)
+            finally:
+                _hold_stop_signals()  # before the receiver goes away with the watcher
             tg.cancel_scope.cancel()
     return report
 
@@ -87,5 +110,10 @@ def run(args: argparse.Namespace) -> int:
             check_output_path(path, flag)
     sink = choose_sink(stream=sys.stderr, log_format=settings.log_format, quiet=settings.quiet)
     install_log_handler(stream=sys.stderr, log_format=settings.log_format, quiet=settings.quiet)
-    report = anyio.run(push_with_signals, settings, sink)
+    try:
+        report = anyio.run(push_with_signals, settings, sink)
+    except KeyboardInterrupt:
+        report = None  # a signal before the receiver was listening: stopped, resumable
+    finally:
+        _absorb_stop_signals()
     return finish(settings, report)
