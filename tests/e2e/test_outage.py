@@ -137,3 +137,17 @@ def test_outage_beyond_patience_ends_exit_4_with_both_reports(
     assert main(argv) == 0
     capsys.readouterr()
     assert_matches_manifest(sim, wl)
+
+
+def test_outage_patience_comes_from_flag_then_environment_then_default() -> None:
+    """--outage-patience beats BULKGC_OUTAGE_PATIENCE, which beats the 15-minute default; durations parse."""
+    import argparse
+
+    from bulkgc.config import RunSettings, add_arguments, from_sources
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    assert from_sources(RunSettings, parser.parse_args([]), {}).outage_patience == 900.0
+    env = {"BULKGC_OUTAGE_PATIENCE": "2m"}
+    assert from_sources(RunSettings, parser.parse_args([]), env).outage_patience == 120.0
+    assert from_sources(RunSettings, parser.parse_args(["--outage-patience", "1h"]), env).outage_patience == 3600.0
