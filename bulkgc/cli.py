@@ -114,8 +114,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(str(exc), EXIT_INTERRUPTED)
     except (TransportError, ServerError) as exc:
         # no answer (or only 5xx) after every retry: transient by nature, so resumable (CI retries exit 4)
-        return _fail(f"App Store Connect could not be reached: {exc}. Nothing is lost: run the same command again "
-                     "to resume.", EXIT_INTERRUPTED)
+        return _fail(f"App Store Connect could not be reached: {exc}. Nothing is lost: run the same command "
+                     "again to resume.", EXIT_INTERRUPTED)
     except ApiError as exc:
         return _fail(f"App Store Connect error: {exc}", EXIT_ITEMS_FAILED)
     except BulkgcError as exc:

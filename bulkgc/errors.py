@@ -2,13 +2,13 @@
 
     BulkgcError                    every error bulkgc raises on purpose; `str()` says what to do next
     ├── ConfigError                bad flags, environment, credentials (exit 3 for credentials, 2 for usage)
-    │   └── UsageError             a flag's value cannot work, e.g. an output path that cannot be written (exit 2)
+    │   └── UsageError             a flag's value cannot work, e.g. an unwritable output path (exit 2)
     ├── ManifestError              the manifest cannot be read or is invalid (exit 2); carries `problems`
     ├── InvalidImageError          an icon fails the local checks (exit 2); carries `problems`
     ├── FileChangedError           an icon changed during the push: that item is redone or fails, not the run
     ├── JournalError               the resume journal is locked, corrupt or from a newer bulkgc
     ├── InterruptedRun             the run stopped early (signal, deadline) and can be resumed (exit 4)
-    │   └── OutageError            App Store Connect did not answer beyond --outage-patience, or never answered
+    │   └── OutageError            App Store Connect did not answer beyond --outage-patience
     └── ApiError                   App Store Connect answered with an ErrorResponse or failed to answer
         ├── AuthError              401/403: key, key id, issuer or token rejected (exit 3)
         ├── NotFoundError          404

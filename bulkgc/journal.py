@@ -230,8 +230,8 @@ def _path_problem(where: Path, exc: OSError, what: str) -> JournalError:
     if exc.errno == errno.ENOSPC:
         return JournalError(f"{what} {where}: the disk is full; free space there, or point --journal (or "
                             "BULKGC_JOURNAL) at a disk with room, then run again")
-    return JournalError(f"{what} {where} ({reason}): point --journal (or BULKGC_JOURNAL) at a writable location, "
-                        "or fix the folder's permissions, then run again")
+    return JournalError(f"{what} {where} ({reason}): point --journal (or BULKGC_JOURNAL) at a writable "
+                        "location, or fix the folder's permissions, then run again")
 
 
 def _create_private(path: Path) -> None:
@@ -271,8 +271,10 @@ class Journal:
         except OSError as exc:
             raise _path_problem(path.parent, exc, "cannot create the journal's folder") from None
         if path.is_dir():
-            raise JournalError(f"journal {path} is a directory, not a file: point --journal (or BULKGC_JOURNAL) at a "
-                               f"file path such as {path / 'journal.sqlite'}, or move the directory away")
+            example = path / "journal.sqlite"
+            raise JournalError(f"journal {path} is a directory, not a file: point --journal (or "
+                               f"BULKGC_JOURNAL) at a file path such as {example}, or move the directory "
+                               "away")
         try:
             lock = _RunLock(path, run_command)
         except OSError as exc:
@@ -513,8 +515,8 @@ def _translate_errors(path: Path) -> Iterator[None]:
             ) from None
         if "readonly" in text or "read-only" in text or "unable to open" in text:
             raise JournalError(
-                f"journal {path} cannot be written ({text}): point --journal (or BULKGC_JOURNAL) at a writable "
-                "location, or fix the permissions of the file and its folder"
+                f"journal {path} cannot be written ({text}): point --journal (or BULKGC_JOURNAL) at a "
+                "writable location, or fix the permissions of the file and its folder"
             ) from None
         raise JournalError(f"journal {path}: {text}") from None
 

@@ -225,11 +225,13 @@ def _read_source(path: Path, problems: list[Problem]) -> _Source | None:
         # only a regular file is opened (a FIFO would block for ever), and never more than the cap is read
         raw = read_regular_file(path, MAX_MANIFEST_BYTES)
     except NotRegularFileError as exc:
-        problems.append(Problem(source.display, f"is {exc.strerror}, not a manifest file; pass the manifest file itself"))
+        why = f"is {exc.strerror}, not a manifest file; pass the manifest file itself"
+        problems.append(Problem(source.display, why))
         return None
     except TooLargeError:
-        problems.append(Problem(source.display, f"is larger than {MAX_MANIFEST_BYTES // (1024 * 1024)} MB, far more "
-                                                "than a manifest needs; pass the manifest file itself"))
+        why = (f"is larger than {MAX_MANIFEST_BYTES // (1024 * 1024)} MB, far more than a manifest needs; "
+               "pass the manifest file itself")
+        problems.append(Problem(source.display, why))
         return None
     except IsADirectoryError:
         problems.append(Problem(source.display, "is a directory; pass the manifest file itself"))

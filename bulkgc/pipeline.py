@@ -55,7 +55,14 @@ from bulkgc.plan import (
 from bulkgc.progress import Event, NullSink, ProgressSink
 from bulkgc.report import ItemResult, RunReport
 from bulkgc.scan import ImageInfo, ScanCache, check_image_data, display_path, read_image_file, scan_images
-from bulkgc.upload import commit_image, delete_image, read_image, reserve_image, upload_parts, wait_until_processed
+from bulkgc.upload import (
+    commit_image,
+    delete_image,
+    read_image,
+    reserve_image,
+    upload_parts,
+    wait_until_processed,
+)
 
 FATAL = (AuthError, JournalError, OutageError)
 VERSION_BATCH = 50  # achievement ids per filter[id] read of just-created achievements' versions
@@ -167,7 +174,8 @@ class Executor:
         return self.stop.is_set()
 
     async def wait_for_service(self) -> None:
-        """No new work starts during an outage: wait until App Store Connect answers (OutageError past patience)."""
+        """No new work starts during an outage: wait until App Store Connect answers (OutageError past
+        patience)."""
         outage = getattr(self.client, "outage", None)
         if outage is not None:
             await outage.wait_until_answering()
@@ -464,12 +472,13 @@ class Executor:
                 raise
             except BulkgcError as exc:
                 # a poll that failed for good fails these images' wait, never another item's upload
+                message = f"committed, but its processing could not be checked ({exc}); run again to check"
                 for job in committed:
-                    message = f"committed, but its processing could not be checked ({exc}); the next run checks it"
                     job.done = True
                     await self.jput(job.key, state="committed", error_codes=_codes(exc), detail=message)
-                    self.record("image", job.plan, job.la.locale, job.la.image.action, "failed", image_id=job.image_id,
-                                codes=_codes(exc), message=message, attempts=max(job.attempts, 1), started=job.started)
+                    self.record("image", job.plan, job.la.locale, job.la.image.action, "failed",
+                                image_id=job.image_id, codes=_codes(exc), message=message,
+                                attempts=max(job.attempts, 1), started=job.started)
                 return
             self.polls += result.polls
             self.learn_processing_time(first_poll_sufficed=result.polls == 1 and not result.stuck)
@@ -575,9 +584,10 @@ class Executor:
         try:
             data, digest, stamp = await anyio.to_thread.run_sync(read)
         except (InvalidImageError, OSError) as exc:
-            why = exc.problems[0].message if isinstance(exc, InvalidImageError) else (exc.strerror or str(exc))
-            raise FileChangedError(f"{display_path(path)} changed during the push and can no longer be read ({why}); "
-                                   "fix the file, then run the same command again", retry=False) from None
+            why = exc.problems[0].message if isinstance(exc, InvalidImageError) else exc.strerror or str(exc)
+            raise FileChangedError(f"{display_path(path)} changed during the push and can no longer be read "
+                                   f"({why}); fix the file, then run the same command again",
+                                   retry=False) from None
         info = job.image.info
         if digest == info.sha256 and len(data) == info.size:
             return data, stamp
@@ -586,7 +596,8 @@ class Executor:
         except InvalidImageError as exc:
             raise FileChangedError(
                 f"{display_path(path)} changed during the push and is no longer a valid icon "
-                f"({exc.problems[0].message}); fix the file, then run the same command again", retry=False) from None
+                f"({exc.problems[0].message}); fix the file, then run the same command again",
+                retry=False) from None
         job.image.info = fresh
         job.image.file_name = remote_file_name(job.plan.vendor_id, job.la.locale, fresh)
         self.event(job.key, "changed", "ok", attempt=job.attempts,
@@ -642,11 +653,11 @@ class Executor:
         # every part is recorded done: that is the journal's "uploaded", no separate write needed
         self.event(key, "upload", "ok", attempt=job.attempts, latency=time.monotonic() - t0, nbytes=sent)
         # The parts are the bytes hashed, so the commit is consistent whatever happens now; a file replaced
-        # while they went out would leave the remote icon behind the local one, so upload that content instead.
+        # while they went out would leave the remote icon behind the local one: upload that content instead.
         if not await anyio.to_thread.run_sync(_unchanged, path, stamp):
             raise FileChangedError(f"{display_path(path)} changed during the push while it was uploaded; "
-                                   "uploading its new content (if it keeps changing: stop whatever writes it, "
-                                   "then run the same command again)", retry=True)
+                                   "uploading its new content (if it keeps changing: stop whatever writes "
+                                   "it, then run the same command again)", retry=True)
         t0 = time.monotonic()
         await commit_image(c, k, image.id)
         job.committed_at = time.monotonic()
@@ -740,8 +751,9 @@ async def push(
                         plan = await build_plan(client, kapi, manifest, images, on_live=settings.on_live)
                         if on_plan is not None:
                             on_plan(plan)
-                        # the pacer goes at full speed while the window has room and then admits one request per
-                        # freed slot; the hint tells the report whether the budget, not the work, set the duration
+                        # the pacer goes at full speed while the window has room and then admits one request
+                        # per freed slot; the hint tells the report whether the budget, not the work, set the
+                        # duration
                         client.budget.expect(plan.expected_requests(polls_per_container=2))
                         budget_bound = client.budget.budget_bound
                         work = [la.image for ap in plan.achievements if ap.has_work for la in ap.localizations
@@ -806,10 +818,9 @@ def _record_unfinished(executor: Executor, plan: Plan, message: str) -> None:
         if ("achievement", ap.vendor_id, None) not in seen:
             executor.record("achievement", ap, None, ap.action, "interrupted", attempts=0, message=message)
         for la in ap.localizations:
-            if ("localization", ap.vendor_id, la.locale) not in seen:
-                executor.record("localization", ap, la.locale, la.action, "interrupted", attempts=0, message=message)
-            if ("image", ap.vendor_id, la.locale) not in seen:
-                executor.record("image", ap, la.locale, la.image.action, "interrupted", attempts=0, message=message)
+            for kind, action in (("localization", la.action), ("image", la.image.action)):
+                if (kind, ap.vendor_id, la.locale) not in seen:
+                    executor.record(kind, ap, la.locale, action, "interrupted", attempts=0, message=message)
 
 
 async def _deadline(seconds: float, stop: anyio.Event) -> None:

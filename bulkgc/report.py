@@ -37,8 +37,9 @@ _ADVICE: tuple[tuple[str, str], ...] = (
     ),
     (
         "ENTITY_ERROR.ATTRIBUTE.INVALID.DUPLICATE",
-        "another run or person created it in App Store Connect after this run read the state (e.g. a second "
-        "bulkgc with its own journal); run the same command again: it re-reads App Store Connect and converges. "
+        "another run or person created it in App Store Connect after this run read the state (e.g. a "
+        "second bulkgc with its own journal); run the same command again: it re-reads App Store Connect and "
+        "converges. "
         "Only if it persists is the value taken by something outside the manifest (an achievement id, once "
         "used, stays taken even after deletion): then choose another",
     ),
@@ -103,7 +104,7 @@ class RunReport:
     exit_code: int = 0
     interrupted: bool = False
     resume_hint: str = ""  # e.g. "bulkgc push manifests/game.toml"
-    stop_reason: str = ""  # why the run stopped early when it was not asked to (e.g. an outage beyond patience)
+    stop_reason: str = ""  # why the run stopped early unasked (e.g. an outage beyond --outage-patience)
 
     @property
     def duration(self) -> float:
@@ -200,7 +201,8 @@ def check_output_path(path: str | os.PathLike[str], flag: str) -> None:
     if target.is_dir():
         raise UsageError(f"{flag} {target}: is a directory, not a file: {fix}, e.g. {target / 'report'}")
     if target.exists() and not os.access(target, os.W_OK):
-        raise UsageError(f"{flag} {target}: the file exists and cannot be written: fix its permissions or {fix}")
+        raise UsageError(f"{flag} {target}: the file exists and cannot be written: fix its permissions or "
+                         f"{fix}")
     ancestor = target.absolute().parent
     while not ancestor.exists() and ancestor != ancestor.parent:
         ancestor = ancestor.parent

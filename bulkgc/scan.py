@@ -179,7 +179,8 @@ def read_regular_file(path: str | os.PathLike[str], limit: int = MAX_FILE_BYTES)
     The kind is decided from `stat` before anything is opened (opening a FIFO blocks until a writer comes),
     the open itself is non-blocking in case the path is swapped meanwhile, and the read stops at `limit + 1`
     bytes, whatever `fstat` claims (a link to /dev/zero reports size 0 and never ends). Raises
-    NotRegularFileError (a FIFO, device, socket or directory), TooLargeError, or the OSError of stat/open/read.
+    NotRegularFileError (a FIFO, device, socket or directory), TooLargeError, or the OSError of stat, open
+    or read.
     """
     st = os.stat(path)
     if not stat.S_ISREG(st.st_mode):
@@ -216,7 +217,7 @@ def check_image(path: str | os.PathLike[str]) -> ImageInfo:
 
 
 def read_image_file(path: Path) -> bytes:
-    """Read an icon for checking or uploading; InvalidImageError (naming the file and the fix) if it cannot be."""
+    """Read an icon to check or upload it; InvalidImageError naming the file and the fix if it cannot be."""
     reasons: list[str] = []
     if _has_undecodable_name(path):
         reasons.append("the file name is not valid UTF-8 (App Store Connect needs UTF-8 names): rename it")

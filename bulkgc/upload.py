@@ -66,7 +66,7 @@ async def upload_parts(
     skip: set[int] | None = None,
     on_part_done: Callable[[int, int], Any] | None = None,
 ) -> int:
-    """Send every upload operation not in `skip` concurrently, each a slice of `content`; returns the bytes sent.
+    """Send every upload operation not in `skip` concurrently, each a slice of `content`; returns bytes sent.
 
     `content` is the file as read (and hashed) once for this attempt: the bytes sent are the bytes checked.
 

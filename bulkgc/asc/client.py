@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import socket
-import ssl
 import dataclasses
 import ipaddress
 import json
 import logging
+import socket
+import ssl
 import time
 from collections import Counter, deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -71,7 +71,8 @@ class ClientConfig:
     retry_deadline: float = 300.0  # seconds after which one request is not attempted again
     backoff_base: float = 0.5  # first back-off (seconds) after a transient failure; doubles, with jitter
     backoff_max: float = 30.0  # longest single back-off or shared 429 pause (seconds)
-    outage_patience: float = 0.0  # seconds an outage is waited out (the CLI's default: DEFAULT_PATIENCE); 0: never
+    # seconds an outage is waited out before giving up (the CLI's default: 15 min); 0: never wait
+    outage_patience: float = 0.0
     rate_limit_margin: float = 0.02  # fraction of the hourly budget left for other tools on the key
     rate_limit_margin_requests: int = 0  # ... or at least this many requests, whichever is larger
     window_seconds: float = 3600.0  # the rolling rate-limit window (Apple: one hour; shorter in tests)
@@ -411,10 +412,10 @@ class AscClient:
 
     async def _patiently(self, run: Callable[[RetryPolicy], Awaitable[T]],
                          retry_if: Callable[[BaseException], bool]) -> T:
-        """`run(policy)` (one request with its retries); when its retries run out on a failure worth repeating,
-        the service is in an outage: wait with capped back-off (the monitor's) and send it again, one attempt at
-        a time, until it answers or patience runs out (OutageError). A 429 is not an outage: the rate limiter
-        handles it."""
+        """`run(policy)` (one request with its retries); when its retries run out on a failure worth
+        repeating, the service is in an outage: wait with capped back-off (the monitor's) and send it again,
+        one attempt at a time, until it answers or patience runs out (OutageError). A 429 is not an outage:
+        the rate limiter handles it."""
         tries = 0
         first_failed: float | None = None
         policy = self._policy
@@ -611,8 +612,8 @@ class AscClient:
             )
         if offset < 0 or length < 0 or offset + length > len(content):
             raise ApiError(
-                f"{method} {shown}: the upload operation covers bytes {offset}..{offset + length} but the file "
-                f"has {len(content)}; reserve the image again", method=method, url=shown,
+                f"{method} {shown}: the upload operation covers bytes {offset}..{offset + length} but the "
+                f"file has {len(content)}; reserve the image again", method=method, url=shown,
             )
         chunk = content[offset:offset + length]
         url = URL(raw_url, encoded=True)
@@ -676,7 +677,8 @@ def describe_transport_failure(e: BaseException, where: str, host: str | None,
                 "and any proxy")
     if any(isinstance(x, ConnectionRefusedError) for x in chain):
         return (f"connection refused by {where}",
-                "check the host and port in --base-url / BULKGC_BASE_URL and that the service (or proxy) is up")
+                "check the host and port in --base-url / BULKGC_BASE_URL and that the service (or proxy) "
+                "is up")
     if isinstance(e, aiohttp.ConnectionTimeoutError):
         return (f"connecting to {where} timed out",
                 "check this machine's network, firewall and proxy, and the host in --base-url")
@@ -684,7 +686,8 @@ def describe_transport_failure(e: BaseException, where: str, host: str | None,
         return (f"timed out: no answer from {where} within --request-timeout {request_timeout:g}s",
                 "check the network or proxy; a slow service is retried, a longer --request-timeout may help")
     if isinstance(e, aiohttp.ClientConnectorError):
-        return (f"cannot connect to {where} ({type(e.os_error).__name__}: {e.os_error.strerror or e.os_error})",
+        reason = f"{type(e.os_error).__name__}: {e.os_error.strerror or e.os_error}"
+        return (f"cannot connect to {where} ({reason})",
                 "check --base-url, this machine's network and any proxy")
     return (f"the connection to {where} failed without an answer ({type(e).__name__})",
             "check the network or proxy")

@@ -36,8 +36,8 @@ def _duration(seconds: float) -> str:
 class OutageMonitor:
     """Shared state of one client's outage: since when, the last error, and whether patience ran out."""
 
-    def __init__(self, patience: float = DEFAULT_PATIENCE, *, backoff_base: float = 1.0, backoff_max: float = 30.0,
-                 clock: Callable[[], float] = time.monotonic,
+    def __init__(self, patience: float = DEFAULT_PATIENCE, *, backoff_base: float = 1.0,
+                 backoff_max: float = 30.0, clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], Awaitable[Any]] = anyio.sleep) -> None:
         self.patience = max(0.0, patience)
         self.backoff_base = backoff_base
@@ -68,8 +68,8 @@ class OutageMonitor:
             self._over.set()
 
     async def wait_after(self, exc: BaseException, tries: int, first_failed: float) -> None:
-        """Called when one request's retries ran out on `exc` (its first failure at `first_failed`): wait before
-        it tries again, or raise.
+        """Called when one request's retries ran out on `exc` (its first failure at `first_failed`): wait
+        before it tries again, or raise.
 
         Raises `exc` itself when there is no patience (0), when the service has never answered in this run, or
         when only this request keeps failing while others are answered (its item fails, as any other); raises
@@ -84,21 +84,24 @@ class OutageMonitor:
         if self.since is None:
             self.since, self._over = now, anyio.Event()
             self.outages += 1
-            log.warning("App Store Connect is not answering (%s); no new work starts, in-flight work waits, trying "
-                        "again with back-off for up to %s (--outage-patience)", exc, _duration(self.patience))
+            log.warning("App Store Connect is not answering (%s); no new work starts, in-flight work waits, "
+                        "trying again with back-off for up to %s (--outage-patience)", exc,
+                        _duration(self.patience))
         outage = now - self.since
         if outage >= self.patience:
             self.waited_seconds += outage
             self.gave_up = OutageError(
                 f"App Store Connect did not answer for {_duration(outage)}, beyond --outage-patience "
-                f"{_duration(self.patience)} (last: {self.last_error}) Check https://developer.apple.com/system-status/ "
-                "and this machine's network, then run the same command again to resume; work already done is kept")
+                f"{_duration(self.patience)} (last: {self.last_error}) Check "
+                "https://developer.apple.com/system-status/ and this machine's network, then run the same "
+                "command again to resume; work already done is kept")
             self._over.set()  # wake everything waiting for the outage to end: it ends with the run
             raise self.gave_up
         mine = now - first_failed
         if mine >= self.patience:
             raise exc  # others were answered meanwhile: not an outage, this request alone keeps failing
-        delay = min(self.backoff_max, self.backoff_base * 2 ** max(0, tries - 1), self.patience - max(outage, mine))
+        left = self.patience - max(outage, mine)
+        delay = min(self.backoff_max, self.backoff_base * 2 ** max(0, tries - 1), left)
         await self.sleep(max(0.0, delay))
 
     async def wait_until_answering(self) -> None:

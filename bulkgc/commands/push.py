@@ -33,16 +33,16 @@ STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 
 
 def _hold_stop_signals() -> None:
-    """Block SIGINT/SIGTERM until `_absorb_stop_signals`: while the run winds down, the event loop's receiver is
-    removed and Python's defaults return (a KeyboardInterrupt, or death by SIGTERM, would turn the exit code
-    into 130/143 after the exit-4 message). Blocked, a signal waits; absorbed, it changes nothing."""
+    """Block SIGINT/SIGTERM until `_absorb_stop_signals`: while the run winds down, the event loop's receiver
+    is removed and Python's defaults return (a KeyboardInterrupt, or death by SIGTERM, would turn the exit
+    code into 130/143 after the exit-4 message). Blocked, a signal waits; absorbed, it changes nothing."""
     signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
 
 
 def _absorb_stop_signals() -> None:
     """After the run: further stop signals are ignored until the process exits (the run is already ending),
-    then unblocked. SIG_IGN, not a Python handler: the interpreter resets its own handlers to the defaults while
-    it shuts down, and a signal then would still end the process with 130/143 instead of the run's exit code."""
+    then unblocked. SIG_IGN, not a Python handler: the interpreter resets its own handlers to the defaults
+    while it shuts down, and a signal then would still end the process with 130/143, not the run's code."""
     for signum in STOP_SIGNALS:
         signal.signal(signum, signal.SIG_IGN)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
