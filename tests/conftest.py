@@ -69,8 +69,8 @@ def openapi_conformance(request: pytest.FixtureRequest) -> Iterator[list[str]]:
 
 @pytest.fixture(autouse=True)
 def restore_stop_signal_handlers() -> Iterator[None]:
-    """`bulkgc push` run in-process ignores SIGINT/SIGTERM once it ends (until its process exits); give the test
-    process its own handlers back, so Ctrl-C still stops pytest."""
+    """`bulkgc push` run in-process ignores SIGINT/SIGTERM once it ends (until its process exits); give the
+    test process its own handlers back, so Ctrl-C still stops pytest."""
     saved = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
     yield
     for signum, handler in saved.items():

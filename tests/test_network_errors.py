@@ -1,5 +1,5 @@
-"""Network failures say what happened (refused, TLS handshake, timed out, name not resolved), where (host:port) and
-what to check, and end resumable (exit 4) in bounded time; all over loopback, no outside lookup."""
+"""Network failures say what happened (refused, TLS handshake, timed out, name not resolved), where
+(host:port) and what to check, and end resumable (exit 4) in bounded time; loopback only, no DNS."""
 
 from __future__ import annotations
 
@@ -47,7 +47,8 @@ def plain_http_port() -> Iterator[int]:
                 conn.settimeout(1.0)
                 try:
                     conn.recv(4096)
-                    conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                    conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n"
+                                 b"Connection: close\r\n\r\n")
                 except OSError:
                     pass
 
@@ -83,8 +84,9 @@ def start_push(tmp: Path, base_url: str, *extra: str) -> subprocess.Popen[str]:
     manifest, key = workspace(tmp)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ASC_", "BULKGC_"))}
     return subprocess.Popen(
-        [sys.executable, "-m", "bulkgc", "push", str(manifest), "--base-url", base_url, "--key-id", "ABCDEFGHIJ",
-         "--issuer-id", "57246542-96fe-1a63-e053-0824d011072a", "--private-key-path", str(key),
+        [sys.executable, "-m", "bulkgc", "push", str(manifest), "--base-url", base_url,
+         "--key-id", "ABCDEFGHIJ", "--issuer-id", "57246542-96fe-1a63-e053-0824d011072a",
+         "--private-key-path", str(key),
          "--log-format", "plain", *extra],
         cwd=tmp, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
@@ -92,13 +94,13 @@ def start_push(tmp: Path, base_url: str, *extra: str) -> subprocess.Popen[str]:
 def test_refused_tls_to_plain_port_and_timeout_each_exit_4_naming_host_port_and_what_to_check(
     tmp_path: Path, plain_http_port: int, silent_port: int,
 ) -> None:
-    """Refused, https to a plain-http port and a silent server: each named with host:port and a fix, exit 4."""
+    """Refused, https to a plain-http port, a silent server: each named with host:port and a fix, exit 4."""
     refused = closed_port()
     cases = {
         "refused": (f"http://127.0.0.1:{refused}", (), [f"connection refused by 127.0.0.1:{refused}",
                                                          "check the host and port in --base-url"]),
-        "tls": (f"https://127.0.0.1:{plain_http_port}", (), [f"TLS handshake with 127.0.0.1:{plain_http_port} failed",
-                                                             "https to a plain-http port"]),
+        "tls": (f"https://127.0.0.1:{plain_http_port}", (),
+                [f"TLS handshake with 127.0.0.1:{plain_http_port} failed", "https to a plain-http port"]),
         "timeout": (f"http://127.0.0.1:{silent_port}", ("--request-timeout", "1s"),
                     [f"timed out: no answer from 127.0.0.1:{silent_port} within --request-timeout 1s",
                      "check the network or proxy"]),
@@ -123,7 +125,7 @@ def test_refused_tls_to_plain_port_and_timeout_each_exit_4_naming_host_port_and_
 
 
 def test_name_not_resolved_is_said_with_the_host_and_what_to_check() -> None:
-    """A failed name lookup (socket.gaierror under aiohttp's error; no lookup is made) says so and names the host."""
+    """A failed name lookup (a socket.gaierror; no lookup is made here) says so and names the host."""
     err = OSError("Cannot connect to host bulkgc-test.invalid:443")
     err.__cause__ = socket.gaierror(socket.EAI_NONAME, "Name or service not known")
     what, check = describe_transport_failure(err, "bulkgc-test.invalid:443", "bulkgc-test.invalid", 60.0)

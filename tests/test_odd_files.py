@@ -1,5 +1,5 @@
-"""Odd files named like icons or manifests (FIFO, /dev/zero link, device, socket, directory): a per-file error,
-exit 2, nothing sent, under a memory limit and without ever blocking in open()."""
+"""Odd files named like icons or manifests (FIFO, /dev/zero link, device, socket, directory): a per-file
+error, exit 2, nothing sent, under a memory limit and without ever blocking in open()."""
 
 from __future__ import annotations
 
@@ -43,8 +43,8 @@ def dev_null_link(path: Path) -> None:
 
 def unix_socket(path: Path) -> None:
     # bound by its relative name: a pytest tmp path can be longer than AF_UNIX allows
-    subprocess.run([sys.executable, "-c", f"import socket; socket.socket(socket.AF_UNIX).bind({path.name!r})"],
-                   cwd=path.parent, check=True, timeout=30)
+    code = f"import socket; socket.socket(socket.AF_UNIX).bind({path.name!r})"
+    subprocess.run([sys.executable, "-c", code], cwd=path.parent, check=True, timeout=30)
 
 
 def directory(path: Path) -> None:
@@ -53,8 +53,10 @@ def directory(path: Path) -> None:
 
 CASES: dict[str, tuple[Callable[[Path], None], str]] = {
     "fifo": (fifo, "is a FIFO (named pipe), not an image file: replace it with the icon file"),
-    "dev-zero": (dev_zero_link, "is a character device (the symbolic link points at /dev/zero), not an image file"),
-    "device": (dev_null_link, "is a character device (the symbolic link points at /dev/null), not an image file"),
+    "dev-zero": (dev_zero_link,
+                 "is a character device (the symbolic link points at /dev/zero), not an image file"),
+    "device": (dev_null_link,
+               "is a character device (the symbolic link points at /dev/null), not an image file"),
     "socket": (unix_socket, "is a socket, not an image file: replace it with the icon file"),
     "directory": (directory, "is a directory, not an image file: point at the icon file"),
 }
@@ -100,8 +102,9 @@ def test_odd_icon_is_refused_by_validate_without_blocking(tmp_path: Path, case: 
 
 
 @pytest.mark.parametrize("case", ["fifo", "dev-zero"])
-def test_odd_icon_is_refused_by_push_before_anything_is_sent(tmp_path: Path, case: str, live_sim: Simulator) -> None:
-    """`bulkgc push` refuses a FIFO or a /dev/zero link before any request: exit 2, the simulator saw nothing."""
+def test_odd_icon_is_refused_by_push_before_anything_is_sent(tmp_path: Path, case: str,
+                                                             live_sim: Simulator) -> None:
+    """`bulkgc push` refuses a FIFO or a /dev/zero link before any request: exit 2, nothing sent."""
     make, words = CASES[case]
     manifest, victim = workspace(tmp_path, make)
     key = live_sim.key.write_p8(tmp_path / "keys")

@@ -1,5 +1,5 @@
-"""Broken local paths (journal, --report, --junit) are configuration or usage errors naming the path and the fix,
-found before any request; never "internal error", never a page of SQLite output."""
+"""Broken local paths (journal, --report, --junit) are configuration or usage errors naming the path and the
+fix, found before any request; never "internal error", never a page of SQLite output."""
 
 from __future__ import annotations
 
@@ -43,8 +43,8 @@ def push(sim: Simulator, tmp: Path, capsys: pytest.CaptureFixture[str], *extra: 
         shutil.copytree(REPO / "manifests", tmp / "manifests")
     key = sim.key.write_p8(tmp / "keys")
     code = main(["push", str(tmp / "manifests" / "example.toml"), "--base-url", sim.base_url,
-                 "--key-id", sim.key.key_id, "--issuer-id", sim.key.issuer_id or "", "--private-key-path", str(key),
-                 "--log-format", "plain", *extra])
+                 "--key-id", sim.key.key_id, "--issuer-id", sim.key.issuer_id or "",
+                 "--private-key-path", str(key), "--log-format", "plain", *extra])
     return code, capsys.readouterr().err
 
 
@@ -63,7 +63,7 @@ def test_journal_path_that_is_a_directory_exits_3_naming_it(tmp_path: Path, live
 
 def test_journal_folder_that_cannot_be_created_exits_3_naming_it(tmp_path: Path, live_sim: Simulator,
                                                                 capsys: pytest.CaptureFixture[str]) -> None:
-    """A journal whose folder cannot be made (a file is in the way): exit 3, the folder, the reason, the fix."""
+    """A journal whose folder cannot be made (a file in the way): exit 3, the folder, the reason, the fix."""
     blocker = tmp_path / "blocker"
     blocker.write_text("a file, not a folder")
     before = len(live_sim.requests)
@@ -86,7 +86,7 @@ def damage(path: Path) -> None:
 
 def test_damaged_journal_message_is_at_most_three_lines(tmp_path: Path, live_sim: Simulator,
                                                        capsys: pytest.CaptureFixture[str]) -> None:
-    """A journal that fails quick_check with a hundred problems: exit 3 in at most 3 lines, saying to move it aside."""
+    """A journal failing quick_check with 100 problems: exit 3 in at most 3 lines, saying move it aside."""
     journal = tmp_path / "j" / "journal.sqlite"
     with Journal.open(journal) as j:
         for i in range(3000):
@@ -106,16 +106,17 @@ def test_damaged_journal_message_is_at_most_three_lines(tmp_path: Path, live_sim
 
 
 def test_disk_full_names_the_journal_and_the_fix(tmp_path: Path) -> None:
-    """SQLite's 'database or disk is full' becomes a JournalError naming the journal, the disk and --journal."""
+    """SQLite's 'database or disk is full' is a JournalError naming the journal, the disk and --journal."""
     journal = tmp_path / "journal.sqlite"
     with pytest.raises(JournalError) as info:
         with journal_mod._translate_errors(journal):
             raise sqlite3.OperationalError("database or disk is full")
     assert str(info.value) == (f"the disk holding the journal {journal} is full: free space there, or point "
-                               "--journal (or BULKGC_JOURNAL) at a disk with room; then run the same command again "
-                               "to resume")
+                               "--journal (or BULKGC_JOURNAL) at a disk with room; then run the same command "
+                               "again to resume")
     with pytest.raises(JournalError, match="the disk is full; free space there, or point --journal"):
-        raise journal_mod._path_problem(journal, OSError(28, "No space left on device"), "cannot create the journal")
+        full = OSError(28, "No space left on device")
+        raise journal_mod._path_problem(journal, full, "cannot create the journal")
 
 
 @pytest.mark.parametrize("flag", ["--report", "--junit"])

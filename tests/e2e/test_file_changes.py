@@ -88,8 +88,9 @@ def is_reservation(rec: Any) -> bool:
 
 
 @pytest.mark.parametrize("variant", ["same-size", "larger", "smaller"])
-async def test_icon_replaced_after_scan_is_uploaded_under_its_own_digest(tmp_path: Path, variant: str) -> None:
-    """An icon replaced (same size, larger, smaller) after the first request lands with its new bytes and digest."""
+async def test_icon_replaced_after_scan_is_uploaded_under_its_own_digest(tmp_path: Path,
+                                                                         variant: str) -> None:
+    """An icon replaced (same size, larger, smaller) after the first request lands, bytes and digest."""
     wl = make_workload(tmp_path / "wl", 2, locales=("en-US", "fr-FR"))
     vendor, locale = wl.vendors[1], "fr-FR"
     target = wl.icon(vendor, locale)
@@ -133,7 +134,7 @@ def _smaller_icon(tmp: Path, than: int) -> bytes:
 
 
 async def test_icon_swapped_then_reverted_mid_upload_ends_with_the_final_content(tmp_path: Path) -> None:
-    """Swapped after the first request and put back once its reservation exists: the original is what lands."""
+    """Swapped after the first request, put back once its reservation exists: the original is what lands."""
     wl = make_workload(tmp_path / "wl", 1, locales=("en-US",))
     vendor, locale = wl.vendors[0], "en-US"
     target = wl.icon(vendor, locale)
@@ -157,7 +158,8 @@ async def test_icon_swapped_then_reverted_mid_upload_ends_with_the_final_content
         assert img.outcome == "done" and img.attempts == 2
 
 
-async def test_icon_replaced_by_an_invalid_file_fails_that_item_and_the_next_run_fixes_it(tmp_path: Path) -> None:
+async def test_icon_replaced_by_an_invalid_file_fails_its_item_and_the_next_run_fixes_it(
+        tmp_path: Path) -> None:
     """A file that turns invalid after the scan fails its item ("changed during the push"), nothing else."""
     wl = make_workload(tmp_path / "wl", 2, locales=("en-US",))
     vendor = wl.vendors[0]
@@ -176,7 +178,8 @@ async def test_icon_replaced_by_an_invalid_file_fails_that_item_and_the_next_run
         loc_id = localization_id(sim, vendor, "en-US")
         assert not [i for i in sim.state.images() if i["localization_id"] == loc_id]  # nothing committed
         # the other achievement is complete
-        assert_remote_image_consistent(sim, wl.vendors[1], "en-US", wl.icon(wl.vendors[1], "en-US").read_bytes())
+        other = wl.vendors[1]
+        assert_remote_image_consistent(sim, other, "en-US", wl.icon(other, "en-US").read_bytes())
         replace_atomically(target, original)
         fixed = await push(settings)
         assert fixed.exit_code == 0

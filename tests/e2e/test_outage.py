@@ -1,4 +1,4 @@
-"""Outages longer than one request's retries: ridden out within --outage-patience, or ended resumable (exit 4)."""
+"""Outages beyond one request's retries: ridden out within --outage-patience, or ended resumable (exit 4)."""
 
 from __future__ import annotations
 
@@ -34,31 +34,34 @@ def is_first_commit(rec: Any) -> bool:
 
 
 class OutageAt:
-    """Starts an outage inside the simulator when it answers the first image commit (other uploads in flight)."""
+    """Starts an outage inside the simulator when it answers the first image commit (others in flight)."""
 
-    def __init__(self, sim: Simulator) -> None:
+    def __init__(self, sim: Simulator, started: anyio.Event | None = None) -> None:
         self.sim = sim
         self.seq: int | None = None
+        self.started = started  # set when the outage begins (only when the simulator shares the test's loop)
 
     def __call__(self, rec: Any) -> None:
         if self.seq is None and is_first_commit(rec):
             self.seq = rec.seq
             for rule in outage_rules():
                 self.sim.add_fault(rule)
+            if self.started is not None:
+                self.started.set()
 
 
 @pytest.mark.slow
 async def test_sixty_second_outage_is_ridden_out_to_the_exact_end_state(tmp_path: Path) -> None:
-    """A 60 s outage (503s and dropped uploads) from the first commit on: exit 0, every image COMPLETE, nothing lost."""
+    """A 60 s outage (503s, dropped uploads) from the first commit on: exit 0, all COMPLETE, none lost."""
     wl = make_workload(tmp_path / "wl", 4, locales=("en-US", "fr-FR", "de-DE"))
     async with Simulator(fast_sim_config(app_id=wl.app_id, part_size=4096, processing_delay=0.3)) as sim:
         settings = settings_for(sim, wl.manifest, tmp_path, processing_timeout=600.0, images_in_flight=4)
-        trigger = OutageAt(sim)
+        trigger = OutageAt(sim, anyio.Event())
         simmod.observers.append(trigger)
 
         async def end_outage() -> None:
-            while trigger.seq is None:
-                await anyio.sleep(0.01)
+            assert trigger.started is not None
+            await trigger.started.wait()
             await anyio.sleep(OUTAGE_SECONDS)
             sim.clear_faults()
 
@@ -74,10 +77,11 @@ async def test_sixty_second_outage_is_ridden_out_to_the_exact_end_state(tmp_path
         during = [r for r in sim.requests if r.seq > trigger.seq and (r.status == 503 or r.dropped)]
         assert len(during) >= 10, "the outage was not seen by the client"
         assert took >= OUTAGE_SECONDS
-        assert report.exit_code == 0, [(r.name, r.outcome, r.message) for r in report.items if r.outcome != "done"]
+        unfinished = [(r.name, r.outcome, r.message) for r in report.items if r.outcome != "done"]
+        assert report.exit_code == 0, unfinished
         assert not report.interrupted and report.stop_reason == ""
         assert report.totals["outages"] >= 1 and report.totals["outage_seconds"] > 0
-        # exact end state: one COMPLETE image per localization with the file's bytes, no orphan, nothing waiting
+        # exact end state: one COMPLETE image per localization with the file's bytes, no orphan, none waiting
         assert_matches_manifest(sim, wl)
         assert all(sim_image_state(img) == "COMPLETE" for img in sim.state.images())
         mark = len(sim.requests)
@@ -90,7 +94,8 @@ def thread_sim(tmp_path: Path) -> Iterator[tuple[Simulator, Any]]:
     """A simulator in its own thread, so the CLI can run `anyio.run` in this one."""
     wl = make_workload(tmp_path / "wl", 3, locales=("en-US", "fr-FR"))
     with start_blocking_portal() as portal:
-        with portal.wrap_async_context_manager(Simulator(fast_sim_config(app_id=wl.app_id, part_size=4096))) as sim:
+        simulator = Simulator(fast_sim_config(app_id=wl.app_id, part_size=4096))
+        with portal.wrap_async_context_manager(simulator) as sim:
             yield sim, wl
 
 
@@ -98,7 +103,7 @@ def test_outage_beyond_patience_ends_exit_4_with_both_reports(
     tmp_path: Path, thread_sim: tuple[Simulator, Any], capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """An outage longer than --outage-patience 2s: exit 4, summary, --report and --junit written naming the cause."""
+    """An outage longer than --outage-patience 2s: exit 4; summary, --report and --junit name the cause."""
     for name in list(os.environ):
         if name.startswith(("ASC_", "BULKGC_")):
             monkeypatch.delenv(name)
@@ -120,7 +125,8 @@ def test_outage_beyond_patience_ends_exit_4_with_both_reports(
     out, err = capsys.readouterr()
     assert trigger.seq is not None
     assert code == 4, err[-2000:]
-    assert "Stopped: App Store Connect did not answer for" in out and "--outage-patience 2s" in out, err[-3000:]
+    assert "Stopped: App Store Connect did not answer for" in out, err[-3000:]
+    assert "--outage-patience 2s" in out
     assert "run the same command again to resume" in out
     assert "Traceback" not in err
     report = json.loads(report_path.read_text())
@@ -150,4 +156,5 @@ def test_outage_patience_comes_from_flag_then_environment_then_default() -> None
     assert from_sources(RunSettings, parser.parse_args([]), {}).outage_patience == 900.0
     env = {"BULKGC_OUTAGE_PATIENCE": "2m"}
     assert from_sources(RunSettings, parser.parse_args([]), env).outage_patience == 120.0
-    assert from_sources(RunSettings, parser.parse_args(["--outage-patience", "1h"]), env).outage_patience == 3600.0
+    flagged = from_sources(RunSettings, parser.parse_args(["--outage-patience", "1h"]), env)
+    assert flagged.outage_patience == 3600.0

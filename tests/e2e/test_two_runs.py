@@ -1,4 +1,4 @@
-"""Two runs on one app with separate journals: the loser's 409 says another run created it, and a re-run converges."""
+"""Two runs on one app, separate journals: the loser's 409 says another run created it; a re-run converges."""
 
 from __future__ import annotations
 
@@ -17,12 +17,12 @@ from bulkgc.sim import Simulator
 
 
 def test_409_after_another_run_created_the_achievement_says_so_and_a_rerun_converges(tmp_path: Path) -> None:
-    """Run B plans, run A (own journal) creates everything, B's create gets 409: advice names the other run."""
+    """Run B plans, run A (own journal) creates everything, B's create gets 409: the advice says so."""
     wl = make_workload(tmp_path / "wl", 2, locales=("en-US",))
     with start_blocking_portal() as portal:
         with portal.wrap_async_context_manager(Simulator(fast_sim_config(app_id=wl.app_id))) as sim:
-            settings_a = settings_for(sim, wl.manifest, tmp_path / "a", journal=tmp_path / "a" / "journal.sqlite")
-            settings_b = settings_for(sim, wl.manifest, tmp_path / "b", journal=tmp_path / "b" / "journal.sqlite")
+            settings_a = settings_for(sim, wl.manifest, tmp_path / "a", journal=tmp_path / "a" / "j.sqlite")
+            settings_b = settings_for(sim, wl.manifest, tmp_path / "b", journal=tmp_path / "b" / "j.sqlite")
             reports: dict[str, RunReport] = {}
 
             def run_a_to_the_end(plan: Plan) -> None:
@@ -42,7 +42,7 @@ def test_409_after_another_run_created_the_achievement_says_so_and_a_rerun_conve
             assert {r.kind for r in failed} == {"achievement"}
             assert all(r.error_codes == ["ENTITY_ERROR.ATTRIBUTE.INVALID.DUPLICATE"] for r in failed)
             summary = format_summary(report_b)
-            assert "another run or person created it in App Store Connect after this run read the state" in summary
+            assert "another run or person created it in App Store Connect after this run read" in summary
             assert "run the same command again: it re-reads App Store Connect and converges" in summary
             assert "make it unique in the manifest" not in summary
             again = anyio.run(push, settings_b)

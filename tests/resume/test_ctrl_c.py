@@ -1,4 +1,4 @@
-"""Ctrl-C twice (or a burst of SIGINT/SIGTERM) always ends `bulkgc push` with exit 4, whenever the signals land."""
+"""Ctrl-C twice (or a burst of SIGINT/SIGTERM) always ends `bulkgc push` with exit 4, whenever they land."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ GAPS = [(0.0,), (0.002,), (0.02,), (0.1,), (0.3,), (0.0, 0.0, 0.0, 0.0), (0.05, 
 
 
 def test_repeated_stop_signals_always_exit_4(tmp_path: Path, sim_proc: SimProc) -> None:
-    """Eight runs, each stopped by SIGINT at a request then signalled again after 0-0.6 s: every one exits 4."""
+    """Eight runs, each stopped by SIGINT at a request, then signalled again after 0-0.6 s: each exits 4."""
     wl = make_workload(tmp_path / "wl", 3, ("en-US", "fr-FR"))
     journal = tmp_path / "journal.sqlite"
     codes = []
@@ -45,8 +45,8 @@ def test_repeated_stop_signals_always_exit_4(tmp_path: Path, sim_proc: SimProc) 
                     return
                 proc.send_signal(signal.SIGTERM if i % 3 == 2 else signal.SIGINT)
 
-        result = run_push(sim_proc, wl.manifest, journal, fault={"method": "GET", "skip": 1, "signum": signal.SIGINT},
-                          while_running=more_signals)
+        first = {"method": "GET", "skip": 1, "signum": signal.SIGINT}
+        result = run_push(sim_proc, wl.manifest, journal, fault=first, while_running=more_signals)
         codes.append(result.returncode)
         assert result.returncode == 4, (gaps, result.stderr[-2000:])
         assert "Traceback" not in result.stderr

@@ -14,8 +14,8 @@ from bulkgc.asc.auth import Credentials, TokenProvider
 
 
 def test_client_gone_mid_body_is_one_log_line(tmp_path: Path) -> None:
-    """A client that closes mid-body: one log line for the API POST (the upload to an unknown URL is refused before
-    its body is read, so it costs none), no traceback."""
+    """A client that closes mid-body: one log line for the API POST (an upload to an unknown URL is refused
+    before its body is read, so it costs none), no traceback."""
     ready, log_path = tmp_path / "ready.json", tmp_path / "sim.log"
     with open(log_path, "wb") as log:
         proc = subprocess.Popen([sys.executable, "-m", "bulkgc", "sim", "--ready-file", str(ready),
