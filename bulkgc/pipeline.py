@@ -654,7 +654,7 @@ class Executor:
         self.event(key, "upload", "ok", attempt=job.attempts, latency=time.monotonic() - t0, nbytes=sent)
         # The parts are the bytes hashed, so the commit is consistent whatever happens now; a file replaced
         # while they went out would leave the remote icon behind the local one: upload that content instead.
-        if not await anyio.to_thread.run_sync(_unchanged, path, stamp):
+        if not _unchanged(path, stamp):  # one stat: tiny, no worker thread needed
             raise FileChangedError(f"{display_path(path)} changed during the push while it was uploaded; "
                                    "uploading its new content (if it keeps changing: stop whatever writes "
                                    "it, then run the same command again)", retry=True)

@@ -192,7 +192,18 @@ def read_regular_file(path: str | os.PathLike[str], limit: int = MAX_FILE_BYTES)
             raise NotRegularFileError(errno.EINVAL, _kind_of(st.st_mode)[0])
         if st.st_size > limit:
             raise TooLargeError(st.st_size)
-        data = handle.read(limit + 1)
+        # sized by fstat (a read(limit + 1) would allocate the whole limit for every icon); only a file that
+        # grew since, or one whose size fstat cannot tell (0), is read on, in chunks, still capped
+        data = handle.read(st.st_size + 1)
+        if len(data) > st.st_size:
+            parts, total = [data], len(data)
+            while total <= limit:
+                more = handle.read(min(1 << 20, limit + 1 - total))
+                if not more:
+                    break
+                parts.append(more)
+                total += len(more)
+            data = b"".join(parts)
     if len(data) > limit:
         raise TooLargeError(len(data))
     return data
