@@ -11,6 +11,8 @@ finish, the journal is already durable after every transition, and the run repor
 
 from __future__ import annotations
 
+import hashlib
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -32,8 +34,10 @@ from bulkgc.errors import (
     AuthError,
     BulkgcError,
     ConflictError,
+    FileChangedError,
     InvalidImageError,
     JournalError,
+    OutageError,
 )
 from bulkgc.journal import AsyncJournal, Journal, item_key
 from bulkgc.manifest import Manifest, load_manifest
@@ -47,13 +51,21 @@ from bulkgc.plan import (
     build_plan,
     describe_item,
     localization_actions,
+    remote_file_name,
 )
 from bulkgc.progress import Event, NullSink, ProgressSink
 from bulkgc.report import ItemResult, RunReport, save_last_report
-from bulkgc.scan import ImageInfo, ScanCache, scan_images
-from bulkgc.upload import commit_image, delete_image, read_image, reserve_image, upload_parts, wait_until_processed
+from bulkgc.scan import ImageInfo, ScanCache, check_image_data, display_path, read_image_file, scan_images
+from bulkgc.upload import (
+    commit_image,
+    delete_image,
+    read_image,
+    reserve_image,
+    upload_parts,
+    wait_until_processed,
+)
 
-FATAL = (AuthError, JournalError)
+FATAL = (AuthError, JournalError, OutageError)
 VERSION_BATCH = 50  # achievement ids per filter[id] read of just-created achievements' versions
 
 
@@ -92,6 +104,7 @@ def client_config(settings: RunSettings) -> ClientConfig:
         request_timeout=settings.request_timeout,
         rate_limit_margin=settings.rate_margin,
         window_seconds=settings.rate_window,
+        outage_patience=settings.outage_patience,
     )
 
 
@@ -161,6 +174,13 @@ class Executor:
     @property
     def stopping(self) -> bool:
         return self.stop.is_set()
+
+    async def wait_for_service(self) -> None:
+        """No new work starts during an outage: wait until App Store Connect answers (OutageError past
+        patience)."""
+        outage = getattr(self.client, "outage", None)
+        if outage is not None:
+            await outage.wait_until_answering()
 
     # -- bookkeeping ---------------------------------------------------------------------------------
 
@@ -234,6 +254,7 @@ class Executor:
                             image_id=la.image.remote.id if la.image.remote else None, attempts=0)
                 await self.confirm_complete(item_key("image", ap.vendor_id, la.locale), la.image.remote)
             return
+        await self.wait_for_service()
         if self.stopping:
             self.record("achievement", ap, None, ap.action, "interrupted", attempts=0)
             self.skip_rest(ap, "interrupted", "not started: the run was stopped")
@@ -453,11 +474,24 @@ class Executor:
             committed = [j for j in jobs if not j.done and j.image_id]
             if not committed:
                 return
-            result = await wait_until_processed(
-                self.reader, container, {j.image_id for j in committed if j.image_id},
-                interval=self.settings.poll_interval, timeout=self.settings.processing_timeout,
-                first_delay=self.first_poll_delay, stop=lambda: self.stopping,
-            )
+            try:
+                result = await wait_until_processed(
+                    self.reader, container, {j.image_id for j in committed if j.image_id},
+                    interval=self.settings.poll_interval, timeout=self.settings.processing_timeout,
+                    first_delay=self.first_poll_delay, stop=lambda: self.stopping,
+                )
+            except FATAL:
+                raise
+            except BulkgcError as exc:
+                # a poll that failed for good fails these images' wait, never another item's upload
+                message = f"committed, but its processing could not be checked ({exc}); run again to check"
+                for job in committed:
+                    job.done = True
+                    await self.jput(job.key, state="committed", error_codes=_codes(exc), detail=message)
+                    self.record("image", job.plan, job.la.locale, job.la.image.action, "failed",
+                                image_id=job.image_id, codes=_codes(exc), message=message,
+                                attempts=max(job.attempts, 1), started=job.started)
+                return
             self.polls += result.polls
             self.learn_processing_time(first_poll_sufficed=result.polls == 1 and not result.stuck)
             pending = []
@@ -509,6 +543,7 @@ class Executor:
     async def upload_one(self, job: ImageJob) -> None:
         """Reserve (or resume), upload the parts, commit; bounded attempts; leaves job.image_id set when committed."""
         async with self.image_limiter:
+            await self.wait_for_service()
             if self.stopping:
                 job.done = True
                 self.record("image", job.plan, job.la.locale, job.la.image.action, "interrupted", attempts=job.attempts,
@@ -535,19 +570,64 @@ class Executor:
                             pass
                     job.action, job.remote, job.image_id = "upload", None, None
                     last = exc
-                    if self.stopping:
+                    if self.stopping or (isinstance(exc, FileChangedError) and not exc.retry):
                         break
             job.done = True
             self.record("image", job.plan, job.la.locale, job.la.image.action, "failed", codes=_codes(last),
                         message=str(last), attempts=job.attempts, started=job.started)
             await self.jput(job.key, state="failed", error_codes=_codes(last), detail=str(last))
 
+    async def read_for_upload(self, job: ImageJob) -> tuple[bytes, tuple[int, ...]]:
+        """The icon's bytes for this attempt, read once, and the file's stamp when read.
+
+        The sha256 is compared with the scan's. A file changed since the scan is checked again with the same
+        rules: valid, it is uploaded under its own digest (the job's fileName follows the content); invalid or
+        unreadable, the item fails with FileChangedError. Either way the bytes sent are the bytes hashed.
+        """
+        path = Path(job.image.path)
+
+        def read() -> tuple[bytes, str, tuple[int, ...]]:
+            # stamped before the read: a swap in between makes the stamp stale, so the check before the
+            # commit sees a change (the safe direction), never the reverse
+            stamp = _stamp(os.stat(path))
+            data = read_image_file(path)
+            return data, hashlib.sha256(data).hexdigest(), stamp
+
+        try:
+            data, digest, stamp = await anyio.to_thread.run_sync(read)
+        except (InvalidImageError, OSError) as exc:
+            why = exc.problems[0].message if isinstance(exc, InvalidImageError) else exc.strerror or str(exc)
+            raise FileChangedError(f"{display_path(path)} changed during the push and can no longer be read "
+                                   f"({why}); fix the file, then run the same command again",
+                                   retry=False) from None
+        info = job.image.info
+        if digest == info.sha256 and len(data) == info.size:
+            return data, stamp
+        try:
+            fresh = await anyio.to_thread.run_sync(check_image_data, path, data)
+        except InvalidImageError as exc:
+            raise FileChangedError(
+                f"{display_path(path)} changed during the push and is no longer a valid icon "
+                f"({exc.problems[0].message}); fix the file, then run the same command again",
+                retry=False) from None
+        job.image.info = fresh
+        job.image.file_name = remote_file_name(job.plan.vendor_id, job.la.locale, fresh)
+        self.event(job.key, "changed", "ok", attempt=job.attempts,
+                   detail=f"{display_path(path)} changed since the scan; uploading its new content "
+                          f"(sha256 {fresh.sha256[:12]})")
+        return data, stamp
+
     async def upload_attempt(self, job: ImageJob) -> None:
         k, c = self.kapi, self.client
-        info = job.image.info
         path = Path(job.image.path)
         key = job.key
         skip: set[int] = set()
+        content, stamp = await self.read_for_upload(job)
+        info = job.image.info
+        if job.action == "resume" and job.remote is not None and (
+                job.remote.file_name != job.image.file_name or job.remote.file_size != info.size):
+            # the reservation was made for other bytes (the file changed since): start it over
+            job.action = "replace"
         if job.action == "replace" and job.remote is not None:
             t0 = time.monotonic()
             await delete_image(c, k, job.remote.id)
@@ -581,14 +661,32 @@ class Executor:
             self.sink.on_bytes(length)
 
         t0 = time.monotonic()
-        sent = await upload_parts(c, image, path, skip=skip, on_part_done=part_done)
+        sent = await upload_parts(c, image, content, skip=skip, on_part_done=part_done)
         # every part is recorded done: that is the journal's "uploaded", no separate write needed
         self.event(key, "upload", "ok", attempt=job.attempts, latency=time.monotonic() - t0, nbytes=sent)
+        # The parts are the bytes hashed, so the commit is consistent whatever happens now; a file replaced
+        # while they went out would leave the remote icon behind the local one: upload that content instead.
+        if not _unchanged(path, stamp):  # one stat: tiny, no worker thread needed
+            raise FileChangedError(f"{display_path(path)} changed during the push while it was uploaded; "
+                                   "uploading its new content (if it keeps changing: stop whatever writes "
+                                   "it, then run the same command again)", retry=True)
         t0 = time.monotonic()
         await commit_image(c, k, image.id)
         job.committed_at = time.monotonic()
         await self.jput(key, state="committed")
         self.event(key, "commit", "ok", attempt=job.attempts, latency=time.monotonic() - t0)
+
+
+def _stamp(st: os.stat_result) -> tuple[int, ...]:
+    """What changes when a file is rewritten or replaced (the rule ScanCache, git's index and rsync use)."""
+    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
+
+
+def _unchanged(path: Path, stamp: tuple[int, ...]) -> bool:
+    try:
+        return _stamp(os.stat(path)) == stamp
+    except OSError:
+        return False
 
 
 def _text(la: LocalizationAction, asc_name: str) -> str:
@@ -656,37 +754,52 @@ async def push(
     kapi = kind_api("achievement", settings.api)
     interrupted = False
     budget_bound = False
+    plan: Plan | None = None
+    outage: OutageError | None = None
     try:
         run_id = await ajournal.start_run(str(settings.manifest), {"api": settings.api, "base_url": settings.base_url})
         async with AscClient(config, tokens) as client:
             executor = Executor(client, kapi, settings, images, journal=ajournal, sink=sink, stop=stop)
-            async with anyio.create_task_group() as tg:
-                if settings.deadline is not None:
-                    tg.start_soon(_deadline, settings.deadline, stop)
-                try:
-                    plan = await build_plan(client, kapi, manifest, images, on_live=settings.on_live)
-                    if on_plan is not None:
-                        on_plan(plan)
-                    # the pacer goes at full speed while the window has room and then admits one request per
-                    # freed slot; the hint tells the report whether the budget, not the work, set the duration
-                    client.budget.expect(plan.expected_requests(polls_per_container=2))
-                    budget_bound = client.budget.budget_bound
-                    work = [la.image for ap in plan.achievements if ap.has_work for la in ap.localizations
-                            if la.image.action != "none"]
-                    sink.on_plan(images=len(work), bytes_total=sum(i.info.size for i in work),
-                                 items=len(plan.achievements), stages=stage_items(plan))
-                    await executor.run(plan)
-                except BaseExceptionGroup as eg:
-                    raise _fatal_from_group(eg) from None
-                finally:
-                    tg.cancel_scope.cancel()
-            interrupted = stop.is_set() and any(r.outcome == "interrupted" for r in executor.results)
+            try:
+                async with anyio.create_task_group() as tg:
+                    if settings.deadline is not None:
+                        tg.start_soon(_deadline, settings.deadline, stop)
+                    try:
+                        plan = await build_plan(client, kapi, manifest, images, on_live=settings.on_live)
+                        if on_plan is not None:
+                            on_plan(plan)
+                        # the pacer goes at full speed while the window has room and then admits one request
+                        # per freed slot; the hint tells the report whether the budget, not the work, set the
+                        # duration
+                        client.budget.expect(plan.expected_requests(polls_per_container=2))
+                        budget_bound = client.budget.budget_bound
+                        work = [la.image for ap in plan.achievements if ap.has_work for la in ap.localizations
+                                if la.image.action != "none"]
+                        sink.on_plan(images=len(work), bytes_total=sum(i.info.size for i in work),
+                                     items=len(plan.achievements), stages=stage_items(plan))
+                        await executor.run(plan)
+                    except BaseExceptionGroup as eg:
+                        raise _fatal_from_group(eg) from None
+                    finally:
+                        tg.cancel_scope.cancel()
+            except BaseException as exc:  # noqa: BLE001 - only an outage is handled here; the rest re-raised
+                # patience ran out: the run ends resumable, with its summary and reports, the cause named
+                outage = _outage_in(exc)
+                if outage is None:
+                    raise
+                stop.set()
+                if plan is not None:
+                    _record_unfinished(executor, plan, f"not finished: {exc}")
+            interrupted = outage is not None or (
+                stop.is_set() and any(r.outcome == "interrupted" for r in executor.results))
             stats = client.stats.as_dict()
+            stats["outages"] = client.outage.outages
+            stats["outage_seconds"] = round(client.outage.waited_seconds, 3)
         stats["requests_by_method"] = stats.get("by_method", {})
         stats["requests_by_purpose"] = stats.get("by_purpose", {})
         stats["polls"] = executor.polls
         stats["budget_bound"] = budget_bound
-        stats["plan_reads"] = plan.reads
+        stats["plan_reads"] = plan.reads if plan is not None else 0
         stats["journal_writes"], stats["journal_transactions"] = ajournal.writes, ajournal.transactions
         report = RunReport(command="push", started=started, finished=time.time(), items=executor.results,
                            totals=stats, exit_code=EXIT_OK, interrupted=interrupted, resume_hint="",
@@ -695,6 +808,7 @@ async def push(
         if interrupted:
             report.exit_code = EXIT_INTERRUPTED
             report.resume_hint = "run the same command again to resume; finished items are not redone"
+            report.stop_reason = str(outage) if outage is not None else ""
         elif failed:
             report.exit_code = EXIT_ITEMS_FAILED
         await ajournal.finish_run(run_id, "interrupted" if interrupted else ("failed" if failed else "ok"),
@@ -731,6 +845,28 @@ def target_of(settings: RunSettings, manifest: Manifest, creds: Credentials) -> 
     """Where a run sends its requests, for reports: base URL, app id, API version, key id (never the key)."""
     return {"base_url": settings.base_url, "app_id": manifest.app_id, "api": settings.api,
             "key_id": creds.key_id}
+
+
+def _outage_in(exc: BaseException) -> OutageError | None:
+    """The OutageError that ended the run (also inside a task group's exception group), or None."""
+    if isinstance(exc, OutageError):
+        return exc
+    if isinstance(exc, BaseExceptionGroup):
+        found = _fatal_from_group(exc)
+        return found if isinstance(found, OutageError) else None
+    return None
+
+
+def _record_unfinished(executor: Executor, plan: Plan, message: str) -> None:
+    """Record every planned item the run did not get to as interrupted (the report lists every item)."""
+    seen = {(r.kind, r.vendor_identifier, r.locale) for r in executor.results}
+    for ap in plan.achievements:
+        if ("achievement", ap.vendor_id, None) not in seen:
+            executor.record("achievement", ap, None, ap.action, "interrupted", attempts=0, message=message)
+        for la in ap.localizations:
+            for kind, action in (("localization", la.action), ("image", la.image.action)):
+                if (kind, ap.vendor_id, la.locale) not in seen:
+                    executor.record(kind, ap, la.locale, action, "interrupted", attempts=0, message=message)
 
 
 async def _deadline(seconds: float, stop: anyio.Event) -> None:
