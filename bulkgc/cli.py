@@ -56,7 +56,8 @@ Each command's --help has its own examples and exit codes, e.g. `bulkgc push --h
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bulkgc",
-        description="Push Game Center achievements and leaderboards, their localizations and icons to App Store Connect in bulk.",
+        description="Push Game Center achievements, leaderboards, leaderboard sets, activities and challenges, their "
+        "localizations and images to App Store Connect in bulk.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -88,7 +88,7 @@ class RunSettings:
 
     # No default: pushing the bundled example to a real account by accident must be impossible (only `demo`
     # falls back to manifests/example.toml).
-    manifest: Path | None = setting(None, "the manifest (TOML or JSON) describing the app's achievements and leaderboards",
+    manifest: Path | None = setting(None, "the manifest (TOML or JSON) describing the app's Game Center items",
                                     env="BULKGC_MANIFEST", parse=Path, flag="manifest", metavar="MANIFEST")
     assets: Path | None = setting(None, "directory holding the icons (default: as the manifest says)",
                                   env="BULKGC_ASSETS", parse=Path, metavar="DIR")
