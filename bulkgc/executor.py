@@ -109,7 +109,11 @@ class Executor:
                 await self.ready[named].wait()
         started = time.time()
         try:
-            container = await self.steps.ensure_item(plan, p)
+            try:
+                container = await self.steps.ensure_item(plan, p)
+            finally:
+                # what names this item may go on now: it exists (or will not); its texts and images need not wait
+                self.ready[(p.kind.name, p.vendor_id)].set()
         except FATAL:
             raise
         except BulkgcError as exc:

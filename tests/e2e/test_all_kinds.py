@@ -41,6 +41,14 @@ async def test_all_kinds_fresh_noop_then_one_change_per_kind(tmp_path: Path) -> 
         assert report.exit_code == 0, [(r.gc_kind, r.vendor_identifier, r.message) for r in report.items
                                        if r.outcome != "done"][:5]
         assert_all_kinds_exact(sim.state, wl)
+        # referenced items first: every set and challenge create starts after its leaderboards' creates answered
+        creates = {r.route: [] for r in writes(sim, 0)}
+        for r in writes(sim, 0):
+            if r.method == "POST":
+                creates[r.route].append(r)
+        boards_done = max(r.ended for r in creates["/v2/gameCenterLeaderboards"])
+        named = creates["/v2/gameCenterLeaderboardSets"] + creates["/v1/gameCenterChallenges"]
+        assert len(named) == 3 and min(r.started for r in named) >= boards_done
         # the sets were created with their members: no membership request after the creates
         fresh = routes(sim, 0)
         assert ("PATCH", "/v2/gameCenterLeaderboardSets/{id}/relationships/gameCenterLeaderboards") not in fresh
