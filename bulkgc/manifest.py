@@ -22,10 +22,21 @@ from bulkgc.locales import ASC_LOCALES, is_asc_locale, suggest_locale
 from bulkgc.scan import IMAGE_EXTENSIONS, NotRegularFileError, TooLargeError, display_path, read_regular_file
 
 # Whose each limit is, for messages and for `[limits]`: Apple's documented limits are final; the others are
-# bulkgc's guesses (each kind's declaration says which) and a manifest may change them (`[limits]`).
+# bulkgc's guesses (each kind's declaration says which) and a manifest may change them (`[limits]`). A field
+# may be Apple's in one kind and bulkgc's in another (a challenge's reference name is documented, 255; the
+# others' are not): `[limits]` then changes bulkgc's, and the documented one stays with its kind.
+def _own_limits(kind: Kind) -> dict[str, int]:
+    """bulkgc's own (undocumented by Apple) length limits of a kind, by manifest key."""
+    limits = {a.key: a.limit for a in kind.attributes
+              if a.type == "string" and a.limit is not None and a.limit_source != "Apple"}
+    limits.update({t.key: t.limit for t in kind.texts if not t.enum and t.limit_source != "Apple"})
+    return limits
+
+
+_OWN_KEYS = {key for k in KINDS for key in _own_limits(k)}
 APPLE_LIMITS: dict[str, str] = {
     **{a.key: f"{a.limit} characters" for k in KINDS for a in k.attributes
-       if a.type == "string" and a.limit is not None and a.limit_source == "Apple"},
+       if a.type == "string" and a.limit is not None and a.limit_source == "Apple" and a.key not in _OWN_KEYS},
     **{a.key: f"{a.limit} {a.key} per {k.name}" for k in KINDS for a in k.attributes
        if a.type == "integer" and a.limit is not None and a.limit_source == "Apple"},
     **{f"total_{key}": f"{maximum} {key} in total" for k in KINDS for key, maximum in k.totals},
@@ -51,10 +62,7 @@ def text_limits(kind: Kind) -> dict[str, int]:
 
 
 #: bulkgc's own text limits, which a manifest's `[limits]` may change (the same key in every kind that has it)
-TEXT_LIMITS: dict[str, int] = {
-    key: limit for k in KINDS for key, limit in text_limits(k).items()
-    if key not in APPLE_LIMITS
-}
+TEXT_LIMITS: dict[str, int] = {key: limit for k in KINDS for key, limit in _own_limits(k).items()}
 
 
 @dataclass(frozen=True)

@@ -65,9 +65,7 @@ CHALLENGE = Kind(
     plural="challenges",
     attributes=(
         Attribute(key="vendor_identifier", asc="vendorIdentifier", type="string", limit=100, editable=False),
-        # A12 documents 255 characters for a challenge's reference name; declared as bulkgc's limit because
-        # `[limits] reference_name` is one key for every kind (and the others' 64 is bulkgc's own)
-        Attribute(key="reference_name", asc="referenceName", type="string", limit=255, limit_source="bulkgc"),
+        Attribute(key="reference_name", asc="referenceName", type="string", limit=255),  # A12, documented
         Attribute(
             key="challenge_type", asc="challengeType", type="enum", enum=("LEADERBOARD",), editable=False
         ),
