@@ -27,7 +27,7 @@ def test_409_after_another_run_created_the_achievement_says_so_and_a_rerun_conve
 
             def run_a_to_the_end(plan: Plan) -> None:
                 # B has read App Store Connect and planned; A runs from start to end before B sends anything
-                assert all(ap.action == "create" for ap in plan.achievements)
+                assert all(ap.action == "create" for ap in plan.of_kind("achievement"))
                 thread = threading.Thread(target=lambda: reports.setdefault("a", anyio.run(push, settings_a)))
                 thread.start()
                 thread.join(120)
