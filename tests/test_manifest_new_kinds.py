@@ -81,3 +81,19 @@ def test_new_kinds_have_their_own_locale_sections_in_includes(tmp_path: Path) ->
     path.write_text('include = ["locales/*.toml"]\n' + text, encoding="utf-8")
     (act,) = load_manifest(path).of_kind("activity")
     assert act.locales == ("en-US", "de-DE") and act.localization("de-DE")["description"] is None
+
+
+def test_challenge_reference_name_keeps_apples_255_while_others_keep_bulkgcs_64(tmp_path: Path) -> None:
+    """A challenge's reference name may have Apple's documented 255 characters; a set's is held to bulkgc's 64
+    (which `[limits] reference_name` may raise), so the two kinds' rules do not leak into each other."""
+    long_ref = "r" * 200
+    body = board("com.x.a") + challenge().replace('reference_name = "Weekly"', f'reference_name = "{long_ref}"')
+    (ch,) = load_manifest(write(tmp_path, body, icons=())).of_kind("challenge")
+    assert ch["reference_name"] == long_ref
+    body = board("com.x.a") + a_set().replace('reference_name = "Set"', 'reference_name = "' + "s" * 65 + '"')
+    one(problems(write(tmp_path, body, icons=())), "leaderboard_set[1]", "reference_name", "is 65 characters")
+    raised = write(tmp_path, "[limits]\nreference_name = 70\n" + body, icons=())
+    assert len(load_manifest(raised).of_kind("leaderboard_set")[0]["reference_name"]) == 65
+    too_long = challenge().replace('reference_name = "Weekly"', 'reference_name = "' + "c" * 256 + '"')
+    one(problems(write(tmp_path, board("com.x.a") + too_long, icons=())), "challenge[1]", "reference_name",
+        "App Store Connect allows 255")

@@ -12,6 +12,7 @@ from workload import make_icon, writes
 
 from bulkgc.config import RunSettings
 from bulkgc.errors import BulkgcError, InvalidImageError, ManifestError, meaningful_error
+from bulkgc.journal import Journal
 from bulkgc.pipeline import plan_only, push
 from bulkgc.sim import Simulator
 
@@ -75,6 +76,12 @@ async def test_all_kinds_fresh_noop_then_one_change_per_kind(tmp_path: Path) -> 
             ("achievement", "com.ex.all.ach1"), ("leaderboard", "com.ex.all.lb2"),
             ("leaderboard_set", "com.ex.all.set1"), ("activity", "com.ex.all.act0"),
             ("challenge", "com.ex.all.ch0")])
+        doc = plan.to_dict()  # plan --json: each kind under its plural, references and default images included
+        (set1,) = [i for i in doc["leaderboard_sets"] if i["vendor_identifier"] == "com.ex.all.set1"]
+        assert set1["reference_changes"] == {"leaderboards": ["com.ex.all.lb0", "com.ex.all.lb2"]}
+        assert doc["activities"][0]["default_image"]["action"] == "replace"
+        table = plan.format_table()
+        assert "leaderboards: -> com.ex.all.lb0, com.ex.all.lb2" in table and "default image:" in table
         mark = len(sim.requests)
         third = await push(settings)
         assert third.exit_code == 0
@@ -97,6 +104,11 @@ async def test_all_kinds_fresh_noop_then_one_change_per_kind(tmp_path: Path) -> 
         assert_all_kinds_exact(sim.state, wl)
         mark = len(sim.requests)
         assert (await push(settings)).exit_code == 0 and writes(sim, mark) == []
+        with Journal.open(settings.journal, read_only=True) as j:  # what `bulkgc status` reads
+            images = {i.item_key: i.state for i in j.items(kind="image")}
+        assert images["image:activity:com.ex.all.act0:default"] == "complete"
+        assert images["image:leaderboard_set:com.ex.all.set0:ja"] == "complete"
+        assert set(images.values()) == {"complete"} and len(images) == 2 * 3 + 3 * 3 + 2 * 3 + 4 + 4  # 3 locales (+ default)
 
 
 async def test_references_fallback_url_and_new_version_of_live_activity(tmp_path: Path) -> None:
