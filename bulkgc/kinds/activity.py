@@ -51,13 +51,17 @@ V2 = KindApi(
 V1 = dataclasses.replace(V2, api="v1")
 
 
-
 def players_in_order(attributes: Mapping[str, Any]) -> list[tuple[str, str]]:
     """The minimum player count must not exceed the maximum (the simulator's [INFER] rule; Apple's form)."""
     low, high = attributes.get("minimum_players_count"), attributes.get("maximum_players_count")
     if low is not None and high is not None and low > high:
-        return [("minimum_players_count", f"{low} is more than maximum_players_count ({high}); lower "
-                 "minimum_players_count or raise maximum_players_count")]
+        return [
+            (
+                "minimum_players_count",
+                f"{low} is more than maximum_players_count ({high}); lower "
+                "minimum_players_count or raise maximum_players_count",
+            )
+        ]
     return []
 
 
@@ -100,7 +104,12 @@ ACTIVITY = Kind(
     ),
     version_attributes=(
         Attribute(
-            key="fallback_url", asc="fallbackUrl", type="url", required=False, limit=1024, limit_source="bulkgc"
+            key="fallback_url",
+            asc="fallbackUrl",
+            type="url",
+            required=False,
+            limit=1024,
+            limit_source="bulkgc",
         ),
     ),
     texts=(

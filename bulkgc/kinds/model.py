@@ -95,7 +95,7 @@ class ImageRule:
     """
 
     required: bool  # True: every localization needs an icon; False: a localization without one is fine
-    folder: str  # the naming convention looks here, relative to the assets directory ("" = the directory itself)
+    folder: str  # where the naming convention looks, relative to the assets directory ("" = the directory)
     sizes: tuple[tuple[int, int], ...] = ICON_SIZES  # the exact pixel sizes App Store Connect takes
     sizes_source: str = "Apple"  # "Apple" (A12 documents it) or "inferred" (no text found; see the kind)
 
@@ -136,7 +136,7 @@ class Kind:
     totals: tuple[tuple[str, int], ...] = ()  # (attribute key, maximum sum over all items of the kind)
     version_attributes: tuple[Attribute, ...] = ()  # attributes of the version (an activity's fallback_url)
     default_image: ImageRule | None = None  # the version's default image (activities, challenges)
-    references: tuple[Reference, ...] = ()  # items named by vendor id (set members, a challenge's leaderboard)
+    references: tuple[Reference, ...] = ()  # items named by vendor id (set members, a challenge's board)
     rules: tuple[Rule, ...] = ()  # checks across attributes (e.g. a range's start not after its end)
     example_vendor_identifier: str = "com.example.game.first_win"
 

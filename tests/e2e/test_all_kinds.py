@@ -33,16 +33,16 @@ def routes(sim: Simulator, mark: int) -> list[tuple[str, str]]:
 
 
 async def test_all_kinds_fresh_noop_then_one_change_per_kind(tmp_path: Path) -> None:
-    """All five kinds land exact (texts, images, default images, set members in order, challenge's leaderboard,
-    activity attributes and fallback URL); a re-run writes nothing; one change per kind is exactly its writes."""
+    """All five kinds land exact, a re-run writes nothing, one change per kind is exactly its writes."""
     wl = make_all_kinds(tmp_path / "wl")
     async with Simulator(fast_sim_config(app_id=wl.app_id, part_size=64 * 1024)) as sim:
         settings = settings_for(sim, wl.manifest, tmp_path)
         report = await push(settings)
-        assert report.exit_code == 0, [(r.gc_kind, r.vendor_identifier, r.message) for r in report.items
-                                       if r.outcome != "done"][:5]
+        assert report.exit_code == 0, [
+            (r.gc_kind, r.vendor_identifier, r.message) for r in report.items if r.outcome != "done"
+        ][:5]
         assert_all_kinds_exact(sim.state, wl)
-        # referenced items first: every set and challenge create starts after its leaderboards' creates answered
+        # referenced items first: each set and challenge create starts after the leaderboard creates ended
         creates = {r.route: [] for r in writes(sim, 0)}
         for r in writes(sim, 0):
             if r.method == "POST":
@@ -52,11 +52,21 @@ async def test_all_kinds_fresh_noop_then_one_change_per_kind(tmp_path: Path) -> 
         assert len(named) == 3 and min(r.started for r in named) >= boards_done
         # the sets were created with their members: no membership request after the creates
         fresh = routes(sim, 0)
-        assert ("PATCH", "/v2/gameCenterLeaderboardSets/{id}/relationships/gameCenterLeaderboards") not in fresh
+        assert (
+            "PATCH",
+            "/v2/gameCenterLeaderboardSets/{id}/relationships/gameCenterLeaderboards",
+        ) not in fresh
         assert fresh.count(("POST", "/v1/gameCenterActivityImages")) == 4  # 3 locales + the default image
-        done = {(r.gc_kind, r.vendor_identifier, r.locale) for r in report.items
-                if r.kind == "image" and r.outcome == "done"}
-        assert ("activity", "com.ex.all.act0", "default") in done and ("challenge", "com.ex.all.ch0", "default") in done
+        done = {
+            (r.gc_kind, r.vendor_identifier, r.locale)
+            for r in report.items
+            if r.kind == "image" and r.outcome == "done"
+        }
+        assert ("activity", "com.ex.all.act0", "default") in done and (
+            "challenge",
+            "com.ex.all.ch0",
+            "default",
+        ) in done
 
         mark = len(sim.requests)
         again = await push(settings)
@@ -72,11 +82,18 @@ async def test_all_kinds_fresh_noop_then_one_change_per_kind(tmp_path: Path) -> 
         wl.texts[("challenge", "com.ex.all.ch0", "fr-FR", "description")] = "Nouvelle description"
         wl.write()
         plan = await plan_only(settings)
-        assert sorted((p.kind.name, p.vendor_id) for p in plan.items if p.has_work) == sorted([
-            ("achievement", "com.ex.all.ach1"), ("leaderboard", "com.ex.all.lb2"),
-            ("leaderboard_set", "com.ex.all.set1"), ("activity", "com.ex.all.act0"),
-            ("challenge", "com.ex.all.ch0")])
-        doc = plan.to_dict()  # plan --json: each kind under its plural, references and default images included
+        assert sorted((p.kind.name, p.vendor_id) for p in plan.items if p.has_work) == sorted(
+            [
+                ("achievement", "com.ex.all.ach1"),
+                ("leaderboard", "com.ex.all.lb2"),
+                ("leaderboard_set", "com.ex.all.set1"),
+                ("activity", "com.ex.all.act0"),
+                ("challenge", "com.ex.all.ch0"),
+            ]
+        )
+        doc = (
+            plan.to_dict()
+        )  # plan --json: each kind under its plural, references and default images included
         (set1,) = [i for i in doc["leaderboard_sets"] if i["vendor_identifier"] == "com.ex.all.set1"]
         assert set1["reference_changes"] == {"leaderboards": ["com.ex.all.lb0", "com.ex.all.lb2"]}
         assert doc["activities"][0]["default_image"]["action"] == "replace"
@@ -85,20 +102,24 @@ async def test_all_kinds_fresh_noop_then_one_change_per_kind(tmp_path: Path) -> 
         mark = len(sim.requests)
         third = await push(settings)
         assert third.exit_code == 0
-        assert routes(sim, mark) == sorted([
-            ("PATCH", "/v2/gameCenterAchievementLocalizations/{id}"),
-            ("PATCH", "/v2/gameCenterLeaderboards/{id}"),
-            ("PATCH", "/v2/gameCenterLeaderboardSets/{id}/relationships/gameCenterLeaderboards"),
-            ("DELETE", "/v1/gameCenterActivityImages/{id}"),
-            ("POST", "/v1/gameCenterActivityImages"),
-            ("PATCH", "/v1/gameCenterActivityImages/{id}"),
-            ("PATCH", "/v1/gameCenterChallengeLocalizations/{id}"),
-        ])
+        assert routes(sim, mark) == sorted(
+            [
+                ("PATCH", "/v2/gameCenterAchievementLocalizations/{id}"),
+                ("PATCH", "/v2/gameCenterLeaderboards/{id}"),
+                ("PATCH", "/v2/gameCenterLeaderboardSets/{id}/relationships/gameCenterLeaderboards"),
+                ("DELETE", "/v1/gameCenterActivityImages/{id}"),
+                ("POST", "/v1/gameCenterActivityImages"),
+                ("PATCH", "/v1/gameCenterActivityImages/{id}"),
+                ("PATCH", "/v1/gameCenterChallengeLocalizations/{id}"),
+            ]
+        )
         bodies = {r.route: r.request_body for r in writes(sim, mark)}
         assert bodies["/v2/gameCenterLeaderboards/{id}"]["data"]["attributes"] == {
-            "referenceName": "Board two, renamed"}
+            "referenceName": "Board two, renamed"
+        }
         assert bodies["/v1/gameCenterChallengeLocalizations/{id}"]["data"]["attributes"] == {
-            "description": "Nouvelle description"}
+            "description": "Nouvelle description"
+        }
         reserve = bodies["/v1/gameCenterActivityImages"]["data"]["relationships"]
         assert list(reserve) == ["version"]  # the default image hangs off the version, not a localization
         assert_all_kinds_exact(sim.state, wl)
@@ -108,12 +129,13 @@ async def test_all_kinds_fresh_noop_then_one_change_per_kind(tmp_path: Path) -> 
             images = {i.item_key: i.state for i in j.items(kind="image")}
         assert images["image:activity:com.ex.all.act0:default"] == "complete"
         assert images["image:leaderboard_set:com.ex.all.set0:ja"] == "complete"
-        assert set(images.values()) == {"complete"} and len(images) == 2 * 3 + 3 * 3 + 2 * 3 + 4 + 4  # 3 locales (+ default)
+        assert (
+            set(images.values()) == {"complete"} and len(images) == 2 * 3 + 3 * 3 + 2 * 3 + 4 + 4
+        )  # 3 locales (+ default)
 
 
 async def test_references_fallback_url_and_new_version_of_live_activity(tmp_path: Path) -> None:
-    """A challenge re-tied to another leaderboard is one relationship PATCH; a changed fallback URL is one version
-    PATCH; on a LIVE activity a changed default image makes a new version (fallback URL and texts carried)."""
+    """Challenge re-tied: one link PATCH; fallback URL: one version PATCH; LIVE activity: a new version."""
     wl = make_all_kinds(tmp_path / "wl", locales=("en-US", "de-DE"))
     async with Simulator(fast_sim_config(app_id=wl.app_id, part_size=64 * 1024)) as sim:
         settings = settings_for(sim, wl.manifest, tmp_path)
@@ -123,13 +145,16 @@ async def test_references_fallback_url_and_new_version_of_live_activity(tmp_path
         wl.write()
         mark = len(sim.requests)
         assert (await push(settings)).exit_code == 0
-        assert routes(sim, mark) == sorted([
-            ("PATCH", "/v1/gameCenterChallenges/{id}/relationships/leaderboardV2"),
-            ("PATCH", "/v1/gameCenterActivityVersions/{id}"),
-        ])
+        assert routes(sim, mark) == sorted(
+            [
+                ("PATCH", "/v1/gameCenterChallenges/{id}/relationships/leaderboardV2"),
+                ("PATCH", "/v1/gameCenterActivityVersions/{id}"),
+            ]
+        )
         bodies = {r.route: r.request_body for r in writes(sim, mark)}
         assert bodies["/v1/gameCenterActivityVersions/{id}"]["data"]["attributes"] == {
-            "fallbackUrl": "https://example.com/play/raid2"}
+            "fallbackUrl": "https://example.com/play/raid2"
+        }
         assert_all_kinds_exact(sim.state, wl)
 
         (activity,) = sim.state.items("activity")
@@ -138,19 +163,20 @@ async def test_references_fallback_url_and_new_version_of_live_activity(tmp_path
         make_wide(wl.image("activity", "com.ex.all.act0", "default"), 55, variant=2)
         mark = len(sim.requests)
         assert (await push(settings)).exit_code == 0
-        assert routes(sim, mark) == sorted([
-            ("POST", "/v1/gameCenterActivityVersions"),
-            ("DELETE", "/v1/gameCenterActivityImages/{id}"),
-            ("POST", "/v1/gameCenterActivityImages"),
-            ("PATCH", "/v1/gameCenterActivityImages/{id}"),
-        ])
+        assert routes(sim, mark) == sorted(
+            [
+                ("POST", "/v1/gameCenterActivityVersions"),
+                ("DELETE", "/v1/gameCenterActivityImages/{id}"),
+                ("POST", "/v1/gameCenterActivityImages"),
+                ("PATCH", "/v1/gameCenterActivityImages/{id}"),
+            ]
+        )
         assert_all_kinds_exact(sim.state, wl, versions={("activity", "com.ex.all.act0"): 2})
 
 
 @pytest.mark.parametrize("api", ["v1"])
 async def test_all_kinds_on_the_deprecated_api(tmp_path: Path, api: str) -> None:
-    """With --api v1 sets use the deprecated endpoints (members by the v1 relationship), activities and
-    challenges their only API: the state is exact and a re-run writes nothing."""
+    """--api v1: sets on the deprecated endpoints, activities and challenges on their one API; exact, noop."""
     wl = make_all_kinds(tmp_path / "wl", locales=("en-US",))
     async with Simulator(fast_sim_config(app_id=wl.app_id, part_size=64 * 1024)) as sim:
         settings = settings_for(sim, wl.manifest, tmp_path, api=api)
@@ -165,13 +191,13 @@ async def test_all_kinds_on_the_deprecated_api(tmp_path: Path, api: str) -> None
         mark = len(sim.requests)
         assert (await push(settings)).exit_code == 0
         assert routes(sim, mark) == [
-            ("PATCH", "/v1/gameCenterLeaderboardSets/{id}/relationships/gameCenterLeaderboards")]
+            ("PATCH", "/v1/gameCenterLeaderboardSets/{id}/relationships/gameCenterLeaderboards")
+        ]
         assert_all_kinds_exact(sim.state, wl)
 
 
 async def test_unknown_reference_and_wrong_image_size_stop_before_any_write(tmp_path: Path) -> None:
-    """A set member or challenge leaderboard neither the manifest nor App Store Connect has is a manifest error
-    naming both; a 1024x1024 default image is refused by the local check; neither run writes anything."""
+    """Unknown referenced vendor ids and a wrong default image size stop the push before any write."""
     wl = make_all_kinds(tmp_path / "wl", locales=("en-US",))
     async with Simulator(fast_sim_config(app_id=wl.app_id)) as sim:
         settings = settings_for(sim, wl.manifest, tmp_path)

@@ -1,6 +1,4 @@
-"""Crash points inside leaderboard-set membership, activity default images and challenge localizations:
-`bulkgc push` (a process) is SIGKILLed by the simulator at an exact request, then run again with or without its
-journal; App Store Connect ends exactly as the manifest says and nothing was applied twice."""
+"""Kill points inside set membership, activity default image and challenge localization work; re-run."""
 
 from __future__ import annotations
 
@@ -31,18 +29,24 @@ def workload(root: Path) -> AllKinds:
     """1 achievement, 2 leaderboards, 1 set of both, 1 activity and 1 challenge in 2 locales; activities and
     challenges carry only their default image (their localized images are optional)."""
     return make_all_kinds(
-        root, locales=LOCALES, localized_wide=False, achievements=["com.ex.all.ach0"],
-        boards=["com.ex.all.lb0", "com.ex.all.lb1"], sets={"com.ex.all.set0": ["com.ex.all.lb1", "com.ex.all.lb0"]},
+        root,
+        locales=LOCALES,
+        localized_wide=False,
+        achievements=["com.ex.all.ach0"],
+        boards=["com.ex.all.lb0", "com.ex.all.lb1"],
+        sets={"com.ex.all.set0": ["com.ex.all.lb1", "com.ex.all.lb0"]},
     )
 
 
 def clean_writes(wl: AllKinds) -> Counter[tuple[str, str]]:
-    """The writes of one clean fresh push of `wl`: per kind its creates, localizations, reserves and commits."""
+    """The writes of one clean fresh push of `wl`: per kind creates, localizations, reserves and commits."""
     n = len(wl.locales)
     out: Counter[tuple[str, str]] = Counter()
     for prefix, stem, items, images in (
-        ("/v2", "Achievement", wl.achievements, n), ("/v2", "Leaderboard", wl.boards, n),
-        ("/v2", "LeaderboardSet", list(wl.sets), n), ("/v1", "Activity", wl.activities, 1),
+        ("/v2", "Achievement", wl.achievements, n),
+        ("/v2", "Leaderboard", wl.boards, n),
+        ("/v2", "LeaderboardSet", list(wl.sets), n),
+        ("/v1", "Activity", wl.activities, 1),
         ("/v1", "Challenge", list(wl.challenges), 1),
     ):
         plural = "gameCenterActivities" if stem == "Activity" else f"gameCenter{stem}s"
@@ -55,8 +59,13 @@ def clean_writes(wl: AllKinds) -> Counter[tuple[str, str]]:
 
 def applied(reqs: list[Any]) -> Counter[tuple[str, str]]:
     """Writes App Store Connect applied: answered 2xx, or dropped after being applied (the killed request)."""
-    return Counter((r.method, r.route) for r in reqs if r.kind == "api" and r.method in ("POST", "PATCH", "DELETE")
-                   and (200 <= r.status < 300 or r.dropped))
+    return Counter(
+        (r.method, r.route)
+        for r in reqs
+        if r.kind == "api"
+        and r.method in ("POST", "PATCH", "DELETE")
+        and (200 <= r.status < 300 or r.dropped)
+    )
 
 
 def _reorder_members(sim: SimProc, wl: AllKinds) -> None:
@@ -92,26 +101,49 @@ class Point:
 POINTS = [
     # set membership: in the create request, then one PATCH of the whole ordered list
     Point("set-created-answer-lost", {"method": "POST", "route_glob": SETS, "after_apply": True}),
-    Point("set-membership-patched-answer-lost", {"method": "PATCH", "route_glob": SETS + "/*/relationships/*",
-                                                 "after_apply": True},
-          writes={("PATCH", MEMBERS): 1}, prepare=_reorder_members),
-    Point("set-membership-killed-before-patch", {"method": "PATCH", "route_glob": SETS + "/*/relationships/*"},
-          writes={("PATCH", MEMBERS): 1}, prepare=_reorder_members),
+    Point(
+        "set-membership-patched-answer-lost",
+        {"method": "PATCH", "route_glob": SETS + "/*/relationships/*", "after_apply": True},
+        writes={("PATCH", MEMBERS): 1},
+        prepare=_reorder_members,
+    ),
+    Point(
+        "set-membership-killed-before-patch",
+        {"method": "PATCH", "route_glob": SETS + "/*/relationships/*"},
+        writes={("PATCH", MEMBERS): 1},
+        prepare=_reorder_members,
+    ),
     # the activity version's default image
-    Point("activity-default-image-reserved-answer-lost",
-          {"method": "POST", "route_glob": ACT_IMAGES, "after_apply": True}),
-    Point("activity-default-image-between-parts", {"method": "PUT", "route_glob": "/upload/*", "skip": 2,
-                                                   "after_apply": True},
-          writes={("DELETE", ACT_IMAGES + "/{id}"): 1, ("POST", ACT_IMAGES): 1, ("PATCH", ACT_IMAGES + "/{id}"): 1},
-          prepare=_change_default_image, flags=("--images-in-flight", "1", "--upload-concurrency", "1")),
-    Point("activity-default-image-committed-before-journal-write",
-          {"method": "PATCH", "route_glob": ACT_IMAGES + "/*", "after_apply": True}),
+    Point(
+        "activity-default-image-reserved-answer-lost",
+        {"method": "POST", "route_glob": ACT_IMAGES, "after_apply": True},
+    ),
+    Point(
+        "activity-default-image-between-parts",
+        {"method": "PUT", "route_glob": "/upload/*", "skip": 2, "after_apply": True},
+        writes={
+            ("DELETE", ACT_IMAGES + "/{id}"): 1,
+            ("POST", ACT_IMAGES): 1,
+            ("PATCH", ACT_IMAGES + "/{id}"): 1,
+        },
+        prepare=_change_default_image,
+        flags=("--images-in-flight", "1", "--upload-concurrency", "1"),
+    ),
+    Point(
+        "activity-default-image-committed-before-journal-write",
+        {"method": "PATCH", "route_glob": ACT_IMAGES + "/*", "after_apply": True},
+    ),
     # challenge localizations
-    Point("challenge-localization-created-answer-lost",
-          {"method": "POST", "route_glob": CH_LOCS, "skip": 1, "after_apply": True}),
-    Point("challenge-localization-patched-answer-lost",
-          {"method": "PATCH", "route_glob": CH_LOCS + "/*", "after_apply": True},
-          writes={("PATCH", CH_LOCS + "/{id}"): 2}, prepare=_change_challenge_texts),
+    Point(
+        "challenge-localization-created-answer-lost",
+        {"method": "POST", "route_glob": CH_LOCS, "skip": 1, "after_apply": True},
+    ),
+    Point(
+        "challenge-localization-patched-answer-lost",
+        {"method": "PATCH", "route_glob": CH_LOCS + "/*", "after_apply": True},
+        writes={("PATCH", CH_LOCS + "/{id}"): 2},
+        prepare=_change_challenge_texts,
+    ),
 ]
 
 
@@ -119,8 +151,7 @@ POINTS = [
 @pytest.mark.parametrize("keep_journal", [True, False], ids=["journal", "no-journal"])
 @pytest.mark.parametrize("point", POINTS, ids=str)
 def test_kill_inside_new_kinds_then_rerun(tmp_path: Path, point: Point, keep_journal: bool) -> None:
-    """SIGKILL at this point, run again (with or without the journal): the manifest's exact state for all five
-    kinds, the writes of one correct run and no more, a journal with nothing unfinished, every exchange spec-valid."""
+    """SIGKILL here, re-run (journal kept or deleted): exact state, one run's writes, nothing unfinished."""
     wl = workload(tmp_path / "wl")
     journal = tmp_path / "journal.sqlite"
     sim = SimProc(tmp_path, wl.app_id).start()
