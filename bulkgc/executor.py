@@ -112,7 +112,7 @@ class Executor:
             try:
                 container = await self.steps.ensure_item(plan, p)
             finally:
-                # what names this item may go on now: it exists (or will not); its texts and images need not wait
+                # what names this item may go on: it exists (or will not); its texts and images need not wait
                 self.ready[(p.kind.name, p.vendor_id)].set()
         except FATAL:
             raise

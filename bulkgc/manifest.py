@@ -1,4 +1,4 @@
-"""The desired state: a TOML/JSON manifest of Game Center items (every kind in `bulkgc.kinds`) -> `Manifest`."""
+"""The desired state: a TOML/JSON manifest of Game Center items (the kinds of `bulkgc.kinds`) -> `Manifest`."""
 
 from __future__ import annotations
 
@@ -36,7 +36,8 @@ def _own_limits(kind: Kind) -> dict[str, int]:
 _OWN_KEYS = {key for k in KINDS for key in _own_limits(k)}
 APPLE_LIMITS: dict[str, str] = {
     **{a.key: f"{a.limit} characters" for k in KINDS for a in k.attributes
-       if a.type == "string" and a.limit is not None and a.limit_source == "Apple" and a.key not in _OWN_KEYS},
+       if a.type == "string" and a.limit is not None and a.limit_source == "Apple"
+       and a.key not in _OWN_KEYS},
     **{a.key: f"{a.limit} {a.key} per {k.name}" for k in KINDS for a in k.attributes
        if a.type == "integer" and a.limit is not None and a.limit_source == "Apple"},
     **{f"total_{key}": f"{maximum} {key} in total" for k in KINDS for key, maximum in k.totals},
@@ -120,7 +121,7 @@ class Manifest:
         return next((i for i in self.of_kind(kind) if i.vendor_identifier == vendor_identifier), None)
 
     def images(self) -> tuple[Path, ...]:
-        """Every image path the manifest uses (icons, localized and default images), once, in manifest order."""
+        """Every image path the manifest uses (icons, localized and default images), once, in order."""
         return tuple(self.image_sizes())
 
     def image_sizes(self) -> dict[Path, tuple[tuple[int, int], ...]]:
@@ -835,7 +836,8 @@ class _Validator:
             return None
         repeated = sorted({v for v in values if values.count(v) > 1})
         if repeated:
-            report(key, f"lists {', '.join(map(repr, repeated))} more than once; keep each {reference.kind} once")
+            shown = ", ".join(map(repr, repeated))
+            report(key, f"lists {shown} more than once; keep each {reference.kind} once")
             return None
         if reference.limit is not None and len(values) > reference.limit:
             report(key, f"lists {len(values)} {reference.kind}s; App Store Connect allows at most "

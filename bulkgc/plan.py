@@ -133,7 +133,7 @@ class ItemPlan:
     attribute_diffs: list[FieldChange] = field(default_factory=list)  # old -> new of attribute_changes
     version_state: str | None = None  # state of the version the plan chose or found (reports show it)
     version_changes: dict[str, Any] = field(default_factory=dict)  # the version's attributes that differ
-    reference_changes: dict[str, list[str]] = field(default_factory=dict)  # reference key -> wanted vendor ids
+    reference_changes: dict[str, list[str]] = field(default_factory=dict)  # reference key -> vendor ids
     default_image: ImageAction | None = None  # the version's default image (None: the manifest gives none)
 
     @property
@@ -236,7 +236,8 @@ class Plan:
         localizations and images of every kind together."""
         t: dict[str, int] = {}
         for kind in self.kinds() or [KINDS[0]]:
-            t.update({f"{plural_key(kind)}_create": 0, f"{plural_key(kind)}_update": 0, f"{plural_key(kind)}_blocked": 0})
+            key = plural_key(kind)
+            t.update({f"{key}_create": 0, f"{key}_update": 0, f"{key}_blocked": 0})
         t.update(
             {
                 "versions_create": 0,
@@ -402,7 +403,8 @@ class Plan:
                 lines.append(f"{unchanged} {kind.name}(s) already match the manifest (not shown).")
         t = self.totals()
         counts = "; ".join(
-            f"{k.plural}: {t[f'{plural_key(k)}_create']} to create, {t[f'{plural_key(k)}_update']} to update, "
+            f"{k.plural}: {t[f'{plural_key(k)}_create']} to create, "
+            f"{t[f'{plural_key(k)}_update']} to update, "
             f"{t[f'{plural_key(k)}_blocked']} blocked"
             for k in kinds or [KINDS[0]]
         )
@@ -781,7 +783,7 @@ def plan_item(
 
 
 def referenced_kinds(manifest: Manifest, kinds: tuple[Kind, ...]) -> tuple[Kind, ...]:
-    """The kinds to read: those the manifest uses, and those its items name (set members, a challenge's board)."""
+    """The kinds to read: those the manifest uses and those its items name (set members, challenges' boards)."""
     used = [k for k in kinds if manifest.of_kind(k.name)]
     named = {r.kind for k in used for r in k.references}
     return tuple(k for k in KINDS if k in used or k.name in named)

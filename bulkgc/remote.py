@@ -187,7 +187,9 @@ class RemoteReader:
             ids += [r.id for r in page.resources]
         return ids
 
-    async def default_image(self, kapi: KindApi, version_id: str, purpose: str = "read") -> RemoteImage | None:
+    async def default_image(
+        self, kapi: KindApi, version_id: str, purpose: str = "read"
+    ) -> RemoteImage | None:
         """A version's default image (activities, challenges), or None when it has none."""
         assert kapi.version is not None
         self.reads += 1

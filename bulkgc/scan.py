@@ -223,7 +223,7 @@ def size_problem(width: int, height: int, sizes: tuple[tuple[int, int], ...]) ->
     if (width, height) in sizes:
         return None
     if not sizes:  # one file used for two slots with different sizes
-        return f"is {width}x{height}, but it is used for image slots that need different sizes: use one file each"
+        return f"is {width}x{height}, but it fills image slots that need different sizes: use one file each"
     wanted = " or ".join(f"{w}x{h}" for w, h in sizes)
     return f"is {width}x{height}: App Store Connect needs {wanted} pixels; resize it"
 
@@ -236,7 +236,9 @@ def _wanted(sizes: tuple[tuple[int, int], ...]) -> str:
     return f"a {w}x{h} {'icon' if w == h else 'image'}"
 
 
-def check_image(path: str | os.PathLike[str], sizes: tuple[tuple[int, int], ...] = ALLOWED_SIZES) -> ImageInfo:
+def check_image(
+    path: str | os.PathLike[str], sizes: tuple[tuple[int, int], ...] = ALLOWED_SIZES
+) -> ImageInfo:
     """Check one image; return its ImageInfo or raise InvalidImageError with one Problem naming every fault.
 
     `sizes` are the pixel sizes its slot takes (icons: 512x512 or 1024x1024; default images: 3840x2160).
@@ -277,7 +279,9 @@ def read_image_file(path: Path) -> bytes:
     return data  # a name problem alone is reported by check_image_data, with every other problem
 
 
-def check_image_data(path: Path, data: bytes, sizes: tuple[tuple[int, int], ...] = ALLOWED_SIZES) -> ImageInfo:
+def check_image_data(
+    path: Path, data: bytes, sizes: tuple[tuple[int, int], ...] = ALLOWED_SIZES
+) -> ImageInfo:
     """Check the bytes of one image read from `path` (the upload checks a changed file with the same rules);
     `sizes` are its slot's pixel sizes."""
     reasons: list[str] = []
@@ -480,7 +484,10 @@ def _check_cached(
 
 
 async def scan_images(
-    paths: Iterable[str | os.PathLike[str]], *, concurrency: int | None = None, cache: ScanCache | None = None,
+    paths: Iterable[str | os.PathLike[str]],
+    *,
+    concurrency: int | None = None,
+    cache: ScanCache | None = None,
     sizes: Mapping[Path, tuple[tuple[int, int], ...]] | None = None,
 ) -> tuple[dict[Path, ImageInfo], list[Problem]]:
     """Check every path (each once) in worker threads: the valid ones and every problem, in input order.

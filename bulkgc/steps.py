@@ -1,4 +1,4 @@
-"""One item's steps: the parent (create or update) and what it names, its version (v2), then its localizations.
+"""One item's steps: the parent (create or update) and what it names, its version, then its localizations.
 
 Bodies come from the item's kind declaration (which attributes a create takes, which only an update can set,
 which texts a localization has) and its API row; a step whose answer was lost is looked up before it is
@@ -50,7 +50,7 @@ def after_create_attributes(item: Item) -> dict[str, Any]:
 
 
 def version_attributes(item: Item) -> dict[str, Any]:
-    """The version attributes the manifest gives (an activity's fallbackUrl), as App Store Connect takes them."""
+    """Version attributes the manifest gives (an activity's fallbackUrl), as App Store Connect takes them."""
     return {
         a.asc: a.wire(item.version_attributes[a.key])
         for a in item.kind.version_attributes
@@ -59,7 +59,7 @@ def version_attributes(item: Item) -> dict[str, Any]:
 
 
 def linkage(plan: Plan, p: ItemPlan, ref: ReferenceApi) -> dict[str, Any]:
-    """`{"data": ...}` naming the referenced items by resource id: a list in manifest order, or the one item."""
+    """`{"data": ...}` naming the referenced items by resource id: a list in manifest order, or one item."""
     declared = next(r for r in p.kind.references if r.key == ref.key)
     links = []
     for vendor in p.item.references.get(ref.key, ()):

@@ -25,7 +25,7 @@ class VersionApi:
     # States in which a new version may be created (the latest one is final).
     new_version_states: frozenset[str] = frozenset({"LIVE", "REPLACED_WITH_NEW_VERSION"})
     item: str = ""  # PATCH a version's attributes, "{id}" = version id (activities: fallbackUrl)
-    default_image_read: str = ""  # GET a version's default image, "{id}" = version id (activities, challenges)
+    default_image_read: str = ""  # GET a version's default image, "{id}" = version id (activities, ...)
     default_image_rel: str = "version"  # image -> version relationship name in a default image's reserve body
 
 
