@@ -851,9 +851,9 @@ async def build_plan(
                 locs = await reader.localizations(kind, kapi, container) if container else {}
                 if desired.default_image is not None and latest is not None:
                     default = await reader.default_image(kapi, latest.id)
-                for ref in kapi.references:
-                    if ref.read == "linkage":
-                        found.references[ref.key] = await reader.linkage(kapi.path(ref.linkage, found.id))
+                for link in kapi.references:
+                    if link.read == "linkage":
+                        found.references[link.key] = await reader.linkage(kapi.path(link.linkage, found.id))
             for ref in kind.references:
                 vendors.update(vendors_of.get(ref.kind, {}))
         plans[(kind.name, desired.vendor_identifier)] = plan_item(
