@@ -290,7 +290,10 @@ async def test_faults_apply_to_leaderboard_routes(api: Api) -> None:
 async def test_listing_filters_and_paging(api: Api) -> None:
     """The detail's leaderboard listing honours filter[archived], filter[referenceName] and cursor paging."""
     ids = [(await create_leaderboard(api, f"lb.page{i}"))[0] for i in range(3)]
-    await api.patch(f"/v2/gameCenterLeaderboards/{ids[1]}", {"data": {"type": LB, "id": ids[1], "attributes": {"archived": True}}})
+    await api.patch(
+        f"/v2/gameCenterLeaderboards/{ids[1]}",
+        {"data": {"type": LB, "id": ids[1], "attributes": {"archived": True}}},
+    )
     path = f"/v1/gameCenterDetails/{api.sim.detail_id}/gameCenterLeaderboardsV2"
     status, doc, _ = await api.get(path, params={"filter[archived]": "true"})
     assert [d["id"] for d in doc["data"]] == [ids[1]]
