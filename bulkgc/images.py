@@ -134,7 +134,7 @@ class ImageMachine:
 
             polled = {j.is_default for j in committed}
 
-            async def read_container() -> dict[str, RemoteLocalization]:
+            async def read_container(polled: set[bool] = polled) -> dict[str, RemoteLocalization]:
                 seen = {}
                 if False in polled:  # localizations' images: one read of the version's localizations
                     seen = await self.reader.localizations(plan.kind, kapi, container, purpose="poll")

@@ -1,4 +1,4 @@
-"""The desired state: a TOML/JSON manifest of Game Center items (the kinds of `bulkgc.kinds`) -> `Manifest`."""
+"""The desired state: a TOML/JSON manifest of Game Center items (kinds of `bulkgc.kinds`) -> `Manifest`."""
 
 from __future__ import annotations
 

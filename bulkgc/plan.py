@@ -784,7 +784,7 @@ def plan_item(
 
 
 def referenced_kinds(manifest: Manifest, kinds: tuple[Kind, ...]) -> tuple[Kind, ...]:
-    """The kinds to read: those the manifest uses and those its items name (set members, challenges' boards)."""
+    """The kinds to read: those the manifest uses and those its items name (members, challenges' boards)."""
     used = [k for k in kinds if manifest.of_kind(k.name)]
     named = {r.kind for k in used for r in k.references}
     return tuple(k for k in KINDS if k in used or k.name in named)
