@@ -21,6 +21,7 @@ from bulkgc.kinds.model import DURATION_RE, VENDOR_IDENTIFIER_RE, Attribute, Ima
 from bulkgc.locales import ASC_LOCALES, is_asc_locale, suggest_locale
 from bulkgc.scan import IMAGE_EXTENSIONS, NotRegularFileError, TooLargeError, display_path, read_regular_file
 
+
 # Whose each limit is, for messages and for `[limits]`: Apple's documented limits are final; the others are
 # bulkgc's guesses (each kind's declaration says which) and a manifest may change them (`[limits]`). A field
 # may be Apple's in one kind and bulkgc's in another (a challenge's reference name is documented, 255; the
@@ -873,7 +874,8 @@ class _Validator:
         present = [f"{vendor_identifier}.default{ext}" for ext in IMAGE_EXTENSIONS
                    if f"{vendor_identifier}.default{ext}" in names]
         if len(present) > 1:
-            report(f"ambiguous default image: {', '.join(f'{rule.folder}/{p}' for p in present)} all exist in "
+            listed = ", ".join(f"{rule.folder}/{p}" for p in present)
+            report(f"ambiguous default image: {listed} all exist in "
                    f"{_display(self.assets_dir)}; remove all but one or set default_image = \"...\"")
             return None
         return self.assets_dir / rule.folder / present[0] if present else None
