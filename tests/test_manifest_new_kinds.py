@@ -87,7 +87,9 @@ def test_new_kinds_problems_all_at_once(tmp_path: Path) -> None:
         + challenge(extra="")
         + challenge("com.x.ch2", extra='leaderboard = "com.x.a"\ndefault_image = "nope.png"')
     )
-    found = problems(write(tmp_path, body, icons=()))
+    body += activity("com.x.act3")  # two default images by convention: bulkgc refuses to guess
+    twins = ("activities/com.x.act3.default.png", "activities/com.x.act3.default.jpg")
+    found = problems(write(tmp_path, body, icons=twins))
     one(found, "leaderboard_set[1]", ".leaderboards", "must be an array")
     one(found, "leaderboard_set[2]", "'com.x.a'", "more than once")
     one(found, "leaderboard_set[3]", "lists 101 leaderboards", "at most 100")
@@ -97,6 +99,7 @@ def test_new_kinds_problems_all_at_once(tmp_path: Path) -> None:
     one(found, "activity[1]", "fallback_url", "http(s) URL")
     one(found, "challenge[1]", "leaderboard", "missing; set leaderboard =")
     one(found, "challenge[2]", "default_image 'nope.png' not found")
+    one(found, "activity[3]", "ambiguous default image", "com.x.act3.default.jpg")
 
 
 def test_new_kinds_have_their_own_locale_sections_in_includes(tmp_path: Path) -> None:
