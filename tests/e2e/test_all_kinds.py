@@ -3,6 +3,7 @@ activities, challenges) in three locales: fresh push exact, re-run 0 writes, one
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,9 @@ from workload import make_icon, writes
 from bulkgc.config import RunSettings
 from bulkgc.errors import BulkgcError, InvalidImageError, ManifestError, meaningful_error
 from bulkgc.journal import Journal
+from bulkgc.report import write_json_report, write_junit
+from bulkgc.report_html import write_html_report
+from bulkgc.thumbnails import cache_for
 from bulkgc.pipeline import plan_only, push
 from bulkgc.sim import Simulator
 
@@ -67,6 +71,19 @@ async def test_all_kinds_fresh_noop_then_one_change_per_kind(tmp_path: Path) -> 
             "com.ex.all.ch0",
             "default",
         ) in done
+
+        # reports: JSON rows name the kind and the default slot; JUnit and HTML render every kind
+        out = tmp_path / "out"
+        out.mkdir()
+        write_json_report(report, out / "r.json")
+        rows = json.loads((out / "r.json").read_text(encoding="utf-8"))["items"]
+        assert {r["gc_kind"] for r in rows} == {"achievement", "leaderboard", "leaderboard_set", "activity",
+                                                "challenge"}
+        write_junit(report, out / "j.xml")
+        assert "bulkgc.leaderboard_set" in (out / "j.xml").read_text(encoding="utf-8")
+        write_html_report(report, out / "r.html", cache_for(settings.journal_path))
+        html = (out / "r.html").read_text(encoding="utf-8")
+        assert "com.ex.all.set1" in html and "com.ex.all.act0" in html and "com.ex.all.ch0" in html
 
         mark = len(sim.requests)
         again = await push(settings)
