@@ -14,11 +14,11 @@ from workload import make_icon, writes
 from bulkgc.config import RunSettings
 from bulkgc.errors import BulkgcError, InvalidImageError, ManifestError, meaningful_error
 from bulkgc.journal import Journal
+from bulkgc.pipeline import plan_only, push
 from bulkgc.report import write_json_report, write_junit
 from bulkgc.report_html import write_html_report
-from bulkgc.thumbnails import cache_for
-from bulkgc.pipeline import plan_only, push
 from bulkgc.sim import Simulator
+from bulkgc.thumbnails import cache_for
 
 
 async def push_error(settings: RunSettings) -> BaseException:
