@@ -77,8 +77,13 @@ async def test_all_kinds_fresh_noop_then_one_change_per_kind(tmp_path: Path) -> 
         out.mkdir()
         write_json_report(report, out / "r.json")
         rows = json.loads((out / "r.json").read_text(encoding="utf-8"))["items"]
-        assert {r["gc_kind"] for r in rows} == {"achievement", "leaderboard", "leaderboard_set", "activity",
-                                                "challenge"}
+        assert {r["gc_kind"] for r in rows} == {
+            "achievement",
+            "leaderboard",
+            "leaderboard_set",
+            "activity",
+            "challenge",
+        }
         write_junit(report, out / "j.xml")
         assert "bulkgc.leaderboard_set" in (out / "j.xml").read_text(encoding="utf-8")
         write_html_report(report, out / "r.html", cache_for(settings.journal_path))
