@@ -29,11 +29,12 @@ from bulkgc.errors import (
     InvalidImageError,
     JournalError,
     ManifestError,
+    UsageError,
     meaningful_error,
 )
 from bulkgc.redact import redact_text
 
-COMMANDS = ("demo", "push", "plan", "validate", "status", "sim") + (("bench",) if importlib.util.find_spec("bulkgc.bench") else ())
+COMMANDS = ("demo", "push", "submit", "plan", "validate", "status", "sim") + (("bench",) if importlib.util.find_spec("bulkgc.bench") else ())
 
 EPILOG = """exit codes:
   0  everything is done
@@ -66,7 +67,8 @@ def _fail(message: str, code: int) -> int:
 
 # When a task group holds several errors, the one that explains the run best decides the exit code.
 _PRECEDENCE: tuple[type[BaseException], ...] = (
-    KeyboardInterrupt, AuthError, ConfigError, JournalError, ManifestError, InvalidImageError, InterruptedRun,
+    KeyboardInterrupt, AuthError, ConfigError, JournalError, ManifestError, InvalidImageError, UsageError,
+    InterruptedRun,
     BulkgcError,
 )
 
@@ -80,7 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return int(args.run(args) or 0)
         except BaseExceptionGroup as group:
             raise meaningful_error(group, _PRECEDENCE) from None
-    except (ManifestError, InvalidImageError) as exc:
+    except (ManifestError, InvalidImageError, UsageError) as exc:
         return _fail(f"{exc}\nNothing was sent to App Store Connect.", EXIT_INVALID_INPUT)
     except AuthError as exc:
         return _fail(str(exc), EXIT_AUTH_OR_CONFIG)

@@ -24,6 +24,9 @@ class VersionApi:
     editable_states: frozenset[str] = frozenset({"PREPARE_FOR_SUBMISSION", "DEVELOPER_REJECTED", "REJECTED"})
     # States in which a new version may be created (the latest one is final).
     new_version_states: frozenset[str] = frozenset({"LIVE", "REPLACED_WITH_NEW_VERSION"})
+    # The relationship naming such a version in a review submission item (ReviewSubmissionItemCreateRequest);
+    # None: the kind's versions cannot be submitted on their own.
+    review_item_rel: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -63,4 +66,12 @@ class KindApi:
 
 
 APP_DETAIL = "/v1/apps/{id}/gameCenterDetail"
+
+# Review submissions (GAME_CENTER_API.md A4 item 9): how versions reach App Review, the same for every kind.
+REVIEW_SUBMISSIONS = "/v1/reviewSubmissions"
+REVIEW_SUBMISSION = "/v1/reviewSubmissions/{id}"
+REVIEW_SUBMISSION_ITEMS = "/v1/reviewSubmissions/{id}/items"
+REVIEW_ITEMS = "/v1/reviewSubmissionItems"
+#: items per review submission [DOC App Store Connect Help: up to 200 components per submission]
+REVIEW_SUBMISSION_MAX_ITEMS = 200
 

@@ -6,7 +6,8 @@ import argparse
 import shlex
 import signal
 import sys
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import anyio
 
@@ -16,6 +17,8 @@ from bulkgc.pipeline import push
 from bulkgc.progress import ProgressSink, choose_sink, install_log_handler
 from bulkgc.report import RunReport, format_summary, write_json_report, write_junit
 
+T = TypeVar("T")
+
 # After the first SIGINT/SIGTERM in-flight requests get this long to finish before they are cancelled.
 STOP_GRACE_SECONDS = 8.0
 
@@ -24,7 +27,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("push", help="push achievements, leaderboards, localizations and icons (resumable)",
                        description="Read App Store Connect, compare with the manifest and do only what differs: "
                                    "create/update achievements, leaderboards and localizations, upload icons, wait until "
-                                   "App Store Connect has processed them. Run it again to resume.")
+                                   "App Store Connect has processed them. Run it again to resume. With --submit, then "
+                                   "add the edited versions to a review submission as `bulkgc submit` does "
+                                   "(--send: and send it; --platform: of a new submission).")
     add_arguments(p)
     p.set_defaults(run=run)
 
@@ -41,16 +46,21 @@ async def _watch_signals(stop: anyio.Event, scope: anyio.CancelScope, out: Any) 
                 scope.cancel()
 
 
-async def push_with_signals(settings: RunSettings, sink: ProgressSink) -> RunReport | None:
-    """Run `push` so that SIGINT/SIGTERM stop it gracefully; None when it had to be cancelled outright."""
+async def run_with_signals(work: Callable[[anyio.Event], Awaitable[T]]) -> T | None:
+    """Run `work(stop)` so that SIGINT/SIGTERM stop it gracefully; None when it had to be cancelled outright."""
     stop = anyio.Event()
-    report: RunReport | None = None
+    result: T | None = None
     with anyio.CancelScope() as work_scope:
         async with anyio.create_task_group() as tg:
             tg.start_soon(_watch_signals, stop, work_scope, sys.stderr)
-            report = await push(settings, sink=sink, stop=stop)
+            result = await work(stop)
             tg.cancel_scope.cancel()
-    return report
+    return result
+
+
+async def push_with_signals(settings: RunSettings, sink: ProgressSink) -> RunReport | None:
+    """Run `push` so that SIGINT/SIGTERM stop it gracefully; None when it had to be cancelled outright."""
+    return await run_with_signals(lambda stop: push(settings, sink=sink, stop=stop))
 
 
 def resume_command(settings: RunSettings) -> str:
@@ -81,7 +91,48 @@ def finish(settings: RunSettings, report: RunReport | None) -> int:
 
 def run(args: argparse.Namespace) -> int:
     settings = from_sources(args=args)
+    if settings.submit:
+        from bulkgc.submit import refuse_v1
+
+        refuse_v1(settings)  # before anything is sent
     sink = choose_sink(stream=sys.stderr, log_format=settings.log_format, quiet=settings.quiet)
     install_log_handler(stream=sys.stderr, log_format=settings.log_format, quiet=settings.quiet)
     report = anyio.run(push_with_signals, settings, sink)
-    return finish(settings, report)
+    if not settings.submit:
+        return finish(settings, report)
+    code = finish(settings.replace(report=None, junit=None), report)  # one report for both, written below
+    if report is None or code != 0:
+        print(f"bulkgc: not submitting for review: the push did not finish cleanly (exit {code}); run the same "
+              "command again", file=sys.stderr)
+        if report is not None:
+            finish_reports(settings, report)
+        return code
+    return submit_after_push(settings, report)
+
+
+def finish_reports(settings: RunSettings, report: RunReport) -> None:
+    if settings.report:
+        write_json_report(report, settings.report)
+    if settings.junit:
+        write_junit(report, settings.junit)
+
+
+def submit_after_push(settings: RunSettings, pushed: RunReport) -> int:
+    """`push --submit`: submit as `bulkgc submit` does; one report holds the push's items and the submit's."""
+    from bulkgc.commands.submit import print_outcome
+    from bulkgc.submit import submit
+
+    result = anyio.run(run_with_signals, lambda stop: submit(settings, stop=stop))
+    if result is None:
+        print("bulkgc: stopped while submitting; nothing is lost. Resume with: " + resume_command(settings)
+              + " --submit" + (" --send" if settings.send else ""), file=sys.stderr)
+        return EXIT_INTERRUPTED
+    report, lines = result
+    if report.interrupted:
+        report.resume_hint = resume_command(settings) + " --submit" + (" --send" if settings.send else "")
+    print_outcome(settings, report, lines)
+    combined = RunReport(command="push --submit", started=pushed.started, finished=report.finished,
+                         items=pushed.items + report.items, totals=pushed.totals, exit_code=report.exit_code,
+                         interrupted=report.interrupted, resume_hint=report.resume_hint)
+    finish_reports(settings, combined)
+    return report.exit_code
