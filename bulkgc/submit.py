@@ -232,7 +232,7 @@ async def read_submission_plan(
         item = remote.get((p.kind.name, p.vendor_id))
         latest = item.latest if item else None
         released = bool(item) and any(v.state in RELEASED for v in item.versions)  # type: ignore[union-attr]
-        if p.has_work or p.action == "blocked":
+        if not pushed(p) or p.action == "blocked":  # (images processing were waited for before)
             if preview and p.action != "blocked":
                 editable = latest is not None and latest.state in version.editable_states
                 number = latest.number if editable and latest else None
