@@ -523,7 +523,12 @@ async def _submit(client: Any, settings: RunSettings, manifest: Manifest, images
     ours = [r.parent_id for r in await journal.items(kind="review") if r.parent_id]
     sp.assign(prefer=list(dict.fromkeys(ours)))  # a resumed run keeps filling the submission it started
     results: list[ItemResult] = []
+    items_by_version = {vid: (s.id, iid) for s in sp.submissions for vid, iid in s.versions.items()}
     for c in sp.already:
+        sid, iid = items_by_version[c.version_id or ""]
+        # the journal learns where it is, also when the run that added it died before hearing back
+        await journal.put(item_key("review", c.plan.kind.name, c.plan.vendor_id), kind="review", state="added",
+                          remote_id=iid, parent_id=sid, detail=f"version {c.version_id}")
         results.append(ItemResult(kind="review", item_kind=c.plan.kind.name, vendor_identifier=c.plan.vendor_id,
                                   action="none", outcome="unchanged", attempts=0,
                                   message=f"{c.version_text} already in review submission {c.submission_id}"))
