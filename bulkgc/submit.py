@@ -113,7 +113,9 @@ class SubmissionPlan:
     not_editable: list[tuple[ItemPlan, str]]  # (item, why): live, in review, ... nothing to submit
     pending: list[Candidate]  # items a push still has to change (preview only: added after the push)
     submissions: list[OpenSubmission]  # open submissions of the app (every platform)
-    batches: list[tuple[str | None, list[Candidate]]] = field(default_factory=list)  # (id or None = new, items)
+    batches: list[tuple[str | None, list[Candidate]]] = field(
+        default_factory=list
+    )  # (id or None = new, items)
 
     @property
     def new_submissions(self) -> int:
@@ -141,16 +143,24 @@ class SubmissionPlan:
         """For `bulkgc plan --json` (key `submit`)."""
 
         def row(c: Candidate) -> dict[str, Any]:
-            return {"kind": c.plan.kind.name, "vendorIdentifier": c.plan.vendor_id, "versionId": c.version_id,
-                    "version": c.number, "state": c.state, "firstTime": c.first_time,
-                    "submissionId": c.submission_id}
+            return {
+                "kind": c.plan.kind.name,
+                "vendorIdentifier": c.plan.vendor_id,
+                "versionId": c.version_id,
+                "version": c.number,
+                "state": c.state,
+                "firstTime": c.first_time,
+                "submissionId": c.submission_id,
+            }
 
         return {
             "platform": self.platform,
             "add": [row(c) for c in self.to_add],
             "afterPush": [row(c) for c in self.pending],
             "alreadyInSubmission": [row(c) for c in self.already],
-            "submissions": [{"id": sid, "new": sid is None, "items": len(items)} for sid, items in self.batches],
+            "submissions": [
+                {"id": sid, "new": sid is None, "items": len(items)} for sid, items in self.batches
+            ],
         }
 
     def format_lines(self) -> list[str]:
@@ -158,21 +168,37 @@ class SubmissionPlan:
         n = len(self.to_add) + len(self.pending)
         lines = [f"Review submission ({self.platform}): bulkgc submit would add {n} version(s)"]
         for c in self.to_add:
-            lines.append(f"  add {c.label} {c.version_text} ({c.state})" + ("; first time" if c.first_time else ""))
+            lines.append(
+                f"  add {c.label} {c.version_text} ({c.state})" + ("; first time" if c.first_time else "")
+            )
         for c in self.pending:
             lines.append(f"  add {c.label} {c.version_text} once pushed")
         for c in self.already:
             lines.append(f"  already in review submission {c.submission_id}: {c.label} {c.version_text}")
         if self.batches:
-            where = ", ".join(f"{len(items)} to " + (f"open submission {sid}" if sid else "a new submission")
-                              for sid, items in self.batches)
+            where = ", ".join(
+                f"{len(items)} to " + (f"open submission {sid}" if sid else "a new submission")
+                for sid, items in self.batches
+            )
             lines.append(f"  into {len(self.batches)} submission(s): {where}")
         if not n:
-            lines.append("  nothing to add: every version of the manifest is in a submission, in review or live")
+            lines.append(
+                "  nothing to add: every version of the manifest is in a submission, in review or live"
+            )
         return lines
 
 
 # ---------------------------------------------------------------------------------------------- reading
+
+
+def review_relationships() -> list[str]:
+    """The review item relationship of every kind that declares one (the kinds' versions bulkgc submits)."""
+    out = set()
+    for kind in KINDS:
+        version = kind.api("v2").version
+        if version is not None and version.review_item_rel is not None:
+            out.add(version.review_item_rel)
+    return sorted(out)
 
 
 class SubmissionReader:
@@ -183,12 +209,15 @@ class SubmissionReader:
 
     async def open_submissions(self, app_id: str) -> list[OpenSubmission]:
         """Every READY_FOR_REVIEW submission of the app with the version ids its items submit."""
-        rels = sorted({k.api("v2").version.review_item_rel for k in KINDS  # type: ignore[union-attr]
-                       if k.api("v2").version and k.api("v2").version.review_item_rel})  # type: ignore[union-attr]
+        rels = review_relationships()
         doc = await self.client.get_all(
             REVIEW_SUBMISSIONS,
-            {"filter[app]": app_id, "filter[state]": OPEN, "fields[reviewSubmissions]": "platform,state",
-             "limit": "200"},
+            {
+                "filter[app]": app_id,
+                "filter[state]": OPEN,
+                "fields[reviewSubmissions]": "platform,state",
+                "limit": "200",
+            },
         )
         out = []
         for r in doc.resources:
@@ -220,8 +249,8 @@ async def read_submission_plan(
         kapi = kind.api("v2")
         if not manifest.of_kind(kind.name) or kapi.version is None or kapi.version.review_item_rel is None:
             continue
-        for vendor, item in (await reader.items(kapi, plan.detail_id, plan.group_id)).items():
-            remote[(kind.name, vendor)] = item
+        for vendor, found in (await reader.items(kapi, plan.detail_id, plan.group_id)).items():
+            remote[(kind.name, vendor)] = found
     submissions = await SubmissionReader(client).open_submissions(plan.app_id)
     held = {vid: sub.id for sub in submissions for vid in sub.versions}
     sp = SubmissionPlan(platform, plan.app_id, [], [], [], [], submissions)
@@ -231,21 +260,36 @@ async def read_submission_plan(
             continue
         item = remote.get((p.kind.name, p.vendor_id))
         latest = item.latest if item else None
-        released = bool(item) and any(v.state in RELEASED for v in item.versions)  # type: ignore[union-attr]
+        released = item is not None and any(v.state in RELEASED for v in item.versions)
         if not pushed(p) or p.action == "blocked":  # (images processing were waited for before)
             if preview and p.action != "blocked":
                 editable = latest is not None and latest.state in version.editable_states
                 number = latest.number if editable and latest else None
-                sp.pending.append(Candidate(p, version.review_item_rel, latest.id if editable and latest else None,
-                                            number, "after push", not released))
+                sp.pending.append(
+                    Candidate(
+                        p,
+                        version.review_item_rel,
+                        latest.id if editable and latest else None,
+                        number,
+                        "after push",
+                        not released,
+                    )
+                )
             continue
         if latest is None:
             continue
         if latest.state not in version.editable_states:
             sp.not_editable.append((p, f"v{latest.number} is {latest.state}"))
             continue
-        c = Candidate(p, version.review_item_rel, latest.id, latest.number, latest.state, not released,
-                      held.get(latest.id))
+        c = Candidate(
+            p,
+            version.review_item_rel,
+            latest.id,
+            latest.number,
+            latest.state,
+            not released,
+            held.get(latest.id),
+        )
         (sp.already if c.submission_id else sp.to_add).append(c)
     sp.assign()
     return sp
@@ -254,7 +298,9 @@ async def read_submission_plan(
 # ---------------------------------------------------------------------------------------------- readiness
 
 
-async def wait_for_images(client: Any, plan: Plan, settings: RunSettings, stop: anyio.Event) -> list[ItemResult]:
+async def wait_for_images(
+    client: Any, plan: Plan, settings: RunSettings, stop: anyio.Event
+) -> list[ItemResult]:
     """Wait for the manifest's images still processing; the ones not COMPLETE in the end, as blocking rows.
 
     A FAILED image of the manifest's file, or an image a push has yet to send, blocks the submission.
@@ -293,11 +339,24 @@ async def wait_for_images(client: Any, plan: Plan, settings: RunSettings, stop: 
 
 def _image_row(p: ItemPlan, locale: str, remote: RemoteImage, why: str) -> ItemResult:
     codes = remote.error_codes if why == "IMAGE_FAILED" and remote.error_codes else [why]
-    message = (f"image {remote.file_name or remote.id} is {remote.state}: no version of this manifest is "
-               "submitted until every image is COMPLETE")
-    return ItemResult(kind="image", item_kind=p.kind.name, vendor_identifier=p.vendor_id, locale=locale,
-                      action="submit", outcome="blocked", image_id=remote.id, final_state=remote.state,
-                      error_codes=codes, message=message, attempts=0, finished=time.time())
+    message = (
+        f"image {remote.file_name or remote.id} is {remote.state}: no version of this manifest is "
+        "submitted until every image is COMPLETE"
+    )
+    return ItemResult(
+        kind="image",
+        item_kind=p.kind.name,
+        vendor_identifier=p.vendor_id,
+        locale=locale,
+        action="submit",
+        outcome="blocked",
+        image_id=remote.id,
+        final_state=remote.state,
+        error_codes=codes,
+        message=message,
+        attempts=0,
+        finished=time.time(),
+    )
 
 
 def _failed_same(image: Any) -> bool:
@@ -325,12 +384,25 @@ def unpushed_rows(plan: Plan) -> list[ItemResult]:
         if p.action == "blocked":
             why, codes = f"cannot be submitted: {p.version_note}", [p.blocked_code]
         elif not pushed(p):
-            why, codes = "App Store Connect does not hold what the manifest says yet: push it first", ["NOT_PUSHED"]
+            why, codes = (
+                "App Store Connect does not hold what the manifest says yet: push it first",
+                ["NOT_PUSHED"],
+            )
         else:
             continue
-        out.append(ItemResult(kind=p.kind.name, item_kind=p.kind.name, vendor_identifier=p.vendor_id,
-                              action="submit", outcome="blocked", error_codes=codes, message=why, attempts=0,
-                              finished=time.time()))
+        out.append(
+            ItemResult(
+                kind=p.kind.name,
+                item_kind=p.kind.name,
+                vendor_identifier=p.vendor_id,
+                action="submit",
+                outcome="blocked",
+                error_codes=codes,
+                message=why,
+                attempts=0,
+                finished=time.time(),
+            )
+        )
     return out
 
 
@@ -340,8 +412,14 @@ def unpushed_rows(plan: Plan) -> list[ItemResult]:
 class Submitter:
     """Adds candidates to submissions (creating them as needed) and sends them; records everything."""
 
-    def __init__(self, client: Any, journal: AsyncJournal | None, settings: RunSettings, stop: anyio.Event,
-                 out: list[str]) -> None:
+    def __init__(
+        self,
+        client: Any,
+        journal: AsyncJournal | None,
+        settings: RunSettings,
+        stop: anyio.Event,
+        out: list[str],
+    ) -> None:
         self.client = client
         self.journal = journal
         self.settings = settings
@@ -352,8 +430,13 @@ class Submitter:
 
     async def create_submission(self, app_id: str, known: set[str]) -> str:
         """POST a new submission; a lost answer is found as an open, empty submission that was not there."""
-        body = {"data": {"type": "reviewSubmissions", "attributes": {"platform": self.settings.platform},
-                         "relationships": {"app": {"data": {"type": "apps", "id": app_id}}}}}
+        body = {
+            "data": {
+                "type": "reviewSubmissions",
+                "attributes": {"platform": self.settings.platform},
+                "relationships": {"app": {"data": {"type": "apps", "id": app_id}}},
+            }
+        }
 
         async def lookup() -> Document | None:
             for sub in await SubmissionReader(self.client).open_submissions(app_id):
@@ -369,24 +452,42 @@ class Submitter:
         assert c.version_id is not None
         version_type = c.plan.kapi.version.type  # type: ignore[union-attr]
         key = item_key("review", c.plan.kind.name, c.plan.vendor_id)
-        body = {"data": {"type": "reviewSubmissionItems", "relationships": {
-            "reviewSubmission": {"data": {"type": "reviewSubmissions", "id": submission_id}},
-            c.relationship: {"data": {"type": version_type, "id": c.version_id}}}}}
+        body = {
+            "data": {
+                "type": "reviewSubmissionItems",
+                "relationships": {
+                    "reviewSubmission": {"data": {"type": "reviewSubmissions", "id": submission_id}},
+                    c.relationship: {"data": {"type": version_type, "id": c.version_id}},
+                },
+            }
+        }
 
         async def lookup() -> Document | None:
             items = await self.client.get_all(
                 REVIEW_SUBMISSION_ITEMS.replace("{id}", submission_id),
-                {"fields[reviewSubmissionItems]": f"state,{c.relationship}", "limit": "200"})
+                {"fields[reviewSubmissionItems]": f"state,{c.relationship}", "limit": "200"},
+            )
             found = [r for r in items.resources if r.rel_id(c.relationship) == c.version_id]
             return Document(data=found[0]) if found else None
 
         started = time.time()
-        row = ItemResult(kind="review", item_kind=c.plan.kind.name, vendor_identifier=c.plan.vendor_id,
-                         action="add", started=started, attempts=1)
+        row = ItemResult(
+            kind="review",
+            item_kind=c.plan.kind.name,
+            vendor_identifier=c.plan.vendor_id,
+            action="add",
+            started=started,
+            attempts=1,
+        )
         try:
             if self.journal is not None:
-                await self.journal.put(key, kind="review", state="adding", parent_id=submission_id,
-                                       detail=f"version {c.version_id}")
+                await self.journal.put(
+                    key,
+                    kind="review",
+                    state="adding",
+                    parent_id=submission_id,
+                    detail=f"version {c.version_id}",
+                )
             doc = await self.client.post(REVIEW_ITEMS, body, lookup=lookup)
         except ApiError as exc:
             if isinstance(exc, FATAL):
@@ -402,21 +503,23 @@ class Submitter:
         row.finished = time.time()
         self.results.append(row)
 
-    async def fill(self, sp: SubmissionPlan, batch: list[Candidate], submission_id: str | None) -> str | None:
+    async def fill(self, sp: SubmissionPlan, batch: list[Candidate], wanted: str | None) -> str | None:
         """Add a batch to its submission (created first when None); None when stopped before creating it."""
         if self.stop.is_set():
             return None
+        submission_id = wanted
         if submission_id is None:
             submission_id = await self.create_submission(sp.app_id, {s.id for s in sp.submissions})
             sp.submissions.append(OpenSubmission(submission_id, sp.platform, 0))
             self.out.append(f"created review submission {submission_id} ({sp.platform})")
+        target: str = submission_id
         limiter = anyio.CapacityLimiter(max(1, min(8, self.settings.api_concurrency)))
 
         async def one(c: Candidate) -> None:
             async with limiter:
                 if self.stop.is_set():
                     return
-                await self.add(submission_id, c)  # type: ignore[arg-type]
+                await self.add(target, c)
 
         async with anyio.create_task_group() as tg:
             for c in batch:
@@ -425,16 +528,26 @@ class Submitter:
 
     async def send(self, submission_id: str, first_time: list[Candidate]) -> None:
         """PATCH `submitted: true`; first-time components are not sent alone (Apple refuses them)."""
-        row = ItemResult(kind="submission", item_kind="submission", vendor_identifier=submission_id,
-                         action="send", started=time.time(), attempts=1)
+        row = ItemResult(
+            kind="submission",
+            item_kind="submission",
+            vendor_identifier=submission_id,
+            action="send",
+            started=time.time(),
+            attempts=1,
+        )
         if first_time:
             names = ", ".join(c.label for c in first_time[:5]) + (" ..." if len(first_time) > 5 else "")
             row.outcome, row.error_codes = "blocked", ["FIRST_TIME_NEEDS_APP_VERSION"]
-            row.message = (f"not sent: {len(first_time)} item(s) have never been live ({names}); App Review takes "
-                           "a first version only with an app version")
+            row.message = (
+                f"not sent: {len(first_time)} item(s) have never been live ({names}); App Review takes "
+                "a first version only with an app version"
+            )
         else:
             path = REVIEW_SUBMISSION.replace("{id}", submission_id)
-            body = {"data": {"type": "reviewSubmissions", "id": submission_id, "attributes": {"submitted": True}}}
+            body = {
+                "data": {"type": "reviewSubmissions", "id": submission_id, "attributes": {"submitted": True}}
+            }
             try:
                 doc = await self.client.patch(path, body)
                 row.outcome, row.final_state = "done", str(doc.one.attr("state", ""))
@@ -474,13 +587,16 @@ async def submit(
     config = client_config(settings)
     manifest, images = inputs or await load_inputs(settings)
     creds = credentials or credentials_from(settings)
-    journal = await anyio.to_thread.run_sync(lambda: Journal.open(settings.journal_path, run_command="submit"))
+    journal = await anyio.to_thread.run_sync(
+        lambda: Journal.open(settings.journal_path, run_command="submit")
+    )
     ajournal = AsyncJournal(journal)
     lines: list[str] = []
     try:
-        run_id = await ajournal.start_run(str(settings.manifest), {"api": settings.api, "command": "submit",
-                                                                   "platform": settings.platform,
-                                                                   "send": settings.send})
+        run_id = await ajournal.start_run(
+            str(settings.manifest),
+            {"api": settings.api, "command": "submit", "platform": settings.platform, "send": settings.send},
+        )
         async with AscClient(config, TokenProvider(creds, lifetime=settings.token_lifetime)) as client:
             try:
                 async with anyio.create_task_group() as tg:
@@ -492,15 +608,20 @@ async def submit(
                 raise meaningful_error(eg, (*FATAL, BulkgcError)) from None
             stats = client.stats.as_dict()
         stats["requests_by_method"] = stats.get("by_method", {})
-        report = RunReport(command="submit", started=started, finished=time.time(), items=results, totals=stats)
+        report = RunReport(
+            command="submit", started=started, finished=time.time(), items=results, totals=stats
+        )
         interrupted = stop.is_set() and any(r.outcome == "interrupted" for r in results)
         failed = any(r.outcome in ("failed", "blocked") for r in results)
         report.interrupted = interrupted
         report.exit_code = EXIT_INTERRUPTED if interrupted else (EXIT_ITEMS_FAILED if failed else EXIT_OK)
         if interrupted:
             report.resume_hint = "run the same command again to resume; added items are not added again"
-        await ajournal.finish_run(run_id, "interrupted" if interrupted else ("failed" if failed else "ok"),
-                                  dict(report.counts_by_outcome()))
+        await ajournal.finish_run(
+            run_id,
+            "interrupted" if interrupted else ("failed" if failed else "ok"),
+            dict(report.counts_by_outcome()),
+        )
         return report, lines
     finally:
         await anyio.to_thread.run_sync(journal.close)
@@ -511,8 +632,14 @@ async def _deadline(seconds: float, stop: anyio.Event) -> None:
     stop.set()
 
 
-async def _submit(client: Any, settings: RunSettings, manifest: Manifest, images: dict[str, ImageInfo],
-                  stop: anyio.Event, journal: AsyncJournal) -> tuple[list[ItemResult], list[str]]:
+async def _submit(
+    client: Any,
+    settings: RunSettings,
+    manifest: Manifest,
+    images: dict[str, ImageInfo],
+    stop: anyio.Event,
+    journal: AsyncJournal,
+) -> tuple[list[ItemResult], list[str]]:
     lines: list[str] = []
     plan = await build_plan(client, "v2", manifest, images, on_live=settings.on_live)
     blocking = unpushed_rows(plan) + await wait_for_images(client, plan, settings, stop)
@@ -527,34 +654,67 @@ async def _submit(client: Any, settings: RunSettings, manifest: Manifest, images
     for c in sp.already:
         sid, iid = items_by_version[c.version_id or ""]
         # the journal learns where it is, also when the run that added it died before hearing back
-        await journal.put(item_key("review", c.plan.kind.name, c.plan.vendor_id), kind="review", state="added",
-                          remote_id=iid, parent_id=sid, detail=f"version {c.version_id}")
-        results.append(ItemResult(kind="review", item_kind=c.plan.kind.name, vendor_identifier=c.plan.vendor_id,
-                                  action="none", outcome="unchanged", attempts=0,
-                                  message=f"{c.version_text} already in review submission {c.submission_id}"))
+        await journal.put(
+            item_key("review", c.plan.kind.name, c.plan.vendor_id),
+            kind="review",
+            state="added",
+            remote_id=iid,
+            parent_id=sid,
+            detail=f"version {c.version_id}",
+        )
+        results.append(
+            ItemResult(
+                kind="review",
+                item_kind=c.plan.kind.name,
+                vendor_identifier=c.plan.vendor_id,
+                action="none",
+                outcome="unchanged",
+                attempts=0,
+                message=f"{c.version_text} already in review submission {c.submission_id}",
+            )
+        )
     for p, why in sp.not_editable:
-        results.append(ItemResult(kind="review", item_kind=p.kind.name, vendor_identifier=p.vendor_id,
-                                  action="none", outcome="unchanged", attempts=0,
-                                  message=f"nothing to submit: {why}"))
+        results.append(
+            ItemResult(
+                kind="review",
+                item_kind=p.kind.name,
+                vendor_identifier=p.vendor_id,
+                action="none",
+                outcome="unchanged",
+                attempts=0,
+                message=f"nothing to submit: {why}",
+            )
+        )
     n = len(sp.to_add)
     if len(sp.batches) > 1:
-        lines.append(f"{n} versions to add: more than {REVIEW_SUBMISSION_MAX_ITEMS} per submission, so "
-                     f"{len(sp.batches)} submissions")
+        lines.append(
+            f"{n} versions to add: more than {REVIEW_SUBMISSION_MAX_ITEMS} per submission, so "
+            f"{len(sp.batches)} submissions"
+        )
     submitter = Submitter(client, journal, settings, stop, lines)
     holding: dict[str, list[Candidate]] = {}
     for c in sp.already:
         holding.setdefault(c.submission_id or "", []).append(c)
-    for sid, batch in sp.batches:
-        used = await submitter.fill(sp, batch, sid)
+    for into, batch in sp.batches:
+        used = await submitter.fill(sp, batch, into)
         if used is not None:
             holding.setdefault(used, []).extend(batch)
-            lines.append(f"review submission {used} ({sp.platform}): {submitter.added.get(used, 0)} item(s) added")
+            lines.append(
+                f"review submission {used} ({sp.platform}): {submitter.added.get(used, 0)} item(s) added"
+            )
     done = {(r.item_kind, r.vendor_identifier) for r in submitter.results}
     for c in sp.to_add:
         if (c.plan.kind.name, c.plan.vendor_id) not in done:
-            submitter.results.append(ItemResult(kind="review", item_kind=c.plan.kind.name,
-                                                vendor_identifier=c.plan.vendor_id, action="add",
-                                                outcome="interrupted", attempts=0))
+            submitter.results.append(
+                ItemResult(
+                    kind="review",
+                    item_kind=c.plan.kind.name,
+                    vendor_identifier=c.plan.vendor_id,
+                    action="add",
+                    outcome="interrupted",
+                    attempts=0,
+                )
+            )
     results += submitter.results
     added_ok = not any(r.outcome in ("failed", "interrupted") for r in submitter.results)
     for sid, members in holding.items():
@@ -564,8 +724,10 @@ async def _submit(client: Any, settings: RunSettings, manifest: Manifest, images
             await submitter.send(sid, [c for c in members if c.first_time])
             results.append(submitter.results[-1])
         elif not settings.send:
-            lines.append(f"review submission {sid} holds this manifest's versions and is left {OPEN}: send it in "
-                         "App Store Connect (or run again with --send)")
+            lines.append(
+                f"review submission {sid} holds this manifest's versions and is left {OPEN}: send it in "
+                "App Store Connect (or run again with --send)"
+            )
     if not sp.to_add and not sp.already:
         lines.append("nothing to submit: no version of the manifest is waiting to be submitted")
     return results, lines

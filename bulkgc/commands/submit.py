@@ -15,9 +15,29 @@ from bulkgc.report import RunReport, format_summary, write_json_report, write_ju
 from bulkgc.submit import refuse_v1, submit
 
 OPTIONS = {
-    "manifest", "assets", "api", "base_url", "key_id", "issuer_id", "private_key_path", "api_key_json", "journal",
-    "api_concurrency", "poll_interval", "processing_timeout", "deadline", "rate_margin", "rate_window",
-    "token_lifetime", "request_timeout", "report", "junit", "log_format", "quiet", "platform", "send",
+    "manifest",
+    "assets",
+    "api",
+    "base_url",
+    "key_id",
+    "issuer_id",
+    "private_key_path",
+    "api_key_json",
+    "journal",
+    "api_concurrency",
+    "poll_interval",
+    "processing_timeout",
+    "deadline",
+    "rate_margin",
+    "rate_window",
+    "token_lifetime",
+    "request_timeout",
+    "report",
+    "junit",
+    "log_format",
+    "quiet",
+    "platform",
+    "send",
 }
 
 DESCRIPTION = """\
@@ -29,7 +49,7 @@ Only when App Store Connect holds what the manifest says and every image of the 
 still processing are waited for (--processing-timeout); a FAILED image, or an item a push has yet to change,
 blocks the run (exit 1) and is named. Each version in an editable state (PREPARE_FOR_SUBMISSION,
 DEVELOPER_REJECTED, REJECTED) that no open submission holds yet is added to the app's open review submission
-(READY_FOR_REVIEW) of --platform, or to a new one; more than 200 versions go into several submissions (stated).
+(READY_FOR_REVIEW) of --platform, or to a new one; more than 200 go into several submissions (stated).
 Without --send the submission is left READY_FOR_REVIEW for a person to send in App Store Connect; with --send
 it is sent (submitted: true). A first version of an item (never live) goes to App Review only with an app
 version: --send leaves such a submission open and says so. --api v1 has no versions and is refused.
@@ -57,8 +77,13 @@ exit codes:
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser("submit", help="add the pushed versions to a review submission (--send: send it)",
-                       description=DESCRIPTION, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = sub.add_parser(
+        "submit",
+        help="add the pushed versions to a review submission (--send: send it)",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     add_arguments(p, only=OPTIONS)
     p.set_defaults(run=run)
 
@@ -87,8 +112,11 @@ def print_outcome(settings: RunSettings, report: RunReport, lines: list[str]) ->
 
 def finish(settings: RunSettings, result: tuple[RunReport, list[str]] | None) -> int:
     if result is None:
-        print(f"bulkgc: stopped before the run could finish cleanly; nothing is lost. Resume with: "
-              f"{resume_command(settings)}", file=sys.stderr)
+        print(
+            f"bulkgc: stopped before the run could finish cleanly; nothing is lost. Resume with: "
+            f"{resume_command(settings)}",
+            file=sys.stderr,
+        )
         return EXIT_INTERRUPTED
     report, lines = result
     if report.interrupted:

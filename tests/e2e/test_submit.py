@@ -1,4 +1,4 @@
-"""End to end over 127.0.0.1: `bulkgc submit` puts exactly the manifest's edited versions into review submissions."""
+"""End to end over 127.0.0.1: `bulkgc submit` puts exactly the manifest's edited versions into submissions."""
 
 from __future__ import annotations
 
@@ -25,7 +25,9 @@ def submissions(sim: Simulator) -> list[dict[str, Any]]:
 
 
 def items_of(sim: Simulator, submission_id: str) -> list[dict[str, Any]]:
-    return [i for i in sim.state.data["reviewSubmissionItems"].values() if i["submission_id"] == submission_id]
+    return [
+        i for i in sim.state.data["reviewSubmissionItems"].values() if i["submission_id"] == submission_id
+    ]
 
 
 def latest_version(sim: Simulator, kind: str, vendor: str) -> dict[str, Any]:
@@ -43,9 +45,7 @@ def release_everything(sim: Simulator) -> None:
 
 
 async def test_push_then_submit_holds_exactly_the_edited_versions_of_both_kinds(tmp_path: Path) -> None:
-    """After a release, an edited achievement, an edited leaderboard and a new achievement go into one review
-    submission with the right relationships, nothing else; a re-run adds nothing; --send sends it and moves
-    exactly those versions to WAITING_FOR_REVIEW; a re-run with --send writes nothing."""
+    """One submission holds exactly the edited versions of both kinds; re-runs write nothing; --send sends."""
     wl = make_workload(tmp_path / "wl", 3, ("en-US", "fr-FR"), leaderboards=3)
     async with Simulator(fast_sim_config(app_id=wl.app_id, part_size=4096)) as sim:
         settings = settings_for(sim, wl.manifest, tmp_path)
@@ -70,7 +70,10 @@ async def test_push_then_submit_holds_exactly_the_edited_versions_of_both_kinds(
         assert added == [("achievement", wl.vendors[1]), ("leaderboard", wl.boards[2])]
         assert any("left READY_FOR_REVIEW" in line for line in lines)
         assert sorted(r.route for r in writes(sim, mark)) == [
-            "/v1/reviewSubmissionItems", "/v1/reviewSubmissionItems", "/v1/reviewSubmissions"]
+            "/v1/reviewSubmissionItems",
+            "/v1/reviewSubmissionItems",
+            "/v1/reviewSubmissions",
+        ]
 
         mark = len(sim.requests)
         again, _ = await submit(settings)
@@ -82,8 +85,12 @@ async def test_push_then_submit_holds_exactly_the_edited_versions_of_both_kinds(
         assert sent.exit_code == 0, format_summary(sent)
         assert [(r.method, r.route) for r in writes(sim, mark)] == [("PATCH", "/v1/reviewSubmissions/{id}")]
         assert submissions(sim)[0]["state"] == "WAITING_FOR_REVIEW"
-        waiting = {v["id"] for k in ("achievement", "leaderboard") for v in sim.state.versions(k)
-                   if v["state"] == "WAITING_FOR_REVIEW"}
+        waiting = {
+            v["id"]
+            for k in ("achievement", "leaderboard")
+            for v in sim.state.versions(k)
+            if v["state"] == "WAITING_FOR_REVIEW"
+        }
         assert waiting == set(edited)
         mark = len(sim.requests)
         assert (await submit(settings.replace(send=True)))[0].exit_code == 0
@@ -91,8 +98,7 @@ async def test_push_then_submit_holds_exactly_the_edited_versions_of_both_kinds(
 
 
 async def test_first_time_items_are_added_but_not_sent_alone(tmp_path: Path) -> None:
-    """New items' first versions are added; --send refuses to send them without an app version (exit 1, named
-    code), and the submission stays READY_FOR_REVIEW with its items."""
+    """First versions are added; --send refuses to send them without an app version (exit 1, code named)."""
     wl = make_workload(tmp_path / "wl", 2, ("en-US",), leaderboards=1)
     async with Simulator(fast_sim_config(app_id=wl.app_id, part_size=4096)) as sim:
         settings = settings_for(sim, wl.manifest, tmp_path)
@@ -100,16 +106,18 @@ async def test_first_time_items_are_added_but_not_sent_alone(tmp_path: Path) -> 
         report, _ = await submit(settings.replace(send=True))
         assert report.exit_code == 1
         (blocked,) = report.failures()
-        assert blocked.error_codes == ["FIRST_TIME_NEEDS_APP_VERSION"] and "app version" in format_summary(report)
+        assert blocked.error_codes == ["FIRST_TIME_NEEDS_APP_VERSION"] and "app version" in format_summary(
+            report
+        )
         (sub,) = submissions(sim)
         assert sub["state"] == "READY_FOR_REVIEW" and len(items_of(sim, sub["id"])) == 3
-        assert not [r for r in sim.requests if r.method == "PATCH" and r.route == "/v1/reviewSubmissions/{id}"]
+        assert not [
+            r for r in sim.requests if r.method == "PATCH" and r.route == "/v1/reviewSubmissions/{id}"
+        ]
 
 
 async def test_more_than_200_versions_fill_the_open_submission_then_a_new_one(tmp_path: Path) -> None:
-    """250 versions of one app (50 from a first manifest already in an open submission, 200 from a second
-    manifest): the second run fills the open submission to 200 and puts the other 50 in a new one, and says
-    so; every version is in exactly one submission."""
+    """250 versions of an app end up in two submissions (200 + 50), each once; the output states the split."""
     first = make_workload(tmp_path / "first", 0, ("en-US",), leaderboards=50, app_id="6446000009")
     second = make_workload(tmp_path / "second", 100, ("en-US",), leaderboards=100, app_id="6446000009")
     # the second manifest's leaderboards need ids of their own (the workload numbers them from 0)
@@ -142,19 +150,29 @@ async def test_more_than_200_versions_fill_the_open_submission_then_a_new_one(tm
 
 
 async def test_a_failed_image_blocks_submit_and_is_named(tmp_path: Path) -> None:
-    """An icon that App Store Connect failed to process blocks the whole submit: exit 1, the summary names the
-    image with Apple's code, no review submission is created or changed."""
+    """A FAILED icon blocks submit: exit 1, the image named with Apple's code, no submission touched."""
     wl = make_workload(tmp_path / "wl", 2, ("en-US", "fr-FR"), leaderboards=1)
     async with Simulator(fast_sim_config(app_id=wl.app_id, part_size=4096)) as sim:
-        sim.add_fault(FaultRule(kind="fail_processing", method="PATCH", route_glob="/v2/gameCenterLeaderboardImages/*",
-                                code="IMAGE_ASSET_CORRUPT", count=1))
+        sim.add_fault(
+            FaultRule(
+                kind="fail_processing",
+                method="PATCH",
+                route_glob="/v2/gameCenterLeaderboardImages/*",
+                code="IMAGE_ASSET_CORRUPT",
+                count=1,
+            )
+        )
         settings = settings_for(sim, wl.manifest, tmp_path)
         assert (await push(settings)).exit_code == 1
         mark = len(sim.requests)
         report, lines = await submit(settings)
         assert report.exit_code == 1
         (failed,) = report.failures()
-        assert (failed.item_kind, failed.kind, failed.vendor_identifier) == ("leaderboard", "image", wl.boards[0])
+        assert (failed.item_kind, failed.kind, failed.vendor_identifier) == (
+            "leaderboard",
+            "image",
+            wl.boards[0],
+        )
         assert failed.error_codes == ["IMAGE_ASSET_CORRUPT"] and failed.final_state == "FAILED"
         summary = format_summary(report)
         assert f"leaderboard image {wl.boards[0]}[" in summary and "IMAGE_ASSET_CORRUPT" in summary
@@ -163,8 +181,7 @@ async def test_a_failed_image_blocks_submit_and_is_named(tmp_path: Path) -> None
 
 
 async def test_an_item_not_pushed_yet_blocks_submit(tmp_path: Path) -> None:
-    """A manifest text App Store Connect does not hold yet blocks submit (NOT_PUSHED, exit 1): nothing is added
-    that a person has not pushed."""
+    """A text App Store Connect does not hold yet blocks submit (NOT_PUSHED, exit 1) and adds nothing."""
     wl = make_workload(tmp_path / "wl", 2, ("en-US",))
     async with Simulator(fast_sim_config(app_id=wl.app_id, part_size=4096)) as sim:
         settings = settings_for(sim, wl.manifest, tmp_path)
@@ -172,17 +189,20 @@ async def test_an_item_not_pushed_yet_blocks_submit(tmp_path: Path) -> None:
         wl.set_text(wl.vendors[0], "en-US", "name", "Not pushed")
         report, _ = await submit(settings)
         assert report.exit_code == 1
-        assert [(r.vendor_identifier, r.error_codes) for r in report.failures()] == [(wl.vendors[0], ["NOT_PUSHED"])]
+        assert [(r.vendor_identifier, r.error_codes) for r in report.failures()] == [
+            (wl.vendors[0], ["NOT_PUSHED"])
+        ]
         assert submissions(sim) == []
 
 
 async def test_images_still_processing_are_waited_for(tmp_path: Path) -> None:
-    """Submit right after the uploads (processing takes 0.6 s) waits until every image is COMPLETE, then adds."""
+    """Submit waits for an image still processing until it is COMPLETE (polling it), then adds the items."""
     wl = make_workload(tmp_path / "wl", 2, ("en-US",))
     async with Simulator(fast_sim_config(app_id=wl.app_id, part_size=4096, processing_delay=0.6)) as sim:
         settings = settings_for(sim, wl.manifest, tmp_path)
-        sim.add_fault(FaultRule(kind="stuck", method="PATCH", route_glob="/v2/gameCenterAchievementImages/*",
-                                count=1))
+        sim.add_fault(
+            FaultRule(kind="stuck", method="PATCH", route_glob="/v2/gameCenterAchievementImages/*", count=1)
+        )
         # the push gives up waiting at once; the stuck image is left UPLOAD_COMPLETE for a while
         await push(settings.replace(processing_timeout=0.2, image_attempts=1))
         sim.clear_faults()
@@ -198,14 +218,21 @@ async def test_images_still_processing_are_waited_for(tmp_path: Path) -> None:
             tg.start_soon(finish_processing)
             report, _ = await submit(settings.replace(processing_timeout=10))
         assert report.exit_code == 0, format_summary(report)
-        polls = [r for r in sim.requests if r.method == "GET" and r.route == "/v2/gameCenterAchievementImages/{id}"]
+        polls = [
+            r for r in sim.requests if r.method == "GET" and r.route == "/v2/gameCenterAchievementImages/{id}"
+        ]
         assert polls and len(items_of(sim, submissions(sim)[0]["id"])) == 2
 
 
-def test_api_v1_is_refused_before_anything_is_sent(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_api_v1_is_refused_before_anything_is_sent(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """`submit --api v1` and `push --submit --api v1` exit 2 with a message saying why and what to do."""
     wl = make_workload(tmp_path / "wl", 1, ("en-US",))
-    for argv in (["submit", str(wl.manifest), "--api", "v1"], ["push", str(wl.manifest), "--submit", "--api", "v1"]):
+    for argv in (
+        ["submit", str(wl.manifest), "--api", "v1"],
+        ["push", str(wl.manifest), "--submit", "--api", "v1"],
+    ):
         assert main([*argv, "--base-url", "http://127.0.0.1:9"]) == 2
         err = capsys.readouterr().err
         assert "v1" in err and "no versions" in err and "Nothing was sent" in err and "Traceback" not in err
@@ -213,16 +240,24 @@ def test_api_v1_is_refused_before_anything_is_sent(tmp_path: Path, capsys: pytes
 
 
 async def test_plan_shows_what_submit_would_add(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """`bulkgc plan` lists the versions submit would add (and those added once pushed); --json has them too;
-    the plan writes nothing."""
+    """`bulkgc plan` (text, --json) lists what submit would add, also pending a push; it writes nothing."""
     wl = make_workload(tmp_path / "wl", 2, ("en-US",), leaderboards=1)
     async with Simulator(fast_sim_config(app_id=wl.app_id, part_size=4096)) as sim:
         settings = settings_for(sim, wl.manifest, tmp_path)
         assert (await push(settings)).exit_code == 0
         release_everything(sim)
         wl.set_text(wl.vendors[0], "en-US", "name", "Edited")
-        args = [str(wl.manifest), "--base-url", sim.base_url, "--key-id", sim.key.key_id, "--issuer-id",
-                sim.key.issuer_id, "--private-key-path", str(settings.private_key_path)]
+        args = [
+            str(wl.manifest),
+            "--base-url",
+            sim.base_url,
+            "--key-id",
+            sim.key.key_id,
+            "--issuer-id",
+            sim.key.issuer_id,
+            "--private-key-path",
+            str(settings.private_key_path),
+        ]
         code = await anyio.to_thread.run_sync(lambda: main(["plan", *args]))
         out = capsys.readouterr().out
         assert code == 0 and f"add achievement {wl.vendors[0]} new version once pushed" in out
@@ -230,7 +265,8 @@ async def test_plan_shows_what_submit_would_add(tmp_path: Path, capsys: pytest.C
         code = await anyio.to_thread.run_sync(lambda: main(["plan", "--json", *args]))
         doc = json.loads(capsys.readouterr().out)
         assert [(a["kind"], a["vendorIdentifier"], a["version"]) for a in doc["submit"]["add"]] == [
-            ("achievement", wl.vendors[0], 2)]
+            ("achievement", wl.vendors[0], 2)
+        ]
         assert doc["submit"]["submissions"] == [{"id": None, "new": True, "items": 1}]
         assert [r for r in writes(sim) if "review" in r.route] == []
 

@@ -1,4 +1,4 @@
-"""`bulkgc submit` (a process) SIGKILLed by the simulator (a process) mid-way, then run again: no duplicates."""
+"""`bulkgc submit` (a process) SIGKILLed by the simulator (a process), then run again: no duplicates."""
 
 from __future__ import annotations
 
@@ -16,10 +16,14 @@ from bulkgc.journal import Journal
 KILLS: dict[str, tuple[dict[str, Any], int]] = {
     # the submission is created but its answer is lost: the resume must use it, not make a second one
     "submission created, answer lost": (
-        {"method": "POST", "route_glob": "/v1/reviewSubmissions", "after_apply": True}, 0),
+        {"method": "POST", "route_glob": "/v1/reviewSubmissions", "after_apply": True},
+        0,
+    ),
     # killed between items: the third item's answer is lost (it was applied); others may be in flight
     "between items": (
-        {"method": "POST", "route_glob": "/v1/reviewSubmissionItems", "skip": 2, "after_apply": True}, 3),
+        {"method": "POST", "route_glob": "/v1/reviewSubmissionItems", "skip": 2, "after_apply": True},
+        3,
+    ),
     # killed before the fourth item reached App Store Connect
     "before an item": ({"method": "POST", "route_glob": "/v1/reviewSubmissionItems", "skip": 3}, 3),
 }
@@ -27,8 +31,7 @@ KILLS: dict[str, tuple[dict[str, Any], int]] = {
 
 @pytest.mark.parametrize("point", list(KILLS))
 def test_submit_killed_then_resumed_holds_each_version_once(tmp_path: Path, point: str) -> None:
-    """Killed at `point`, the next `bulkgc submit` completes: one submission holding each of the manifest's 6
-    versions exactly once; the resume adds only what was missing; every exchange is spec-valid."""
+    """Killed at `point`, a re-run completes: one submission, each version once, only missing ones added."""
     wl = make_workload(tmp_path / "wl", 4, ("en-US",), leaderboards=2)
     journal = tmp_path / "journal.sqlite"
     sim = SimProc(tmp_path, wl.app_id).start()
@@ -48,11 +51,17 @@ def test_submit_killed_then_resumed_holds_each_version_once(tmp_path: Path, poin
         versions = {v["id"] for k in ("achievement", "leaderboard") for v in state.versions(k)}
         assert sorted(held) == sorted(versions) and len(held) == 6
         assert {i["submission_id"] for i in state.data["reviewSubmissionItems"].values()} == {sub["id"]}
-        resumed_posts = [r for r in sim.requests(again.first_seq)
-                         if r.method == "POST" and r.route == "/v1/reviewSubmissionItems" and r.status == 201]
+        resumed_posts = [
+            r
+            for r in sim.requests(again.first_seq)
+            if r.method == "POST" and r.route == "/v1/reviewSubmissionItems" and r.status == 201
+        ]
         assert len(resumed_posts) == 6 - len(before)
-        assert not [r for r in sim.requests(again.first_seq)
-                    if r.method == "POST" and r.route == "/v1/reviewSubmissions"]
+        assert not [
+            r
+            for r in sim.requests(again.first_seq)
+            if r.method == "POST" and r.route == "/v1/reviewSubmissions"
+        ]
         assert f"{6 - len(before)} item(s) added" in again.stdout
         with Journal.open(journal, run_command="status", read_only=True) as j:
             rows = j.items(kind="review")
@@ -70,8 +79,7 @@ def _items(sim: SimProc) -> list[dict[str, Any]]:
 
 
 def test_push_submit_command_line_pushes_then_submits_with_one_report(tmp_path: Path) -> None:
-    """`bulkgc push --submit` (a process) pushes, then adds every new version (each listed), leaves the submission
-    for a person to send and writes one JSON report with both; `--send` then refuses first-time items (exit 1)."""
+    """`push --submit` pushes then submits, listing each item, one report; --send refuses first versions."""
     wl = make_workload(tmp_path / "wl", 2, ("en-US",), leaderboards=1)
     journal = tmp_path / "journal.sqlite"
     report = tmp_path / "report.json"

@@ -1,4 +1,4 @@
-"""Review submissions in the simulator: spec-valid bodies, allowed item relationships, 409s, states, limits."""
+"""Review submissions in the simulator: spec-valid bodies, item relationships, 409s, states, limits."""
 
 from __future__ import annotations
 
@@ -14,7 +14,9 @@ ACH = "gameCenterAchievementVersion"
 
 async def new_submission(api: Api, platform: str | None = "IOS") -> str:
     attrs = {} if platform is None else {"attributes": {"platform": platform}}
-    body = {"data": {"type": "reviewSubmissions", **attrs, "relationships": rel("app", "apps", api.sim.app_id)}}
+    body = {
+        "data": {"type": "reviewSubmissions", **attrs, "relationships": rel("app", "apps", api.sim.app_id)}
+    }
     status, doc, _ = await api.post("/v1/reviewSubmissions", body)
     assert status == 201, doc
     return str(doc["data"]["id"])
@@ -32,9 +34,12 @@ def item_body(submission: str, rel_name: str, type_: str, version: str) -> dict[
     }
 
 
-async def add(api: Api, submission: str, version: str, rel_name: str = ACH,
-              type_: str = "gameCenterAchievementVersions") -> tuple[int, Any]:
-    status, doc, _ = await api.post("/v1/reviewSubmissionItems", item_body(submission, rel_name, type_, version))
+async def add(
+    api: Api, submission: str, version: str, rel_name: str = ACH, type_: str = "gameCenterAchievementVersions"
+) -> tuple[int, Any]:
+    status, doc, _ = await api.post(
+        "/v1/reviewSubmissionItems", item_body(submission, rel_name, type_, version)
+    )
     return status, doc
 
 
@@ -43,30 +48,48 @@ def live(sim: Simulator, version_id: str) -> None:
 
 
 async def test_add_versions_of_two_kinds_then_send(api: Api) -> None:
-    """An achievement and a leaderboard version (each with a live predecessor) go in one submission; sending it
-    moves it to WAITING_FOR_REVIEW and both versions out of the editable states."""
+    """Versions of two kinds go in one submission; sending it makes both WAITING_FOR_REVIEW, not editable."""
     ach, v1 = await api.create_achievement("rs.a")
     lb, lb1 = await create_leaderboard(api, "rs.lb")
     live(api.sim, v1)
     live(api.sim, lb1)
-    _s, doc, _ = await api.post("/v2/gameCenterAchievementVersions", {"data": {
-        "type": "gameCenterAchievementVersions", "relationships": rel("achievement", "gameCenterAchievements", ach)}})
+    _s, doc, _ = await api.post(
+        "/v2/gameCenterAchievementVersions",
+        {
+            "data": {
+                "type": "gameCenterAchievementVersions",
+                "relationships": rel("achievement", "gameCenterAchievements", ach),
+            }
+        },
+    )
     v2 = doc["data"]["id"]
-    _s, doc, _ = await api.post("/v2/gameCenterLeaderboardVersions", {"data": {
-        "type": "gameCenterLeaderboardVersions", "relationships": rel("leaderboard", "gameCenterLeaderboards", lb)}})
+    _s, doc, _ = await api.post(
+        "/v2/gameCenterLeaderboardVersions",
+        {
+            "data": {
+                "type": "gameCenterLeaderboardVersions",
+                "relationships": rel("leaderboard", "gameCenterLeaderboards", lb),
+            }
+        },
+    )
     lb2 = doc["data"]["id"]
     sub = await new_submission(api)
     assert (await add(api, sub, v2))[0] == 201
     status, doc = await add(api, sub, lb2, "gameCenterLeaderboardVersion", "gameCenterLeaderboardVersions")
     assert status == 201, doc
     assert doc["data"]["relationships"]["gameCenterLeaderboardVersion"]["data"]["id"] == lb2
-    status, doc, _ = await api.get(f"/v1/reviewSubmissions/{sub}/items",
-                                   params={"include": f"{ACH},gameCenterLeaderboardVersion"})
+    status, doc, _ = await api.get(
+        f"/v1/reviewSubmissions/{sub}/items", params={"include": f"{ACH},gameCenterLeaderboardVersion"}
+    )
     assert status == 200
-    assert sorted(i["type"] for i in doc["included"]) == ["gameCenterAchievementVersions",
-                                                         "gameCenterLeaderboardVersions"]
-    status, doc, _ = await api.patch(f"/v1/reviewSubmissions/{sub}", {"data": {
-        "type": "reviewSubmissions", "id": sub, "attributes": {"submitted": True}}})
+    assert sorted(i["type"] for i in doc["included"]) == [
+        "gameCenterAchievementVersions",
+        "gameCenterLeaderboardVersions",
+    ]
+    status, doc, _ = await api.patch(
+        f"/v1/reviewSubmissions/{sub}",
+        {"data": {"type": "reviewSubmissions", "id": sub, "attributes": {"submitted": True}}},
+    )
     assert status == 200, doc
     assert doc["data"]["attributes"]["state"] == "WAITING_FOR_REVIEW"
     assert doc["data"]["attributes"]["submittedDate"]
@@ -75,14 +98,27 @@ async def test_add_versions_of_two_kinds_then_send(api: Api) -> None:
     # a sent submission takes no more items, and is not sent twice
     status, doc = await add(api, sub, v1)
     assert status == 409 and doc["errors"][0]["code"].startswith("STATE_ERROR")
-    status, doc, _ = await api.patch(f"/v1/reviewSubmissions/{sub}", {"data": {
-        "type": "reviewSubmissions", "id": sub, "attributes": {"submitted": True}}})
+    status, doc, _ = await api.patch(
+        f"/v1/reviewSubmissions/{sub}",
+        {"data": {"type": "reviewSubmissions", "id": sub, "attributes": {"submitted": True}}},
+    )
     assert status == 409
     # the version is no longer editable
-    status, doc, _ = await api.post("/v2/gameCenterAchievementLocalizations", {"data": {
-        "type": "gameCenterAchievementLocalizations",
-        "attributes": {"locale": "de-DE", "name": "n", "beforeEarnedDescription": "b", "afterEarnedDescription": "a"},
-        "relationships": rel("version", "gameCenterAchievementVersions", v2)}})
+    status, doc, _ = await api.post(
+        "/v2/gameCenterAchievementLocalizations",
+        {
+            "data": {
+                "type": "gameCenterAchievementLocalizations",
+                "attributes": {
+                    "locale": "de-DE",
+                    "name": "n",
+                    "beforeEarnedDescription": "b",
+                    "afterEarnedDescription": "a",
+                },
+                "relationships": rel("version", "gameCenterAchievementVersions", v2),
+            }
+        },
+    )
     assert status == 409
 
 
@@ -98,8 +134,7 @@ async def test_a_version_in_an_open_submission_cannot_be_added_again(api: Api) -
 
 
 async def test_item_relationships_are_checked(api: Api) -> None:
-    """An item must name exactly one existing Game Center version by its own relationship; a relationship the
-    spec does not have, a wrong type string or a version id of another kind are refused."""
+    """Unknown relationships, wrong types, another kind's version, none or a missing submission: all 409."""
     _a, v1 = await api.create_achievement("rs.rel")
     sub = await new_submission(api)
     status, doc = await add(api, sub, v1, "gameCenterAchievementVersions")  # not a relationship of the schema
@@ -108,8 +143,12 @@ async def test_item_relationships_are_checked(api: Api) -> None:
     assert status == 409, doc
     status, doc = await add(api, sub, v1, "gameCenterLeaderboardVersion", "gameCenterLeaderboardVersions")
     assert status == 409 and "There is no gameCenterLeaderboardVersions" in doc["errors"][0]["detail"]
-    body = {"data": {"type": "reviewSubmissionItems", "relationships": rel("reviewSubmission", "reviewSubmissions",
-                                                                             sub)}}
+    body = {
+        "data": {
+            "type": "reviewSubmissionItems",
+            "relationships": rel("reviewSubmission", "reviewSubmissions", sub),
+        }
+    }
     status, doc, _ = await api.post("/v1/reviewSubmissionItems", body)
     assert status == 409 and doc["errors"][0]["code"] == "ENTITY_ERROR.RELATIONSHIP.REQUIRED"
     status, doc = await add(api, "nope", v1)
@@ -118,7 +157,7 @@ async def test_item_relationships_are_checked(api: Api) -> None:
 
 
 async def test_only_editable_versions_and_at_most_200_items(api: Api) -> None:
-    """A LIVE version cannot be submitted; the 201st item of a submission is refused (Apple: 200 components)."""
+    """A LIVE version cannot be submitted; the 201st item of a submission is refused (Apple: 200)."""
     _a, v1 = await api.create_achievement("rs.live")
     live(api.sim, v1)
     sub = await new_submission(api)
@@ -127,8 +166,17 @@ async def test_only_editable_versions_and_at_most_200_items(api: Api) -> None:
     # fill the submission with 200 items directly in the store, then ask for one more over HTTP
     state = api.sim.state
     for n in range(200):
-        state.put("reviewSubmissionItems", {"id": f"fill-{n}", "seq": state.next_seq(), "submission_id": sub,
-                                            "rel": ACH, "version_id": f"none-{n}", "state": "READY_FOR_REVIEW"})
+        state.put(
+            "reviewSubmissionItems",
+            {
+                "id": f"fill-{n}",
+                "seq": state.next_seq(),
+                "submission_id": sub,
+                "rel": ACH,
+                "version_id": f"none-{n}",
+                "state": "READY_FOR_REVIEW",
+            },
+        )
     _b, other = await api.create_achievement("rs.more")
     status, doc = await add(api, sub, other)
     assert status == 409 and "at most 200" in doc["errors"][0]["detail"], doc
@@ -141,40 +189,55 @@ async def test_list_by_app_platform_and_state_with_paging(api: Api) -> None:
     ios = [await new_submission(api) for _ in range(3)]
     mac = await new_submission(api, "MAC_OS")
     default = await new_submission(api, None)
-    status, doc, _ = await api.get("/v1/reviewSubmissions", params={
-        "filter[app]": api.sim.app_id, "filter[platform]": "IOS", "filter[state]": "READY_FOR_REVIEW", "limit": "2"})
+    status, doc, _ = await api.get(
+        "/v1/reviewSubmissions",
+        params={
+            "filter[app]": api.sim.app_id,
+            "filter[platform]": "IOS",
+            "filter[state]": "READY_FOR_REVIEW",
+            "limit": "2",
+        },
+    )
     assert status == 200
     seen = [r["id"] for r in doc["data"]]
     status, doc, _ = await api.get(doc["links"]["next"])
     seen += [r["id"] for r in doc["data"]]
     assert seen == [*ios, default] and mac not in seen
-    status, doc, _ = await api.get("/v1/reviewSubmissions", params={
-        "filter[app]": api.sim.app_id, "filter[state]": "WAITING_FOR_REVIEW"})
+    status, doc, _ = await api.get(
+        "/v1/reviewSubmissions", params={"filter[app]": api.sim.app_id, "filter[state]": "WAITING_FOR_REVIEW"}
+    )
     assert doc["data"] == []
     status, doc, _ = await api.get("/v1/reviewSubmissions", params={"filter[app]": "999"})
     assert doc["data"] == []
 
 
 async def test_first_time_components_cannot_be_sent_alone(api: Api) -> None:
-    """A submission holding the first version of an achievement (never live) is not sent: Apple wants first-time
-    components with an app version. Nothing changes state."""
+    """A first version (never live) is not sent without an app version (409); nothing changes state."""
     _a, v1 = await api.create_achievement("rs.first")
     sub = await new_submission(api)
     assert (await add(api, sub, v1))[0] == 201
-    status, doc, _ = await api.patch(f"/v1/reviewSubmissions/{sub}", {"data": {
-        "type": "reviewSubmissions", "id": sub, "attributes": {"submitted": True}}})
+    status, doc, _ = await api.patch(
+        f"/v1/reviewSubmissions/{sub}",
+        {"data": {"type": "reviewSubmissions", "id": sub, "attributes": {"submitted": True}}},
+    )
     assert status == 409 and "app version" in doc["errors"][0]["detail"], doc
     assert api.sim.state.data["reviewSubmissions"][sub]["state"] == "READY_FOR_REVIEW"
     assert api.sim.state.versions()[0]["state"] == "PREPARE_FOR_SUBMISSION"
 
 
 async def test_cancel_and_delete_item(api: Api) -> None:
-    """Deleting an item frees its version for another submission; canceling a sent submission returns its
-    versions to PREPARE_FOR_SUBMISSION and frees them too."""
+    """Deleting an item or canceling a sent submission frees its versions (PREPARE_FOR_SUBMISSION again)."""
     ach, v1 = await api.create_achievement("rs.cancel")
     live(api.sim, v1)
-    _s, doc, _ = await api.post("/v2/gameCenterAchievementVersions", {"data": {
-        "type": "gameCenterAchievementVersions", "relationships": rel("achievement", "gameCenterAchievements", ach)}})
+    _s, doc, _ = await api.post(
+        "/v2/gameCenterAchievementVersions",
+        {
+            "data": {
+                "type": "gameCenterAchievementVersions",
+                "relationships": rel("achievement", "gameCenterAchievements", ach),
+            }
+        },
+    )
     v2 = doc["data"]["id"]
     first = await new_submission(api)
     _s, item = await add(api, first, v2)
@@ -182,11 +245,15 @@ async def test_cancel_and_delete_item(api: Api) -> None:
     assert status == 204
     second = await new_submission(api)
     assert (await add(api, second, v2))[0] == 201
-    status, doc, _ = await api.patch(f"/v1/reviewSubmissions/{second}", {"data": {
-        "type": "reviewSubmissions", "id": second, "attributes": {"submitted": True}}})
+    status, doc, _ = await api.patch(
+        f"/v1/reviewSubmissions/{second}",
+        {"data": {"type": "reviewSubmissions", "id": second, "attributes": {"submitted": True}}},
+    )
     assert status == 200
-    status, doc, _ = await api.patch(f"/v1/reviewSubmissions/{second}", {"data": {
-        "type": "reviewSubmissions", "id": second, "attributes": {"canceled": True}}})
+    status, doc, _ = await api.patch(
+        f"/v1/reviewSubmissions/{second}",
+        {"data": {"type": "reviewSubmissions", "id": second, "attributes": {"canceled": True}}},
+    )
     assert status == 200 and doc["data"]["attributes"]["state"] == "COMPLETE"
     assert next(v for v in api.sim.state.versions() if v["id"] == v2)["state"] == "PREPARE_FOR_SUBMISSION"
     assert (await add(api, await new_submission(api), v2))[0] == 201
@@ -199,7 +266,12 @@ async def test_items_of_another_app_are_refused() -> None:
     async with Simulator(sim_config()) as sim, aiohttp.ClientSession() as session:
         api = Api(sim, session)
         _a, v1 = await api.create_achievement("rs.other")
-        sim.state.data["apps"]["42"] = {"id": "42", "name": "Other", "bundleId": "com.x.other", "detail_id": "0"}
+        sim.state.data["apps"]["42"] = {
+            "id": "42",
+            "name": "Other",
+            "bundleId": "com.x.other",
+            "detail_id": "0",
+        }
         body = {"data": {"type": "reviewSubmissions", "relationships": rel("app", "apps", "42")}}
         _s, doc, _ = await api.post("/v1/reviewSubmissions", body)
         status, doc = await add(api, doc["data"]["id"], v1)

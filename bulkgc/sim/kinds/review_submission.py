@@ -31,7 +31,18 @@ from .. import errors as E
 from ..call import Call, Handler, Result
 from ..generic import check_id, created, find, get_instance, ok, related, related_routes
 from ..jsonapi import paged_links
-from ..resources import EDITABLE_STATES, KINDS, RESOURCES, Kind, Rel, Resource, fields, register, to_many, to_one
+from ..resources import (
+    EDITABLE_STATES,
+    KINDS,
+    RESOURCES,
+    Kind,
+    Rel,
+    Resource,
+    fields,
+    register,
+    to_many,
+    to_one,
+)
 
 SUBMISSION, ITEM = "review_submission", "review_submission_item"
 SUBMISSIONS, ITEMS = "reviewSubmissions", "reviewSubmissionItems"
@@ -80,7 +91,13 @@ def register_resources() -> None:
             fields("state"),
             {
                 "*": tuple(
-                    Rel(item_relationship(kind), kind.version, False, "data", _version_of(item_relationship(kind)))
+                    Rel(
+                        item_relationship(kind),
+                        kind.version,
+                        False,
+                        "data",
+                        _version_of(item_relationship(kind)),
+                    )
                     for kind in KINDS.values()
                 )
             },
@@ -136,7 +153,8 @@ def _named_version(call: Call) -> tuple[str, Kind, dict[str, Any]]:
         )
     if len(named) > 1:
         raise E.relationship_invalid(
-            "/data/relationships", f"A review submission item submits one thing; got {', '.join(sorted(named))}."
+            "/data/relationships",
+            f"A review submission item submits one thing; got {', '.join(sorted(named))}.",
         )
     name = named[0]
     link = rels[name]["data"]
@@ -235,8 +253,10 @@ def _send(call: Call, rec: dict[str, Any]) -> None:
         )
     items = _items_of(call, rec["id"])
     if not items:
-        raise E.state_invalid("The submission has no items; add at least one before submitting it.",
-                              pointer="/data/attributes/submitted")
+        raise E.state_invalid(
+            "The submission has no items; add at least one before submitting it.",
+            pointer="/data/attributes/submitted",
+        )
     versions = []
     for item in items:
         kind_name, version = s.version(item["version_id"]) or ("", None)
@@ -262,8 +282,10 @@ def _send(call: Call, rec: dict[str, Any]) -> None:
 def _cancel(call: Call, rec: dict[str, Any]) -> None:
     """[INFER] a withdrawn submission ends (COMPLETE); its versions return to PREPARE_FOR_SUBMISSION."""
     if rec["state"] not in (OPEN, "WAITING_FOR_REVIEW", "UNRESOLVED_ISSUES"):
-        raise E.state_invalid(f"The submission is {rec['state']}; it cannot be canceled now.",
-                              pointer="/data/attributes/canceled")
+        raise E.state_invalid(
+            f"The submission is {rec['state']}; it cannot be canceled now.",
+            pointer="/data/attributes/canceled",
+        )
     s = call.sim.state
     for item in _items_of(call, rec["id"]):
         found = s.version(item["version_id"])
@@ -298,7 +320,8 @@ def create_item() -> Handler:
                 )
             if version["state"] not in EDITABLE_STATES:
                 raise E.state_invalid(
-                    f"Version {version['version']} of this {kind.label} is {version['state']}; only a version in "
+                    f"Version {version['version']} of this {kind.label} is {version['state']}; "
+                    "only a version in "
                     f"{', '.join(sorted(EDITABLE_STATES))} can be submitted for review.",
                     pointer=pointer,
                 )
