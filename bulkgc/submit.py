@@ -333,7 +333,10 @@ async def wait_for_images(
             with anyio.move_on_after(settings.poll_interval):
                 await stop.wait()
     for p, locale, remote in waiting:
-        out.append(_image_row(p, locale, remote, "IMAGE_NOT_COMPLETE"))
+        row = _image_row(p, locale, remote, "IMAGE_NOT_COMPLETE")
+        if stop.is_set():  # stopped while waiting (signal, --deadline): resumable, not a failure
+            row.outcome, row.error_codes, row.message = "interrupted", [], "stopped while it was processing"
+        out.append(row)
     return out
 
 
@@ -493,6 +496,8 @@ class Submitter:
             if isinstance(exc, FATAL):
                 raise
             row.outcome, row.error_codes, row.message = "failed", codes_of(exc), str(exc)
+            if self.journal is not None:
+                await self.journal.put(key, state="failed", error_codes=row.error_codes)
         else:
             item: Resource = doc.one
             row.outcome, row.image_id = "done", None
@@ -720,7 +725,9 @@ async def _submit(
     for sid, members in holding.items():
         if not sid:
             continue
-        if settings.send and added_ok and not stop.is_set():
+        if settings.send and not (added_ok and not stop.is_set()):
+            lines.append(f"review submission {sid} is not sent: not every item could be added (see below)")
+        elif settings.send:
             await submitter.send(sid, [c for c in members if c.first_time])
             results.append(submitter.results[-1])
         elif not settings.send:

@@ -19,6 +19,22 @@ from bulkgc.report import RunReport, format_summary, write_json_report, write_ju
 
 T = TypeVar("T")
 
+EPILOG = """\
+examples:
+  bulkgc push manifests/mygame.toml                  # push; run it again to resume
+  bulkgc push manifests/mygame.toml --deadline 5h30m --report report.json --junit junit.xml
+  bulkgc push manifests/mygame.toml --submit         # then add the edited versions to a review submission
+  bulkgc push manifests/mygame.toml --submit --send  # ... and send it to App Review
+
+exit codes:
+  0  everything is done (with --submit: and submitted)
+  1  some items failed or could not be applied; with --submit, also what blocks the submission (not
+     submitted when the push did not finish cleanly)
+  2  invalid input or usage (manifest, icons, flags, --submit with --api v1): nothing was sent
+  3  authentication or configuration (key, key id, issuer id, journal in use)
+  4  interrupted (signal or --deadline): run the same command again to resume
+"""
+
 # After the first SIGINT/SIGTERM in-flight requests get this long to finish before they are cancelled.
 STOP_GRACE_SECONDS = 8.0
 
@@ -29,7 +45,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                                    "create/update achievements, leaderboards and localizations, upload icons, wait until "
                                    "App Store Connect has processed them. Run it again to resume. With --submit, then "
                                    "add the edited versions to a review submission as `bulkgc submit` does "
-                                   "(--send: and send it; --platform: of a new submission).")
+                                   "(--send: and send it; --platform: of a new submission).",
+                       epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_arguments(p)
     p.set_defaults(run=run)
 
