@@ -273,3 +273,50 @@ async def test_plan_shows_what_submit_would_add(tmp_path: Path, capsys: pytest.C
 
 def push_ok(report: Any) -> bool:
     return bool(report.exit_code == 0)
+
+
+async def test_lost_answers_are_looked_up_not_repeated(tmp_path: Path) -> None:
+    """Lost answers of the submission POST, an item POST and the send PATCH: no duplicate, sent, exit 0."""
+    wl = make_workload(tmp_path / "wl", 3, ("en-US",), leaderboards=1)
+    async with Simulator(fast_sim_config(app_id=wl.app_id, part_size=4096)) as sim:
+        settings = settings_for(sim, wl.manifest, tmp_path, request_timeout=5.0)
+        assert (await push(settings)).exit_code == 0
+        release_everything(sim)
+        for vendor in wl.vendors:
+            wl.set_text(vendor, "en-US", "name", f"{vendor} again")
+        wl.set_text(wl.boards[0], "en-US", "name", "Board again", kind="leaderboard")
+        assert (await push(settings)).exit_code == 0
+        for route, method in (
+            ("/v1/reviewSubmissions", "POST"),
+            ("/v1/reviewSubmissionItems", "POST"),
+            ("/v1/reviewSubmissions/*", "PATCH"),
+        ):
+            sim.add_fault(FaultRule(kind="drop_after_apply", method=method, route_glob=route, count=1))
+        report, _ = await submit(settings.replace(send=True))
+        assert report.exit_code == 0, format_summary(report)
+        (sub,) = submissions(sim)
+        assert sub["state"] == "WAITING_FOR_REVIEW"
+        held = [i["version_id"] for i in items_of(sim, sub["id"])]
+        assert len(held) == len(set(held)) == 4
+        dropped = [r for r in sim.requests if r.dropped]
+        assert len(dropped) == 3, [(r.method, r.route) for r in dropped]
+
+
+async def test_deadline_while_an_image_processes_is_resumable(tmp_path: Path) -> None:
+    """--deadline reached while waiting for an image: exit 4, nothing added; the re-run submits everything."""
+    wl = make_workload(tmp_path / "wl", 2, ("en-US",))
+    async with Simulator(fast_sim_config(app_id=wl.app_id, part_size=4096)) as sim:
+        settings = settings_for(sim, wl.manifest, tmp_path)
+        sim.add_fault(
+            FaultRule(kind="stuck", method="PATCH", route_glob="/v2/gameCenterAchievementImages/*", count=1)
+        )
+        await push(settings.replace(processing_timeout=0.2, image_attempts=1))
+        sim.clear_faults()
+        report, _ = await submit(settings.replace(deadline=0.3, processing_timeout=30))
+        assert report.exit_code == 4 and report.interrupted
+        assert submissions(sim) == []
+        (stuck,) = [i for i in sim.state.images() if i.get("outcome") == "stuck"]
+        with sim.state.lock:
+            sim.state.data["images"][stuck["id"]].update(outcome=None, done_at=0)
+        again, _ = await submit(settings)
+        assert again.exit_code == 0 and len(items_of(sim, submissions(sim)[0]["id"])) == 2
