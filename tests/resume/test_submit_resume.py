@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
-from crashbed import SimProc, run_push
+from crashbed import PY, SimProc, run_push
 from workload import make_workload
 
 from bulkgc.journal import Journal
@@ -89,12 +91,18 @@ def test_push_submit_command_line_pushes_then_submits_with_one_report(tmp_path: 
         assert done.returncode == 0, done.stderr[-3000:]
         listed = [line for line in done.stdout.splitlines() if line.startswith("added ")]
         assert len(listed) == 3 and "left READY_FOR_REVIEW" in done.stdout
-        import json
-
         doc = json.loads(report.read_text())
         kinds = {(i["kind"], i["outcome"]) for i in doc["items"]}
         assert ("image", "done") in kinds and ("review", "done") in kinds
         assert len(sim.state.data["reviewSubmissionItems"]) == 3
+        status = subprocess.run(
+            [PY, "-m", "bulkgc", "status", str(wl.manifest), "--journal", str(journal), "--json"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        rows = json.loads(status.stdout)["review"]
+        assert {r["review_item"] for r in rows} == set(sim.state.data["reviewSubmissionItems"])
         sent = run_push(sim, wl.manifest, journal, "--submit", "--send")
         assert sent.returncode == 1 and "FIRST_TIME_NEEDS_APP_VERSION" in sent.stdout
         assert "Traceback" not in sent.stderr
