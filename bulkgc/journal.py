@@ -33,8 +33,8 @@ from bulkgc.errors import JournalError
 
 #: Schema version written to `PRAGMA user_version`.
 SCHEMA_VERSION = 2
-#: levels of item the journal records: an item (achievement, leaderboard, ...), one of its localizations, an image,
-#: and an item's version added to a review submission (`bulkgc submit`)
+#: levels of item the journal records: an item (achievement, leaderboard, ...), one of its localizations,
+#: an image, and an item's version added to a review submission (`bulkgc submit`)
 KINDS = ("item", "localization", "image", "review")
 
 # MIGRATIONS[v] brings a schema at version v to v + 1; version 0 is an empty file.

@@ -13,9 +13,9 @@ from bulkgc.submit import plan_with_submission
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("plan", help="show what push would do (reads only)",
-                       description="Read App Store Connect, compare with the manifest and print the actions a "
-                                   "push would take, then (v2) the versions `bulkgc submit` would add to a review "
-                                   "submission. Changes nothing.")
+                       description="Read App Store Connect, compare with the manifest and print the actions "
+                                   "a push would take, then (v2) the versions `bulkgc submit` would add to a "
+                                   "review submission. Changes nothing.")
     add_arguments(p, only={"manifest", "assets", "api", "base_url", "key_id", "issuer_id", "private_key_path",
                            "api_key_json", "on_live", "api_concurrency", "request_timeout", "token_lifetime",
                            "platform"})

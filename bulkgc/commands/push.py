@@ -41,11 +41,11 @@ STOP_GRACE_SECONDS = 8.0
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("push", help="push achievements, leaderboards, localizations and icons (resumable)",
-                       description="Read App Store Connect, compare with the manifest and do only what differs: "
-                                   "create/update achievements, leaderboards and localizations, upload icons, wait until "
-                                   "App Store Connect has processed them. Run it again to resume. With --submit, then "
-                                   "add the edited versions to a review submission as `bulkgc submit` does "
-                                   "(--send: and send it; --platform: of a new submission).",
+                       description="Read App Store Connect, compare with the manifest and do only what "
+                                   "differs: create/update achievements, leaderboards and localizations, upload "
+                                   "icons, wait until App Store Connect has processed them. Run it again to resume. "
+                                   "With --submit, then add the edited versions to a review submission as "
+                                   "`bulkgc submit` does (--send: and send it; --platform: of a new submission).",
                        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_arguments(p)
     p.set_defaults(run=run)
@@ -64,7 +64,7 @@ async def _watch_signals(stop: anyio.Event, scope: anyio.CancelScope, out: Any) 
 
 
 async def run_with_signals(work: Callable[[anyio.Event], Awaitable[T]]) -> T | None:
-    """Run `work(stop)` so that SIGINT/SIGTERM stop it gracefully; None when it had to be cancelled outright."""
+    """Run `work(stop)` so SIGINT/SIGTERM stop it gracefully; None when it had to be cancelled outright."""
     stop = anyio.Event()
     result: T | None = None
     with anyio.CancelScope() as work_scope:
@@ -119,8 +119,8 @@ def run(args: argparse.Namespace) -> int:
         return finish(settings, report)
     code = finish(settings.replace(report=None, junit=None), report)  # one report for both, written below
     if report is None or code != 0:
-        print(f"bulkgc: not submitting for review: the push did not finish cleanly (exit {code}); run the same "
-              "command again", file=sys.stderr)
+        print(f"bulkgc: not submitting for review: the push did not finish cleanly (exit {code}); run the "
+              "same command again", file=sys.stderr)
         if report is not None:
             finish_reports(settings, report)
         return code

@@ -44,8 +44,10 @@ def run(args: argparse.Namespace) -> int:
                                                    "outcome": last.outcome, "command": last.command},
             "unfinished": [{"item": i.item_key, "state": i.state, "image_id": i.remote_id} for i in unfinished],
             "failed": [{"item": i.item_key, "codes": i.error_codes, "detail": i.detail} for i in failed],
-            "review": [{"item": i.item_key, "state": i.state, "submission": i.parent_id, "review_item": i.remote_id}
-                       for i in reviews],
+            "review": [
+                {"item": i.item_key, "state": i.state, "submission": i.parent_id, "review_item": i.remote_id}
+                for i in reviews
+            ],
         }, indent=2))
         return 0
     print(f"Journal: {path}")
