@@ -106,6 +106,9 @@ def test_push_submit_command_line_pushes_then_submits_with_one_report(tmp_path: 
         sent = run_push(sim, wl.manifest, journal, "--submit", "--send")
         assert sent.returncode == 1 and "FIRST_TIME_NEEDS_APP_VERSION" in sent.stdout
         assert "Traceback" not in sent.stderr
+        # no key material or token in anything a person or a CI log sees
+        seen = done.stdout + done.stderr + sent.stdout + sent.stderr + report.read_text()
+        assert "eyJ" not in seen and "BEGIN" not in seen
         assert sim.assert_conforms() > 0
     finally:
         sim.stop()
