@@ -2,10 +2,10 @@
 
     BulkgcError                    every error bulkgc raises on purpose; `str()` says what to do next
     ├── ConfigError                bad flags, environment, credentials (exit 3 for credentials, 2 for usage)
+    │   └── UsageError             something the command needs was not given (exit 2, with the usage line)
     ├── ManifestError              the manifest cannot be read or is invalid (exit 2); carries `problems`
     ├── InvalidImageError          an icon fails the local checks (exit 2); carries `problems`
     ├── JournalError               the resume journal is locked, corrupt or from a newer bulkgc
-    ├── UsageError                 a command that cannot work as asked, e.g. `submit --api v1` (exit 2)
     ├── InterruptedRun             the run stopped early (signal, deadline) and can be resumed (exit 4)
     └── ApiError                   App Store Connect answered with an ErrorResponse or failed to answer
         ├── AuthError              401/403: key, key id, issuer or token rejected (exit 3)
@@ -31,6 +31,10 @@ class BulkgcError(Exception):
 
 class ConfigError(BulkgcError):
     """Configuration or credentials are missing or malformed."""
+
+
+class UsageError(ConfigError):
+    """The command line is incomplete (e.g. no manifest given): exit 2 with the command's usage line."""
 
 
 @dataclass(frozen=True)
@@ -75,10 +79,6 @@ class InvalidImageError(_ProblemsError):
 
 class JournalError(BulkgcError):
     """The resume journal is locked by another run, corrupt, or of an unknown schema version."""
-
-
-class UsageError(BulkgcError):
-    """A command or flag that cannot work as asked (e.g. `submit --api v1`): exit 2, nothing was sent."""
 
 
 class InterruptedRun(BulkgcError):

@@ -30,11 +30,11 @@ from bulkgc.errors import (
 )
 from bulkgc.executor import Executor
 from bulkgc.journal import AsyncJournal, Journal
-from bulkgc.ledger import Ledger
+from bulkgc.ledger import Ledger, key_of
 from bulkgc.manifest import Manifest, load_manifest
 from bulkgc.plan import Plan, build_plan
 from bulkgc.progress import NullSink, ProgressSink
-from bulkgc.report import RunReport
+from bulkgc.report import RunReport, save_last_report
 from bulkgc.scan import ImageInfo, ScanCache, scan_images
 
 # ---------------------------------------------------------------------------------------------- inputs
@@ -42,7 +42,7 @@ from bulkgc.scan import ImageInfo, ScanCache, scan_images
 
 async def load_inputs(settings: RunSettings) -> tuple[Manifest, dict[str, ImageInfo]]:
     """Load the manifest and check every icon; raises ManifestError / InvalidImageError listing every problem."""
-    manifest = await anyio.to_thread.run_sync(lambda: load_manifest(settings.manifest, assets_dir=settings.assets))
+    manifest = await anyio.to_thread.run_sync(lambda: load_manifest(settings.manifest_file, assets_dir=settings.assets))
     paths = sorted({Path(p) for p in manifest.images()})
     # icons unchanged since the last run are not decoded again (most of a no-op run's CPU otherwise)
     cache = ScanCache(settings.journal_path.parent / "scan-cache.json")
@@ -60,6 +60,7 @@ def credentials_from(settings: RunSettings) -> Credentials:
         private_key_path=settings.private_key_path,
         private_key=settings.private_key,
         api_key_json=settings.api_key_json,
+        key_id_origin=settings.origin("key_id"),
     )
 
 
@@ -84,8 +85,11 @@ async def push(
     stop: anyio.Event | None = None,
     credentials: Credentials | None = None,
     on_plan: Callable[[Plan], None] | None = None,
+    on_target: Callable[[str, str], None] | None = None,
 ) -> RunReport:
-    """The whole push. Returns a RunReport; raises BulkgcError subclasses for run-level failures."""
+    """The whole push. Returns a RunReport; raises BulkgcError subclasses for run-level failures.
+
+    `on_target(app_id, key_id)` is called once the inputs and key are checked, before any request."""
     sink = sink or NullSink()
     stop = stop or anyio.Event()
     started = time.time()
@@ -93,6 +97,8 @@ async def push(
     config = client_config(settings)
     manifest, images = await load_inputs(settings)
     creds = credentials or credentials_from(settings)
+    if on_target is not None:
+        on_target(manifest.app_id, creds.key_id)
     tokens = TokenProvider(creds, lifetime=settings.token_lifetime)
     journal = await anyio.to_thread.run_sync(lambda: Journal.open(settings.journal_path, run_command="push"))
     ajournal = AsyncJournal(journal)
@@ -116,7 +122,8 @@ async def push(
                     budget_bound = client.budget.budget_bound
                     work = [la.image for p in plan.items if p.has_work for la in p.localizations
                             if la.image is not None and la.image.action != "none"]
-                    sink.on_plan(images=len(work), bytes_total=sum(i.info.size for i in work), items=len(plan.items))
+                    sink.on_plan(images=len(work), bytes_total=sum(i.info.size for i in work), items=len(plan.items),
+                                 stages=stage_items(plan))
                     await executor.run(plan)
                 except BaseExceptionGroup as eg:
                     raise meaningful_error(eg, (*FATAL, BulkgcError)) from None
@@ -131,7 +138,8 @@ async def push(
         stats["plan_reads"] = plan.reads
         stats["journal_writes"], stats["journal_transactions"] = ajournal.writes, ajournal.transactions
         report = RunReport(command="push", started=started, finished=time.time(), items=ledger.results,
-                           totals=stats, exit_code=EXIT_OK, interrupted=interrupted, resume_hint="")
+                           totals=stats, exit_code=EXIT_OK, interrupted=interrupted, resume_hint="",
+                           target=target_of(settings, manifest, creds))
         failed = any(r.outcome in ("failed", "blocked") for r in ledger.results)
         if interrupted:
             report.exit_code = EXIT_INTERRUPTED
@@ -140,10 +148,40 @@ async def push(
             report.exit_code = EXIT_ITEMS_FAILED
         await ajournal.finish_run(run_id, "interrupted" if interrupted else ("failed" if failed else "ok"),
                                   {k: v for k, v in report.counts_by_outcome().items()})
+        # `bulkgc status --html` renders this run from here later, without the network
+        await anyio.to_thread.run_sync(save_last_report, report, settings.journal_path)
         return report
     finally:
         sink.close()
         await anyio.to_thread.run_sync(journal.close)
+
+
+def stage_items(plan: Plan) -> dict[str, list[str]]:
+    """The item keys each progress stage has work for (see `bulkgc.progress.STAGES`); only what will be sent."""
+    texts: list[str] = []
+    uploads: list[str] = []
+    processing: list[str] = []
+    for p in plan.items:
+        if not p.has_work:
+            continue
+        if p.action != "none" or p.version_action == "create":
+            texts.append(key_of(p))
+        for la in p.localizations:
+            if la.action != "none":
+                texts.append(key_of(p, "localization", la.locale))
+            if la.image is None:
+                continue
+            if la.image.action in ("upload", "replace", "resume"):
+                uploads.append(key_of(p, "image", la.locale))
+            if la.image.action != "none":
+                processing.append(key_of(p, "image", la.locale))
+    return {"texts": texts, "uploads": uploads, "processing": processing}
+
+
+def target_of(settings: RunSettings, manifest: Manifest, creds: Credentials) -> dict[str, str]:
+    """Where a run sends its requests, for reports: base URL, app id, API version, key id (never the key)."""
+    return {"base_url": settings.base_url, "app_id": manifest.app_id, "api": settings.api,
+            "key_id": creds.key_id}
 
 
 async def _deadline(seconds: float, stop: anyio.Event) -> None:
@@ -151,10 +189,15 @@ async def _deadline(seconds: float, stop: anyio.Event) -> None:
     stop.set()
 
 
-async def plan_only(settings: RunSettings, *, credentials: Credentials | None = None) -> Plan:
-    """Read App Store Connect and return the plan; changes nothing and writes no journal."""
+async def plan_only(settings: RunSettings, *, credentials: Credentials | None = None,
+                    on_target: Callable[[str, str], None] | None = None) -> Plan:
+    """Read App Store Connect and return the plan; changes nothing and writes no journal.
+
+    `on_target(app_id, key_id)` is called once the inputs and key are checked, before any request."""
     config = client_config(settings)
     manifest, images = await load_inputs(settings)
     creds = credentials or credentials_from(settings)
+    if on_target is not None:
+        on_target(manifest.app_id, creds.key_id)
     async with AscClient(config, TokenProvider(creds, lifetime=settings.token_lifetime)) as client:
         return await build_plan(client, settings.api, manifest, images, on_live=settings.on_live)

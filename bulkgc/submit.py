@@ -17,6 +17,7 @@ Every added item is journalled (`review:<kind>:<vendor>`, the submission as its 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,7 +65,8 @@ def refuse_v1(settings: RunSettings) -> None:
     if settings.api != "v2":
         raise UsageError(
             "submit needs the v2 API: review submissions take an item's version, and the deprecated v1 "
-            "endpoints (--api v1) have no versions. Run it without --api v1 (or with --api v2)."
+            "endpoints (--api v1) have no versions. Run it without --api v1 (or with --api v2). Nothing was "
+            "sent to App Store Connect."
         )
 
 
@@ -145,19 +147,19 @@ class SubmissionPlan:
         def row(c: Candidate) -> dict[str, Any]:
             return {
                 "kind": c.plan.kind.name,
-                "vendorIdentifier": c.plan.vendor_id,
-                "versionId": c.version_id,
+                "vendor_identifier": c.plan.vendor_id,
+                "version_id": c.version_id,
                 "version": c.number,
                 "state": c.state,
-                "firstTime": c.first_time,
-                "submissionId": c.submission_id,
+                "first_time": c.first_time,
+                "submission_id": c.submission_id,
             }
 
         return {
             "platform": self.platform,
             "add": [row(c) for c in self.to_add],
-            "afterPush": [row(c) for c in self.pending],
-            "alreadyInSubmission": [row(c) for c in self.already],
+            "after_push": [row(c) for c in self.pending],
+            "already_in_submission": [row(c) for c in self.already],
             "submissions": [
                 {"id": sid, "new": sid is None, "items": len(items)} for sid, items in self.batches
             ],
@@ -348,7 +350,7 @@ def _image_row(p: ItemPlan, locale: str, remote: RemoteImage, why: str) -> ItemR
     )
     return ItemResult(
         kind="image",
-        item_kind=p.kind.name,
+        gc_kind=p.kind.name,
         vendor_identifier=p.vendor_id,
         locale=locale,
         action="submit",
@@ -396,7 +398,7 @@ def unpushed_rows(plan: Plan) -> list[ItemResult]:
         out.append(
             ItemResult(
                 kind=p.kind.name,
-                item_kind=p.kind.name,
+                gc_kind=p.kind.name,
                 vendor_identifier=p.vendor_id,
                 action="submit",
                 outcome="blocked",
@@ -476,7 +478,7 @@ class Submitter:
         started = time.time()
         row = ItemResult(
             kind="review",
-            item_kind=c.plan.kind.name,
+            gc_kind=c.plan.kind.name,
             vendor_identifier=c.plan.vendor_id,
             action="add",
             started=started,
@@ -535,7 +537,7 @@ class Submitter:
         """PATCH `submitted: true`; first-time components are not sent alone (Apple refuses them)."""
         row = ItemResult(
             kind="submission",
-            item_kind="submission",
+            gc_kind="submission",
             vendor_identifier=submission_id,
             action="send",
             started=time.time(),
@@ -584,6 +586,7 @@ async def submit(
     stop: anyio.Event | None = None,
     credentials: Credentials | None = None,
     inputs: tuple[Manifest, dict[str, ImageInfo]] | None = None,
+    on_target: Callable[[str, str], None] | None = None,
 ) -> tuple[RunReport, list[str]]:
     """The whole submit: (report, lines for people). Raises BulkgcError subclasses for run-level failures."""
     refuse_v1(settings)
@@ -592,6 +595,8 @@ async def submit(
     config = client_config(settings)
     manifest, images = inputs or await load_inputs(settings)
     creds = credentials or credentials_from(settings)
+    if on_target is not None:
+        on_target(manifest.app_id, creds.key_id)
     journal = await anyio.to_thread.run_sync(
         lambda: Journal.open(settings.journal_path, run_command="submit")
     )
@@ -599,7 +604,7 @@ async def submit(
     lines: list[str] = []
     try:
         run_id = await ajournal.start_run(
-            str(settings.manifest),
+            str(settings.manifest_file),
             {"api": settings.api, "command": "submit", "platform": settings.platform, "send": settings.send},
         )
         async with AscClient(config, TokenProvider(creds, lifetime=settings.token_lifetime)) as client:
@@ -670,7 +675,7 @@ async def _submit(
         results.append(
             ItemResult(
                 kind="review",
-                item_kind=c.plan.kind.name,
+                gc_kind=c.plan.kind.name,
                 vendor_identifier=c.plan.vendor_id,
                 action="none",
                 outcome="unchanged",
@@ -682,7 +687,7 @@ async def _submit(
         results.append(
             ItemResult(
                 kind="review",
-                item_kind=p.kind.name,
+                gc_kind=p.kind.name,
                 vendor_identifier=p.vendor_id,
                 action="none",
                 outcome="unchanged",
@@ -707,13 +712,13 @@ async def _submit(
             lines.append(
                 f"review submission {used} ({sp.platform}): {submitter.added.get(used, 0)} item(s) added"
             )
-    done = {(r.item_kind, r.vendor_identifier) for r in submitter.results}
+    done = {(r.gc_kind, r.vendor_identifier) for r in submitter.results}
     for c in sp.to_add:
         if (c.plan.kind.name, c.plan.vendor_id) not in done:
             submitter.results.append(
                 ItemResult(
                     kind="review",
-                    item_kind=c.plan.kind.name,
+                    gc_kind=c.plan.kind.name,
                     vendor_identifier=c.plan.vendor_id,
                     action="add",
                     outcome="interrupted",
@@ -741,12 +746,19 @@ async def _submit(
 
 
 async def plan_with_submission(
-    settings: RunSettings, *, credentials: Credentials | None = None
+    settings: RunSettings,
+    *,
+    credentials: Credentials | None = None,
+    on_target: Callable[[str, str], None] | None = None,
 ) -> tuple[Plan, SubmissionPlan | None]:
-    """`bulkgc plan`: the push plan and (v2) what `bulkgc submit` would add. Changes nothing."""
+    """`bulkgc plan`: the push plan and (v2) what `bulkgc submit` would add. Changes nothing.
+
+    `on_target(app_id, key_id)` is called once the inputs and key are checked, before any request."""
     config = client_config(settings)
     manifest, images = await load_inputs(settings)
     creds = credentials or credentials_from(settings)
+    if on_target is not None:
+        on_target(manifest.app_id, creds.key_id)
     async with AscClient(config, TokenProvider(creds, lifetime=settings.token_lifetime)) as client:
         plan = await build_plan(client, settings.api, manifest, images, on_live=settings.on_live)
         if settings.api != "v2":

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import json
 import shlex
 import sys
 
 import anyio
 
-from bulkgc.commands.push import run_with_signals
-from bulkgc.config import RunSettings, add_arguments, from_sources
+from bulkgc.commands import HELP_LAYOUT, help_epilog
+from bulkgc.commands.push import announce_target, run_with_signals
+from bulkgc.config import RunSettings, add_arguments, resolve
 from bulkgc.errors import EXIT_INTERRUPTED
-from bulkgc.report import RunReport, format_summary, write_json_report, write_junit
+from bulkgc.report import RunReport, format_summary, summary_to_dict, write_json_report, write_junit
 from bulkgc.submit import refuse_v1, submit
 
 OPTIONS = {
@@ -58,22 +60,23 @@ Idempotent and resumable: a re-run adds nothing twice (it reads the open submiss
 looked up before anything is sent again, and the journal records each item added.
 """
 
-EPILOG = """\
-examples:
-  bulkgc plan manifests/mygame.toml                  # what push would change and what submit would add
-  bulkgc submit manifests/mygame.toml                # add the versions; a person sends the submission
-  bulkgc submit manifests/mygame.toml --send         # add them and send the submission to App Review
-  bulkgc submit manifests/mygame.toml --platform MAC_OS --report submit.json
-  bulkgc push manifests/mygame.toml --submit --send  # push, wait for the images, then submit and send
-
-exit codes:
-  0  every version is in a submission (and sent, with --send), or there was nothing to submit
-  1  something blocks it (an item not pushed yet, a FAILED or unfinished image, a first-time item with
-     --send) or an item could not be added; the summary and --report name each
-  2  invalid input or usage (manifest, icons, flags, --api v1): nothing was sent
-  3  authentication or configuration (key, key id, issuer id, journal in use)
-  4  interrupted (signal or --deadline): run the same command again to resume
-"""
+EPILOG = help_epilog(
+    [
+        "bulkgc plan manifests/mygame.toml                  # what push would change, what submit would add",
+        "bulkgc submit manifests/mygame.toml                # add the versions; a person sends the submission",
+        "bulkgc submit manifests/mygame.toml --send         # add them and send the submission to App Review",
+        "bulkgc submit manifests/mygame.toml --platform MAC_OS --report submit.json",
+        "bulkgc push manifests/mygame.toml --submit --send  # push, wait for the images, submit, send",
+    ],
+    {
+        0: "every version is in a submission (and sent, with --send), or there was nothing to submit",
+        1: "something blocks it (an item not pushed yet, a FAILED or unfinished image, a first-time item with "
+        "--send) or an item could not be added; the summary and --report name each",
+        2: "invalid input or usage (manifest, icons, flags, no manifest given, --api v1): nothing was sent",
+        3: "authentication or configuration (key, key id, issuer id, journal in use)",
+        4: "interrupted (signal or --deadline): run the same command again to resume",
+    },
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -82,7 +85,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         help="add the pushed versions to a review submission (--send: send it)",
         description=DESCRIPTION,
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HELP_LAYOUT["formatter_class"],
     )
     add_arguments(p, only=OPTIONS)
     p.set_defaults(run=run)
@@ -99,15 +102,24 @@ def resume_command(settings: RunSettings) -> str:
     return cmd
 
 
-def print_outcome(settings: RunSettings, report: RunReport, lines: list[str]) -> None:
-    """Each item added (unless --quiet), what happened to each submission, then the summary."""
+def print_outcome(
+    settings: RunSettings, report: RunReport, lines: list[str], *, json_summary: RunReport | None = None
+) -> None:
+    """Each item added (unless --quiet), what happened to each submission, then the summary.
+
+    With `--log-format json` the summary is one JSON line, the only thing on stdout; the rest goes to stderr."""
+    as_json = settings.log_format == "json"
+    out = sys.stderr if as_json else sys.stdout
     if not settings.quiet:
         for r in report.items:
             if r.kind == "review" and r.outcome == "done":
-                print(f"added {r.item_kind} {r.vendor_identifier}: {r.message}")
+                print(f"added {r.gc_kind} {r.vendor_identifier}: {r.message}", file=out)
     for line in lines:
-        print(line)
-    print(format_summary(report))
+        print(line, file=out)
+    if as_json:
+        print(json.dumps(summary_to_dict(json_summary or report), separators=(",", ":")), flush=True)
+    else:
+        print(format_summary(report))
 
 
 def finish(settings: RunSettings, result: tuple[RunReport, list[str]] | None) -> int:
@@ -130,7 +142,14 @@ def finish(settings: RunSettings, result: tuple[RunReport, list[str]] | None) ->
 
 
 def run(args: argparse.Namespace) -> int:
-    settings = from_sources(args=args)
+    settings = resolve(args, check=("manifest", "assets", "credentials", "base_url"))
     refuse_v1(settings)
-    result = anyio.run(run_with_signals, lambda stop: submit(settings, stop=stop))
+    result = anyio.run(
+        run_with_signals,
+        lambda stop: submit(
+            settings,
+            stop=stop,
+            on_target=lambda app_id, key_id: announce_target(settings, "Submitting to", app_id, key_id),
+        ),
+    )
     return finish(settings, result)

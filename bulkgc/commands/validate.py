@@ -8,6 +8,8 @@ from pathlib import Path
 
 import anyio
 
+from bulkgc.commands import HELP_LAYOUT, help_epilog
+from bulkgc.config import add_arguments, resolve
 from bulkgc.errors import EXIT_INVALID_INPUT, ManifestError, Problem
 from bulkgc.manifest import load_manifest
 from bulkgc.scan import scan_directory, scan_images
@@ -15,12 +17,23 @@ from bulkgc.scan import scan_directory, scan_images
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("validate", help="check manifests and icons locally (no network); lists every problem",
-                       description="Check manifests (TOML/JSON) and icon directories without any network access. "
-                                   "Every problem is listed at once with the file and what to do.")
+                       description="Check manifests (TOML/JSON) and icon directories without any\n"
+                                   "network access, resolving the manifest and icons directory exactly as\n"
+                                   "push does. Every problem is listed at once with the file, the line and\n"
+                                   "what to do.",
+                       epilog=help_epilog(
+                           ["bulkgc validate manifests/mygame.toml",
+                            "bulkgc validate manifests/mygame.toml --assets build/icons",
+                            "BULKGC_MANIFEST=manifests/mygame.toml bulkgc validate",
+                            "bulkgc validate build/icons/      # a directory: every icon in it"],
+                           {0: "no problems",
+                            2: "problems found (each listed), or no manifest given"}),
+                       **HELP_LAYOUT)
     p.add_argument("paths", nargs="*", type=Path, default=None, metavar="PATH",
-                   help="manifest files and/or directories of icons (default: manifests/example.toml)")
-    p.add_argument("--assets", type=Path, default=None, metavar="DIR",
-                   help="icons directory for manifests (default: as each manifest says)")
+                   help="manifest files and/or directories of icons (default: the manifest named by "
+                        "BULKGC_MANIFEST)")
+    # the same declaration (flag and environment variable) as push, so validate checks what push will send
+    add_arguments(p, only={"assets"})
     p.set_defaults(run=run)
 
 
@@ -47,8 +60,11 @@ async def validate_paths(paths: list[Path], assets: Path | None) -> tuple[int, l
 
 
 def run(args: argparse.Namespace) -> int:
-    paths = args.paths or [Path("manifests/example.toml")]
-    checked, problems = anyio.run(validate_paths, paths, args.assets)
+    # push's settings path: without PATH arguments the manifest comes from BULKGC_MANIFEST, and the icons
+    # directory from --assets or BULKGC_ASSETS, exactly as push resolves them
+    settings = resolve(args, check=("assets",) if args.paths else ("manifest", "assets"))
+    paths = args.paths or [settings.manifest_file]
+    checked, problems = anyio.run(validate_paths, paths, settings.assets)
     if problems:
         print(f"{len(problems)} problem(s) found ({checked} image(s) checked); nothing was sent:", file=sys.stderr)
         for p in problems:

@@ -66,7 +66,7 @@ async def test_push_then_submit_holds_exactly_the_edited_versions_of_both_kinds(
         assert (sub["state"], sub["platform"], sub["app_id"]) == ("READY_FOR_REVIEW", "IOS", wl.app_id)
         held = {i["version_id"]: i["rel"] for i in items_of(sim, sub["id"])}
         assert held == edited
-        added = sorted((r.item_kind, r.vendor_identifier) for r in report.items if r.outcome == "done")
+        added = sorted((r.gc_kind, r.vendor_identifier) for r in report.items if r.outcome == "done")
         assert added == [("achievement", wl.vendors[1]), ("leaderboard", wl.boards[2])]
         assert any("left READY_FOR_REVIEW" in line for line in lines)
         assert sorted(r.route for r in writes(sim, mark)) == [
@@ -168,7 +168,7 @@ async def test_a_failed_image_blocks_submit_and_is_named(tmp_path: Path) -> None
         report, lines = await submit(settings)
         assert report.exit_code == 1
         (failed,) = report.failures()
-        assert (failed.item_kind, failed.kind, failed.vendor_identifier) == (
+        assert (failed.gc_kind, failed.kind, failed.vendor_identifier) == (
             "leaderboard",
             "image",
             wl.boards[0],
@@ -264,7 +264,7 @@ async def test_plan_shows_what_submit_would_add(tmp_path: Path, capsys: pytest.C
         assert push_ok(await push(settings))
         code = await anyio.to_thread.run_sync(lambda: main(["plan", "--json", *args]))
         doc = json.loads(capsys.readouterr().out)
-        assert [(a["kind"], a["vendorIdentifier"], a["version"]) for a in doc["submit"]["add"]] == [
+        assert [(a["kind"], a["vendor_identifier"], a["version"]) for a in doc["submit"]["add"]] == [
             ("achievement", wl.vendors[0], 2)
         ]
         assert doc["submit"]["submissions"] == [{"id": None, "new": True, "items": 1}]

@@ -64,7 +64,9 @@ def test_submit_killed_then_resumed_holds_each_version_once(tmp_path: Path, poin
             for r in sim.requests(again.first_seq)
             if r.method == "POST" and r.route == "/v1/reviewSubmissions"
         ]
-        assert f"{6 - len(before)} item(s) added" in again.stdout
+        # --log-format json: stdout is the summary line, the lines for people are on stderr
+        assert json.loads(again.stdout)["exit_code"] == 0
+        assert f"{6 - len(before)} item(s) added" in again.stderr
         with Journal.open(journal, run_command="status", read_only=True) as j:
             rows = j.items(kind="review")
         # every version's row says where it is, also for those the killed run added without hearing back
@@ -89,8 +91,11 @@ def test_push_submit_command_line_pushes_then_submits_with_one_report(tmp_path: 
     try:
         done = run_push(sim, wl.manifest, journal, "--submit", "--report", str(report))
         assert done.returncode == 0, done.stderr[-3000:]
-        listed = [line for line in done.stdout.splitlines() if line.startswith("added ")]
-        assert len(listed) == 3 and "left READY_FOR_REVIEW" in done.stdout
+        # --log-format json: stdout is one summary line for both steps; the lines for people go to stderr
+        (summary,) = done.stdout.splitlines()
+        assert json.loads(summary)["command"] == "push --submit"
+        listed = [line for line in done.stderr.splitlines() if line.startswith("added ")]
+        assert len(listed) == 3 and "left READY_FOR_REVIEW" in done.stderr
         doc = json.loads(report.read_text())
         kinds = {(i["kind"], i["outcome"]) for i in doc["items"]}
         assert ("image", "done") in kinds and ("review", "done") in kinds
@@ -104,7 +109,10 @@ def test_push_submit_command_line_pushes_then_submits_with_one_report(tmp_path: 
         rows = json.loads(status.stdout)["review"]
         assert {r["review_item"] for r in rows} == set(sim.state.data["reviewSubmissionItems"])
         sent = run_push(sim, wl.manifest, journal, "--submit", "--send")
-        assert sent.returncode == 1 and "FIRST_TIME_NEEDS_APP_VERSION" in sent.stdout
+        assert (
+            sent.returncode == 1
+            and "FIRST_TIME_NEEDS_APP_VERSION" in json.loads(sent.stdout)["failures"][0]["error_codes"]
+        )
         assert "Traceback" not in sent.stderr
         # no key material or token in anything a person or a CI log sees
         seen = done.stdout + done.stderr + sent.stdout + sent.stderr + report.read_text()
