@@ -57,16 +57,15 @@ it is sent (submitted: true). A first version of an item (never live) goes to Ap
 version: --send leaves such a submission open and says so. --api v1 has no versions and is refused.
 
 Idempotent and resumable: a re-run adds nothing twice (it reads the open submissions first), a lost answer is
-looked up before anything is sent again, and the journal records each item added.
+looked up before anything is sent again, and the journal records each item added. `bulkgc plan` shows what
+submit would add; `bulkgc push --submit [--send]` pushes, waits for the images, then submits.
 """
 
 EPILOG = help_epilog(
     [
-        "bulkgc plan manifests/mygame.toml                  # what push would change, what submit would add",
-        "bulkgc submit manifests/mygame.toml                # add the versions; a person sends the submission",
-        "bulkgc submit manifests/mygame.toml --send         # add them and send the submission to App Review",
+        "bulkgc submit manifests/mygame.toml          # add the versions; a person sends the submission",
+        "bulkgc submit manifests/mygame.toml --send   # add them and send the submission to App Review",
         "bulkgc submit manifests/mygame.toml --platform MAC_OS --report submit.json",
-        "bulkgc push manifests/mygame.toml --submit --send  # push, wait for the images, submit, send",
     ],
     {
         0: "every version is in a submission (and sent, with --send), or there was nothing to submit",
