@@ -19,7 +19,7 @@ from bulkgc.errors import ManifestError, Problem
 from bulkgc.kinds import KINDS, Kind
 from bulkgc.kinds.model import DURATION_RE, VENDOR_IDENTIFIER_RE, Attribute
 from bulkgc.locales import ASC_LOCALES, is_asc_locale, suggest_locale
-from bulkgc.scan import IMAGE_EXTENSIONS, display_path
+from bulkgc.scan import IMAGE_EXTENSIONS, NotRegularFileError, TooLargeError, display_path, read_regular_file
 
 # Whose each limit is, for messages and for `[limits]`: Apple's documented limits are final; the others are
 # bulkgc's guesses (each kind's declaration says which) and a manifest may change them (`[limits]`).
@@ -218,6 +218,9 @@ def _display(path: Path) -> str:
     return display_path(text)
 
 
+MAX_MANIFEST_BYTES = 16 * 1024 * 1024  # a 100-achievement manifest in 40 locales is well under 1 MB
+
+
 def _read_source(path: Path, problems: list[Problem]) -> _Source | None:
     """Read and parse one TOML or JSON file; syntax problems go to `problems` with line numbers."""
     source = _Source(path=path, display=_display(path))
@@ -228,7 +231,17 @@ def _read_source(path: Path, problems: list[Problem]) -> _Source | None:
         )
         return None
     try:
-        raw = path.read_bytes()
+        # only a regular file is opened (a FIFO would block for ever), and never more than the cap is read
+        raw = read_regular_file(path, MAX_MANIFEST_BYTES)
+    except NotRegularFileError as exc:
+        why = f"is {exc.strerror}, not a manifest file; pass the manifest file itself"
+        problems.append(Problem(source.display, why))
+        return None
+    except TooLargeError:
+        why = (f"is larger than {MAX_MANIFEST_BYTES // (1024 * 1024)} MB, far more than a manifest needs; "
+               "pass the manifest file itself")
+        problems.append(Problem(source.display, why))
+        return None
     except IsADirectoryError:
         problems.append(Problem(source.display, "is a directory; pass the manifest file itself"))
         return None
@@ -542,7 +555,8 @@ class _Validator:
         table = self.keys(value, DEFAULTS_KEYS, partial(self.add, self.main, line), "defaults.", aliases)
         result: dict[str, Any] = {}
         for key, item in table.items():
-            kind, attribute = next((k, a) for k in KINDS for a in k.attributes if a.key == key and a.in_defaults)
+            kind, attribute = next((k, a) for k in KINDS for a in k.attributes
+                                   if a.key == key and a.in_defaults)
             checked = self.field_value(attribute, item, partial(self.add, self.main, line, f"defaults.{key}"),
                                        kind.doc)
             if checked is not None:
@@ -580,7 +594,9 @@ class _Validator:
             self.text_limits[key] = limit
             self.overridden.add(key)
 
-    def field_value(self, attribute: Attribute, value: Any, report: Callable[[str], None], doc: str = "") -> Any:
+    def field_value(
+        self, attribute: Attribute, value: Any, report: Callable[[str], None], doc: str = ""
+    ) -> Any:
         """Type-, enum- and range-check one attribute value; None when invalid (reported)."""
         key, kind = attribute.key, attribute.type
         if kind == "integer":
@@ -590,7 +606,8 @@ class _Validator:
                 report(f"must be an integer{span}, not {_type_name(value)} ({_show(value)})")
                 return None
             if (lo is not None and value < lo) or (hi is not None and value > hi):
-                whose = f" (Apple's documented limit, {doc})" if attribute.limit_source == "Apple" and doc else ""
+                documented = attribute.limit_source == "Apple" and bool(doc)
+                whose = f" (Apple's documented limit, {doc})" if documented else ""
                 report(f"{value} is out of range; App Store Connect allows {lo}..{hi} {key} each{whose}")
                 return None
             return value
@@ -621,7 +638,8 @@ class _Validator:
                 report(f'must be an ISO 8601 duration such as "P1D" (a day) or "PT12H", not {_show(value)}')
                 return None
             return value
-        return self.text(key, value, lambda _k, m: report(m), attribute.limit, apple=attribute.limit_source == "Apple")
+        apple = attribute.limit_source == "Apple"
+        return self.text(key, value, lambda _k, m: report(m), attribute.limit, apple=apple)
 
     def datetime_value(self, key: str, value: Any, report: Callable[[str], None]) -> str | None:
         """A date-time with its time zone, as App Store Connect's ISO 8601 text."""

@@ -26,6 +26,7 @@ from bulkgc.errors import (
     FATAL,
     BulkgcError,
     InvalidImageError,
+    OutageError,
     meaningful_error,
 )
 from bulkgc.executor import Executor
@@ -72,6 +73,7 @@ def client_config(settings: RunSettings) -> ClientConfig:
         request_timeout=settings.request_timeout,
         rate_limit_margin=settings.rate_margin,
         window_seconds=settings.rate_window,
+        outage_patience=settings.outage_patience,
     )
 
 
@@ -104,38 +106,54 @@ async def push(
     ajournal = AsyncJournal(journal)
     interrupted = False
     budget_bound = False
+    plan: Plan | None = None
+    outage: OutageError | None = None
     try:
         run_id = await ajournal.start_run(str(settings.manifest), {"api": settings.api, "base_url": settings.base_url})
         async with AscClient(config, tokens) as client:
             ledger = Ledger(journal=ajournal, sink=sink)
             executor = Executor(client, settings, images, ledger, stop)
-            async with anyio.create_task_group() as tg:
-                if settings.deadline is not None:
-                    tg.start_soon(_deadline, settings.deadline, stop)
-                try:
-                    plan = await build_plan(client, settings.api, manifest, images, on_live=settings.on_live)
-                    if on_plan is not None:
-                        on_plan(plan)
-                    # the pacer goes at full speed while the window has room and then admits one request per
-                    # freed slot; the hint tells the report whether the budget, not the work, set the duration
-                    client.budget.expect(plan.expected_requests(polls_per_container=2))
-                    budget_bound = client.budget.budget_bound
-                    work = [la.image for p in plan.items if p.has_work for la in p.localizations
-                            if la.image is not None and la.image.action != "none"]
-                    sink.on_plan(images=len(work), bytes_total=sum(i.info.size for i in work), items=len(plan.items),
-                                 stages=stage_items(plan))
-                    await executor.run(plan)
-                except BaseExceptionGroup as eg:
-                    raise meaningful_error(eg, (*FATAL, BulkgcError)) from None
-                finally:
-                    tg.cancel_scope.cancel()
-            interrupted = stop.is_set() and any(r.outcome == "interrupted" for r in ledger.results)
+            try:
+                async with anyio.create_task_group() as tg:
+                    if settings.deadline is not None:
+                        tg.start_soon(_deadline, settings.deadline, stop)
+                    try:
+                        plan = await build_plan(client, settings.api, manifest, images,
+                                                on_live=settings.on_live)
+                        if on_plan is not None:
+                            on_plan(plan)
+                        # the pacer goes at full speed while the window has room and then admits one request
+                        # per freed slot; the hint tells the report whether the budget, not the work, set the
+                        # duration
+                        client.budget.expect(plan.expected_requests(polls_per_container=2))
+                        budget_bound = client.budget.budget_bound
+                        work = [la.image for p in plan.items if p.has_work for la in p.localizations
+                                if la.image is not None and la.image.action != "none"]
+                        sink.on_plan(images=len(work), bytes_total=sum(i.info.size for i in work),
+                                     items=len(plan.items), stages=stage_items(plan))
+                        await executor.run(plan)
+                    except BaseExceptionGroup as eg:
+                        raise meaningful_error(eg, (*FATAL, BulkgcError)) from None
+                    finally:
+                        tg.cancel_scope.cancel()
+            except BaseException as exc:  # noqa: BLE001 - only an outage is handled here; the rest re-raised
+                # patience ran out: the run ends resumable, with its summary and reports, the cause named
+                outage = _outage_in(exc)
+                if outage is None:
+                    raise
+                stop.set()
+                if plan is not None:
+                    executor.record_unfinished(plan, f"not finished: {exc}")
+            interrupted = outage is not None or (
+                stop.is_set() and any(r.outcome == "interrupted" for r in ledger.results))
             stats = client.stats.as_dict()
+            stats["outages"] = client.outage.outages
+            stats["outage_seconds"] = round(client.outage.waited_seconds, 3)
         stats["requests_by_method"] = stats.get("by_method", {})
         stats["requests_by_purpose"] = stats.get("by_purpose", {})
         stats["polls"] = executor.polls
         stats["budget_bound"] = budget_bound
-        stats["plan_reads"] = plan.reads
+        stats["plan_reads"] = plan.reads if plan is not None else 0
         stats["journal_writes"], stats["journal_transactions"] = ajournal.writes, ajournal.transactions
         report = RunReport(command="push", started=started, finished=time.time(), items=ledger.results,
                            totals=stats, exit_code=EXIT_OK, interrupted=interrupted, resume_hint="",
@@ -144,6 +162,7 @@ async def push(
         if interrupted:
             report.exit_code = EXIT_INTERRUPTED
             report.resume_hint = "run the same command again to resume; finished items are not redone"
+            report.stop_reason = str(outage) if outage is not None else ""
         elif failed:
             report.exit_code = EXIT_ITEMS_FAILED
         await ajournal.finish_run(run_id, "interrupted" if interrupted else ("failed" if failed else "ok"),
@@ -156,8 +175,18 @@ async def push(
         await anyio.to_thread.run_sync(journal.close)
 
 
+def _outage_in(exc: BaseException) -> OutageError | None:
+    """The OutageError that ended the run (also inside a task group's exception group), or None."""
+    if isinstance(exc, OutageError):
+        return exc
+    if isinstance(exc, BaseExceptionGroup):
+        found = meaningful_error(exc, (*FATAL, BulkgcError))
+        return found if isinstance(found, OutageError) else None
+    return None
+
+
 def stage_items(plan: Plan) -> dict[str, list[str]]:
-    """The item keys each progress stage has work for (see `bulkgc.progress.STAGES`); only what will be sent."""
+    """The item keys each progress stage has work for (`bulkgc.progress.STAGES`); only what will be sent."""
     texts: list[str] = []
     uploads: list[str] = []
     processing: list[str] = []

@@ -91,15 +91,14 @@ class LocalizationAction:
     image: ImageAction | None  # None: the manifest gives this localization no icon (the kind's is optional)
     desired: Localization
     diffs: list[FieldChange] = field(default_factory=list)  # old -> new per field, for people and --json
-    previous: dict[str, Any] = field(default_factory=dict)  # remote values of the changed texts
 
     @property
     def has_work(self) -> bool:
         return self.action != "none" or (self.image is not None and self.image.action != "none")
 
     def text_changes(self) -> dict[str, list[Any]]:
-        """Changed texts as attribute -> [remote value (None when new), manifest value], for reports."""
-        return {name: [self.previous.get(name), value] for name, value in self.changes.items()}
+        """Changed texts as manifest field -> [remote value (None when new), manifest value], for reports."""
+        return {c.field: [c.old, c.new] for c in self.diffs}
 
 
 @dataclass
@@ -142,7 +141,7 @@ class ItemPlan:
         )
 
     def describe_action(self) -> str:
-        """What a push does to this item, in words: `create; ...`, `update texts, icons; edit v1 (...)`, ..."""
+        """What a push does to this item, in words: `create; ...`, `update texts, icons; edit v1 (...)`."""
         if self.action == "blocked":
             return f"blocked: {self.version_note}"
         if self.action == "create":
@@ -255,7 +254,7 @@ class Plan:
         return n
 
     def to_dict(self) -> dict[str, Any]:
-        """The plan for machines (`bulkgc plan --json`, schema bulkgc-plan/2; keys snake_case as in the report).
+        """The plan for machines (`bulkgc plan --json`, schema bulkgc-plan/2; snake_case keys, as the report).
 
         Items are listed per kind under the kind's plural (`achievements`, `leaderboards`), each with its
         `kind`. Each item and localization carries `changes`: `[{"field", "attribute", "old", "new"}]`, `old`
@@ -328,8 +327,8 @@ class Plan:
     def format_table(self) -> str:
         """The plan for people, like `terraform plan`: what changes, field by field (old -> new), then totals.
 
-        `+` creates, `~` changes, `!` is blocked; items with nothing to do are only counted. With more than one
-        kind, each kind's items come under its own heading.
+        `+` creates, `~` changes, `!` is blocked; items with nothing to do are only counted. With several
+        kinds, each kind's items come under its own heading.
         """
         lines: list[str] = []
         kinds = self.kinds()
@@ -356,7 +355,8 @@ class Plan:
             f"{counts}; versions to create: {t['versions_create']}; "
             f"localizations: {t['localizations_create']} to create, {t['localizations_update']} to update; "
             f"images: {t['images_upload']} to upload, {t['images_replace']} to replace, "
-            f"{t['images_resume']} to resume, {t['images_wait']} processing, {t['images_unchanged']} unchanged"
+            f"{t['images_resume']} to resume, {t['images_wait']} processing, "
+            f"{t['images_unchanged']} unchanged"
         )
         if self.is_noop:
             lines.append("Nothing to do: App Store Connect already matches the manifest.")
@@ -566,7 +566,6 @@ def localization_actions(
                 image=image,
                 desired=loc,
                 diffs=diffs,
-                previous={name: remote.texts.get(name) for name in changes} if remote else {},
             )
         )
     return out

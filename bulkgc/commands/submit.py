@@ -7,13 +7,18 @@ import json
 import shlex
 import sys
 
-import anyio
-
 from bulkgc.commands import HELP_LAYOUT, help_epilog
-from bulkgc.commands.push import announce_target, run_with_signals
+from bulkgc.commands.push import announce_target, run_stoppable
 from bulkgc.config import RunSettings, add_arguments, resolve
 from bulkgc.errors import EXIT_INTERRUPTED
-from bulkgc.report import RunReport, format_summary, summary_to_dict, write_json_report, write_junit
+from bulkgc.report import (
+    RunReport,
+    check_output_path,
+    format_summary,
+    summary_to_dict,
+    write_json_report,
+    write_junit,
+)
 from bulkgc.submit import refuse_v1, submit
 
 OPTIONS = {
@@ -69,8 +74,8 @@ EPILOG = help_epilog(
     ],
     {
         0: "every version is in a submission (and sent, with --send), or there was nothing to submit",
-        1: "something blocks it (an item not pushed yet, a FAILED or unfinished image, a first-time item with "
-        "--send) or an item could not be added; the summary and --report name each",
+        1: "something blocks it (an item not pushed yet, a FAILED or unfinished image, a first-time item "
+        "with --send) or an item could not be added; the summary and --report name each",
         2: "invalid input or usage (manifest, icons, flags, no manifest given, --api v1): nothing was sent",
         3: "authentication or configuration (key, key id, issuer id, journal in use)",
         4: "interrupted (signal or --deadline): run the same command again to resume",
@@ -106,7 +111,7 @@ def print_outcome(
 ) -> None:
     """Each item added (unless --quiet), what happened to each submission, then the summary.
 
-    With `--log-format json` the summary is one JSON line, the only thing on stdout; the rest goes to stderr."""
+    With `--log-format json` the summary is one JSON line, the only thing on stdout; the rest is on stderr."""
     as_json = settings.log_format == "json"
     out = sys.stderr if as_json else sys.stdout
     if not settings.quiet:
@@ -143,12 +148,15 @@ def finish(settings: RunSettings, result: tuple[RunReport, list[str]] | None) ->
 def run(args: argparse.Namespace) -> int:
     settings = resolve(args, check=("manifest", "assets", "credentials", "base_url"))
     refuse_v1(settings)
-    result = anyio.run(
-        run_with_signals,
+    # an output that cannot be written is refused now, not after the work (exit 2, nothing sent)
+    for path, flag in ((settings.report, "--report"), (settings.junit, "--junit")):
+        if path is not None:
+            check_output_path(path, flag)
+    result = run_stoppable(
         lambda stop: submit(
             settings,
             stop=stop,
             on_target=lambda app_id, key_id: announce_target(settings, "Submitting to", app_id, key_id),
-        ),
+        )
     )
     return finish(settings, result)
