@@ -166,28 +166,36 @@ class SubmissionPlan:
         }
 
     def format_lines(self) -> list[str]:
-        """For `bulkgc plan`: what `bulkgc submit` would add."""
-        n = len(self.to_add) + len(self.pending)
-        lines = [f"Review submission ({self.platform}): bulkgc submit would add {n} version(s)"]
-        for c in self.to_add:
-            lines.append(
-                f"  add {c.label} {c.version_text} ({c.state})" + ("; first time" if c.first_time else "")
-            )
-        for c in self.pending:
-            lines.append(f"  add {c.label} {c.version_text} once pushed")
-        for c in self.already:
-            lines.append(f"  already in review submission {c.submission_id}: {c.label} {c.version_text}")
+        """For `bulkgc plan`: what `bulkgc submit` would add, counted (the table lists items with work only;
+        `plan --json` lists each version under `submit`)."""
+        wanted = self.to_add + self.pending
+        if not wanted:
+            return [
+                f"Review submission ({self.platform}): nothing for bulkgc submit to add (every version of "
+                f"the manifest is in a submission, in review or live; {len(self.already)} in a submission)"
+            ]
+        per_kind: dict[str, int] = {}
+        for c in wanted:
+            per_kind[c.plan.kind.plural] = per_kind.get(c.plan.kind.plural, 0) + 1
+        kinds = ", ".join(f"{n} {plural}" for plural, n in per_kind.items())
+        line = (
+            f"Review submission ({self.platform}): bulkgc submit would add {len(wanted)} version(s) ({kinds})"
+        )
+        parts = []
+        if self.pending:
+            parts.append(f"{len(self.pending)} of them once pushed")
         if self.batches:
-            where = ", ".join(
-                f"{len(items)} to " + (f"open submission {sid}" if sid else "a new submission")
-                for sid, items in self.batches
-            )
-            lines.append(f"  into {len(self.batches)} submission(s): {where}")
-        if not n:
-            lines.append(
-                "  nothing to add: every version of the manifest is in a submission, in review or live"
-            )
-        return lines
+            new = self.new_submissions
+            used = len(self.batches) - new
+            into = [f"{used} open submission(s)"] if used else []
+            into += [f"{new} new submission(s)"] if new else []
+            parts.append("into " + " and ".join(into))
+        first = sum(1 for c in wanted if c.first_time)
+        if first:
+            parts.append(f"{first} first version(s): App Review takes them only with an app version")
+        if self.already:
+            parts.append(f"{len(self.already)} already in a submission")
+        return [line + ("; " + "; ".join(parts) if parts else "")]
 
 
 # ---------------------------------------------------------------------------------------------- reading
