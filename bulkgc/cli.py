@@ -37,7 +37,8 @@ from bulkgc.errors import (
 )
 from bulkgc.redact import redact_text
 
-COMMANDS = ("demo", "push", "plan", "validate", "status", "sim", "import_") + (("bench",) if importlib.util.find_spec("bulkgc.bench") else ())
+COMMANDS: tuple[str, ...] = ("demo", "push", "submit", "plan", "validate", "status", "sim", "import_")
+COMMANDS += (("bench",) if importlib.util.find_spec("bulkgc.bench") else ())
 
 EPILOG = """exit codes:
   0  everything is done

@@ -151,6 +151,14 @@ class RunSettings:
                               "otherwise; json: one event per line on stderr, the summary as one JSON line on stdout",
                               env="BULKGC_LOG_FORMAT", choices=("auto", "plain", "json"))
     quiet: bool = setting(False, "print only failures and the final summary", env="BULKGC_QUIET", parse=parse_bool)
+    platform: str = setting("IOS", "platform of a review submission bulkgc creates (submit, push --submit)",
+                            env="BULKGC_PLATFORM", choices=("IOS", "MAC_OS", "TV_OS", "VISION_OS"))
+    send: bool = setting(False, "submit: send the review submission to App Review (submitted: true); "
+                         "without it the submission is left ready for a person to send",
+                         env="BULKGC_SEND", parse=parse_bool)
+    submit: bool = setting(False, "push: once everything is pushed and every image is COMPLETE, add the "
+                           "edited versions to a review submission (as bulkgc submit does)",
+                           env="BULKGC_SUBMIT", parse=parse_bool)
 
     def __post_init__(self) -> None:
         if self.rate_window <= 0:

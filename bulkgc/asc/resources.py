@@ -27,6 +27,9 @@ class VersionApi:
     item: str = ""  # PATCH a version's attributes, "{id}" = version id (activities: fallbackUrl)
     default_image_read: str = ""  # GET a version's default image, "{id}" = version id (activities, ...)
     default_image_rel: str = "version"  # image -> version relationship name in a default image's reserve body
+    # The relationship naming such a version in a review submission item (ReviewSubmissionItemCreateRequest);
+    # None: the kind's versions cannot be submitted on their own.
+    review_item_rel: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -79,4 +82,12 @@ class KindApi:
 
 
 APP_DETAIL = "/v1/apps/{id}/gameCenterDetail"
+
+# Review submissions (GAME_CENTER_API.md A4 item 9): how versions reach App Review, the same for every kind.
+REVIEW_SUBMISSIONS = "/v1/reviewSubmissions"
+REVIEW_SUBMISSION = "/v1/reviewSubmissions/{id}"
+REVIEW_SUBMISSION_ITEMS = "/v1/reviewSubmissions/{id}/items"
+REVIEW_ITEMS = "/v1/reviewSubmissionItems"
+#: items per review submission [DOC App Store Connect Help: up to 200 components per submission]
+REVIEW_SUBMISSION_MAX_ITEMS = 200
 

@@ -33,6 +33,7 @@ V2 = KindApi(
         include_on_parent_list="versions",
         item="/v1/gameCenterActivityVersions/{id}",
         default_image_read="/v1/gameCenterActivityVersions/{id}/defaultImage",
+        review_item_rel="gameCenterActivityVersion",
     ),
     loc_type="gameCenterActivityLocalizations",
     loc_list="/v1/gameCenterActivityVersions/{id}/localizations",

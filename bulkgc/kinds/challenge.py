@@ -41,6 +41,7 @@ V2 = KindApi(
         parent_rel="challenge",
         include_on_parent_list="versions",
         default_image_read="/v1/gameCenterChallengeVersions/{id}/defaultImage",
+        review_item_rel="gameCenterChallengeVersion",
     ),
     loc_type="gameCenterChallengeLocalizations",
     loc_list="/v1/gameCenterChallengeVersions/{id}/localizations",

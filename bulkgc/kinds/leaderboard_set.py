@@ -39,6 +39,7 @@ V2 = KindApi(
         create="/v2/gameCenterLeaderboardSetVersions",
         parent_rel="leaderboardSet",
         include_on_parent_list="versions",
+        review_item_rel="gameCenterLeaderboardSetVersion",
     ),
     loc_type="gameCenterLeaderboardSetLocalizations",
     loc_list="/v2/gameCenterLeaderboardSetVersions/{id}/localizations",
