@@ -241,3 +241,28 @@ async def test_unknown_reference_and_wrong_image_size_stop_before_any_write(tmp_
         assert isinstance(bad, InvalidImageError)
         assert "is 1024x1024: App Store Connect needs 3840x2160 pixels" in str(bad)
         assert sim.requests[mark:] == []  # refused before the first request
+
+
+async def test_submit_adds_every_kinds_versions_to_one_submission(tmp_path: Path) -> None:
+    """After a push of all five kinds, submit puts each item's version in one submission under its own
+    relationship (achievement, leaderboard, set, activity, challenge version); a re-run adds nothing."""
+    from bulkgc.submit import submit
+
+    wl = make_all_kinds(tmp_path / "wl", localized_wide=False)
+    rel_of = {"achievement": "gameCenterAchievementVersion", "leaderboard": "gameCenterLeaderboardVersion",
+              "leaderboard_set": "gameCenterLeaderboardSetVersion", "activity": "gameCenterActivityVersion",
+              "challenge": "gameCenterChallengeVersion"}
+    async with Simulator(fast_sim_config(app_id=wl.app_id, part_size=64 * 1024)) as sim:
+        settings = settings_for(sim, wl.manifest, tmp_path)
+        assert (await push(settings)).exit_code == 0
+        expected = {v["id"]: rel_of[kind] for kind in rel_of for v in sim.state.versions(kind)}
+        assert len(expected) == sum(len(wl.of_kind(kind)) for kind in rel_of)
+        report, _ = await submit(settings)
+        assert report.exit_code == 0, [(r.gc_kind, r.vendor_identifier, r.message) for r in report.failures()]
+        (sub,) = sim.state.data["reviewSubmissions"].values()
+        held = {i["version_id"]: i["rel"] for i in sim.state.data["reviewSubmissionItems"].values()
+                if i["submission_id"] == sub["id"]}
+        assert held == expected
+        mark = len(sim.requests)
+        again, _ = await submit(settings)
+        assert again.exit_code == 0 and writes(sim, mark) == []
