@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
 import json
 import shlex
 import signal
@@ -67,33 +69,58 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 
 
+def _ignore(signum: int, frame: Any) -> None:
+    """A stop signal once the run is already ending: nothing more to do."""
+
+
 def _hold_stop_signals() -> None:
-    """Block SIGINT/SIGTERM until `_absorb_stop_signals`: while the run winds down, the event loop's receiver
-    is removed and Python's defaults return (a KeyboardInterrupt, or death by SIGTERM, would turn the exit
-    code into 130/143 after the exit-4 message). Blocked, a signal waits; absorbed, it changes nothing."""
-    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    """From now on SIGINT/SIGTERM change nothing: the run is winding down. A Python handler, never the default
+    disposition and never a blocked mask: blocked in the main thread, a signal goes to a worker thread, and
+    under the default disposition a SIGTERM kills the process (exit -15) after the exit-4 message."""
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, _ignore)
 
 
 def _absorb_stop_signals() -> None:
-    """After the run: further stop signals are ignored until the process exits (the run is already ending),
-    then unblocked. SIG_IGN, not a Python handler: the interpreter resets its own handlers to the defaults
-    while it shuts down, and a signal then would still end the process with 130/143, not the run's code."""
+    """After the run: further stop signals are ignored until the process exits (the run is already ending).
+    SIG_IGN, not a Python handler: the interpreter resets its own handlers to the defaults while it shuts
+    down, and a signal then would still end the process with 130/143, not the run's code."""
     for signum in STOP_SIGNALS:
         signal.signal(signum, signal.SIG_IGN)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
 
 
 async def _watch_signals(stop: anyio.Event, scope: anyio.CancelScope, out: Any) -> None:
-    with anyio.open_signal_receiver(*STOP_SIGNALS) as signals:
-        async for signum in signals:
-            if not stop.is_set():
-                stop.set()
-                print(f"\nbulkgc: {signal.Signals(signum).name}: no new work starts; in-flight requests get "
-                      f"{STOP_GRACE_SECONDS:.0f}s to finish (signal again to stop now)", file=out, flush=True)
-                scope.deadline = anyio.current_time() + STOP_GRACE_SECONDS
-            else:
-                _hold_stop_signals()
-                scope.cancel()
+    """The first SIGINT/SIGTERM stops new work and gives in-flight requests a grace period; the next cancels.
+
+    Python-level handlers (not the event loop's signal handlers): removing those restores the default
+    disposition, and a SIGTERM landing in that window would kill the process instead of ending it with 4."""
+    loop = asyncio.get_running_loop()
+    send, receive = anyio.create_memory_object_stream[int](64)
+
+    def deliver(signum: int) -> None:
+        with contextlib.suppress(anyio.WouldBlock, anyio.BrokenResourceError, anyio.ClosedResourceError):
+            send.send_nowait(signum)
+
+    def forward(signum: int, frame: Any) -> None:
+        with contextlib.suppress(RuntimeError):  # the loop is already closed: the run is over
+            loop.call_soon_threadsafe(deliver, signum)
+
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, forward)
+    try:
+        async with receive:
+            async for signum in receive:
+                if not stop.is_set():
+                    stop.set()
+                    print(f"\nbulkgc: {signal.Signals(signum).name}: no new work starts; in-flight requests "
+                          f"get {STOP_GRACE_SECONDS:.0f}s to finish (signal again to stop now)", file=out,
+                          flush=True)
+                    scope.deadline = anyio.current_time() + STOP_GRACE_SECONDS
+                else:
+                    _hold_stop_signals()
+                    scope.cancel()
+    finally:
+        _hold_stop_signals()
 
 
 async def run_with_signals(work: Callable[[anyio.Event], Awaitable[T]]) -> T | None:
