@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from bulkgc.errors import ConfigError
+from bulkgc.fixicons import parse_color
 
 DEFAULT_BASE_URL = "https://api.appstoreconnect.apple.com"
 
@@ -65,6 +66,12 @@ def _positive_int(text: str) -> int:
     return n
 
 
+def _app_id(text: str) -> str:
+    if not re.fullmatch(r"[0-9]+", str(text).strip()):
+        raise ValueError(f"{text!r} is not an App Store Connect app id (digits, e.g. 1234567890)")
+    return str(text).strip()
+
+
 def _fraction(text: str) -> float:
     x = float(text)
     if not 0.0 <= x < 1.0:
@@ -80,6 +87,18 @@ class RunSettings:
                              env="BULKGC_MANIFEST", parse=Path, flag="manifest", metavar="MANIFEST")
     assets: Path | None = setting(None, "directory holding the icons (default: as the manifest says)",
                                   env="BULKGC_ASSETS", parse=Path, metavar="DIR")
+    app_id: str | None = setting(None, "App Store Connect app id, for a manifest without one (an Xcode "
+                                 "GameCenterResources.gamekit carries none)", env="BULKGC_APP_ID", parse=_app_id,
+                                 metavar="ID")
+    bundle_id: str | None = setting(None, "the app's bundle id, looked up in App Store Connect when no app id is "
+                                    "given (GET /v1/apps?filter[bundleId]=...)", env="BULKGC_BUNDLE_ID",
+                                    metavar="BUNDLE_ID")
+    fix_icons: bool = setting(False, "convert refused icons (opaque alpha channel, palette, grayscale, 16-bit, "
+                              "wrong square size) into fixed copies beside the journal; your files are never "
+                              "changed", env="BULKGC_FIX_ICONS", parse=parse_bool)
+    icon_background: tuple[int, int, int] | None = setting(
+        None, "with --fix-icons: flatten semi-transparent icons onto this colour ('#RRGGBB')",
+        env="BULKGC_ICON_BACKGROUND", parse=parse_color, metavar="'#RRGGBB'")
     api: str = setting("v2", "App Store Connect API generation to use: v2 (current) or v1 (deprecated endpoints)",
                        env="BULKGC_API", choices=("v2", "v1"))
     base_url: str = setting(DEFAULT_BASE_URL, "App Store Connect base URL (https; http only for a loopback simulator)",

@@ -279,7 +279,7 @@ class ImageMachine:
     async def upload_attempt(self, job: ImageJob) -> None:
         k, c, books = job.plan.kapi, self.client, self.ledger
         info = job.image.info
-        path = Path(job.image.path)
+        path = Path(info.path)  # the bytes to upload: a --fix-icons copy when the user's file was fixed
         key = job.key
         skip: set[int] = set()
         if job.action == "replace" and job.remote is not None:

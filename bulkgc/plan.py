@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from collections.abc import Mapping
 from typing import Any
 
 import anyio
@@ -226,6 +227,7 @@ class Plan:
                                 "action": la.image.action,
                                 "reason": la.image.reason,
                                 "file": la.image.path,
+                                "fixes": list(la.image.info.fixes),
                                 "fileName": la.image.file_name,
                                 "remoteId": la.image.remote.id if la.image.remote else None,
                                 "remoteState": la.image.remote.state if la.image.remote else None,
@@ -263,6 +265,11 @@ class Plan:
             f"{t['images_resume']} to resume, "
             f"{t['images_wait']} processing, {t['images_unchanged']} unchanged"
         )
+        fixed = {la.image.path: la.image.info.fixes for p in self.items for la in p.localizations
+                 if la.image is not None and la.image.info.fixes}
+        if fixed:
+            lines.append(f"--fix-icons uploads fixed copies of {len(fixed)} icon(s) (your files are unchanged):")
+            lines += [f"  {path}: {', '.join(fixes)}" for path, fixes in fixed.items()]
         if self.is_noop:
             lines.append("Nothing to do: App Store Connect already matches the manifest.")
         return "\n".join(lines)
@@ -297,10 +304,20 @@ def text_changes(kind: Kind, desired: Localization, remote: RemoteLocalization |
     return changes
 
 
-def decide_image(info: ImageInfo, file_name: str, remote: RemoteImage | None) -> tuple[str, str]:
-    """(action, reason) for one localization's icon."""
+def decide_image(
+    info: ImageInfo, file_name: str, remote: RemoteImage | None, pulled: tuple[str, int] | None = None
+) -> tuple[str, str]:
+    """(action, reason) for one localization's icon.
+
+    `pulled` is what `bulkgc pull` recorded for a file it wrote: the remote image (fileName, fileSize) the file
+    stands for. App Store Connect serves re-encoded renditions, so a pulled file never hashes to the digest in
+    the remote fileName; while the file is unchanged (same sha256) and the remote image is the one pulled, they
+    are the same image.
+    """
     if remote is None:
         return "upload", "no image yet"
+    if pulled is not None and (remote.file_name, remote.file_size) == pulled and remote.state == "COMPLETE":
+        return "none", "the remote image this file was pulled from, COMPLETE"
     same = remote.file_name == file_name and remote.file_size == info.size
     if not same:
         if digest_of(remote.file_name) is None:
@@ -326,6 +343,7 @@ def localization_actions(
     desired: Item,
     remote_locs: dict[str, RemoteLocalization],
     images: dict[str, ImageInfo],
+    pulled: Mapping[str, tuple[str, int]] | None = None,
 ) -> list[LocalizationAction]:
     """One action per desired locale, against the container's current localizations."""
     out = []
@@ -337,7 +355,7 @@ def localization_actions(
             info = images[str(loc.image)]
             name = remote_file_name(desired.vendor_identifier, loc.locale, info)
             remote_image = remote.image if remote else None
-            img_action, reason = decide_image(info, name, remote_image)
+            img_action, reason = decide_image(info, name, remote_image, (pulled or {}).get(info.sha256))
             image = ImageAction(str(loc.image), info, name, img_action, reason, remote_image)
         action = "create" if remote is None else ("update" if changes else "none")
         out.append(
@@ -383,6 +401,7 @@ def plan_item(
     locs: dict[str, RemoteLocalization],
     version: tuple[str, RemoteVersion | None, str] | None,
     images: dict[str, ImageInfo],
+    pulled: Mapping[str, tuple[str, int]] | None = None,
 ) -> ItemPlan:
     """The plan of one item from what was read of it (`version`: choose_version's answer, if it exists)."""
     if remote is None or version is None:
@@ -395,10 +414,10 @@ def plan_item(
             version_action="edit" if kapi.version else "none",
             version_id=None,
             version_note=f"new {desired.kind.name}" + ("" if kapi.version else " (v1)"),
-            localizations=localization_actions(desired, {}, images),
+            localizations=localization_actions(desired, {}, images, pulled),
         )
     version_action, latest, note = version
-    actions = localization_actions(desired, locs, images)
+    actions = localization_actions(desired, locs, images, pulled)
     changes = attribute_changes(desired, remote)
     p = ItemPlan(
         item=desired,
@@ -462,7 +481,7 @@ async def build_plan(
             async with limiter:
                 locs = await reader.localizations(desired.kind, kapi, container) if container else {}
         plans[(desired.kind.name, desired.vendor_identifier)] = plan_item(
-            kapi, desired, remote, locs or {}, version, images
+            kapi, desired, remote, locs or {}, version, images, manifest.image_aliases
         )
 
     async def plan_kind(kind: Kind) -> None:

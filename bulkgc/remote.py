@@ -140,6 +140,18 @@ class RemoteReader:
             raise ConfigError(f"app {app_id} has Game Center disabled; enable it in App Store Connect first")
         return data.id, data.rel_id("gameCenterGroup")
 
+    async def app_id_for_bundle(self, bundle_id: str) -> str:
+        """The id of the app whose bundle id is `bundle_id` (GET /v1/apps?filter[bundleId]=...)."""
+        self.reads += 1
+        doc = await self.client.get("/v1/apps", params={"filter[bundleId]": bundle_id, "fields[apps]": "bundleId"},
+                                    purpose="read")
+        found = [r for r in doc.resources if (r.attributes or {}).get("bundleId") == bundle_id]
+        if len(found) != 1:
+            why = "no app" if not found else f"{len(found)} apps"
+            raise ConfigError(f"{why} with bundle id {bundle_id!r} visible to this API key; check the bundle id "
+                              "(the Xcode target's) or pass --app-id")
+        return found[0].id
+
     async def items(
         self, kapi: KindApi, detail_id: str, group_id: str | None, ids: Iterable[str] | None = None
     ) -> dict[str, RemoteItem]:

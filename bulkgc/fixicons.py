@@ -1,0 +1,238 @@
+"""`--fix-icons`: icons App Store Connect would refuse, converted on request into cached copies (never in place).
+
+What is fixed: an alpha channel that is fully opaque, a palette, grayscale or 16-bit image (-> 8-bit RGB PNG), a
+square of a size Apple does not take (resized with a Lanczos filter to the nearest accepted size). What is refused:
+a semi-transparent image unless the user names a background colour (`--icon-background '#RRGGBB'`), a non-square
+image (no silent crop), anything damaged. The fixed PNG is written to a cache directory beside the journal, named by
+the source's digest and the fix, so a re-run reuses it byte for byte: digests, remote `fileName`s, the journal and
+the plan all key on the bytes actually uploaded, and a re-run is still 0 writes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import anyio
+import anyio.to_thread
+from PIL import Image
+
+from bulkgc.errors import InvalidImageError, Problem
+from bulkgc.scan import ALLOWED_SIZES, MAX_FILE_BYTES, ImageInfo, ScanCache, check_image, display_path, scan_images
+
+# Bump when the conversion changes: cached copies made by an older rule are then made again.
+FIX_VERSION = 1
+_PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+_JPEG_MAGIC = b"\xff\xd8\xff"
+_SIXTEEN_BIT = ("I;16", "I;16B", "I;16L", "I;16N", "I")
+
+
+def parse_color(text: str) -> tuple[int, int, int]:
+    """'#RRGGBB' (or 'RRGGBB') -> (r, g, b); ValueError naming the expected form otherwise."""
+    value = str(text).strip().lstrip("#")
+    if len(value) != 6 or any(c not in "0123456789abcdefABCDEF" for c in value):
+        raise ValueError(f"{text!r} is not a colour; write it as '#RRGGBB', e.g. '#000000' for black")
+    return int(value[0:2], 16), int(value[2:4], 16), int(value[4:6], 16)
+
+
+def color_text(color: tuple[int, int, int]) -> str:
+    return "#{:02X}{:02X}{:02X}".format(*color)
+
+
+@dataclass(frozen=True)
+class IconFix:
+    """What --fix-icons does (or refuses to do) with one icon."""
+
+    source: Path
+    fixes: tuple[str, ...]  # what the conversion changes, for people
+    refusal: str | None = None  # why it cannot be fixed (None: it can)
+    data: bytes | None = None  # the fixed PNG (only when it can be fixed)
+
+
+def _bit_depth(data: bytes) -> int | None:
+    if data.startswith(_PNG_MAGIC) and len(data) >= 26 and data[12:16] == b"IHDR":
+        return data[24]
+    return None
+
+
+def analyze_icon(
+    path: Path,
+    background: tuple[int, int, int] | None,
+    sizes: tuple[tuple[int, int], ...] = ALLOWED_SIZES,
+) -> IconFix | None:
+    """How --fix-icons would fix `path`; None when it is no image a conversion could help (damaged, not an image).
+
+    Synchronous and CPU-bound (a full decode): run it in a worker thread.
+    """
+    try:
+        with open(path, "rb") as handle:
+            if os.fstat(handle.fileno()).st_size > MAX_FILE_BYTES:
+                return None
+            data = handle.read()
+    except OSError:
+        return None
+    if not (data.startswith(_PNG_MAGIC) or data.startswith(_JPEG_MAGIC)):
+        return None
+    try:
+        img = Image.open(io.BytesIO(data))
+        limit = Image.MAX_IMAGE_PIXELS
+        if limit is not None and img.size[0] * img.size[1] > limit:
+            return None
+        if getattr(img, "n_frames", 1) > 1:
+            return None
+        img.load()
+    except Exception:  # noqa: BLE001 - any decoder failure: nothing to fix, the scan's message stands
+        return None
+    width, height = img.size
+    fixes: list[str] = []
+    if width != height:
+        why = f"is {width}x{height}, not square: --fix-icons never crops; export a square icon"
+        return IconFix(path, (), why)
+    mode = img.mode
+    has_alpha = mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in img.info
+    if has_alpha:
+        rgba = img.convert("RGBA")
+        alpha = rgba.getchannel("A")
+        if alpha.getextrema()[0] == 255:
+            fixes.append("removed its fully opaque alpha channel")
+            out = rgba.convert("RGB")
+        elif background is not None:
+            fixes.append(f"flattened its transparency onto {color_text(background)}")
+            out = Image.new("RGB", img.size, background)
+            out.paste(rgba, mask=alpha)
+        else:
+            why = ("has transparency: pass --icon-background '#RRGGBB' with --fix-icons to flatten it onto that "
+                   "colour, or flatten it yourself")
+            return IconFix(path, (), why)
+    elif mode in _SIXTEEN_BIT:
+        fixes.append("converted 16-bit grayscale to 8-bit RGB")
+        # scale, not clip: 16-bit values become 8-bit ones (i / 256)
+        out = img.convert("I").point(lambda i: i * (1 / 256)).convert("L").convert("RGB")
+    else:
+        out = img.convert("RGB")
+    if mode == "P":
+        fixes.append("converted palette colours to RGB")
+    elif mode in ("L", "LA", "1"):
+        fixes.append("converted grayscale to RGB")
+    elif mode == "CMYK":
+        fixes.append("converted CMYK to RGB")
+    elif mode not in ("RGB", "RGBA", *_SIXTEEN_BIT):
+        fixes.append(f"converted {mode} to RGB")
+    depth = _bit_depth(data)
+    if depth is not None and depth > 8 and mode in ("RGB", "RGBA"):
+        fixes.append(f"reduced {depth} bits per channel to 8")
+    if (width, height) not in sizes:
+        target = min(sizes, key=lambda s: (abs(s[0] - width), -s[0]))
+        fixes.append(f"resized {width}x{height} to {target[0]}x{target[1]} (Lanczos)")
+        out = out.resize(target, Image.Resampling.LANCZOS)
+    fmt = "PNG" if data.startswith(_PNG_MAGIC) else "JPEG"
+    if fmt != "PNG" and fixes:
+        fixes.append("saved as PNG")
+    if path.suffix.lower() not in ((".png",) if fmt == "PNG" else (".jpg", ".jpeg")):
+        fixes.append("saved as PNG under a .png name")
+    if not fixes:
+        return None
+    buffer = io.BytesIO()
+    out.save(buffer, format="PNG", optimize=False, compress_level=6)
+    return IconFix(path, tuple(fixes), None, buffer.getvalue())
+
+
+def _fix_signature(background: tuple[int, int, int] | None) -> str:
+    text = f"{FIX_VERSION}|{color_text(background) if background else '-'}|{ALLOWED_SIZES}"
+    return hashlib.sha256(text.encode()).hexdigest()[:8]
+
+
+def _cached_or_fixed(
+    path: Path, background: tuple[int, int, int] | None, fix_dir: Path, scan_cache: ScanCache | None
+) -> ImageInfo | Problem | None:
+    """The fixed copy of `path` (from the cache when the source is unchanged); a Problem when it is refused;
+    None when it is not something a conversion helps."""
+    try:
+        source = path.read_bytes()
+    except OSError:
+        return None
+    name = f"{hashlib.sha256(source).hexdigest()[:24]}-{_fix_signature(background)}"
+    target, notes = fix_dir / f"{name}.png", fix_dir / f"{name}.json"
+    fixes: tuple[str, ...] | None = None
+    if target.is_file():
+        with contextlib.suppress(OSError, ValueError, TypeError):
+            fixes = tuple(json.loads(notes.read_text(encoding="utf-8"))["fixes"])
+    if fixes is None:
+        fix = analyze_icon(path, background)
+        if fix is None:
+            return None
+        if fix.refusal is not None:
+            return Problem(display_path(path), f"--fix-icons cannot fix it: it {fix.refusal}")
+        assert fix.data is not None
+        fix_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        for dest, payload in ((target, fix.data), (notes, json.dumps({"fixes": list(fix.fixes)}).encode())):
+            tmp = dest.with_name(f"{dest.name}.{os.getpid()}.tmp")
+            tmp.write_bytes(payload)
+            os.replace(tmp, dest)
+        fixes = fix.fixes
+    try:
+        if scan_cache is not None:
+            hit = scan_cache.get(target)
+            info = hit if hit is not None else check_image(target)
+            if hit is None:
+                scan_cache.put(info, target.stat())
+        else:
+            info = check_image(target)
+    except InvalidImageError as exc:  # a conversion that does not pass the checks: say so, never upload it
+        return Problem(display_path(path), f"--fix-icons made {target} but it still fails: {exc.problems[0].message}")
+    return replace(info, fixed_from=path, fixes=fixes)
+
+
+def _advice(path: Path, background: tuple[int, int, int] | None) -> str | None:
+    """What --fix-icons would do for a refused icon, as a sentence for the refusal (None: it would not help)."""
+    fix = analyze_icon(path, background)
+    if fix is None:
+        return None
+    if fix.refusal is not None:
+        if "transparency" in fix.refusal:
+            return "--fix-icons --icon-background '#RRGGBB' would flatten it onto that colour"
+        return None
+    return f"--fix-icons would fix it ({', '.join(fix.fixes)}) in a copy; your file stays as it is"
+
+
+async def check_icons(
+    paths: Iterable[str | os.PathLike[str]],
+    *,
+    fix: bool = False,
+    background: tuple[int, int, int] | None = None,
+    fix_dir: Path | None = None,
+    cache: ScanCache | None = None,
+) -> tuple[dict[Path, ImageInfo], list[Problem]]:
+    """Check every icon; with `fix`, refused ones are converted into `fix_dir` (their ImageInfo describes the copy
+    that is uploaded, `fixed_from` the user's file). Without `fix`, each refusal a conversion would cure says so."""
+    unique = list(dict.fromkeys(Path(p) for p in paths))
+    infos, problems = await scan_images(unique, cache=cache)
+    failing = [p for p in unique if p not in infos]
+    by_path = dict(zip(failing, problems, strict=True))
+    out: list[Problem] = []
+    for path in failing:
+        problem = by_path[path]
+        if fix and fix_dir is not None:
+            outcome = await anyio.to_thread.run_sync(_cached_or_fixed, path, background, fix_dir, cache)
+            if isinstance(outcome, ImageInfo):
+                infos[path] = outcome
+            elif isinstance(outcome, Problem):
+                out.append(Problem(problem.location, f"{problem.message}; {outcome.message}"))
+            else:
+                out.append(problem)
+        else:
+            advice = await anyio.to_thread.run_sync(_advice, path, background)
+            out.append(Problem(problem.location, f"{problem.message}; {advice}") if advice else problem)
+    ordered = {p: infos[p] for p in unique if p in infos}
+    return ordered, out
+
+
+def fixed_icons(infos: Iterable[ImageInfo]) -> list[tuple[str, tuple[str, ...]]]:
+    """(user's file, fixes) of every icon that --fix-icons converted, for validate, plan and the report."""
+    return [(display_path(i.fixed_from), i.fixes) for i in infos if i.fixed_from is not None]
