@@ -33,7 +33,7 @@ from bulkgc.errors import (
 )
 from bulkgc.redact import redact_text
 
-COMMANDS = ("demo", "push", "plan", "validate", "status", "sim") + (("bench",) if importlib.util.find_spec("bulkgc.bench") else ())
+COMMANDS = ("demo", "push", "plan", "validate", "status", "pull", "sim") + (("bench",) if importlib.util.find_spec("bulkgc.bench") else ())
 
 EPILOG = """exit codes:
   0  everything is done

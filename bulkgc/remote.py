@@ -40,6 +40,15 @@ class RemoteImage:
     state: str
     error_codes: list[str] = field(default_factory=list)
     upload_operations: list[dict[str, Any]] = field(default_factory=list)
+    asset: dict[str, Any] | None = None  # imageAsset of a processed image: templateUrl, width, height
+
+    def rendition_url(self, fmt: str = "png") -> str | None:
+        """The templateUrl filled with the image's own width and height and `fmt`; None until it is processed."""
+        a = self.asset or {}
+        template, width, height = a.get("templateUrl"), a.get("width"), a.get("height")
+        if not isinstance(template, str) or not isinstance(width, int) or not isinstance(height, int):
+            return None
+        return template.replace("{w}", str(width)).replace("{h}", str(height)).replace("{f}", fmt)
 
     @classmethod
     def from_resource(cls, r: Resource) -> RemoteImage:
@@ -68,6 +77,7 @@ class RemoteImage:
             state=str(delivery.get("state") or "AWAITING_UPLOAD"),
             error_codes=[str(e.get("code")) for e in errors if isinstance(e, dict) and e.get("code")],
             upload_operations=list(operations),
+            asset=a.get("imageAsset") if isinstance(a.get("imageAsset"), dict) else None,
         )
 
 
