@@ -916,10 +916,16 @@ def _load_gamekit(path: Path, app_id: str | None) -> Manifest:
     file = resources_file(path)
     source = _Source(path=file, display=_display(file), data=reading.data)
     if not reading.data:
-        raise ManifestError(reading.problems, source=source.display)
+        error = ManifestError(reading.problems, source=source.display)
+        error.warnings = tuple(reading.warnings)
+        raise error
     validator = _Validator(source, reading.bundle, app_id=app_id, app_id_optional=True, allow_empty=True,
                            translate=reading.translate)
-    manifest = _run(validator, reading.problems)
+    try:
+        manifest = _run(validator, reading.problems)
+    except ManifestError as exc:
+        exc.warnings = tuple(reading.warnings)  # validate shows them beside the problems
+        raise
     return replace(manifest, path=path, warnings=tuple(reading.warnings),
                    image_aliases=load_image_aliases(pulled_record_path(path)))
 

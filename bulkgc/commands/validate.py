@@ -53,6 +53,7 @@ async def validate_paths(
                 lambda: load_manifest(path, assets_dir=assets, app_id_optional=True))
         except ManifestError as exc:
             problems.extend(exc.problems)
+            warnings.extend(exc.warnings)
             continue
         warnings.extend(manifest.warnings)
         images.update(Path(p) for p in manifest.images())
