@@ -83,7 +83,9 @@ def _fraction(text: str) -> float:
 class RunSettings:
     """Everything a push (or plan/status) run needs besides the manifest."""
 
-    manifest: Path = setting(Path("manifests/example.toml"), "the manifest (TOML or JSON) describing the app's achievements and leaderboards",
+    manifest: Path = setting(Path("manifests/example.toml"),
+                             "the manifest (TOML or JSON, or an Xcode GameCenterResources.gamekit) describing the "
+                             "app's achievements and leaderboards",
                              env="BULKGC_MANIFEST", parse=Path, flag="manifest", metavar="MANIFEST")
     assets: Path | None = setting(None, "directory holding the icons (default: as the manifest says)",
                                   env="BULKGC_ASSETS", parse=Path, metavar="DIR")

@@ -1,11 +1,12 @@
-"""`--fix-icons`: icons App Store Connect would refuse, converted on request into cached copies (never in place).
+"""`--fix-icons`: icons App Store Connect would refuse, converted on request into cached copies, never in
+place.
 
-What is fixed: an alpha channel that is fully opaque, a palette, grayscale or 16-bit image (-> 8-bit RGB PNG), a
-square of a size Apple does not take (resized with a Lanczos filter to the nearest accepted size). What is refused:
-a semi-transparent image unless the user names a background colour (`--icon-background '#RRGGBB'`), a non-square
-image (no silent crop), anything damaged. The fixed PNG is written to a cache directory beside the journal, named by
-the source's digest and the fix, so a re-run reuses it byte for byte: digests, remote `fileName`s, the journal and
-the plan all key on the bytes actually uploaded, and a re-run is still 0 writes.
+What is fixed: an alpha channel that is fully opaque, a palette, grayscale or 16-bit image (-> 8-bit RGB PNG),
+a square of a size Apple does not take (resized with a Lanczos filter to the nearest accepted size). What is
+refused: a semi-transparent image unless the user names a background colour (`--icon-background '#RRGGBB'`), a
+non-square image (no silent crop), anything damaged. The fixed PNG is written to a cache directory beside the
+journal, named by the source's digest and the fix, so a re-run reuses it byte for byte: digests, remote
+`fileName`s, the journal and the plan all key on the bytes actually uploaded, and a re-run is still 0 writes.
 """
 
 from __future__ import annotations
@@ -24,7 +25,15 @@ import anyio.to_thread
 from PIL import Image
 
 from bulkgc.errors import InvalidImageError, Problem
-from bulkgc.scan import ALLOWED_SIZES, MAX_FILE_BYTES, ImageInfo, ScanCache, check_image, display_path, scan_images
+from bulkgc.scan import (
+    ALLOWED_SIZES,
+    MAX_FILE_BYTES,
+    ImageInfo,
+    ScanCache,
+    check_image,
+    display_path,
+    scan_images,
+)
 
 # Bump when the conversion changes: cached copies made by an older rule are then made again.
 FIX_VERSION = 1
@@ -66,10 +75,10 @@ def analyze_icon(
     background: tuple[int, int, int] | None,
     sizes: tuple[tuple[int, int], ...] = ALLOWED_SIZES,
 ) -> IconFix | None:
-    """How --fix-icons would fix `path`; None when it is no image a conversion could help (damaged, not an image).
+    """How --fix-icons would fix `path`; None when it is no image a conversion could help (damaged, not an
+    image).
 
-    Synchronous and CPU-bound (a full decode): run it in a worker thread.
-    """
+    Synchronous and CPU-bound (a full decode): run it in a worker thread."""
     try:
         with open(path, "rb") as handle:
             if os.fstat(handle.fileno()).st_size > MAX_FILE_BYTES:
@@ -107,8 +116,10 @@ def analyze_icon(
             out = Image.new("RGB", img.size, background)
             out.paste(rgba, mask=alpha)
         else:
-            why = ("has transparency: pass --icon-background '#RRGGBB' with --fix-icons to flatten it onto that "
-                   "colour, or flatten it yourself")
+            why = (
+                "has transparency: pass --icon-background '#RRGGBB' with --fix-icons to flatten it onto that "
+                "colour, or flatten it yourself"
+            )
             return IconFix(path, (), why)
     elif mode in _SIXTEEN_BIT:
         fixes.append("converted 16-bit grayscale to 8-bit RGB")
@@ -185,12 +196,14 @@ def _cached_or_fixed(
         else:
             info = check_image(target)
     except InvalidImageError as exc:  # a conversion that does not pass the checks: say so, never upload it
-        return Problem(display_path(path), f"--fix-icons made {target} but it still fails: {exc.problems[0].message}")
+        return Problem(
+            display_path(path), f"--fix-icons made {target} but it still fails: {exc.problems[0].message}"
+        )
     return replace(info, fixed_from=path, fixes=fixes)
 
 
 def _advice(path: Path, background: tuple[int, int, int] | None) -> str | None:
-    """What --fix-icons would do for a refused icon, as a sentence for the refusal (None: it would not help)."""
+    """What --fix-icons would do for a refused icon, as a sentence (None: it would not help)."""
     fix = analyze_icon(path, background)
     if fix is None:
         return None
@@ -209,8 +222,9 @@ async def check_icons(
     fix_dir: Path | None = None,
     cache: ScanCache | None = None,
 ) -> tuple[dict[Path, ImageInfo], list[Problem]]:
-    """Check every icon; with `fix`, refused ones are converted into `fix_dir` (their ImageInfo describes the copy
-    that is uploaded, `fixed_from` the user's file). Without `fix`, each refusal a conversion would cure says so."""
+    """Check every icon; with `fix`, refused ones are converted into `fix_dir` (their ImageInfo describes the
+    copy that is uploaded, `fixed_from` the user's file). Without `fix`, each refusal a conversion would cure
+    says so."""
     unique = list(dict.fromkeys(Path(p) for p in paths))
     infos, problems = await scan_images(unique, cache=cache)
     failing = [p for p in unique if p not in infos]

@@ -1,13 +1,13 @@
 """Xcode's `GameCenterResources.gamekit`: read it as a manifest, and write it (from `bulkgc pull`).
 
-Facts from `../shared/asc/XCODE_GAMEKIT.md`: a bundle folder holding `gameCenterResources.json` (`meta`, `resources`)
-and one folder of images per locale. For each kind bulkgc supports, `resources` has `<kinds>` (an array of items
-with App Store Connect's attribute names), `<kind>Localizations` (vendorIdentifier -> localizations, each with a
-`localID`) and `<kind>Images` (localID -> one `{localID, url}`; `url` relative to the bundle). The reader checks
-the structure (every problem with its JSON path and the fix), turns the file into the manifest's own data and lets
-`bulkgc.manifest` check the values; the validator's labels are translated back into JSON paths. Keys bulkgc does
-not know are warnings, and kept when the writer rewrites an existing file.
-"""
+Facts from `../shared/asc/XCODE_GAMEKIT.md`: a bundle folder holding `gameCenterResources.json` (`meta`,
+`resources`) and one folder of images per locale. For each kind bulkgc supports, `resources` has `<kinds>` (an
+array of items with App Store Connect's attribute names), `<kind>Localizations` (vendorIdentifier ->
+localizations, each with a `localID`) and `<kind>Images` (localID -> one `{localID, url}`; `url` relative to
+the bundle). The reader checks the structure (every problem with its JSON path and the fix), turns the file
+into the manifest's own data and lets `bulkgc.manifest` check the values; the validator's labels are
+translated back into JSON paths. Keys bulkgc does not know are warnings, and kept when the writer rewrites an
+existing file."""
 
 from __future__ import annotations
 
@@ -26,8 +26,11 @@ RESOURCES_FILE = "gameCenterResources.json"
 BUNDLE_SUFFIX = ".gamekit"
 DEFAULT_BUNDLE_NAME = "GameCenterResources.gamekit"
 META_VERSION = "2024-11-15"  # the `meta.version` Xcode 16 writes [OBS]
-# Keys Xcode writes that App Store Connect's API (or bulkgc) has no use for: left alone, no warning when default.
-_XCODE_ONLY = {"achievement": {"archived": False, "activityProperties": {}}, "leaderboard": {"activityProperties": {}}}
+# Keys Xcode writes that bulkgc does not push: left alone, and no warning while they hold Xcode's default.
+_XCODE_ONLY: dict[str, dict[str, Any]] = {
+    "achievement": {"archived": False, "activityProperties": {}},
+    "leaderboard": {"activityProperties": {}},
+}
 _LOC_KEYS = ("locale", "localID")
 
 
@@ -38,7 +41,7 @@ def _camel(name: str) -> str:
 
 @dataclass(frozen=True)
 class Section:
-    """Where one kind lives in `resources` (e.g. achievements, achievementLocalizations, achievementImages)."""
+    """Where one kind lives in `resources` (achievements, achievementLocalizations, achievementImages)."""
 
     kind: Kind
     items: str
@@ -49,7 +52,9 @@ class Section:
     @classmethod
     def of(cls, kind: Kind) -> Section:
         base = _camel(kind.name)
-        return cls(kind, f"{base}s", f"{base}Localizations", f"{base}Images", f"{base[0].upper()}{base[1:]}Image-")
+        return cls(
+            kind, f"{base}s", f"{base}Localizations", f"{base}Images", f"{base[0].upper()}{base[1:]}Image-"
+        )
 
 
 SECTIONS = tuple(Section.of(k) for k in KINDS)
@@ -92,8 +97,8 @@ class GamekitReading:
     _LABEL = re.compile(r'^(\w+)\[(\d+)\](?: \(vendor_identifier "(?:[^"\\]|\\.)*"\))?(?:\.(.*))?$')
 
     def translate(self, where: str) -> str | None:
-        """A manifest validator label (`achievement[2] (...).locales.de-DE.name`) as the file's JSON path; None
-        when the reader already reported that problem better."""
+        """A manifest validator label (`achievement[2] (...).locales.de-DE.name`) as the file's JSON path;
+        None when the reader already reported that problem better."""
         m = self._LABEL.match(where)
         if not m:
             return f"resources.{where}" if where else where
@@ -106,7 +111,7 @@ class GamekitReading:
         if rest is None:
             return item_path
         if rest.startswith("locales.") and vid is not None:
-            code, _, key = rest[len("locales."):].partition(".")
+            code, _, key = rest[len("locales.") :].partition(".")
             loc = self.loc_paths.get((kind_name, vid, code))
             if loc is None:
                 return f"{item_path}.{rest}"
@@ -156,21 +161,29 @@ def read_gamekit(path: Path, app_id: str | None) -> GamekitReading:
         problem("", f"not valid UTF-8 (byte {exc.start}); save the file as UTF-8")
         return reading
     except json.JSONDecodeError as exc:
-        problems.append(Problem(f"{shown}:{exc.lineno}", f"JSON syntax error: {exc.msg} (line {exc.lineno}, column "
-                                f"{exc.colno}); fix the syntax, or let Xcode write the file again"))
+        problems.append(
+            Problem(
+                f"{shown}:{exc.lineno}",
+                f"JSON syntax error: {exc.msg} (line {exc.lineno}, column "
+                f"{exc.colno}); fix the syntax, or let Xcode write the file again",
+            )
+        )
         return reading
     except (ValueError, RecursionError) as exc:
         problem("", f"JSON cannot be parsed: {exc}")
         return reading
     if not isinstance(doc, dict):
-        problem("", "the top level must be an object with \"meta\" and \"resources\"")
+        problem("", 'the top level must be an object with "meta" and "resources"')
         return reading
     for key in doc:
         if key not in ("meta", "resources"):
             warn(str(key), "unknown key, ignored (kept when bulkgc rewrites the file)")
     resources = doc.get("resources")
     if resources is None:
-        problem("resources", 'missing; the file needs "resources": {...} (Xcode writes {} when nothing is defined)')
+        problem(
+            "resources",
+            'missing; the file needs "resources": {...} (Xcode writes {} when nothing is defined)',
+        )
         return reading
     if not isinstance(resources, dict):
         problem("resources", "must be an object keyed by achievements, leaderboards, ...")
@@ -178,7 +191,10 @@ def read_gamekit(path: Path, app_id: str | None) -> GamekitReading:
     known = {name for s in SECTIONS for name in (s.items, s.localizations, s.images)}
     for key in resources:
         if key not in known:
-            warn(f"resources.{key}", "bulkgc does not push this kind yet; ignored (kept when it rewrites the file)")
+            warn(
+                f"resources.{key}",
+                "bulkgc does not push this kind yet; ignored (kept when it rewrites the file)",
+            )
     data: dict[str, Any] = {"assets": "."}
     if app_id is not None:
         data["app_id"] = app_id
@@ -191,8 +207,11 @@ def read_gamekit(path: Path, app_id: str | None) -> GamekitReading:
 
 
 def _read_section(
-    s: Section, resources: Mapping[str, Any], reading: GamekitReading,
-    problem: Callable[[str, str], None], warn: Callable[[str, str], None],
+    s: Section,
+    resources: Mapping[str, Any],
+    reading: GamekitReading,
+    problem: Callable[[str, str], None],
+    warn: Callable[[str, str], None],
 ) -> list[Any]:
     kind = s.kind
     raw_items = resources.get(s.items)
@@ -208,7 +227,9 @@ def _read_section(
     if raw_locs is None:
         raw_locs = {}
     if not isinstance(raw_locs, dict):
-        problem(f"resources.{s.localizations}", "must be an object: vendorIdentifier -> array of localizations")
+        problem(
+            f"resources.{s.localizations}", "must be an object: vendorIdentifier -> array of localizations"
+        )
         raw_locs = {}
     if raw_images is None:
         raw_images = {}
@@ -239,15 +260,23 @@ def _read_section(
                     item[key] = value
             elif key in xcode_only:
                 if value != xcode_only[key]:
-                    warn(f"{item_path}.{key}", f"{_show(value)} is not pushed by bulkgc (only Xcode uses it); ignored")
+                    warn(
+                        f"{item_path}.{key}",
+                        f"{_show(value)} is not pushed by bulkgc (only Xcode uses it); ignored",
+                    )
             else:
-                warn(f"{item_path}.{key}", f"unknown {kind.name} key, ignored (kept when bulkgc rewrites the file)")
+                warn(
+                    f"{item_path}.{key}",
+                    f"unknown {kind.name} key, ignored (kept when bulkgc rewrites the file)",
+                )
         locales: dict[str, Any] = {}
         entries = raw_locs.get(vid) if vid is not None else None
         if vid is not None:
             vids.add(vid)
         if entries is not None and not isinstance(entries, list):
-            problem(f"resources.{s.localizations}.{_json_key(vid or '')}", "must be an array of localizations")
+            problem(
+                f"resources.{s.localizations}.{_json_key(vid or '')}", "must be an array of localizations"
+            )
             entries = None
         for j, loc in enumerate(entries or []):
             loc_path = f"resources.{s.localizations}[{_json_key(vid or '')}][{j}]"
@@ -262,8 +291,11 @@ def _read_section(
                 problem(f"{loc_path}.localID", f'missing; add "localID" : "{vid}-{code}" (links the image)')
                 continue
             if local_id in local_ids:
-                problem(f"{loc_path}.localID", f"duplicate localID {local_id!r} (also {local_ids[local_id]}); "
-                        "each localization needs its own: e.g. <vendorIdentifier>-<locale>")
+                problem(
+                    f"{loc_path}.localID",
+                    f"duplicate localID {local_id!r} (also {local_ids[local_id]}); "
+                    "each localization needs its own: e.g. <vendorIdentifier>-<locale>",
+                )
                 continue
             local_ids[local_id] = loc_path
             texts: dict[str, Any] = {}
@@ -272,9 +304,15 @@ def _read_section(
                     if value is not None:
                         texts[key] = value
                 elif key not in _LOC_KEYS:
-                    warn(f"{loc_path}.{key}", "unknown localization key, ignored (kept when bulkgc rewrites the file)")
+                    warn(
+                        f"{loc_path}.{key}",
+                        "unknown localization key, ignored (kept when bulkgc rewrites the file)",
+                    )
             if code in locales:
-                problem(f"{loc_path}.locale", f"duplicate locale {code}: this {kind.name} already has it; keep one")
+                problem(
+                    f"{loc_path}.locale",
+                    f"duplicate locale {code}: this {kind.name} already has it; keep one",
+                )
                 continue
             reading.loc_paths[(kind.name, vid or "", code)] = loc_path
             image = images.get(local_id)
@@ -288,9 +326,12 @@ def _read_section(
                     texts["image"] = "."
             elif kind.image.required:
                 reading.reported_images.add((kind.name, vid or "", code))
-                problem(loc_path, f"localID {local_id!r} has no image: add {s.images}[{_json_key(local_id)}] = "
-                        f'[{{"localID" : "{local_id}", "url" : "{code}/{s.image_prefix}{local_id}.png"}}] '
-                        f"(App Store Connect needs an image for every {kind.name} localization)")
+                problem(
+                    loc_path,
+                    f"localID {local_id!r} has no image: add {s.images}[{_json_key(local_id)}] = "
+                    f'[{{"localID" : "{local_id}", "url" : "{code}/{s.image_prefix}{local_id}.png"}}] '
+                    f"(App Store Connect needs an image for every {kind.name} localization)",
+                )
                 texts["image"] = "."
             locales[code] = texts
         if locales:
@@ -298,11 +339,16 @@ def _read_section(
         items.append(item)
     for vid in raw_locs:
         if vid not in vids:
-            problem(f"resources.{s.localizations}.{_json_key(str(vid))}",
-                    f"no {kind.name} in resources.{s.items} has vendorIdentifier {vid!r}; add it or fix the key")
+            problem(
+                f"resources.{s.localizations}.{_json_key(str(vid))}",
+                f"no {kind.name} in resources.{s.items} has vendorIdentifier {vid!r}; add it or fix the key",
+            )
     for local_id in images:
         if local_id not in used_images:
-            warn(f"resources.{s.images}.{_json_key(local_id)}", "no localization has this localID; image ignored")
+            warn(
+                f"resources.{s.images}.{_json_key(local_id)}",
+                "no localization has this localID; image ignored",
+            )
     return items
 
 
@@ -321,8 +367,10 @@ def _read_images(
             out[str(local_id)] = (None, where)
             continue
         if entry.get("localID", local_id) != local_id:
-            problem(f"{where}.localID", f"{_show(entry.get('localID'))} differs from its key {local_id!r}; make "
-                    "them equal")
+            problem(
+                f"{where}.localID",
+                f"{_show(entry.get('localID'))} differs from its key {local_id!r}; make them equal",
+            )
         url = entry.get("url")
         out[str(local_id)] = (_check_url(url, reading.bundle, f"{where}.url", problem), where)
     return out
@@ -330,16 +378,23 @@ def _read_images(
 
 def _check_url(url: Any, bundle: Path, where: str, problem: Callable[[str, str], None]) -> str | None:
     if not isinstance(url, str) or not url.strip():
-        problem(where, 'missing; give the image file relative to the bundle, e.g. "en-US/AchievementImage-x.png"')
+        problem(
+            where, 'missing; give the image file relative to the bundle, e.g. "en-US/AchievementImage-x.png"'
+        )
         return None
     pure = PurePosixPath(url)
     if pure.is_absolute() or url.startswith("\\") or re.match(r"^[A-Za-z]:", url) or "\\" in url:
-        problem(where, f"{url!r} is not a path inside the bundle; write it relative to {bundle.name}, with '/'")
+        problem(
+            where, f"{url!r} is not a path inside the bundle; write it relative to {bundle.name}, with '/'"
+        )
         return None
     normal = os.path.normpath(url)
     if normal == ".." or normal.startswith("../") or ".." in PurePosixPath(normal).parts:
-        problem(where, f"{url!r} leads outside the bundle {bundle.name}; images must be inside it (move the file "
-                "into the bundle and fix the url)")
+        problem(
+            where,
+            f"{url!r} leads outside the bundle {bundle.name}; images must be inside it (move the file "
+            "into the bundle and fix the url)",
+        )
         return None
     target = bundle / normal
     try:
@@ -350,8 +405,11 @@ def _check_url(url: Any, bundle: Path, where: str, problem: Callable[[str, str],
         problem(where, f"{url!r} is a link leading outside the bundle {bundle.name}; copy the image into it")
         return None
     if not target.is_file():
-        problem(where, f"image file {url!r} not found in {bundle}; add it (Xcode keeps it beside the json) or fix "
-                "the url")
+        problem(
+            where,
+            f"image file {url!r} not found in {bundle}; add it (Xcode keeps it beside the json) or fix "
+            "the url",
+        )
         return None
     return normal
 
@@ -377,22 +435,25 @@ def dumps(doc: Any) -> str:
 
 
 def merge_resources(existing: Mapping[str, Any] | None, written: Mapping[str, Any]) -> dict[str, Any]:
-    """The document to write: `written` (the kinds bulkgc knows, complete) over `existing`, keeping every key of
-    `existing` bulkgc does not know (top level, `resources`, items, localizations, image entries)."""
+    """The document to write: `written` (the kinds bulkgc knows, complete) over `existing`, keeping every key
+    of `existing` bulkgc does not know (top level, `resources`, items, localizations, image entries)."""
     doc: dict[str, Any] = dict(existing or {})
     doc.setdefault("meta", {"version": META_VERSION})
-    old_resources = doc.get("resources") if isinstance(doc.get("resources"), dict) else {}
+    found = doc.get("resources")
+    old_resources: dict[str, Any] = found if isinstance(found, dict) else {}
     resources: dict[str, Any] = dict(old_resources)
     for s in SECTIONS:
         olds = {o.get("vendorIdentifier"): o for o in old_resources.get(s.items) or [] if isinstance(o, dict)}
         xcode_only = _XCODE_ONLY.get(s.kind.name, {})
-        items = [{**xcode_only, **olds.get(new["vendorIdentifier"], {}), **new} for new in written.get(s.items, [])]
-        old_locs = old_resources.get(s.localizations) if isinstance(old_resources.get(s.localizations), dict) else {}
+        items = [
+            {**xcode_only, **olds.get(new["vendorIdentifier"], {}), **new} for new in written.get(s.items, [])
+        ]
+        old_locs: dict[str, Any] = _object(old_resources.get(s.localizations))
         locs: dict[str, Any] = {}
         for vid, entries in (written.get(s.localizations) or {}).items():
             by_id = {o.get("localID"): o for o in old_locs.get(vid) or [] if isinstance(o, dict)}
             locs[vid] = [{**by_id.get(e["localID"], {}), **e} for e in entries]
-        old_images = old_resources.get(s.images) if isinstance(old_resources.get(s.images), dict) else {}
+        old_images: dict[str, Any] = _object(old_resources.get(s.images))
         images: dict[str, Any] = {}
         for local_id, entries in (written.get(s.images) or {}).items():
             old = old_images.get(local_id)
@@ -406,3 +467,7 @@ def merge_resources(existing: Mapping[str, Any] | None, written: Mapping[str, An
             resources[s.images] = images
     doc["resources"] = resources
     return doc
+
+
+def _object(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}

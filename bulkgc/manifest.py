@@ -434,7 +434,8 @@ class _Validator:
     def app_id(self, value: Any) -> str | None:
         given = self.app_id_given
         if value is not None and given is not None and value != given:
-            self.add(self.main, None, "app_id", f"{_show(value)} differs from --app-id {given}; remove one of them")
+            why = f"{_show(value)} differs from --app-id {given}; remove one of them"
+            self.add(self.main, None, "app_id", why)
             return None
         if value is None and given is not None:
             return given
@@ -894,10 +895,10 @@ def load_manifest(
     """Read and validate a manifest: .toml or .json (by extension), or an Xcode `GameCenterResources.gamekit`
     (the folder or its `gameCenterResources.json`).
 
-    `assets_dir` overrides the manifest's `assets` key (a gamekit's images are always inside it). `app_id` is the
-    app when the manifest has none (a gamekit never has one); with `app_id_optional` a manifest may name no app
-    (its `app_id` is then "" and is looked up by bundle id). Raises one `ManifestError` listing every problem.
-    """
+    `assets_dir` overrides the manifest's `assets` key (a gamekit's images are always inside it). `app_id` is
+    the app when the manifest has none (a gamekit never has one); with `app_id_optional` a manifest may name
+    no app (its `app_id` is then "" and is looked up by bundle id). Raises one `ManifestError` listing every
+    problem."""
     manifest_path = Path(path)
     if is_gamekit(manifest_path):
         return _load_gamekit(manifest_path, app_id)
@@ -934,8 +935,8 @@ PULLED_RECORD = "bulkgc-pulled.json"
 
 
 def pulled_record_path(manifest_path: Path) -> Path:
-    """Where `bulkgc pull` records which remote image each file it wrote stands for: beside the manifest (beside
-    the bundle, for a gamekit)."""
+    """Where `bulkgc pull` records which remote image each file it wrote stands for: beside the manifest
+    (beside the bundle, for a gamekit)."""
     base = manifest_path.parent.parent if manifest_path.name == RESOURCES_FILE else manifest_path.parent
     return base / PULLED_RECORD
 

@@ -13,8 +13,8 @@ rule, API rows) comes from its declaration in `bulkgc.kinds`; this module names 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
@@ -268,7 +268,7 @@ class Plan:
         fixed = {la.image.path: la.image.info.fixes for p in self.items for la in p.localizations
                  if la.image is not None and la.image.info.fixes}
         if fixed:
-            lines.append(f"--fix-icons uploads fixed copies of {len(fixed)} icon(s) (your files are unchanged):")
+            lines.append(f"--fix-icons uploads fixed copies of {len(fixed)} icon(s) (your files unchanged):")
             lines += [f"  {path}: {', '.join(fixes)}" for path, fixes in fixed.items()]
         if self.is_noop:
             lines.append("Nothing to do: App Store Connect already matches the manifest.")
@@ -309,11 +309,10 @@ def decide_image(
 ) -> tuple[str, str]:
     """(action, reason) for one localization's icon.
 
-    `pulled` is what `bulkgc pull` recorded for a file it wrote: the remote image (fileName, fileSize) the file
-    stands for. App Store Connect serves re-encoded renditions, so a pulled file never hashes to the digest in
-    the remote fileName; while the file is unchanged (same sha256) and the remote image is the one pulled, they
-    are the same image.
-    """
+    `pulled` is what `bulkgc pull` recorded for a file it wrote: the remote image (fileName, fileSize) the
+    file stands for. App Store Connect serves re-encoded renditions, so a pulled file never hashes to the
+    digest in the remote fileName; while the file is unchanged (same sha256) and the remote image is the one
+    pulled, they are the same image."""
     if remote is None:
         return "upload", "no image yet"
     if pulled is not None and (remote.file_name, remote.file_size) == pulled and remote.state == "COMPLETE":

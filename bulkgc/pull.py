@@ -1,13 +1,13 @@
-"""`bulkgc pull`: read what App Store Connect holds and write what `push` accepts (TOML, JSON or Xcode's gamekit).
+"""`bulkgc pull`: read what App Store Connect holds and write what `push` accepts (TOML, JSON or Xcode's
+gamekit).
 
-Reads only. For every kind bulkgc supports it reads the items, the latest version's localizations with their images
-(the same reads a plan makes), and downloads every COMPLETE image through its `imageAsset.templateUrl` filled with
-the image's width, height and `png`. App Store Connect serves re-encoded renditions, so a pulled file does not hash
-to the digest in the remote `fileName`: `bulkgc-pulled.json` beside the manifest records which remote image
-(fileName, fileSize) each written file (by sha256) stands for, and the plan treats them as equal while the file is
-unchanged, so `push` right after `pull` writes nothing. A re-run downloads only images whose file is missing,
-changed, or stands for another remote image.
-"""
+Reads only. For every kind bulkgc supports it reads the items, the latest version's localizations with their
+images (the same reads a plan makes), and downloads every COMPLETE image through its `imageAsset.templateUrl`
+filled with the image's width, height and `png`. App Store Connect serves re-encoded renditions, so a pulled
+file does not hash to the digest in the remote `fileName`: `bulkgc-pulled.json` beside the manifest records
+which remote image (fileName, fileSize) each written file (by sha256) stands for, and the plan treats them as
+equal while the file is unchanged, so `push` right after `pull` writes nothing. A re-run downloads only images
+whose file is missing, changed, or stands for another remote image."""
 
 from __future__ import annotations
 
@@ -87,11 +87,18 @@ class PullResult:
             f"{self.requests} requests in {self.seconds:.1f}s (reads only)",
         ]
         if self.without_image:
-            lines.append(f"{len(self.without_image)} localization(s) without a COMPLETE image (no file written):")
+            lines.append(
+                f"{len(self.without_image)} localization(s) without a COMPLETE image (no file written):"
+            )
             lines += [f"  - {w}" for w in self.without_image[:20]]
-        lines.append(f"Push it with: bulkgc push {self.manifest}" + (" --app-id " + self.app_id
-                                                                   if self.manifest.suffix != ".toml"
-                                                                   and self.manifest.suffix != ".json" else ""))
+        lines.append(
+            f"Push it with: bulkgc push {self.manifest}"
+            + (
+                " --app-id " + self.app_id
+                if self.manifest.suffix != ".toml" and self.manifest.suffix != ".json"
+                else ""
+            )
+        )
         return "\n".join(lines)
 
 
@@ -127,7 +134,9 @@ async def read_app(client: AscClient, api: str, app_id: str) -> list[PulledItem]
             container = latest.id if latest else (None if kapi.version else r.id)
             locs = await reader.localizations(kind, kapi, container) if container else {}
             attrs = {a.asc: r.attributes.get(a.asc) for a in kind.attributes}
-            localizations = [PulledLocalization(code, dict(loc.texts), loc.image) for code, loc in sorted(locs.items())]
+            localizations = [
+                PulledLocalization(code, dict(loc.texts), loc.image) for code, loc in sorted(locs.items())
+            ]
             items.append(PulledItem(kind, attrs, localizations))
 
         async with anyio.create_task_group() as tg:
@@ -150,7 +159,7 @@ def _target(out: Path, fmt: str) -> tuple[Path, Path]:
 
 
 def _existing_local_ids(bundle: Path) -> tuple[dict[str, Any] | None, dict[tuple[str, str, str], str]]:
-    """An existing gamekit's document (to keep its unknown keys) and its localIDs by (kind, vendor, locale)."""
+    """An existing gamekit's document (to keep its unknown keys) and localIDs by (kind, vendor, locale)."""
     try:
         doc = json.loads((bundle / RESOURCES_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -161,15 +170,19 @@ def _existing_local_ids(bundle: Path) -> tuple[dict[str, Any] | None, dict[tuple
         return (doc if isinstance(doc, dict) else None), {}
     for s in SECTIONS:
         locs = resources.get(s.localizations)
-        for vid, entries in (locs.items() if isinstance(locs, dict) else []):
+        for vid, entries in locs.items() if isinstance(locs, dict) else []:
             for e in entries if isinstance(entries, list) else []:
-                if isinstance(e, dict) and isinstance(e.get("locale"), str) and isinstance(e.get("localID"), str):
+                if (
+                    isinstance(e, dict)
+                    and isinstance(e.get("locale"), str)
+                    and isinstance(e.get("localID"), str)
+                ):
                     ids[(s.kind.name, vid, e["locale"])] = e["localID"]
     return doc, ids
 
 
 async def pull(settings: RunSettings, out: Path, fmt: str = "toml", *, credentials: Any = None) -> PullResult:
-    """Read the app's Game Center content and write it to `out` in `fmt` (toml, json or gamekit). Reads only."""
+    """Read the app's Game Center content and write it to `out` as `fmt` (toml, json, gamekit). Reads only."""
     from bulkgc.pipeline import client_config, credentials_from  # late: pipeline imports the whole core
 
     if fmt not in FORMATS:
@@ -184,7 +197,9 @@ async def pull(settings: RunSettings, out: Path, fmt: str = "toml", *, credentia
         if app_id is None and settings.bundle_id is not None:
             app_id = await RemoteReader(client).app_id_for_bundle(settings.bundle_id)
         if app_id is None:
-            raise ConfigError("which app? pass --app-id ID (or BULKGC_APP_ID), or --bundle-id com.example.game")
+            raise ConfigError(
+                "which app? pass --app-id ID (or BULKGC_APP_ID), or --bundle-id com.example.game"
+            )
         items = await read_app(client, settings.api, app_id)
         record_path = manifest_path.parent / PULLED_RECORD
         earlier = load_image_aliases(record_path)
@@ -195,7 +210,9 @@ async def pull(settings: RunSettings, out: Path, fmt: str = "toml", *, credentia
         def file_for(item: PulledItem, loc: PulledLocalization) -> Path:
             section = next(s for s in SECTIONS if s.kind is item.kind)
             if fmt == "gamekit":
-                local_id = local_ids.get((item.kind.name, item.vendor_id, loc.locale), f"{item.vendor_id}-{loc.locale}")
+                local_id = local_ids.get(
+                    (item.kind.name, item.vendor_id, loc.locale), f"{item.vendor_id}-{loc.locale}"
+                )
                 return image_root / image_url(section, loc.locale, local_id)
             folder = item.kind.image.folder
             return image_root / folder / f"{item.vendor_id}.{loc.locale}.png"
@@ -222,8 +239,14 @@ async def pull(settings: RunSettings, out: Path, fmt: str = "toml", *, credentia
                 have = hashlib.sha256(data).hexdigest()
                 result.images_downloaded += 1
             loc.file = target
-            record[have] = {"fileName": image.file_name, "fileSize": image.file_size, "imageId": image.id,
-                            "kind": item.kind.name, "vendorIdentifier": item.vendor_id, "locale": loc.locale}
+            record[have] = {
+                "fileName": image.file_name,
+                "fileSize": image.file_size,
+                "imageId": image.id,
+                "kind": item.kind.name,
+                "vendorIdentifier": item.vendor_id,
+                "locale": loc.locale,
+            }
 
         async with anyio.create_task_group() as tg:
             for item in items:
@@ -238,10 +261,14 @@ async def pull(settings: RunSettings, out: Path, fmt: str = "toml", *, credentia
         else:
             text = manifest_text(items, app_id, fmt, manifest_path.parent)
             await anyio.to_thread.run_sync(_write_bytes, manifest_path, text.encode("utf-8"))
-        doc = {"schema": "bulkgc-pulled/1", "app_id": app_id,
-               "note": "which App Store Connect image each pulled file stands for (by sha256); keep it beside the "
-                       "manifest so a push right after a pull sends nothing",
-               "images": dict(sorted(record.items()))}
+        doc = {
+            "schema": "bulkgc-pulled/1",
+            "app_id": app_id,
+            "note": "which App Store Connect image each pulled file stands for (by sha256); keep it "
+            "beside the "
+            "manifest so a push right after a pull sends nothing",
+            "images": dict(sorted(record.items())),
+        }
         await anyio.to_thread.run_sync(_write_bytes, record_path, (json.dumps(doc, indent=2) + "\n").encode())
         result.requests = client.stats.requests
     result.seconds = time.monotonic() - started
@@ -294,8 +321,11 @@ def manifest_text(items: list[PulledItem], app_id: str, fmt: str, base: Path) ->
     data = manifest_data(items, app_id, base)
     if fmt == "json":
         return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
-    lines = ["# Written by `bulkgc pull` from App Store Connect; format: docs/MANIFEST.md",
-             f"app_id = {_toml_value(app_id)}", 'assets = "assets"']
+    lines = [
+        "# Written by `bulkgc pull` from App Store Connect; format: docs/MANIFEST.md",
+        f"app_id = {_toml_value(app_id)}",
+        'assets = "assets"',
+    ]
     for kind in KINDS:
         for entry in data.get(kind.name, []):
             lines += ["", f"[[{kind.name}]]"]
@@ -321,8 +351,12 @@ def gamekit_resources(
         for item in kind_items:
             entries = []
             for loc in item.localizations:
-                local_id = local_ids.get((s.kind.name, item.vendor_id, loc.locale), f"{item.vendor_id}-{loc.locale}")
-                texts = {t.asc: loc.texts.get(t.asc) for t in s.kind.texts if loc.texts.get(t.asc) is not None}
+                local_id = local_ids.get(
+                    (s.kind.name, item.vendor_id, loc.locale), f"{item.vendor_id}-{loc.locale}"
+                )
+                texts = {
+                    t.asc: loc.texts.get(t.asc) for t in s.kind.texts if loc.texts.get(t.asc) is not None
+                }
                 entries.append({"locale": loc.locale, "localID": local_id, **texts})
                 if loc.file is not None:
                     images[local_id] = [{"localID": local_id, "url": loc.file.relative_to(bundle).as_posix()}]
@@ -334,5 +368,8 @@ def gamekit_resources(
 
 def _gamekit_item(s: Section, item: PulledItem) -> dict[str, Any]:
     nulls = _XCODE_NULLS.get(s.kind.name, ())
-    return {a.asc: item.attributes.get(a.asc) for a in s.kind.attributes
-            if item.attributes.get(a.asc) is not None or a.asc in nulls}
+    return {
+        a.asc: item.attributes.get(a.asc)
+        for a in s.kind.attributes
+        if item.attributes.get(a.asc) is not None or a.asc in nulls
+    }

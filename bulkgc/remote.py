@@ -43,7 +43,7 @@ class RemoteImage:
     asset: dict[str, Any] | None = None  # imageAsset of a processed image: templateUrl, width, height
 
     def rendition_url(self, fmt: str = "png") -> str | None:
-        """The templateUrl filled with the image's own width and height and `fmt`; None until it is processed."""
+        """The templateUrl filled with the image's width, height and `fmt`; None until it is processed."""
         a = self.asset or {}
         template, width, height = a.get("templateUrl"), a.get("width"), a.get("height")
         if not isinstance(template, str) or not isinstance(width, int) or not isinstance(height, int):
@@ -153,13 +153,13 @@ class RemoteReader:
     async def app_id_for_bundle(self, bundle_id: str) -> str:
         """The id of the app whose bundle id is `bundle_id` (GET /v1/apps?filter[bundleId]=...)."""
         self.reads += 1
-        doc = await self.client.get("/v1/apps", params={"filter[bundleId]": bundle_id, "fields[apps]": "bundleId"},
-                                    purpose="read")
+        params = {"filter[bundleId]": bundle_id, "fields[apps]": "bundleId"}
+        doc = await self.client.get("/v1/apps", params=params, purpose="read")
         found = [r for r in doc.resources if (r.attributes or {}).get("bundleId") == bundle_id]
         if len(found) != 1:
             why = "no app" if not found else f"{len(found)} apps"
-            raise ConfigError(f"{why} with bundle id {bundle_id!r} visible to this API key; check the bundle id "
-                              "(the Xcode target's) or pass --app-id")
+            raise ConfigError(f"{why} with bundle id {bundle_id!r} visible to this API key; check the bundle "
+                              "id (the Xcode target's) or pass --app-id")
         return found[0].id
 
     async def items(

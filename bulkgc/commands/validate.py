@@ -6,12 +6,13 @@ import argparse
 import os
 import sys
 import tempfile
+from functools import partial
 from pathlib import Path
 
 import anyio
 
-from bulkgc.errors import EXIT_INVALID_INPUT, ManifestError, Problem
 from bulkgc.config import parse_bool
+from bulkgc.errors import EXIT_INVALID_INPUT, ManifestError, Problem
 from bulkgc.fixicons import check_icons, fixed_icons, parse_color
 from bulkgc.gamekit import is_gamekit
 from bulkgc.manifest import load_manifest
@@ -19,23 +20,52 @@ from bulkgc.scan import scan_directory
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser("validate", help="check manifests and icons locally (no network); lists every problem",
-                       description="Check manifests (TOML/JSON, or an Xcode GameCenterResources.gamekit) and icon directories without any network access. "
-                                   "Every problem is listed at once with the file and what to do.")
-    p.add_argument("paths", nargs="*", type=Path, default=None, metavar="PATH",
-                   help="manifest files and/or directories of icons (default: manifests/example.toml)")
-    p.add_argument("--assets", type=Path, default=None, metavar="DIR",
-                   help="icons directory for manifests (default: as each manifest says)")
-    p.add_argument("--fix-icons", action="store_const", const="true", default=None,
-                   help="show what push --fix-icons would convert (opaque alpha, palette, grayscale, 16-bit, wrong "
-                        "square size) instead of refusing it; nothing is written [env BULKGC_FIX_ICONS]")
-    p.add_argument("--icon-background", default=None, metavar="'#RRGGBB'",
-                   help="with --fix-icons: flatten semi-transparent icons onto this colour [env BULKGC_ICON_BACKGROUND]")
+    p = sub.add_parser(
+        "validate",
+        help="check manifests and icons locally (no network); lists every problem",
+        description="Check manifests (TOML/JSON, or an Xcode GameCenterResources.gamekit) and icon "
+        "directories without any network access. "
+        "Every problem is listed at once with the file and what to do.",
+    )
+    p.add_argument(
+        "paths",
+        nargs="*",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="manifest files and/or directories of icons (default: manifests/example.toml)",
+    )
+    p.add_argument(
+        "--assets",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="icons directory for manifests (default: as each manifest says)",
+    )
+    p.add_argument(
+        "--fix-icons",
+        action="store_const",
+        const="true",
+        default=None,
+        help="show what push --fix-icons would convert (opaque alpha, palette, grayscale, "
+        "16-bit, wrong square size) instead of refusing it; nothing is written "
+        "[env BULKGC_FIX_ICONS]",
+    )
+    p.add_argument(
+        "--icon-background",
+        default=None,
+        metavar="'#RRGGBB'",
+        help="with --fix-icons: flatten semi-transparent icons onto this colour [env BULKGC_ICON_BACKGROUND]",
+    )
     p.set_defaults(run=run)
 
 
 async def validate_paths(
-    paths: list[Path], assets: Path | None, *, fix: bool = False, background: tuple[int, int, int] | None = None,
+    paths: list[Path],
+    assets: Path | None,
+    *,
+    fix: bool = False,
+    background: tuple[int, int, int] | None = None,
 ) -> tuple[int, list[Problem], list[tuple[str, tuple[str, ...]]], list[str]]:
     """(images checked, problems, icons --fix-icons would convert with their fixes, warnings)."""
     problems: list[Problem] = []
@@ -50,7 +80,8 @@ async def validate_paths(
             continue
         try:
             manifest = await anyio.to_thread.run_sync(
-                lambda: load_manifest(path, assets_dir=assets, app_id_optional=True))
+                partial(load_manifest, path, assets_dir=assets, app_id_optional=True)
+            )
         except ManifestError as exc:
             problems.extend(exc.problems)
             warnings.extend(exc.warnings)
@@ -59,8 +90,9 @@ async def validate_paths(
         images.update(Path(p) for p in manifest.images())
     # fixed copies go to a throw-away folder: validate writes nothing the user keeps
     with tempfile.TemporaryDirectory(prefix="bulkgc-validate-") as scratch:
-        infos, scan_problems = await check_icons(sorted(images), fix=fix, background=background,
-                                                 fix_dir=Path(scratch))
+        infos, scan_problems = await check_icons(
+            sorted(images), fix=fix, background=background, fix_dir=Path(scratch)
+        )
     problems.extend(scan_problems)
     return checked + len(images), problems, fixed_icons(infos.values()), warnings
 
@@ -75,7 +107,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"bulkgc: invalid settings: {exc}", file=sys.stderr)
         return EXIT_INVALID_INPUT
     checked, problems, fixed, warnings = anyio.run(
-        lambda: validate_paths(paths, args.assets, fix=fix, background=background))
+        lambda: validate_paths(paths, args.assets, fix=fix, background=background)
+    )
     for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr)
     if fixed:
@@ -83,7 +116,10 @@ def run(args: argparse.Namespace) -> int:
         for name, fixes in fixed:
             print(f"  - {name}: {', '.join(fixes)}")
     if problems:
-        print(f"{len(problems)} problem(s) found ({checked} image(s) checked); nothing was sent:", file=sys.stderr)
+        print(
+            f"{len(problems)} problem(s) found ({checked} image(s) checked); nothing was sent:",
+            file=sys.stderr,
+        )
         for p in problems:
             print(f"  - {p}", file=sys.stderr)
         return EXIT_INVALID_INPUT

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-from anyio.from_thread import start_blocking_portal
 import pytest
+from anyio.from_thread import start_blocking_portal
 from conftest import fast_sim_config, settings_for
 from PIL import Image
 from workload import make_workload, sim_image_state, writes
@@ -27,13 +27,23 @@ from bulkgc.sim import SimConfig, Simulator
 
 def cli_args(sim: Simulator, tmp: Path) -> list[str]:
     key = sim.key.write_p8(tmp / "keys")
-    return ["--base-url", sim.base_url, "--key-id", sim.key.key_id, "--issuer-id", sim.key.issuer_id,
-            "--private-key-path", str(key), "--poll-interval", "0.05"]
+    return [
+        "--base-url",
+        sim.base_url,
+        "--key-id",
+        sim.key.key_id,
+        "--issuer-id",
+        sim.key.issuer_id,
+        "--private-key-path",
+        str(key),
+        "--poll-interval",
+        "0.05",
+    ]
 
 
 @contextlib.contextmanager
 def live_sim(config: SimConfig) -> Iterator[Simulator]:
-    """A simulator on 127.0.0.1 in its own thread, so the CLI can run `anyio.run` (and signal handlers) here."""
+    """A simulator on 127.0.0.1 in its own thread, so the CLI can run `anyio.run` here."""
     with start_blocking_portal() as portal:
         with portal.wrap_async_context_manager(Simulator(config)) as sim:
             yield sim
@@ -71,15 +81,13 @@ def sim_resources(sim: Simulator) -> dict[tuple[str, str, str], dict[str, Any]]:
     return out
 
 
-# ------------------------------------------------------------------------------------------------ gamekit + fixes
+# ------------------------------------------------------------------------------------------- gamekit + fixes
 
 
 def test_gamekit_needs_fix_icons_then_pushes_fixed_copies_exactly(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """An Xcode gamekit with opaque-RGBA icons: validate refuses each icon naming --fix-icons (exit 2); push with
-    --fix-icons (app found by bundle id) lands one COMPLETE image per localization holding the fixed RGB PNG; a
-    re-run writes nothing; the user's files stay byte for byte."""
+    """Opaque-RGBA gamekit: refused naming --fix-icons; with it pushed exact as fixed PNGs; 0 writes again."""
     kit = make_gamekit(tmp_path / "proj")
     before = digests(sorted(p for p in kit.bundle.rglob("*") if p.is_file()))
     code, out, err = run_cli(["validate", str(kit.bundle)], capsys)
@@ -117,8 +125,11 @@ def test_gamekit_needs_fix_icons_then_pushes_fixed_copies_exactly(
             with Image.open(io.BytesIO(data)) as got, Image.open(icon) as src:
                 assert got.format == "PNG" and got.mode == "RGB" and got.size == src.size
                 assert got.tobytes() == src.convert("RGB").tobytes()  # same pixels, alpha gone
-        board = next(b["attributes"] for b in sim.state.items("leaderboard")
-                     if b["attributes"]["vendorIdentifier"] == "com.example.xcode.board1")
+        board = next(
+            b["attributes"]
+            for b in sim.state.items("leaderboard")
+            if b["attributes"]["vendorIdentifier"] == "com.example.xcode.board1"
+        )
         assert board["recurrenceRule"] == "FREQ=DAILY;INTERVAL=7" and board["recurrenceDuration"] == "PT168H"
 
         mark = len(sim.requests)
@@ -131,8 +142,7 @@ def test_gamekit_needs_fix_icons_then_pushes_fixed_copies_exactly(
 def test_gamekit_problems_carry_json_paths_and_unknown_keys_warn(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Value problems in a gamekit name the JSON path and the fix (bad enum, unknown locale, a localID without an
-    image); unknown keys are warnings only."""
+    """Gamekit value problems name their JSON path and fix; unknown keys are warnings only."""
     kit = make_gamekit(tmp_path / "proj", achievements=1, leaderboards=1)
     res = kit.doc["resources"]
     res["leaderboards"][0]["scoreSortType"] = "DESCENDING"
@@ -147,7 +157,11 @@ def test_gamekit_problems_carry_json_paths_and_unknown_keys_warn(
     assert 'resources.achievementLocalizations["com.example.xcode.ach0"][1]' in err and "xx-YY" in err
     assert 'resources.achievementLocalizations["com.example.xcode.ach0"][2]' in err
     assert "localID 'com.example.xcode.ach0-ja' has no image" in err and "achievementImages" in err
-    assert "warning:" in err and "resources.leaderboards[0].flavour" in err and "resources.leaderboardSets" in err
+    assert (
+        "warning:" in err
+        and "resources.leaderboards[0].flavour" in err
+        and "resources.leaderboardSets" in err
+    )
     assert "Traceback" not in err
 
 
@@ -158,8 +172,7 @@ def test_gamekit_problems_carry_json_paths_and_unknown_keys_warn(
 def test_hostile_gamekits_are_refused_clearly_and_nothing_is_sent(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], case: str
 ) -> None:
-    """Malformed JSON, a url escaping the bundle, a missing image, a duplicate localID: exit 2 with the JSON path
-    and the fix, no request sent; empty resources: a clean no-op that sends nothing."""
+    """Hostile gamekits are refused with path and fix (or a clean no-op) and nothing is sent."""
     kit = make_gamekit(tmp_path / "proj", achievements=2, leaderboards=1)
     res = kit.doc["resources"]
     expect = ""
@@ -175,14 +188,27 @@ def test_hostile_gamekits_are_refused_clearly_and_nothing_is_sent(
             kit.icons[1].unlink()
             expect = "not found"
         elif case == "duplicate_local_id":
-            res["achievementLocalizations"]["com.example.xcode.ach1"][0]["localID"] = "com.example.xcode.ach0-en-US"
+            res["achievementLocalizations"]["com.example.xcode.ach1"][0]["localID"] = (
+                "com.example.xcode.ach0-en-US"
+            )
             expect = "duplicate localID"
         else:
             kit.doc["resources"] = {}
         kit.write()
     with live_sim(fast_sim_config()) as sim:
-        code, out, err = run_cli(["push", str(kit.bundle), *cli_args(sim, tmp_path), "--app-id", sim.app_id,
-                                        "--journal", str(tmp_path / "j.sqlite"), "--fix-icons"], capsys)
+        code, out, err = run_cli(
+            [
+                "push",
+                str(kit.bundle),
+                *cli_args(sim, tmp_path),
+                "--app-id",
+                sim.app_id,
+                "--journal",
+                str(tmp_path / "j.sqlite"),
+                "--fix-icons",
+            ],
+            capsys,
+        )
         assert [r for r in sim.requests if r.kind != "control"] == []
     assert "Traceback" not in err
     if case == "empty_resources":
@@ -193,21 +219,22 @@ def test_hostile_gamekits_are_refused_clearly_and_nothing_is_sent(
         assert "outside the bundle" in err
 
 
-# ------------------------------------------------------------------------------------------------ pull round trips
+# ------------------------------------------------------------------------------------------ pull round trips
 
 
 @pytest.mark.parametrize("fmt", ["toml", "gamekit", "json"])
 def test_pull_then_push_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str], fmt: str) -> None:
-    """Push a manifest with every supported kind, pull it (renditions, not the uploaded bytes), and a push of the
-    pulled result writes nothing; pull itself only reads (API) and downloads renditions."""
+    """push -> pull (renditions, reads only) -> push of the pulled manifest writes nothing."""
     wl = make_workload(tmp_path / "wl", 2, ("en-US", "fr-FR", "ja"), leaderboards=2)
     with live_sim(fast_sim_config(app_id=wl.app_id)) as sim:
         settings = settings_for(sim, wl.manifest, tmp_path)
         assert anyio.run(push, settings).exit_code == 0
         mark = len(sim.requests)
         out = tmp_path / "pulled"
-        code, stdout, err = run_cli(["pull", *cli_args(sim, tmp_path)[:8], "--app-id", wl.app_id, "--out",
-                                           str(out), "--format", fmt], capsys)
+        code, stdout, err = run_cli(
+            ["pull", *cli_args(sim, tmp_path)[:8], "--app-id", wl.app_id, "--out", str(out), "--format", fmt],
+            capsys,
+        )
         assert code == 0, err
         assert "reads only" in stdout
         pulled = sim.requests[mark:]
@@ -215,18 +242,33 @@ def test_pull_then_push_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFix
         renditions = [r for r in pulled if r.path.startswith("/sim/assets/")]
         assert len(renditions) == 2 * 3 + 2 * 3
         assert not [r for r in pulled if r.kind == "upload"]
-        manifest = {"toml": out / "manifest.toml", "json": out / "manifest.json",
-                    "gamekit": out / "GameCenterResources.gamekit"}[fmt]
+        manifest = {
+            "toml": out / "manifest.toml",
+            "json": out / "manifest.json",
+            "gamekit": out / "GameCenterResources.gamekit",
+        }[fmt]
         files = sorted(p for p in manifest.parent.rglob("*.png"))
         assert len(files) == 12
-        uploaded = {hashlib.sha256(sim.state.image_bytes(i["id"])).hexdigest()
-                    for k in ("achievement", "leaderboard") for i in sim.state.images(k)}
+        uploaded = {
+            hashlib.sha256(sim.state.image_bytes(i["id"])).hexdigest()
+            for k in ("achievement", "leaderboard")
+            for i in sim.state.images(k)
+        }
         assert not uploaded & set(digests(files).values())  # re-encoded renditions, not the uploaded bytes
 
         mark = len(sim.requests)
         extra = [] if fmt != "gamekit" else ["--app-id", wl.app_id]
-        code, stdout, err = run_cli(["push", str(manifest), *cli_args(sim, tmp_path), *extra,
-                                           "--journal", str(tmp_path / f"again-{fmt}.sqlite")], capsys)
+        code, stdout, err = run_cli(
+            [
+                "push",
+                str(manifest),
+                *cli_args(sim, tmp_path),
+                *extra,
+                "--journal",
+                str(tmp_path / f"again-{fmt}.sqlite"),
+            ],
+            capsys,
+        )
         assert code == 0, stdout + err
         assert writes(sim, mark) == [] and not [r for r in sim.requests[mark:] if r.kind == "upload"]
 
@@ -239,8 +281,16 @@ def test_pull_then_push_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFix
             make_rgba_icon(first, 99)
             Image.open(first).convert("RGB").save(first)
             mark = len(sim.requests)
-            code, stdout, err = run_cli(["push", str(manifest), *cli_args(sim, tmp_path), "--journal",
-                                               str(tmp_path / "again-toml.sqlite")], capsys)
+            code, stdout, err = run_cli(
+                [
+                    "push",
+                    str(manifest),
+                    *cli_args(sim, tmp_path),
+                    "--journal",
+                    str(tmp_path / "again-toml.sqlite"),
+                ],
+                capsys,
+            )
             assert code == 0, stdout + err
             reserves = [r for r in writes(sim, mark) if r.method == "POST" and "Images" in r.path]
             assert len(reserves) == 1
@@ -249,8 +299,7 @@ def test_pull_then_push_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFix
 def test_gamekit_push_then_pull_gamekit_gives_the_same_resources(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """gamekit -> push --fix-icons -> pull --format gamekit into the same bundle: the same resources as data, the
-    unknown keys of the existing file kept, and a push of the rewritten bundle writes nothing."""
+    """gamekit -> push -> pull --format gamekit: same resources, unknown keys kept, 0 writes after."""
     kit = make_gamekit(tmp_path / "proj")
     kit.doc["futureKey"] = {"keep": True}
     kit.doc["resources"]["leaderboardSets"] = [{"vendorIdentifier": "set1"}]
@@ -259,11 +308,15 @@ def test_gamekit_push_then_pull_gamekit_gives_the_same_resources(
     original = json.loads(kit.json_file.read_text(encoding="utf-8"))
     with live_sim(fast_sim_config()) as sim:
         common = [*cli_args(sim, tmp_path), "--app-id", sim.app_id]
-        code, out, err = run_cli(["push", str(kit.bundle), *common, "--fix-icons", "--journal",
-                                        str(tmp_path / "j1.sqlite")], capsys)
+        code, out, err = run_cli(
+            ["push", str(kit.bundle), *common, "--fix-icons", "--journal", str(tmp_path / "j1.sqlite")],
+            capsys,
+        )
         assert code == 0, out + err
-        code, out, err = run_cli(["pull", *common[:8], "--app-id", sim.app_id, "--out", str(kit.bundle),
-                                        "--format", "gamekit"], capsys)
+        code, out, err = run_cli(
+            ["pull", *common[:8], "--app-id", sim.app_id, "--out", str(kit.bundle), "--format", "gamekit"],
+            capsys,
+        )
         assert code == 0, err
         text = kit.json_file.read_text(encoding="utf-8")
         assert '" : ' in text and "\\/" in text  # Xcode's spelling
@@ -272,19 +325,28 @@ def test_gamekit_push_then_pull_gamekit_gives_the_same_resources(
         assert rewritten["futureKey"] == {"keep": True} and rewritten["meta"] == {"version": "2024-11-15"}
         assert rewritten["resources"]["achievements"][0]["xcodeOnly"] == "keep me"
         mark = len(sim.requests)
-        code, out, err = run_cli(["push", str(kit.bundle), *common, "--journal",
-                                        str(tmp_path / "j2.sqlite")], capsys)
+        code, out, err = run_cli(
+            ["push", str(kit.bundle), *common, "--journal", str(tmp_path / "j2.sqlite")], capsys
+        )
         assert code == 0, out + err
         assert writes(sim, mark) == []
 
 
 def test_pull_needs_an_app_and_finds_it_by_bundle_id(tmp_path: Path) -> None:
-    """pull by bundle id finds the seeded app; an unknown bundle id is a configuration error (exit 3) naming it."""
+    """pull finds the app by bundle id; an unknown bundle id exits 3 and writes nothing."""
     with live_sim(fast_sim_config(bundle_id="com.example.found")) as sim:
         settings = settings_for(sim, tmp_path / "unused.toml", tmp_path, bundle_id="com.example.found")
         result = anyio.run(pull, settings, tmp_path / "out", "json")
         assert result.app_id == sim.app_id and result.manifest.is_file()
-        code = main(["pull", *cli_args(sim, tmp_path)[:8], "--bundle-id", "com.example.nope", "--out",
-                     str(tmp_path / "o2")])
+        code = main(
+            [
+                "pull",
+                *cli_args(sim, tmp_path)[:8],
+                "--bundle-id",
+                "com.example.nope",
+                "--out",
+                str(tmp_path / "o2"),
+            ]
+        )
         assert code == 3
         assert not (tmp_path / "o2").exists()
