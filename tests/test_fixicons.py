@@ -80,7 +80,7 @@ def test_opaque_rgba_pixels_are_kept_exactly(tmp_path: Path) -> None:
 
 
 def test_semi_transparent_is_refused_unless_a_background_is_named(tmp_path: Path) -> None:
-    """A semi-transparent icon is refused (naming --icon-background) unless a colour is given; then flattened."""
+    """A semi-transparent icon is refused naming --icon-background; with a colour it is flattened onto it."""
     src = save(picture("RGBA", alpha=0), tmp_path / "see-through.png")
     infos, problems = fix([src], tmp_path)
     assert infos == {} and len(problems) == 1
@@ -147,7 +147,8 @@ def test_validate_lists_fixes_and_exits_zero(
     save(picture("RGBA"), assets / "com.example.a.png")
     manifest = tmp_path / "m.toml"
     manifest.write_text(
-        'app_id = "1"\n[[achievement]]\nvendor_identifier = "com.example.a"\nreference_name = "A"\npoints = 1\n'
+        'app_id = "1"\n[[achievement]]\nvendor_identifier = "com.example.a"\nreference_name = "A"\n'
+        "points = 1\n"
         'show_before_earned = true\nrepeatable = false\n[achievement.locales.en-US]\nname = "A"\n'
         'before_earned_description = "b"\nafter_earned_description = "a"\n',
         encoding="utf-8",
