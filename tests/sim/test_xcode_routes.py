@@ -20,7 +20,7 @@ async def test_apps_filter_by_bundle_id(api: Api) -> None:
 
 
 async def test_template_url_serves_a_re_encoded_rendition(api: Api) -> None:
-    """A COMPLETE image's templateUrl, filled in, serves the same picture as other bytes, at the asked size."""
+    """A COMPLETE image's templateUrl, filled in, serves the same picture as other bytes at that size."""
     _a, _v, loc_id = await api.localized_version()
     data = png_bytes(512)
     status, doc = await api.reserve_image(loc_id, len(data))
@@ -34,7 +34,9 @@ async def test_template_url_serves_a_re_encoded_rendition(api: Api) -> None:
     done = await api.wait_processed(image_id)
     url = done["data"]["attributes"]["imageAsset"]["templateUrl"]
     for w, fmt, kind in ((512, "png", "PNG"), (256, "jpg", "JPEG")):
-        async with api.session.get(url.replace("{w}", str(w)).replace("{h}", str(w)).replace("{f}", fmt)) as resp:
+        async with api.session.get(
+            url.replace("{w}", str(w)).replace("{h}", str(w)).replace("{f}", fmt)
+        ) as resp:
             assert resp.status == 200
             body = await resp.read()
         assert body != data
