@@ -90,6 +90,8 @@ class ItemPlan:
     # blocked because the user asked for it (--on-live skip), not because App Store Connect forbids the change
     blocked_by_choice: bool = False
     blocked_code: str = "VERSION_NOT_EDITABLE"  # why it is blocked, as an error code for the report
+    # what `bulkgc pull` recorded (sha256 -> remote fileName, fileSize): kept to diff a new version again
+    pulled: Mapping[str, tuple[str, int]] = field(default_factory=dict, repr=False)
 
     @property
     def kind(self) -> Kind:
@@ -414,6 +416,7 @@ def plan_item(
             version_id=None,
             version_note=f"new {desired.kind.name}" + ("" if kapi.version else " (v1)"),
             localizations=localization_actions(desired, {}, images, pulled),
+            pulled=pulled or {},
         )
     version_action, latest, note = version
     actions = localization_actions(desired, locs, images, pulled)
@@ -429,6 +432,7 @@ def plan_item(
         version_note=note,
         localizations=actions,
         extra_remote_locales=sorted(set(locs) - {loc.locale for loc in desired.localizations}),
+        pulled=pulled or {},
     )
     frozen = frozen_after_release(desired.kind, kapi, remote, changes)
     differs = any(la.has_work for la in actions)

@@ -121,7 +121,7 @@ class ItemSteps:
             version_id = await self.create_version(item_id, p)
             # whatever the new version starts with (copied or empty), diff against it
             locs = await self.reader.localizations(p.kind, k, version_id)
-            p.localizations = localization_actions(p.item, locs, self.images)
+            p.localizations = localization_actions(p.item, locs, self.images, p.pulled)
         return version_id if k.version else item_id  # type: ignore[return-value]
 
     async def find_item(self, plan: Plan, p: ItemPlan) -> Document | None:

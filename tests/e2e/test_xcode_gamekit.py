@@ -350,3 +350,22 @@ def test_pull_needs_an_app_and_finds_it_by_bundle_id(tmp_path: Path) -> None:
         )
         assert code == 3
         assert not (tmp_path / "o2").exists()
+
+
+def test_plan_lists_each_fix_and_the_copy_it_uploads(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """plan --fix-icons (reads only) names every converted icon and its fixes, in the table and in --json."""
+    kit = make_gamekit(tmp_path / "proj", achievements=1, leaderboards=1)
+    with live_sim(fast_sim_config()) as sim:
+        args = [str(kit.bundle), *cli_args(sim, tmp_path)[:8], "--app-id", sim.app_id, "--fix-icons"]
+        code, out, err = run_cli(["plan", *args], capsys)
+        assert code == 0, err
+        assert f"--fix-icons uploads fixed copies of {len(kit.icons)} icon(s)" in out
+        code, out, err = run_cli(["plan", *args, "--json"], capsys)
+        assert code == 0, err
+        assert {r.method for r in sim.requests if r.kind == "api"} == {"GET"}
+    images = [la["image"] for item in json.loads(out)["items"] for la in item["localizations"]]
+    assert sorted(i["file"] for i in images) == sorted(str(p) for p in kit.icons)
+    fixes = [["removed its fully opaque alpha channel"]] * len(images)
+    assert [i["action"] for i in images] == ["upload"] * len(images) and [i["fixes"] for i in images] == fixes
