@@ -96,12 +96,34 @@ class GamekitReading:
 
     _LABEL = re.compile(r'^(\w+)\[(\d+)\](?: \(vendor_identifier "(?:[^"\\]|\\.)*"\))?(?:\.(.*))?$')
 
-    def translate(self, where: str) -> str | None:
-        """A manifest validator label (`achievement[2] (...).locales.de-DE.name`) as the file's JSON path;
-        None when the reader already reported that problem better."""
+    def translate(self, where: str, message: str) -> tuple[str, str] | None:
+        """A manifest validator problem in the file's terms: its label (`achievement[2] (...).locales.x.name`)
+        as the JSON path, a fix written for TOML as JSON; None when the reader already reported it better."""
+        path = self._path(where)
+        if path is None:
+            return None
+        m = re.fullmatch(r"missing; (?:set|add) (\w+) = (.+?)(?: here or in \[defaults\])?", message)
+        if m:
+            kind = next((s.kind for s in SECTIONS if where.startswith(f"{s.kind.name}[")), None)
+            name = _asc_name(kind, m.group(1)) if kind else m.group(1)
+            message = f'missing; add "{name}" : {m.group(2)}'
+        found = re.search(r"no localization; add at least one \[(\w+)\.locales\.<locale>\] table", message)
+        if found:
+            section = next(s for s in SECTIONS if s.kind.name == found.group(1))
+            message = (
+                f"no localization; add at least one to resources.{section.localizations} under this "
+                "vendorIdentifier (App Store Connect requires one language)"
+            )
+        return path, message
+
+    def _path(self, where: str) -> str | None:
         m = self._LABEL.match(where)
         if not m:
-            return f"resources.{where}" if where else where
+            # whole-kind problems (too many items, a total over Apple's limit) point at the kind's array
+            for s in SECTIONS:
+                if where == s.kind.name or where in (key for key, _ in s.kind.totals):
+                    return f"resources.{s.items}"
+            return where
         kind_name, index, rest = m.group(1), int(m.group(2)), m.group(3)
         found = self.item_paths.get((kind_name, index))
         if found is None:

@@ -290,7 +290,7 @@ class _Validator:
     def __init__(
         self, main: _Source, assets_override: Path | None, *, app_id: str | None = None,
         app_id_optional: bool = False, allow_empty: bool = False,
-        translate: Callable[[str], str | None] | None = None,
+        translate: Callable[[str, str], tuple[str, str] | None] | None = None,
     ) -> None:
         self.main = main
         self.app_id_given = app_id
@@ -307,10 +307,10 @@ class _Validator:
 
     def add(self, source: _Source, line: int | None, where: str, message: str) -> None:
         if self.translate is not None:
-            translated = self.translate(where)
+            translated = self.translate(where, message)
             if translated is None:  # the gamekit reader already said it, better
                 return
-            where = translated
+            where, message = translated
         location = f"{source.display}:{line}" if line else source.display
         if where:
             location += f": {where}"

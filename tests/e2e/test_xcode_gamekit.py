@@ -150,6 +150,7 @@ def test_gamekit_problems_carry_json_paths_and_unknown_keys_warn(
     res["achievementLocalizations"]["com.example.xcode.ach0"][1]["locale"] = "xx-YY"
     del res["achievementImages"]["com.example.xcode.ach0-ja"]
     res["leaderboardSets"] = []
+    del res["achievements"][0]["points"]
     kit.write()
     code, out, err = run_cli(["validate", str(kit.bundle), "--fix-icons"], capsys)
     assert code == 2
@@ -157,6 +158,7 @@ def test_gamekit_problems_carry_json_paths_and_unknown_keys_warn(
     assert 'resources.achievementLocalizations["com.example.xcode.ach0"][1]' in err and "xx-YY" in err
     assert 'resources.achievementLocalizations["com.example.xcode.ach0"][2]' in err
     assert "localID 'com.example.xcode.ach0-ja' has no image" in err and "achievementImages" in err
+    assert 'resources.achievements[0].points: missing; add "points" : 10' in err
     assert (
         "warning:" in err
         and "resources.leaderboards[0].flavour" in err
