@@ -38,6 +38,7 @@ from bulkgc.gamekit import (
 )
 from bulkgc.kinds import KINDS, Kind
 from bulkgc.manifest import PULLED_RECORD, load_image_aliases
+from bulkgc.progress import Event, NullSink, ProgressSink
 from bulkgc.remote import RemoteImage, RemoteReader
 
 FORMATS = ("toml", "json", "gamekit")
@@ -181,7 +182,14 @@ def _existing_local_ids(bundle: Path) -> tuple[dict[str, Any] | None, dict[tuple
     return doc, ids
 
 
-async def pull(settings: RunSettings, out: Path, fmt: str = "toml", *, credentials: Any = None) -> PullResult:
+async def pull(
+    settings: RunSettings,
+    out: Path,
+    fmt: str = "toml",
+    *,
+    credentials: Any = None,
+    sink: ProgressSink | None = None,
+) -> PullResult:
     """Read the app's Game Center content and write it to `out` as `fmt` (toml, json, gamekit). Reads only."""
     from bulkgc.pipeline import client_config, credentials_from  # late: pipeline imports the whole core
 
@@ -217,7 +225,23 @@ async def pull(settings: RunSettings, out: Path, fmt: str = "toml", *, credentia
             folder = item.kind.image.folder
             return image_root / folder / f"{item.vendor_id}.{loc.locale}.png"
 
+        sink = sink or NullSink()
+        wanted = [(i, loc) for i in items for loc in i.localizations if loc.image is not None]
+        sink.on_plan(
+            images=len(wanted),
+            bytes_total=sum(loc.image.file_size for _, loc in wanted if loc.image),
+            items=len(items),
+        )
+
         async def fetch(item: PulledItem, loc: PulledLocalization) -> None:
+            key = f"image:{item.kind.name}:{item.vendor_id}:{loc.locale}"
+            try:
+                await fetch_one(item, loc, key)
+            except BaseException:
+                sink.on_item_done(key, "failed")
+                raise
+
+        async def fetch_one(item: PulledItem, loc: PulledLocalization, key: str) -> None:
             image = loc.image
             label = f"{item.kind.name} {item.vendor_id} {loc.locale}"
             if image is None:
@@ -232,12 +256,16 @@ async def pull(settings: RunSettings, out: Path, fmt: str = "toml", *, credentia
             have = await anyio.to_thread.run_sync(_sha256, target)
             if have is not None and earlier.get(have) == (image.file_name, image.file_size):
                 result.images_kept += 1  # the same remote image was pulled into this very file before
+                sink.on_item_done(key, "unchanged")
             else:
                 async with limiter:
                     data = await client.download(url)
                 await anyio.to_thread.run_sync(_write_bytes, target, data)
                 have = hashlib.sha256(data).hexdigest()
                 result.images_downloaded += 1
+                sink.on_event(Event(time.time(), key, "download", "ok", bytes=len(data)))
+                sink.on_bytes(len(data))
+                sink.on_item_done(key, "done")
             loc.file = target
             record[have] = {
                 "fileName": image.file_name,

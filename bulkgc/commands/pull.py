@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import anyio
 
 from bulkgc.config import add_arguments, from_sources
+from bulkgc.progress import choose_sink, install_log_handler
 from bulkgc.pull import FORMATS, pull
 
 EXAMPLES = """examples:
@@ -44,6 +46,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
             "images_in_flight",
             "request_timeout",
             "token_lifetime",
+            "log_format",
+            "quiet",
         },
     )
     p.add_argument(
@@ -66,6 +70,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 def run(args: argparse.Namespace) -> int:
     settings = from_sources(args=args)
-    result = anyio.run(lambda: pull(settings, args.out, args.pull_format))
+    sink = choose_sink(stream=sys.stderr, log_format=settings.log_format, quiet=settings.quiet)
+    install_log_handler(stream=sys.stderr, log_format=settings.log_format, quiet=settings.quiet)
+    try:
+        result = anyio.run(lambda: pull(settings, args.out, args.pull_format, sink=sink))
+    finally:
+        sink.close()
     print(result.summary())
     return 0
