@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 from pathlib import Path
 
 import anyio
@@ -23,11 +24,14 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser(
         "pull",
         help="write the app's Game Center content as a manifest or Xcode gamekit (reads only)",
-        description="Read every achievement and leaderboard (latest version, every locale) from App "
-        "Store Connect and write what push accepts, with the images downloaded from "
-        "each COMPLETE image's imageAsset. Changes nothing in App Store Connect; "
-        "bulkgc-pulled.json beside the manifest records which remote image each file "
-        "stands for, so push right after pull writes nothing.",
+        description=textwrap.fill(
+            "Read every achievement and leaderboard (latest version, every locale) from App "
+            "Store Connect and write what push accepts, with the images downloaded from "
+            "each COMPLETE image's imageAsset. Changes nothing in App Store Connect; "
+            "bulkgc-pulled.json beside the manifest records which remote image each file "
+            "stands for, so push right after pull writes nothing.",
+            100,
+        ),
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

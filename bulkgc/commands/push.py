@@ -6,6 +6,7 @@ import argparse
 import shlex
 import signal
 import sys
+import textwrap
 from typing import Any
 
 import anyio
@@ -16,15 +17,30 @@ from bulkgc.pipeline import push
 from bulkgc.progress import ProgressSink, choose_sink, install_log_handler
 from bulkgc.report import RunReport, format_summary, write_json_report, write_junit
 
+EXAMPLES = """examples:
+  bulkgc push manifests/mygame.toml                  # the manifest's app, icons as the manifest says
+  bulkgc push MyGame/GameCenterResources.gamekit --bundle-id com.example.mygame --fix-icons
+                                                     # Xcode's file; RGBA icons uploaded as fixed RGB copies
+  bulkgc push pulled/manifest.toml                   # right after `bulkgc pull`: nothing to do
+"""
+
 # After the first SIGINT/SIGTERM in-flight requests get this long to finish before they are cancelled.
 STOP_GRACE_SECONDS = 8.0
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser("push", help="push achievements, leaderboards, localizations and icons (resumable)",
-                       description="Read App Store Connect, compare with the manifest and do only what differs: "
-                                   "create/update achievements, leaderboards and localizations, upload icons, wait until "
-                                   "App Store Connect has processed them. Run it again to resume.")
+    p = sub.add_parser(
+        "push",
+        help="push achievements, leaderboards, localizations and icons (resumable)",
+        description=textwrap.fill(
+            "Read App Store Connect, compare with the manifest and do only what differs: create/update "
+            "achievements, leaderboards and localizations, upload icons, wait until App Store Connect has "
+            "processed them. Run it again to resume.",
+            100,
+        ),
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     add_arguments(p)
     p.set_defaults(run=run)
 

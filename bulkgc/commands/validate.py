@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 import tempfile
+import textwrap
 from functools import partial
 from pathlib import Path
 
@@ -18,14 +19,26 @@ from bulkgc.gamekit import is_gamekit
 from bulkgc.manifest import load_manifest
 from bulkgc.scan import scan_directory
 
+EXAMPLES = """examples:
+  bulkgc validate manifests/mygame.toml                          # manifest + every icon
+  bulkgc validate MyGame/GameCenterResources.gamekit             # Xcode's file: RGBA icons say --fix-icons
+  bulkgc validate MyGame/GameCenterResources.gamekit --fix-icons # list what --fix-icons would convert
+  bulkgc validate assets/                                        # every icon in a folder
+"""
+
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser(
         "validate",
         help="check manifests and icons locally (no network); lists every problem",
-        description="Check manifests (TOML/JSON, or an Xcode GameCenterResources.gamekit) and icon "
-        "directories without any network access. "
-        "Every problem is listed at once with the file and what to do.",
+        description=textwrap.fill(
+            "Check manifests (TOML/JSON, or an Xcode GameCenterResources.gamekit) and icon "
+            "directories without any network access. "
+            "Every problem is listed at once with the file and what to do.",
+            100,
+        ),
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument(
         "paths",
