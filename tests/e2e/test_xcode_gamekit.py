@@ -233,8 +233,18 @@ def test_pull_then_push_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFix
         assert anyio.run(push, settings).exit_code == 0
         mark = len(sim.requests)
         out = tmp_path / "pulled"
+        pull_args = [
+            "pull",
+            *cli_args(sim, tmp_path)[:8],
+            "--app-id",
+            wl.app_id,
+            "--out",
+            str(out),
+            "--format",
+            fmt,
+        ]
         code, stdout, err = run_cli(
-            ["pull", *cli_args(sim, tmp_path)[:8], "--app-id", wl.app_id, "--out", str(out), "--format", fmt],
+            pull_args,
             capsys,
         )
         assert code == 0, err
@@ -274,6 +284,11 @@ def test_pull_then_push_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFix
         assert code == 0, stdout + err
         assert writes(sim, mark) == [] and not [r for r in sim.requests[mark:] if r.kind == "upload"]
 
+        if fmt == "json":  # a second pull is cheap: only images whose file changed are downloaded again
+            mark = len(sim.requests)
+            code, stdout, err = run_cli(pull_args, capsys)
+            assert code == 0 and "images: 0 downloaded, 12 unchanged" in stdout, stdout + err
+            assert not [r for r in sim.requests[mark:] if r.path.startswith("/sim/assets/")]
         if fmt == "toml":
             data = tomllib.loads(manifest.read_text(encoding="utf-8"))
             assert {a["vendor_identifier"] for a in data["achievement"]} == set(wl.vendors)
