@@ -11,7 +11,6 @@ journal, named by the source's digest and the fix, so a re-run reuses it byte fo
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import io
 import json
@@ -159,34 +158,21 @@ def _fix_signature(background: tuple[int, int, int] | None) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:8]
 
 
-def _cached_or_fixed(
-    path: Path, background: tuple[int, int, int] | None, fix_dir: Path, scan_cache: ScanCache | None
-) -> ImageInfo | Problem | None:
-    """The fixed copy of `path` (from the cache when the source is unchanged); a Problem when it is refused;
-    None when it is not something a conversion helps."""
+def _cache_names(
+    path: Path, background: tuple[int, int, int] | None, fix_dir: Path
+) -> tuple[Path, Path] | None:
+    """(fixed PNG, its notes) in the cache for the current content of `path`; None when it cannot be read."""
     try:
         source = path.read_bytes()
     except OSError:
         return None
     name = f"{hashlib.sha256(source).hexdigest()[:24]}-{_fix_signature(background)}"
-    target, notes = fix_dir / f"{name}.png", fix_dir / f"{name}.json"
-    fixes: tuple[str, ...] | None = None
-    if target.is_file():
-        with contextlib.suppress(OSError, ValueError, TypeError):
-            fixes = tuple(json.loads(notes.read_text(encoding="utf-8"))["fixes"])
-    if fixes is None:
-        fix = analyze_icon(path, background)
-        if fix is None:
-            return None
-        if fix.refusal is not None:
-            return Problem(display_path(path), f"--fix-icons cannot fix it: it {fix.refusal}")
-        assert fix.data is not None
-        fix_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        for dest, payload in ((target, fix.data), (notes, json.dumps({"fixes": list(fix.fixes)}).encode())):
-            tmp = dest.with_name(f"{dest.name}.{os.getpid()}.tmp")
-            tmp.write_bytes(payload)
-            os.replace(tmp, dest)
-        fixes = fix.fixes
+    return fix_dir / f"{name}.png", fix_dir / f"{name}.json"
+
+
+def _checked_copy(
+    path: Path, target: Path, fixes: tuple[str, ...], scan_cache: ScanCache | None
+) -> ImageInfo | Problem:
     try:
         if scan_cache is not None:
             hit = scan_cache.get(target)
@@ -196,10 +182,47 @@ def _cached_or_fixed(
         else:
             info = check_image(target)
     except InvalidImageError as exc:  # a conversion that does not pass the checks: say so, never upload it
-        return Problem(
-            display_path(path), f"--fix-icons made {target} but it still fails: {exc.problems[0].message}"
-        )
+        why = f"--fix-icons made {target} but it still fails: {exc.problems[0].message}"
+        return Problem(display_path(path), why)
     return replace(info, fixed_from=path, fixes=fixes)
+
+
+def _cached_fix(
+    path: Path, background: tuple[int, int, int] | None, fix_dir: Path, scan_cache: ScanCache | None
+) -> ImageInfo | None:
+    """The copy an earlier run made of this content (same digest, same fix), without decoding the source."""
+    names = _cache_names(path, background, fix_dir)
+    if names is None or not names[0].is_file():
+        return None
+    try:
+        fixes = tuple(json.loads(names[1].read_text(encoding="utf-8"))["fixes"])
+    except (OSError, ValueError, TypeError, KeyError):
+        return None
+    outcome = _checked_copy(path, names[0], fixes, scan_cache)
+    return outcome if isinstance(outcome, ImageInfo) else None
+
+
+def _fixed(
+    path: Path, background: tuple[int, int, int] | None, fix_dir: Path, scan_cache: ScanCache | None
+) -> ImageInfo | Problem | None:
+    """The fixed copy of `path`, made now; a Problem when refused; None when a conversion cannot help."""
+    names = _cache_names(path, background, fix_dir)
+    if names is None:
+        return None
+    target, notes = names
+    fix = analyze_icon(path, background)
+    if fix is None:
+        return None
+    if fix.refusal is not None:
+        return Problem(display_path(path), f"--fix-icons cannot fix it: it {fix.refusal}")
+    assert fix.data is not None
+    fix_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    # the PNG first, its notes last: notes present means the copy is complete
+    for dest, payload in ((target, fix.data), (notes, json.dumps({"fixes": list(fix.fixes)}).encode())):
+        tmp = dest.with_name(f"{dest.name}.{os.getpid()}.tmp")
+        tmp.write_bytes(payload)
+        os.replace(tmp, dest)
+    return _checked_copy(path, target, fix.fixes, scan_cache)
 
 
 def _advice(path: Path, background: tuple[int, int, int] | None) -> str | None:
@@ -226,25 +249,57 @@ async def check_icons(
     copy that is uploaded, `fixed_from` the user's file). Without `fix`, each refusal a conversion would cure
     says so."""
     unique = list(dict.fromkeys(Path(p) for p in paths))
-    infos, problems = await scan_images(unique, cache=cache)
+    limiter = anyio.CapacityLimiter(_cores())
+    known: dict[Path, ImageInfo] = {}
+    fixing = fix and fix_dir is not None
+
+    async def reuse(path: Path) -> None:
+        assert fix_dir is not None
+        info = await anyio.to_thread.run_sync(_cached_fix, path, background, fix_dir, cache, limiter=limiter)
+        if info is not None:
+            known[path] = info
+
+    if fixing:  # a source converted before (same digest) is not decoded again: most of a re-run's CPU
+        async with anyio.create_task_group() as tg:
+            for path in unique:
+                tg.start_soon(reuse, path)
+    infos, problems = await scan_images([p for p in unique if p not in known], cache=cache)
+    infos.update(known)
     failing = [p for p in unique if p not in infos]
     by_path = dict(zip(failing, problems, strict=True))
-    out: list[Problem] = []
-    for path in failing:
+    results: dict[Path, ImageInfo | Problem] = {}
+
+    async def settle(path: Path) -> None:
         problem = by_path[path]
-        if fix and fix_dir is not None:
-            outcome = await anyio.to_thread.run_sync(_cached_or_fixed, path, background, fix_dir, cache)
-            if isinstance(outcome, ImageInfo):
-                infos[path] = outcome
-            elif isinstance(outcome, Problem):
-                out.append(Problem(problem.location, f"{problem.message}; {outcome.message}"))
+        if fixing:
+            assert fix_dir is not None
+            outcome = await anyio.to_thread.run_sync(
+                _fixed, path, background, fix_dir, cache, limiter=limiter
+            )
+            if isinstance(outcome, Problem):
+                results[path] = Problem(problem.location, f"{problem.message}; {outcome.message}")
             else:
-                out.append(problem)
+                results[path] = outcome if outcome is not None else problem
         else:
-            advice = await anyio.to_thread.run_sync(_advice, path, background)
-            out.append(Problem(problem.location, f"{problem.message}; {advice}") if advice else problem)
+            advice = await anyio.to_thread.run_sync(_advice, path, background, limiter=limiter)
+            results[path] = Problem(problem.location, f"{problem.message}; {advice}") if advice else problem
+
+    async with anyio.create_task_group() as tg:
+        for path in failing:
+            tg.start_soon(settle, path)
+    for path in failing:
+        outcome = results[path]
+        if isinstance(outcome, ImageInfo):
+            infos[path] = outcome
+    out = [r for p in failing if isinstance(r := results[p], Problem)]
     ordered = {p: infos[p] for p in unique if p in infos}
     return ordered, out
+
+
+def _cores() -> int:
+    # Pillow decodes without the GIL: one thread per core (at most 4, like the scan)
+    n = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(4, n))
 
 
 def fixed_icons(infos: Iterable[ImageInfo]) -> list[tuple[str, tuple[str, ...]]]:
