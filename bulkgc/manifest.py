@@ -598,12 +598,10 @@ class _Validator:
                     self.add(parsed, None, "", "an included file must be a table of [locales...] tables")
                     continue
                 extra = [k for k in parsed.data if k not in sections]
+                allowed = ", ".join(f"[{section}.<locale>.<vendor_identifier>]" for section in sections)
                 for key in extra:
-                    self.add(
-                        parsed, None, str(key),
-                        "an included file may only hold [locales.<locale>.<vendor_identifier>] tables "
-                        "(leaderboards: [leaderboard_locales...]); move this key to the main manifest",
-                    )
+                    why = f"an included file may only hold {allowed} tables; move this key to the manifest"
+                    self.add(parsed, None, str(key), why)
                 sources.append(parsed)
         return sources
 
@@ -625,12 +623,14 @@ class _Validator:
 
         allowed = (*(a.key for a in kind.attributes), "image", "locales")
         table = self.keys(raw, allowed, report, "", kind.aliases)
+        valid = True
         for attribute in kind.attributes:
             key = attribute.key
             if key == "vendor_identifier":
                 draft.values[key] = self.vendor_identifier(kind, table.get(key), report)
             elif key in table:
                 draft.values[key] = self.field_value(attribute, table[key], partial(report, key))
+                valid = valid and draft.values[key] is not None
             elif attribute.in_defaults and key in defaults:
                 draft.values[key] = defaults[key]
             elif attribute.required:
@@ -639,6 +639,10 @@ class _Validator:
                 report(key, f"missing; set {example}{where}")
             else:
                 draft.values[key] = None
+        if valid:  # rules across attributes judge valid values only (an invalid one is already reported)
+            for rule in kind.rules:
+                for key, message in rule(draft.values):
+                    report(key, message)
         draft.image = self.image_value(table.get("image"), lambda m: report("image", m))
         locales = table.get("locales")
         if locales is not None:

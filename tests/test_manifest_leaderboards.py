@@ -161,7 +161,20 @@ def test_leaderboard_texts_from_included_files_and_json(tmp_path: Path) -> None:
 
 
 def test_unknown_leaderboard_in_locale_table_names_the_kind(tmp_path: Path) -> None:
-    """leaderboard_locales naming a vendor id no leaderboard has is reported (achievement ids do not count)."""
+    """leaderboard_locales for an id no leaderboard has is reported (an achievement's id does not count)."""
     body = ach("com.x.a") + board("com.x.b") + '[leaderboard_locales.de-DE."com.x.a"]\nname = "X"\n'
     found = problems(write(tmp_path, body, icons=("com.x.a.png",)))
     assert "no leaderboard has vendor_identifier 'com.x.a'" in one(found, "leaderboard_locales.de-DE")
+
+
+def test_rules_across_attributes_are_checked_before_any_request(tmp_path: Path) -> None:
+    """A score range whose start is above its end, and a recurrence given in part, are each reported."""
+    body = board("com.x.a", extra='score_range_start = "500"\nscore_range_end = 100')
+    body += board("com.x.b", extra='recurrence_duration = "P1D"')
+    body += board("com.x.c", extra='score_range_start = 1\nscore_range_end = "1.0"\nrecurrence_start_date = '
+                  '2026-02-01T00:00:00Z\nrecurrence_duration = "P1D"\nrecurrence_rule = "FREQ=DAILY"')
+    found = problems(write(tmp_path, body, icons=()))
+    assert "500 is above score_range_end (100); swap them" in one(found, "com.x.a", ").score_range_start")
+    why = one(found, "com.x.b", ").recurrence_start_date")
+    assert "needs recurrence_start_date, recurrence_duration, recurrence_rule together" in why
+    assert not [p for p in found if "com.x.c" in p]  # equal ends and a complete recurrence are fine

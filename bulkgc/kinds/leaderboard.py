@@ -9,6 +9,10 @@ taken for the icon of an achievement with the same vendor identifier.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
 from bulkgc.asc.resources import KindApi, VersionApi
 from bulkgc.kinds.model import Attribute, ImageRule, Kind, TextField
 
@@ -32,6 +36,27 @@ FORMATTERS = (
     "MONEY_KRONER",
     "MONEY_YEN",
 )
+
+RECURRENCE = ("recurrence_start_date", "recurrence_duration", "recurrence_rule")
+
+
+def score_range_in_order(attributes: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The score range's start is not above its end (App Store Connect's form refuses it) [INFER]."""
+    start, end = attributes.get("score_range_start"), attributes.get("score_range_end")
+    if start is not None and end is not None and Decimal(str(start)) > Decimal(str(end)):
+        return [("score_range_start", f"{start} is above score_range_end ({end}); swap them")]
+    return []
+
+
+def recurrence_complete(attributes: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """A recurring leaderboard gives its start, duration and rule together [INFER]."""
+    given = [key for key in RECURRENCE if attributes.get(key) is not None]
+    missing = [key for key in RECURRENCE if key not in given]
+    if given and missing:
+        return [(missing[0], f"missing; a recurring leaderboard needs {', '.join(RECURRENCE)} together "
+                             f"(this one has {', '.join(given)})")]
+    return []
+
 
 V2 = KindApi(
     kind="leaderboard",
@@ -151,5 +176,6 @@ LEADERBOARD = Kind(
     apis=(V2, V1),
     max_items=100,
     locales_section="leaderboard_locales",
+    rules=(score_range_in_order, recurrence_complete),
     example_vendor_identifier="com.example.game.high_score",
 )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -91,6 +92,11 @@ class ImageRule:
     )
 
 
+#: a rule over an item's attributes (manifest keys -> values, all valid), checked before any request:
+#: returns (attribute key, problem) pairs
+Rule = Callable[[Mapping[str, Any]], list[tuple[str, str]]]
+
+
 @dataclass(frozen=True, kw_only=True)
 class Kind:
     """One Game Center kind: everything the core needs to know about it."""
@@ -104,6 +110,7 @@ class Kind:
     max_items: int  # per app (A12)
     locales_section: str  # top-level key of [<section>.<locale>.<vendor_identifier>] text tables (includes)
     totals: tuple[tuple[str, int], ...] = ()  # (attribute key, maximum sum over all items of the kind)
+    rules: tuple[Rule, ...] = ()  # checks across attributes (e.g. a range's start not after its end)
     example_vendor_identifier: str = "com.example.game.first_win"
 
     def api(self, version: str) -> KindApi:
