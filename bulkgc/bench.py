@@ -102,13 +102,13 @@ class BenchConfig:
     part_size: int = 5 * 1024 * 1024
     """Bytes per upload operation the simulator hands out."""
     images_in_flight: int | None = None
-    """Client: images being reserved/uploaded/committed at once (None: the client's default)."""
+    """Client: images being reserved/uploaded/committed at once (default: as push)."""
     api_concurrency: int | None = None
-    """Client: API requests in flight at once (None: the client's default)."""
+    """Client: API requests in flight at once (default: as push)."""
     upload_concurrency: int | None = None
-    """Client: upload parts in flight at once (None: the client's default)."""
+    """Client: upload parts in flight at once (default: as push)."""
     poll_interval: float | None = None
-    """Client: seconds between polls of a version (None: the client's default)."""
+    """Client: seconds between polls of a version (default: as push)."""
     phases: tuple[str, ...] = PHASES
     """Phases to run, in order (a later phase needs the earlier ones' state, so they run from the first)."""
     cache: Path | None = None
@@ -799,8 +799,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             kind = int if isinstance(default, int) and not isinstance(default, bool) else float
             if f.name in ("images_in_flight", "api_concurrency", "upload_concurrency"):
                 kind = int
-            parser.add_argument(flag, type=kind, default=default, metavar="N", help=help_text)
+            metavar = next((m for key, m in _METAVARS.items() if key in f.name), "N")
+            parser.add_argument(flag, type=kind, default=default, metavar=metavar, help=help_text)
     parser.add_argument("--json", action="store_true", help="print one JSON line per phase instead of the table")
+
+
+# readable placeholders in --help, by what the option's name says it holds
+_METAVARS = {"latency": "SECONDS", "jitter": "SECONDS", "delay": "SECONDS", "window": "SECONDS",
+             "interval": "SECONDS", "bandwidth": "BYTES_PER_S", "part_size": "BYTES", "fraction": "FRACTION"}
 
 
 def _show(value: Any) -> str:

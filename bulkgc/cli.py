@@ -29,11 +29,12 @@ from bulkgc.errors import (
     InvalidImageError,
     JournalError,
     ManifestError,
+    UsageError,
     meaningful_error,
 )
 from bulkgc.redact import redact_text
 
-COMMANDS = ("demo", "push", "plan", "validate", "status", "pull", "sim") + (("bench",) if importlib.util.find_spec("bulkgc.bench") else ())
+COMMANDS = ("demo", "push", "plan", "validate", "status", "pull", "sim", "import_") + (("bench",) if importlib.util.find_spec("bulkgc.bench") else ())
 
 EPILOG = """exit codes:
   0  everything is done
@@ -42,6 +43,9 @@ EPILOG = """exit codes:
   2  invalid input or usage (manifest, icons, flags): nothing was sent
   3  authentication or configuration (key, key id, issuer id, journal in use)
   4  interrupted (signal or --deadline): run the same command again to resume
+  141 stdout was closed by its reader (e.g. piped into head): stopped quietly
+
+Each command's --help has its own examples and exit codes, e.g. `bulkgc push --help`.
 """
 
 
@@ -56,6 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMANDS:
         importlib.import_module(f"bulkgc.commands.{name}").register(sub)
+    for command_parser in sub.choices.values():
+        command_parser.set_defaults(command_parser=command_parser)  # for the usage line of a UsageError
     return parser
 
 
@@ -64,22 +70,50 @@ def _fail(message: str, code: int) -> int:
     return code
 
 
+# What a shell reports for a program that SIGPIPE ended (128 + 13), e.g. `git log | head -1`.
+EXIT_STDOUT_CLOSED = 141
+
 # When a task group holds several errors, the one that explains the run best decides the exit code.
 _PRECEDENCE: tuple[type[BaseException], ...] = (
-    KeyboardInterrupt, AuthError, ConfigError, JournalError, ManifestError, InvalidImageError, InterruptedRun,
-    BulkgcError,
+    KeyboardInterrupt, BrokenPipeError, AuthError, ConfigError, JournalError, ManifestError,
+    InvalidImageError, InterruptedRun, BulkgcError,
 )
+
+
+def _stdout_closed() -> int:
+    """Whoever read our output went away (`bulkgc status | head -1`): stop quietly, as Unix tools do."""
+    # Later writes (and the interpreter's final flush) go to /dev/null instead of raising again.
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout is not a real file (e.g. captured by a test)
+        pass
+    return EXIT_STDOUT_CLOSED
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `bulkgc` console script."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit:  # --help, --version or a usage error: already printed, but maybe into a closed pipe
+        try:
+            sys.stdout.flush()
+        except BrokenPipeError:
+            return _stdout_closed()
+        raise
     try:
         try:
-            return int(args.run(args) or 0)
+            code = int(args.run(args) or 0)
+            sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's exit
+            return code
         except BaseExceptionGroup as group:
             raise meaningful_error(group, _PRECEDENCE) from None
+    except BrokenPipeError:
+        return _stdout_closed()
+    except UsageError as exc:
+        getattr(args, "command_parser", parser).print_usage(sys.stderr)
+        return _fail(str(exc), EXIT_INVALID_INPUT)
     except (ManifestError, InvalidImageError) as exc:
         return _fail(f"{exc}\nNothing was sent to App Store Connect.", EXIT_INVALID_INPUT)
     except AuthError as exc:

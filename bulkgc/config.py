@@ -15,10 +15,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bulkgc.errors import ConfigError
+from bulkgc.errors import ConfigError, ManifestError, Problem, UsageError
 from bulkgc.fixicons import parse_color
 
 DEFAULT_BASE_URL = "https://api.appstoreconnect.apple.com"
+
+# fastlane's names for the same credentials (its app_store_connect_api_key action), read when the ASC_* one is
+# unset
+FASTLANE = "APP_STORE_CONNECT_API_KEY_"
+
+NO_MANIFEST = ("no manifest given: name the manifest file (TOML or JSON, see docs/MANIFEST.md) on the "
+               "command line or in BULKGC_MANIFEST; `bulkgc demo` pushes the bundled example to a local "
+               "simulator")
 
 _DURATION = re.compile(r"^\s*(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m)?\s*(?:(\d+(?:\.\d+)?)s?)?\s*$")
 
@@ -52,10 +60,12 @@ def setting(
     metavar: str | None = None,
     cli: bool = True,
     secret: bool = False,
+    env_aliases: tuple[str, ...] = (),
 ) -> Any:
-    """Declare one setting: its default, help text, environment variable and parser."""
+    """Declare one setting: its default, help text, environment variable (and lower-priority alternative
+    names, e.g. fastlane's) and parser."""
     meta = {"help": help, "env": env, "parse": parse, "choices": choices, "flag": flag,
-            "metavar": metavar, "cli": cli}
+            "metavar": metavar, "cli": cli, "env_aliases": env_aliases}
     return field(default=default, metadata=meta, repr=not secret)
 
 
@@ -83,21 +93,23 @@ def _fraction(text: str) -> float:
 class RunSettings:
     """Everything a push (or plan/status) run needs besides the manifest."""
 
-    manifest: Path = setting(Path("manifests/example.toml"),
-                             "the manifest (TOML or JSON, or an Xcode GameCenterResources.gamekit) describing the "
-                             "app's achievements and leaderboards",
-                             env="BULKGC_MANIFEST", parse=Path, flag="manifest", metavar="MANIFEST")
+    # No default: pushing the bundled example to a real account by accident must be impossible (only `demo`
+    # falls back to manifests/example.toml).
+    manifest: Path | None = setting(None, "the manifest (TOML or JSON, or an Xcode "
+                                    "GameCenterResources.gamekit) describing the app's achievements and "
+                                    "leaderboards",
+                                    env="BULKGC_MANIFEST", parse=Path, flag="manifest", metavar="MANIFEST")
     assets: Path | None = setting(None, "directory holding the icons (default: as the manifest says)",
                                   env="BULKGC_ASSETS", parse=Path, metavar="DIR")
     app_id: str | None = setting(None, "App Store Connect app id, for a manifest without one (an Xcode "
-                                 "GameCenterResources.gamekit carries none)", env="BULKGC_APP_ID", parse=_app_id,
-                                 metavar="ID")
-    bundle_id: str | None = setting(None, "the app's bundle id, looked up in App Store Connect when no app id is "
-                                    "given (GET /v1/apps?filter[bundleId]=...)", env="BULKGC_BUNDLE_ID",
+                                 "GameCenterResources.gamekit carries none)", env="BULKGC_APP_ID",
+                                 parse=_app_id, metavar="ID")
+    bundle_id: str | None = setting(None, "the app's bundle id, looked up in App Store Connect when no app id "
+                                    "is given (GET /v1/apps?filter[bundleId]=...)", env="BULKGC_BUNDLE_ID",
                                     metavar="BUNDLE_ID")
-    fix_icons: bool = setting(False, "convert refused icons (opaque alpha channel, palette, grayscale, 16-bit, "
-                              "wrong square size) into fixed copies beside the journal; your files are never "
-                              "changed", env="BULKGC_FIX_ICONS", parse=parse_bool)
+    fix_icons: bool = setting(False, "convert refused icons (opaque alpha channel, palette, grayscale, "
+                              "16-bit, wrong square size) into fixed copies beside the journal; your files are "
+                              "never changed", env="BULKGC_FIX_ICONS", parse=parse_bool)
     icon_background: tuple[int, int, int] | None = setting(
         None, "with --fix-icons: flatten semi-transparent icons onto this colour ('#RRGGBB')",
         env="BULKGC_ICON_BACKGROUND", parse=parse_color, metavar="'#RRGGBB'")
@@ -106,13 +118,16 @@ class RunSettings:
     base_url: str = setting(DEFAULT_BASE_URL, "App Store Connect base URL (https; http only for a loopback simulator)",
                             env="BULKGC_BASE_URL", metavar="URL")
     key_id: str | None = setting(None, "API key id (the 10-character id shown in App Store Connect)",
-                                 env="ASC_KEY_ID", metavar="ID")
+                                 env="ASC_KEY_ID", metavar="ID", env_aliases=(FASTLANE + "KEY_ID",))
     issuer_id: str | None = setting(None, "issuer id (UUID); omit for an individual key",
-                                    env="ASC_ISSUER_ID", metavar="UUID")
+                                    env="ASC_ISSUER_ID", metavar="UUID",
+                                    env_aliases=(FASTLANE + "ISSUER_ID",))
     private_key_path: Path | None = setting(None, "path of the .p8 private key file",
-                                            env="ASC_PRIVATE_KEY_PATH", parse=Path, metavar="FILE")
+                                            env="ASC_PRIVATE_KEY_PATH", parse=Path, metavar="FILE",
+                                            env_aliases=(FASTLANE + "KEY_FILEPATH",))
     private_key: str | None = setting(None, "the .p8 key text itself (environment only, for CI secret stores)",
-                                      env="ASC_PRIVATE_KEY", cli=False, secret=True)
+                                      env="ASC_PRIVATE_KEY", cli=False, secret=True,
+                                      env_aliases=(FASTLANE + "KEY",))
     api_key_json: Path | None = setting(None, "fastlane-style API key JSON file (key_id, issuer_id, key)",
                                         env="ASC_API_KEY_JSON", parse=Path, metavar="FILE")
     journal: Path | None = setting(None, "resume journal (default: .bulkgc/journal.sqlite next to the manifest)",
@@ -145,7 +160,12 @@ class RunSettings:
                                      env="BULKGC_REQUEST_TIMEOUT", parse=parse_duration, metavar="DURATION")
     report: Path | None = setting(None, "write a JSON report here", env="BULKGC_REPORT", parse=Path, metavar="FILE")
     junit: Path | None = setting(None, "write a JUnit XML report here", env="BULKGC_JUNIT", parse=Path, metavar="FILE")
-    log_format: str = setting("auto", "auto: progress bars on a terminal, plain lines otherwise; json: one event per line",
+    report_html: Path | None = setting(None, "write an HTML report here: a card per localization with "
+                                       "its icon, state and Apple's codes (self-contained; open it in any "
+                                       "browser)",
+                                       env="BULKGC_REPORT_HTML", parse=Path, metavar="FILE")
+    log_format: str = setting("auto", "auto: progress bars on a terminal (one per stage with work), plain lines "
+                              "otherwise; json: one event per line on stderr, the summary as one JSON line on stdout",
                               env="BULKGC_LOG_FORMAT", choices=("auto", "plain", "json"))
     quiet: bool = setting(False, "print only failures and the final summary", env="BULKGC_QUIET", parse=parse_bool)
 
@@ -156,11 +176,22 @@ class RunSettings:
             raise ConfigError("token lifetime must be between 10 seconds and 20 minutes (App Store Connect's limit)")
 
     @property
+    def manifest_file(self) -> Path:
+        """The manifest; UsageError when none was given (by argument or BULKGC_MANIFEST)."""
+        if self.manifest is None:
+            raise UsageError(NO_MANIFEST)
+        return self.manifest
+
+    @property
     def journal_path(self) -> Path:
         """Where the resume journal lives."""
         if self.journal is not None:
             return self.journal
-        return self.manifest.resolve().parent / ".bulkgc" / "journal.sqlite"
+        return self.manifest_file.resolve().parent / ".bulkgc" / "journal.sqlite"
+
+    def origin(self, name: str) -> str:
+        """Where setting `name` got its value: 'flag --x', 'environment variable NAME', 'default', ..."""
+        return origin_of(self, name)
 
     def replace(self, **changes: Any) -> RunSettings:
         return dataclasses.replace(self, **changes)
@@ -198,6 +229,7 @@ def from_sources(
     """Build settings: explicit overrides > command-line flag > environment variable > default."""
     env = os.environ if env is None else env
     values: dict[str, Any] = {}
+    origins: dict[str, str] = {}
     problems: list[str] = []
     for f in dataclasses.fields(cls):
         meta = f.metadata
@@ -205,13 +237,20 @@ def from_sources(
         origin = ""
         if f.name in overrides:
             values[f.name] = overrides[f.name]
+            origins[f.name] = "set by the caller"
             continue
         if args is not None and getattr(args, f.name, None) is not None:
-            raw, origin = getattr(args, f.name), _flag_name(f)
-        elif meta.get("env") and env.get(meta["env"], "") != "":
-            raw, origin = env[meta["env"]], f"environment variable {meta['env']}"
+            name = _flag_name(f)
+            raw = getattr(args, f.name)
+            origin = f"flag {name}" if name.startswith("--") else f"argument {meta['metavar']}"
+        else:
+            for var in (meta["env"], *meta.get("env_aliases", ())) if meta.get("env") else ():
+                if env.get(var, "") != "":
+                    raw, origin = env[var], f"environment variable {var}"
+                    break
         if raw is None:
             continue
+        origins[f.name] = origin
         try:
             if meta.get("choices") and raw not in meta["choices"]:
                 raise ValueError(f"{raw!r} is not one of {', '.join(meta['choices'])}")
@@ -220,7 +259,68 @@ def from_sources(
             problems.append(f"{origin}: {exc}")
     if problems:
         raise ConfigError("invalid settings:\n  - " + "\n  - ".join(problems))
-    return cls(**values)
+    settings = cls(**values)
+    # Kept beside the frozen fields (not one of them) so an error about a setting can say where it came from.
+    object.__setattr__(settings, "_origins", origins)
+    return settings
+
+
+def origin_of(settings: Any, name: str) -> str:
+    """Where `settings.name` came from: 'flag --assets', 'environment variable BULKGC_ASSETS', 'default'..."""
+    return str(getattr(settings, "_origins", {}).get(name, "default"))
+
+
+def resolve(args: argparse.Namespace | None, *, env: Mapping[str, str] | None = None,
+            check: tuple[str, ...] = ("manifest", "assets"), **overrides: Any) -> RunSettings:
+    """The one settings path of validate, plan, push and status: flag > environment variable > default, then
+    the files and URL each command uses are checked before any work, each error naming where its value came
+    from. `check` lists what to check: manifest, assets, credentials, base_url."""
+    settings: RunSettings = from_sources(RunSettings, args, env, **overrides)
+    check_settings(settings, check)
+    return settings
+
+
+def check_settings(settings: RunSettings, check: tuple[str, ...]) -> None:
+    """Check the settings named in `check` (see `resolve`); every error names the value's origin."""
+    if "manifest" in check:
+        if settings.manifest is None:
+            raise UsageError(NO_MANIFEST)
+        from bulkgc.gamekit import is_gamekit  # here: bulkgc.kinds imports bulkgc.asc, which imports this
+
+        if not (is_gamekit(Path(settings.manifest)) and Path(settings.manifest).is_dir()):  # Xcode's bundle
+            _require(settings, "manifest", is_dir=False)
+    if "assets" in check and settings.assets is not None:
+        _require(settings, "assets", is_dir=True)
+    if "credentials" in check:
+        if settings.private_key_path is not None and settings.private_key:
+            file_from, text_from = settings.origin("private_key_path"), settings.origin("private_key")
+            raise ConfigError(f"the key is given twice: as a file ({file_from}) and as text ({text_from}); "
+                              "keep only one of them")
+        for name, what in (("private_key_path", "key file"), ("api_key_json", "API key JSON")):
+            path = getattr(settings, name)
+            if path is not None and not Path(path).expanduser().is_file():
+                raise ConfigError(f"{what} {path} (from {settings.origin(name)}) does not exist or is not a "
+                                  "file; check the path")
+    if "base_url" in check:
+        from bulkgc.asc.client import ClientConfig  # here: bulkgc.asc imports this module
+
+        try:
+            ClientConfig(base_url=settings.base_url)
+        except ConfigError as exc:
+            raise ConfigError(f"{exc} (from {settings.origin('base_url')})") from None
+
+
+def _require(settings: RunSettings, name: str, *, is_dir: bool) -> None:
+    """ManifestError (exit 2, nothing sent) when the file or directory setting `name` is missing."""
+    path = Path(getattr(settings, name))
+    where = settings.origin(name)
+    if is_dir and not path.is_dir():
+        why = "is a file, not a directory" if path.exists() else "does not exist"
+        raise ManifestError(Problem(str(path), f"icons directory {why} (from {where}); fix the path or unset "
+                                               "it"))
+    if not is_dir and not path.is_file():
+        why = "is a directory, not a manifest file" if path.is_dir() else "file not found"
+        raise ManifestError(Problem(str(path), f"{why} (from {where}); check the path"))
 
 
 def settings_table(cls: type = RunSettings) -> list[tuple[str, str, str, str]]:

@@ -2,6 +2,7 @@
 
     BulkgcError                    every error bulkgc raises on purpose; `str()` says what to do next
     ├── ConfigError                bad flags, environment, credentials (exit 3 for credentials, 2 for usage)
+    │   └── UsageError             something the command needs was not given (exit 2, with the usage line)
     ├── ManifestError              the manifest cannot be read or is invalid (exit 2); carries `problems`
     ├── InvalidImageError          an icon fails the local checks (exit 2); carries `problems`
     ├── JournalError               the resume journal is locked, corrupt or from a newer bulkgc
@@ -30,6 +31,10 @@ class BulkgcError(Exception):
 
 class ConfigError(BulkgcError):
     """Configuration or credentials are missing or malformed."""
+
+
+class UsageError(ConfigError):
+    """The command line is incomplete (e.g. no manifest given): exit 2 with the command's usage line."""
 
 
 @dataclass(frozen=True)

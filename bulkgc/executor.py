@@ -60,8 +60,10 @@ class Executor:
             # failure for the exit code; one the user chose to skip (--on-live skip) does not
             outcome = "skipped" if p.blocked_by_choice else "blocked"
             codes = [] if p.blocked_by_choice else [p.blocked_code]
-            books.record("item", p, None, "none", outcome, message=p.version_note, attempts=0, codes=codes)
-            books.record_untouched(p, outcome, f"not changed: {p.version_note}", codes=codes)
+            books.record("item", p, None, "none", outcome, message=p.version_note, attempts=0, codes=codes,
+                         container_state=p.version_state)
+            books.record_untouched(p, outcome, f"not changed: {p.version_note}", codes=codes,
+                                   container_state=p.version_state)
             return
         if not p.has_work:
             books.record("item", p, None, "none", "unchanged", attempts=0)

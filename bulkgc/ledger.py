@@ -12,7 +12,7 @@ from typing import Any
 
 from bulkgc.errors import ApiError
 from bulkgc.journal import AsyncJournal, ItemRecord, item_key
-from bulkgc.plan import ItemPlan
+from bulkgc.plan import ItemPlan, describe_item
 from bulkgc.progress import Event, NullSink, ProgressSink
 from bulkgc.report import ItemResult
 
@@ -82,35 +82,46 @@ class Ledger:
         message: str = "",
         attempts: int = 1,
         started: float | None = None,
+        container_state: str | None = None,
     ) -> None:
         """The outcome of the item (`level` "item"), or of a localization or image of it, for the report."""
         now = time.time()
         key = key_of(plan, level, locale)
-        self.results.append(
-            ItemResult(
-                kind=plan.kind.name if level == "item" else level,
-                item_kind=plan.kind.name,
-                vendor_identifier=plan.vendor_id,
-                locale=locale,
-                action=action,
-                outcome=outcome,
-                image_id=image_id,
-                final_state=final_state,
-                error_codes=list(codes or []),
-                message=message,
-                attempts=attempts,
-                started=started,
-                finished=now,
-                timings={
-                    **self.step_seconds.get(key, {}),
-                    **({"seconds": round(now - started, 3)} if started else {}),
-                },
-            )
+        timings = {
+            **self.step_seconds.get(key, {}),
+            **({"seconds": round(now - started, 3)} if started else {}),
+        }
+        result = ItemResult(
+            kind=plan.kind.name if level == "item" else level,
+            gc_kind=plan.kind.name,
+            vendor_identifier=plan.vendor_id,
+            locale=locale,
+            action=action,
+            outcome=outcome,
+            image_id=image_id,
+            final_state=final_state,
+            error_codes=list(codes or []),
+            message=message,
+            attempts=attempts,
+            started=started,
+            finished=now,
+            timings=timings,
+            container_state=container_state,
         )
+        la = next((la for la in plan.localizations if la.locale == locale), None) if locale else None
+        if la is not None:
+            describe_item(result, la)  # texts old -> new, icon file and digests: what the HTML report shows
+        self.results.append(result)
         self.sink.on_item_done(key, outcome)
 
     def record_untouched(
-        self, plan: ItemPlan, outcome: str, message: str = "", *, codes: list[str] | None = None
+        self,
+        plan: ItemPlan,
+        outcome: str,
+        message: str = "",
+        *,
+        codes: list[str] | None = None,
+        container_state: str | None = None,
     ) -> None:
         """Record every localization and image of `plan` with `outcome` (they were not attempted)."""
         for la in plan.localizations:
@@ -119,19 +130,20 @@ class Ledger:
                 if la.image is not None:
                     self.record("image", plan, la.locale, "none", "unchanged", attempts=0)
                 continue
-            self.record(
-                "localization", plan, la.locale, la.action, outcome, message=message, attempts=0, codes=codes
+            levels = [("localization", la.action)] + (
+                [("image", la.image.action)] if la.image is not None else []
             )
-            if la.image is not None:
+            for level, action in levels:
                 self.record(
-                    "image",
+                    level,
                     plan,
                     la.locale,
-                    la.image.action,
+                    action,
                     outcome,
                     message=message,
                     attempts=0,
                     codes=codes,
+                    container_state=container_state,
                 )
 
     async def put(self, key: str, *, clear_parts: bool = False, **fields: Any) -> None:

@@ -66,6 +66,26 @@ _PREFERRED_FOR_LANGUAGE = {
 }
 
 
+# Languages written by name (English and native spellings, accents optional), as people write them in a
+# manifest: `french`, `Deutsch`, `Brazilian Portuguese`.
+_BY_NAME = {
+    "arabic": "ar-SA", "catalan": "ca", "chinese": "zh-Hans", "simplified chinese": "zh-Hans",
+    "chinese simplified": "zh-Hans", "traditional chinese": "zh-Hant", "chinese traditional": "zh-Hant",
+    "croatian": "hr", "czech": "cs", "danish": "da", "dutch": "nl-NL", "english": "en-US",
+    "american english": "en-US", "british english": "en-GB", "australian english": "en-AU",
+    "canadian english": "en-CA", "finnish": "fi", "french": "fr-FR", "canadian french": "fr-CA",
+    "german": "de-DE", "greek": "el", "hebrew": "he", "hindi": "hi", "hungarian": "hu", "indonesian": "id",
+    "italian": "it", "japanese": "ja", "korean": "ko", "malay": "ms", "norwegian": "no", "polish": "pl",
+    "portuguese": "pt-BR", "brazilian portuguese": "pt-BR", "european portuguese": "pt-PT", "romanian": "ro",
+    "russian": "ru", "slovak": "sk", "spanish": "es-ES", "mexican spanish": "es-MX", "swedish": "sv",
+    "thai": "th", "turkish": "tr", "ukrainian": "uk", "vietnamese": "vi",
+    "francais": "fr-FR", "deutsch": "de-DE", "espanol": "es-ES", "italiano": "it", "nederlands": "nl-NL",
+    "portugues": "pt-BR", "svenska": "sv", "norsk": "no", "dansk": "da", "suomi": "fi", "polski": "pl",
+    "turkce": "tr", "russkiy": "ru", "nihongo": "ja", "hangul": "ko",
+}
+_ACCENTS = str.maketrans("áàâäãåçéèêëíìîïñóòôöõúùûüýÿ", "aaaaaaceeeeiiiinooooouuuuyy")
+
+
 def is_asc_locale(code: str) -> bool:
     """True when `code` is spelled exactly as App Store Connect expects (case-sensitive)."""
     return code in _LOCALE_SET
@@ -74,7 +94,8 @@ def is_asc_locale(code: str) -> bool:
 def suggest_locale(code: str) -> str | None:
     """The App Store Connect code the user most likely meant by `code`, or None.
 
-    `fr_FR` -> `fr-FR`, `EN-us` -> `en-US`, `en` -> `en-US`, `ja-JP` -> `ja`, `zh-CN` -> `zh-Hans`.
+    `fr_FR` -> `fr-FR`, `EN-us` -> `en-US`, `en` -> `en-US`, `ja-JP` -> `ja`, `zh-CN` -> `zh-Hans`;
+    a language written by name: `french` -> `fr-FR`, `Deutsch` -> `de-DE`, `frensh` -> `fr-FR`.
     """
     if not isinstance(code, str) or not code:
         return None
@@ -84,6 +105,9 @@ def suggest_locale(code: str) -> str | None:
     special = {"zh-cn": "zh-Hans", "zh-sg": "zh-Hans", "zh-tw": "zh-Hant", "zh-hk": "zh-Hant", "nb-no": "no"}
     if folded in special:
         return special[folded]
+    name = " ".join(folded.translate(_ACCENTS).replace("-", " ").replace("_", " ").split())
+    if name in _BY_NAME:
+        return _BY_NAME[name]
     language = folded.split("-", 1)[0]
     if language in _PREFERRED_FOR_LANGUAGE:
         return _PREFERRED_FOR_LANGUAGE[language]
@@ -93,4 +117,10 @@ def suggest_locale(code: str) -> str | None:
     if regional:
         return regional[0]
     close = difflib.get_close_matches(folded, list(_BY_FOLDED), n=1, cutoff=0.6)
-    return _BY_FOLDED[close[0]] if close else None
+    if close:
+        return _BY_FOLDED[close[0]]
+    if len(name) > 3:  # a misspelt language name ("frensh", "japanesse"); short strings match too easily
+        named = difflib.get_close_matches(name, list(_BY_NAME), n=1, cutoff=0.75)
+        if named:
+            return _BY_NAME[named[0]]
+    return None

@@ -22,19 +22,40 @@ from bulkgc.kinds.model import DURATION_RE, VENDOR_IDENTIFIER_RE, Attribute
 from bulkgc.locales import ASC_LOCALES, is_asc_locale, suggest_locale
 from bulkgc.scan import IMAGE_EXTENSIONS, display_path
 
+# Whose each limit is, for messages and for `[limits]`: Apple's documented limits are final; the others are
+# bulkgc's guesses (each kind's declaration says which) and a manifest may change them (`[limits]`).
+APPLE_LIMITS: dict[str, str] = {
+    **{a.key: f"{a.limit} characters" for k in KINDS for a in k.attributes
+       if a.type == "string" and a.limit is not None and a.limit_source == "Apple"},
+    **{a.key: f"{a.limit} {a.key} per {k.name}" for k in KINDS for a in k.attributes
+       if a.type == "integer" and a.limit is not None and a.limit_source == "Apple"},
+    **{f"total_{key}": f"{maximum} {key} in total" for k in KINDS for key, maximum in k.totals},
+    **{k.plural: f"{k.max_items} {k.plural} per app" for k in KINDS},
+}
+#: the most a [limits] entry may say: a sanity bound, not a claim about App Store Connect
+MAX_LIMIT_OVERRIDE = 4000
 APP_ID_RE = re.compile(r"[0-9]+")
 #: manifest keys besides the kinds' own sections
-TOP_LEVEL_KEYS = ("app_id", "assets", "include", "defaults",
+TOP_LEVEL_KEYS = ("app_id", "assets", "include", "defaults", "limits",
                   *(k.name for k in KINDS), *dict.fromkeys(k.locales_section for k in KINDS))
 #: attributes that may be given once in [defaults] for every item of a kind that has them
 DEFAULTS_KEYS = tuple(dict.fromkeys(a.key for k in KINDS for a in k.attributes if a.in_defaults))
+#: top-level keys that are arrays of tables: written `[[name]]`; `[name]` (one table) is a common slip
+ARRAY_TABLES = tuple(k.name for k in KINDS)
 
 
 def text_limits(kind: Kind) -> dict[str, int]:
-    """Length limits of a kind's string attributes and texts, by manifest key."""
+    """Length limits of a kind's string attributes and texts, by manifest key (before any `[limits]`)."""
     limits = {a.key: a.limit for a in kind.attributes if a.type == "string" and a.limit is not None}
-    limits.update({t.key: t.limit for t in kind.texts})
+    limits.update({t.key: t.limit for t in kind.texts if not t.enum})
     return limits
+
+
+#: bulkgc's own text limits, which a manifest's `[limits]` may change (the same key in every kind that has it)
+TEXT_LIMITS: dict[str, int] = {
+    key: limit for k in KINDS for key, limit in text_limits(k).items()
+    if key not in APPLE_LIMITS
+}
 
 
 @dataclass(frozen=True)
@@ -124,6 +145,20 @@ class _Source:
     data: Any = None
     # (line, dotted keys, is an [[array]] header) of each table header
     headers: list[tuple[int, tuple[str, ...], bool]] = field(default_factory=list)
+    lines: list[str] = field(default_factory=list)  # the TOML text, to point at a key's own line
+
+    def line_of_key(self, table_line: int | None, key: str) -> int | None:
+        """Line of `key = ...` in the table whose header is at `table_line`, else `table_line` (a hint)."""
+        if table_line is None or not self.lines:
+            return table_line
+        pattern = re.compile(r"""\s*(?:%s|"%s"|'%s')\s*=""" % ((re.escape(key),) * 3))
+        for number in range(table_line + 1, len(self.lines) + 1):
+            text = self.lines[number - 1]
+            if _HEADER_RE.match(text):
+                break
+            if pattern.match(text):
+                return number
+        return table_line
 
     def line_of_item(self, section: str, index: int) -> int | None:
         """Line of the `index`-th (1-based) `[[section]]` header."""
@@ -168,6 +203,14 @@ def _table_headers(text: str) -> list[tuple[int, tuple[str, ...], bool]]:
         if pos >= len(body) and keys:
             headers.append((number, tuple(keys), match.group(1) == "[["))
     return headers
+
+
+def _single_bracket_slip(headers: list[tuple[int, tuple[str, ...], bool]]) -> tuple[int, str] | None:
+    """(line, name) of the first `[name]` header written with single brackets for an array of tables."""
+    for line, keys, is_array in headers:
+        if not is_array and len(keys) == 1 and keys[0] in ARRAY_TABLES:
+            return line, keys[0]
+    return None
 
 
 def _display(path: Path) -> str:
@@ -217,6 +260,16 @@ def _read_source(path: Path, problems: list[Problem]) -> _Source | None:
             msg = str(exc)
             found = re.search(r"line (\d+)", msg)
             where = f"{source.display}:{found.group(1)}" if found else source.display
+            slip = _single_bracket_slip(_table_headers(text))
+            if slip is not None and re.search(r"overwrite|twice|declare", msg, re.IGNORECASE):
+                # the parser names where the second table collides, often far below; the cause is the header
+                line, name = slip
+                problems.append(Problem(
+                    f"{source.display}:{line}",
+                    f"[{name}] (single brackets) declares one table, so a second {name} cannot follow "
+                    f"(TOML: {msg}); write [[{name}]] (double brackets) for each {name}",
+                ))
+                return None
             if "overwrite" in msg.lower() or "twice" in msg.lower():
                 fix = "a key or table is defined twice (e.g. one locale twice in an achievement): keep one"
             else:
@@ -227,6 +280,7 @@ def _read_source(path: Path, problems: list[Problem]) -> _Source | None:
             problems.append(Problem(source.display, f"TOML cannot be parsed: {exc}"))
             return None
         source.headers = _table_headers(text)
+        source.lines = text.splitlines()
     else:
         duplicates: list[str] = []
 
@@ -302,6 +356,8 @@ class _Validator:
         self.assets_dir = Path(".")
         self._asset_names: dict[str, set[str] | None] = {}
         self._reported_missing_assets = False
+        self.text_limits = dict(TEXT_LIMITS)
+        self.overridden: set[str] = set()  # text limits the manifest set ([limits])
 
     # -- helpers -------------------------------------------------------------------------------------------
 
@@ -323,8 +379,13 @@ class _Validator:
         report: Callable[[str, str], None],
         prefix: str,
         aliases: Mapping[str, str] | None = None,
+        misspelt: set[str] | None = None,
     ) -> dict[str, Any]:
-        """Map aliases to snake_case keys; report unknown keys (with a suggestion) and doubly given ones."""
+        """Map aliases to snake_case keys; report unknown keys (with a suggestion) and doubly given ones.
+
+        The known keys that unknown ones were taken for go into `misspelt`, so that the caller does not also
+        report them missing: `refrence_name` is one mistake, not two.
+        """
         aliases = aliases or {}
         result: dict[str, Any] = {}
         for raw_key, value in table.items():
@@ -335,12 +396,24 @@ class _Validator:
                 guess = aliases.get(guess, guess) if guess else None
                 fix = f"did you mean {guess!r}?" if guess else f"allowed keys: {', '.join(allowed)}"
                 report(f"{prefix}{key}", f"unknown key {key!r}; {fix}")
+                if guess and misspelt is not None:
+                    misspelt.add(guess)
                 continue
             if canonical in result:
                 report(f"{prefix}{key}", f"{canonical!r} is given twice (snake_case and camelCase); keep one")
                 continue
             result[canonical] = value
         return result
+
+    @staticmethod
+    def unless_misspelt(report: Callable[[str, str], None], misspelt: set[str]) -> Callable[[str, str], None]:
+        """`report`, minus "missing" for a key already reported as misspelt (the did-you-mean names it)."""
+
+        def filtered(where: str, message: str) -> None:
+            if not (where in misspelt and message.startswith("missing")):
+                report(where, message)
+
+        return filtered
 
     # -- top level -----------------------------------------------------------------------------------------
 
@@ -356,6 +429,7 @@ class _Validator:
             self.add(main, line, where, message)
 
         table = self.keys(data, TOP_LEVEL_KEYS, top, "", {"appId": "app_id"})
+        self.limits(table.get("limits"))
         app_id = self.app_id(table.get("app_id"))
         self.resolve_assets_dir(table.get("assets"))
         defaults = self.defaults(table.get("defaults"))
@@ -379,7 +453,9 @@ class _Validator:
         if raw_items is None:
             raw_items = []
         elif isinstance(raw_items, dict):
-            self.add(main, None, kind.name, f"write [[{kind.name}]] (double brackets: an array of tables)")
+            slip = _single_bracket_slip(main.headers)
+            self.add(main, slip[0] if slip else None, kind.name,
+                     f"write [[{kind.name}]] (double brackets: an array of tables, one per {kind.name})")
             raw_items = []
         elif not isinstance(raw_items, list):
             self.add(main, None, kind.name, f"must be an array of tables, not {_type_name(raw_items)}")
@@ -418,8 +494,8 @@ class _Validator:
         if len(raw_items) > kind.max_items:
             self.add(
                 main, None, kind.name,
-                f"{len(raw_items)} {kind.plural}; App Store Connect allows at most {kind.max_items} per app: "
-                "remove some or split them into another app",
+                f"{len(raw_items)} {kind.plural}; App Store Connect allows at most {kind.max_items} per app "
+                f"(Apple's documented limit, {kind.doc}): remove some or split them into another app",
             )
         for key, maximum in kind.totals:
             total = sum(d.values.get(key) or 0 for d in drafts if d is not None)
@@ -427,7 +503,7 @@ class _Validator:
                 self.add(
                     main, None, key,
                     f"{kind.plural} add up to {total} {key}; App Store Connect allows at most {maximum} "
-                    f"in total: lower some {key}",
+                    f"in total (Apple's documented limit, {kind.doc}): lower some {key}",
                 )
         return items
 
@@ -492,13 +568,45 @@ class _Validator:
         table = self.keys(value, DEFAULTS_KEYS, partial(self.add, self.main, line), "defaults.", aliases)
         result: dict[str, Any] = {}
         for key, item in table.items():
-            attribute = next(a for k in KINDS for a in k.attributes if a.key == key and a.in_defaults)
-            checked = self.field_value(attribute, item, partial(self.add, self.main, line, f"defaults.{key}"))
+            kind, attribute = next((k, a) for k in KINDS for a in k.attributes if a.key == key and a.in_defaults)
+            checked = self.field_value(attribute, item, partial(self.add, self.main, line, f"defaults.{key}"),
+                                       kind.doc)
             if checked is not None:
                 result[key] = checked
         return result
 
-    def field_value(self, attribute: Attribute, value: Any, report: Callable[[str], None]) -> Any:
+    def limits(self, value: Any) -> None:
+        """`[limits]`: change bulkgc's own text limits; Apple's documented limits cannot be changed."""
+        if value is None:
+            return
+        line = self.main.line_of_table(("limits",))
+        if not isinstance(value, dict):
+            why = f"must be a table of field = characters, not {_type_name(value)}"
+            self.add(self.main, line, "limits", why)
+            return
+        for key, limit in value.items():
+            key = str(key)
+            where = f"limits.{key}"
+            key_line = self.main.line_of_key(line, key)
+            if key in APPLE_LIMITS:
+                docs = ", ".join(dict.fromkeys(k.doc for k in KINDS if _limit_of(k, key)))
+                self.add(self.main, key_line, where,
+                         f"{APPLE_LIMITS[key]} is App Store Connect's documented limit ({docs}); "
+                         "it cannot be changed: remove this line")
+                continue
+            if key not in TEXT_LIMITS:
+                guess = _closest(key, TEXT_LIMITS)
+                fix = f"did you mean {guess!r}?" if guess else f"bulkgc's limits: {', '.join(TEXT_LIMITS)}"
+                self.add(self.main, key_line, where, f"unknown limit {key!r}; {fix}")
+                continue
+            if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT_OVERRIDE:
+                self.add(self.main, key_line, where,
+                         f"must be a number of characters 1..{MAX_LIMIT_OVERRIDE}, not {_show(limit)}")
+                continue
+            self.text_limits[key] = limit
+            self.overridden.add(key)
+
+    def field_value(self, attribute: Attribute, value: Any, report: Callable[[str], None], doc: str = "") -> Any:
         """Type-, enum- and range-check one attribute value; None when invalid (reported)."""
         key, kind = attribute.key, attribute.type
         if kind == "integer":
@@ -508,7 +616,8 @@ class _Validator:
                 report(f"must be an integer{span}, not {_type_name(value)} ({_show(value)})")
                 return None
             if (lo is not None and value < lo) or (hi is not None and value > hi):
-                report(f"{value} is out of range; App Store Connect allows {lo}..{hi} {key} each")
+                whose = f" (Apple's documented limit, {doc})" if attribute.limit_source == "Apple" and doc else ""
+                report(f"{value} is out of range; App Store Connect allows {lo}..{hi} {key} each{whose}")
                 return None
             return value
         if kind == "boolean":
@@ -538,7 +647,7 @@ class _Validator:
                 report(f'must be an ISO 8601 duration such as "P1D" (a day) or "PT12H", not {_show(value)}')
                 return None
             return value
-        return self.text(key, value, lambda _k, m: report(m), attribute.limit)
+        return self.text(key, value, lambda _k, m: report(m), attribute.limit, apple=attribute.limit_source == "Apple")
 
     def datetime_value(self, key: str, value: Any, report: Callable[[str], None]) -> str | None:
         """A date-time with its time zone, as App Store Connect's ISO 8601 text."""
@@ -618,18 +727,21 @@ class _Validator:
             label += f" (vendor_identifier {json.dumps(vid_raw, ensure_ascii=False)})"
         draft = _Draft(self, kind, index, line, label)
 
-        def report(where: str, message: str) -> None:
-            self.add(self.main, line, f"{label}.{where}", message)
+        def report_any(where: str, message: str) -> None:
+            key_line = self.main.line_of_key(line, where.split(".", 1)[0])
+            self.add(self.main, key_line, f"{label}.{where}", message)
 
         allowed = (*(a.key for a in kind.attributes), "image", "locales")
-        table = self.keys(raw, allowed, report, "", kind.aliases)
+        misspelt: set[str] = set()
+        table = self.keys(raw, allowed, report_any, "", kind.aliases, misspelt)
+        report = self.unless_misspelt(report_any, misspelt)
         valid = True
         for attribute in kind.attributes:
             key = attribute.key
             if key == "vendor_identifier":
                 draft.values[key] = self.vendor_identifier(kind, table.get(key), report)
             elif key in table:
-                draft.values[key] = self.field_value(attribute, table[key], partial(report, key))
+                draft.values[key] = self.field_value(attribute, table[key], partial(report, key), kind.doc)
                 valid = valid and draft.values[key] is not None
             elif attribute.in_defaults and key in defaults:
                 draft.values[key] = defaults[key]
@@ -644,6 +756,9 @@ class _Validator:
                 for key, message in rule(draft.values):
                     report(key, message)
         draft.image = self.image_value(table.get("image"), lambda m: report("image", m))
+        if draft.image is not None:
+            # checked once, here: a missing file is one problem at this line, not one per locale using it
+            draft.image_ok, _ = self.resolve_image(kind, draft.image, None, "", lambda m: report("image", m))
         locales = table.get("locales")
         if locales is not None:
             if not isinstance(locales, dict):
@@ -669,7 +784,8 @@ class _Validator:
             return None
         problems = []
         if len(value) > limit:
-            problems.append(f"is {len(value)} characters; App Store Connect allows {limit}")
+            problems.append(f"is {len(value)} characters; App Store Connect allows {limit} "
+                            f"(Apple's documented limit, {kind.doc})")
         if not VENDOR_IDENTIFIER_RE.fullmatch(value):
             bad = sorted({c for c in value if not VENDOR_IDENTIFIER_RE.fullmatch(c)})
             problems.append(
@@ -683,8 +799,12 @@ class _Validator:
 
     def text(
         self, key: str, value: Any, report: Callable[[str, str], None], limit: int | None,
-        *, required: bool = True, enum: tuple[str, ...] = (),
+        *, required: bool = True, enum: tuple[str, ...] = (), apple: bool = False,
     ) -> str | None:
+        """A text value checked: given when required, a non-blank string, in `enum` if any, within its limit
+        (bulkgc's own limits may be changed by the manifest's `[limits]`; Apple's, `apple`, may not)."""
+        if not apple and key in self.text_limits:
+            limit = self.text_limits[key]
         if value is None:
             if required:
                 report(key, f"missing; add {key} = \"...\"")
@@ -701,7 +821,15 @@ class _Validator:
             report(key, f"{_show(value)} is not a value App Store Connect accepts; {fix}")
             return None
         if limit is not None and len(value) > limit:
-            report(key, f"is {len(value)} characters; the limit is {limit}: shorten it")
+            if apple:
+                report(key, f"is {len(value)} characters; App Store Connect allows {limit}: shorten it")
+            elif key in self.overridden:
+                report(key, f"is {len(value)} characters; the limit is {limit}, set by [limits] {key} in "
+                            "this manifest: shorten it")
+            else:
+                report(key, f"is {len(value)} characters; bulkgc's own limit is {limit} (Apple documents "
+                            f"none for {key}): shorten it, or raise it with [limits] {key} = {len(value)} if "
+                            "App Store Connect accepts it")
             return None
         return value
 
@@ -803,6 +931,12 @@ class _Validator:
                 draft.add_localization(source, line, where, code, texts)
 
 
+def _limit_of(kind: Kind, key: str) -> bool:
+    """Whether `key` of APPLE_LIMITS is one of `kind`'s (for naming where Apple documents it)."""
+    names = {a.key for a in kind.attributes} | {f"total_{k}" for k, _ in kind.totals} | {kind.plural}
+    return key in names
+
+
 def _example(attribute: Attribute) -> str:
     """`key = value` showing how to write a missing attribute."""
     examples = {"integer": "10", "boolean": "false", "number": "0", "datetime": "2026-01-01T00:00:00Z",
@@ -830,6 +964,7 @@ class _Draft:
     label: str
     values: dict[str, Any] = field(default_factory=dict)
     image: str | None = None
+    image_ok: bool = True  # False when `image` was reported missing (its locales then say nothing more)
     had_locale_entries: bool = False
     localizations: dict[str, Localization | None] = field(default_factory=dict)
 
@@ -840,9 +975,12 @@ class _Draft:
     def add_localization(self, source: _Source, line: int | None, where: str, code: str, raw: Any) -> None:
         v, kind = self.validator, self.kind
 
-        def report(key: str, message: str) -> None:
-            v.add(source, line, f"{where}.{key}" if key else where, message)
+        def report_any(key: str, message: str) -> None:
+            key_line = source.line_of_key(line, key) if key else line
+            v.add(source, key_line, f"{where}.{key}" if key else where, message)
 
+        misspelt: set[str] = set()
+        report = v.unless_misspelt(report_any, misspelt)
         if not is_asc_locale(code):
             guess = suggest_locale(code)
             fix = f"did you mean {guess!r}?" if guess else f"use one of: {', '.join(ASC_LOCALES)}"
@@ -858,14 +996,17 @@ class _Draft:
             report("", f"must be a table with {names}, not {_type_name(raw)}")
             return
         allowed = (*(t.key for t in kind.texts), "image")
-        table = v.keys(raw, allowed, report, "", kind.aliases)
+        table = v.keys(raw, allowed, report_any, "", kind.aliases, misspelt)
         texts = {
-            t.key: v.text(t.key, table.get(t.key), report, t.limit, required=t.required, enum=t.enum)
+            t.key: v.text(t.key, table.get(t.key), report, t.limit, required=t.required, enum=t.enum,
+                          apple=t.limit_source == "Apple")
             for t in kind.texts
         }
         explicit = v.image_value(table.get("image"), lambda m: report("image", m))
         if "image" in table and explicit is None:
             return
+        if explicit is None and self.image is not None and not self.image_ok:
+            return  # the item's image is missing: reported once, at the item
         found, image = v.resolve_image(
             kind, explicit if explicit is not None else self.image, self.vendor_identifier, code,
             lambda m: report("image", m),

@@ -32,13 +32,13 @@ from bulkgc.errors import (
 )
 from bulkgc.executor import Executor
 from bulkgc.journal import AsyncJournal, Journal
-from bulkgc.ledger import Ledger
+from bulkgc.ledger import Ledger, key_of
 from bulkgc.manifest import Manifest, load_manifest
 from bulkgc.plan import Plan, build_plan
 from bulkgc.progress import NullSink, ProgressSink
-from bulkgc.report import RunReport
 from bulkgc.fixicons import check_icons, fixed_icons
 from bulkgc.remote import RemoteReader
+from bulkgc.report import RunReport, save_last_report
 from bulkgc.scan import ImageInfo, ScanCache
 
 # ---------------------------------------------------------------------------------------------- inputs
@@ -52,7 +52,7 @@ async def load_inputs(settings: RunSettings) -> tuple[Manifest, dict[str, ImageI
     to be looked up by bundle id (`resolve_app_id`).
     """
     manifest = await anyio.to_thread.run_sync(
-        lambda: load_manifest(settings.manifest, assets_dir=settings.assets, app_id=settings.app_id,
+        lambda: load_manifest(settings.manifest_file, assets_dir=settings.assets, app_id=settings.app_id,
                               app_id_optional=settings.bundle_id is not None)
     )
     if manifest.items and not manifest.app_id and settings.bundle_id is None:
@@ -84,6 +84,7 @@ def credentials_from(settings: RunSettings) -> Credentials:
         private_key_path=settings.private_key_path,
         private_key=settings.private_key,
         api_key_json=settings.api_key_json,
+        key_id_origin=settings.origin("key_id"),
     )
 
 
@@ -108,8 +109,11 @@ async def push(
     stop: anyio.Event | None = None,
     credentials: Credentials | None = None,
     on_plan: Callable[[Plan], None] | None = None,
+    on_target: Callable[[str, str], None] | None = None,
 ) -> RunReport:
-    """The whole push. Returns a RunReport; raises BulkgcError subclasses for run-level failures."""
+    """The whole push. Returns a RunReport; raises BulkgcError subclasses for run-level failures.
+
+    `on_target(app_id, key_id)` is called once the inputs and key are checked, before any request."""
     sink = sink or NullSink()
     stop = stop or anyio.Event()
     started = time.time()
@@ -121,6 +125,8 @@ async def push(
         return RunReport(command="push", started=started, finished=time.time(), items=[], totals={},
                          exit_code=EXIT_OK, interrupted=False, resume_hint="")
     creds = credentials or credentials_from(settings)
+    if on_target is not None:
+        on_target(manifest.app_id or f"bundle id {settings.bundle_id}", creds.key_id)
     tokens = TokenProvider(creds, lifetime=settings.token_lifetime)
     journal = await anyio.to_thread.run_sync(lambda: Journal.open(settings.journal_path, run_command="push"))
     ajournal = AsyncJournal(journal)
@@ -145,7 +151,8 @@ async def push(
                     budget_bound = client.budget.budget_bound
                     work = [la.image for p in plan.items if p.has_work for la in p.localizations
                             if la.image is not None and la.image.action != "none"]
-                    sink.on_plan(images=len(work), bytes_total=sum(i.info.size for i in work), items=len(plan.items))
+                    sink.on_plan(images=len(work), bytes_total=sum(i.info.size for i in work), items=len(plan.items),
+                                 stages=stage_items(plan))
                     await executor.run(plan)
                 except BaseExceptionGroup as eg:
                     raise meaningful_error(eg, (*FATAL, BulkgcError)) from None
@@ -161,7 +168,8 @@ async def push(
         stats["icons_fixed"] = [{"file": f, "fixes": list(fx)} for f, fx in fixed_icons(images.values())]
         stats["journal_writes"], stats["journal_transactions"] = ajournal.writes, ajournal.transactions
         report = RunReport(command="push", started=started, finished=time.time(), items=ledger.results,
-                           totals=stats, exit_code=EXIT_OK, interrupted=interrupted, resume_hint="")
+                           totals=stats, exit_code=EXIT_OK, interrupted=interrupted, resume_hint="",
+                           target=target_of(settings, manifest, creds))
         failed = any(r.outcome in ("failed", "blocked") for r in ledger.results)
         if interrupted:
             report.exit_code = EXIT_INTERRUPTED
@@ -170,10 +178,40 @@ async def push(
             report.exit_code = EXIT_ITEMS_FAILED
         await ajournal.finish_run(run_id, "interrupted" if interrupted else ("failed" if failed else "ok"),
                                   {k: v for k, v in report.counts_by_outcome().items()})
+        # `bulkgc status --html` renders this run from here later, without the network
+        await anyio.to_thread.run_sync(save_last_report, report, settings.journal_path)
         return report
     finally:
         sink.close()
         await anyio.to_thread.run_sync(journal.close)
+
+
+def stage_items(plan: Plan) -> dict[str, list[str]]:
+    """The item keys each progress stage has work for (see `bulkgc.progress.STAGES`); only what will be sent."""
+    texts: list[str] = []
+    uploads: list[str] = []
+    processing: list[str] = []
+    for p in plan.items:
+        if not p.has_work:
+            continue
+        if p.action != "none" or p.version_action == "create":
+            texts.append(key_of(p))
+        for la in p.localizations:
+            if la.action != "none":
+                texts.append(key_of(p, "localization", la.locale))
+            if la.image is None:
+                continue
+            if la.image.action in ("upload", "replace", "resume"):
+                uploads.append(key_of(p, "image", la.locale))
+            if la.image.action != "none":
+                processing.append(key_of(p, "image", la.locale))
+    return {"texts": texts, "uploads": uploads, "processing": processing}
+
+
+def target_of(settings: RunSettings, manifest: Manifest, creds: Credentials) -> dict[str, str]:
+    """Where a run sends its requests, for reports: base URL, app id, API version, key id (never the key)."""
+    return {"base_url": settings.base_url, "app_id": manifest.app_id, "api": settings.api,
+            "key_id": creds.key_id}
 
 
 async def _deadline(seconds: float, stop: anyio.Event) -> None:
@@ -181,13 +219,18 @@ async def _deadline(seconds: float, stop: anyio.Event) -> None:
     stop.set()
 
 
-async def plan_only(settings: RunSettings, *, credentials: Credentials | None = None) -> Plan:
-    """Read App Store Connect and return the plan; changes nothing and writes no journal."""
+async def plan_only(settings: RunSettings, *, credentials: Credentials | None = None,
+                    on_target: Callable[[str, str], None] | None = None) -> Plan:
+    """Read App Store Connect and return the plan; changes nothing and writes no journal.
+
+    `on_target(app_id, key_id)` is called once the inputs and key are checked, before any request."""
     config = client_config(settings)
     manifest, images = await load_inputs(settings)
     if not manifest.items:
         return Plan(settings.api, manifest.app_id, "", None, [])
     creds = credentials or credentials_from(settings)
+    if on_target is not None:
+        on_target(manifest.app_id or f"bundle id {settings.bundle_id}", creds.key_id)
     async with AscClient(config, TokenProvider(creds, lifetime=settings.token_lifetime)) as client:
         manifest = await resolve_app_id(client, manifest, settings.bundle_id)
         return await build_plan(client, settings.api, manifest, images, on_live=settings.on_live)

@@ -12,9 +12,11 @@ rule, API rows) comes from its declaration in `bulkgc.kinds`; this module names 
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -31,6 +33,7 @@ from bulkgc.remote import (
     RemoteVersion,
     digest_of,
 )
+from bulkgc.report import ItemResult
 from bulkgc.scan import ImageInfo
 
 #: image actions that send something (the rest: none)
@@ -45,6 +48,27 @@ def remote_file_name(vendor_id: str, locale: str, info: ImageInfo) -> str:
 
 
 # ---------------------------------------------------------------------------------------------- plan model
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    """One field that differs: manifest key, App Store Connect attribute, old value, new value."""
+
+    field: str  # manifest key, e.g. "before_earned_description"
+    attribute: str  # App Store Connect attribute, e.g. "beforeEarnedDescription"
+    old: Any  # None when the resource does not exist yet
+    new: Any
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"field": self.field, "attribute": self.attribute, "old": self.old, "new": self.new}
+
+
+def _short(value: Any, width: int = 60) -> str:
+    """A value for the plan table: JSON-quoted; a long text is cut to `width` characters, ending in "…"."""
+    if value is None:
+        return "(none)"
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= width else text[: width - 2] + '…"'
 
 
 @dataclass
@@ -63,14 +87,20 @@ class ImageAction:
 class LocalizationAction:
     locale: str
     action: str  # none | create | update
-    changes: dict[str, Any]  # Apple's attribute name -> desired value (None clears an optional text)
+    changes: dict[str, Any]  # Apple's attribute name -> desired value (the PATCH body; None clears a text)
     remote_id: str | None
     image: ImageAction | None  # None: the manifest gives this localization no icon (the kind's is optional)
     desired: Localization
+    diffs: list[FieldChange] = field(default_factory=list)  # old -> new per field, for people and --json
+    previous: dict[str, Any] = field(default_factory=dict)  # remote values of the changed texts
 
     @property
     def has_work(self) -> bool:
         return self.action != "none" or (self.image is not None and self.image.action != "none")
+
+    def text_changes(self) -> dict[str, list[Any]]:
+        """Changed texts as attribute -> [remote value (None when new), manifest value], for reports."""
+        return {name: [self.previous.get(name), value] for name, value in self.changes.items()}
 
 
 @dataclass
@@ -90,6 +120,8 @@ class ItemPlan:
     # blocked because the user asked for it (--on-live skip), not because App Store Connect forbids the change
     blocked_by_choice: bool = False
     blocked_code: str = "VERSION_NOT_EDITABLE"  # why it is blocked, as an error code for the report
+    attribute_diffs: list[FieldChange] = field(default_factory=list)  # old -> new of attribute_changes
+    version_state: str | None = None  # state of the version the plan chose or found (reports show it)
     # what `bulkgc pull` recorded (sha256 -> remote fileName, fileSize): kept to diff a new version again
     pulled: Mapping[str, tuple[str, int]] = field(default_factory=dict, repr=False)
 
@@ -111,6 +143,24 @@ class ItemPlan:
             or self.version_action == "create"
             or any(la.has_work for la in self.localizations)
         )
+
+    def describe_action(self) -> str:
+        """What a push does to this item, in words: `create; ...`, `update texts, icons; edit v1 (...)`, ..."""
+        if self.action == "blocked":
+            return f"blocked: {self.version_note}"
+        if self.action == "create":
+            return f"create; {self.version_note}"
+        if not self.has_work:
+            return "no change"
+        parts = []
+        if self.attribute_changes:
+            parts.append("settings")
+        if any(la.action != "none" for la in self.localizations):
+            parts.append("texts")
+        if any(la.image is not None and la.image.action != "none" for la in self.localizations):
+            parts.append("icons")
+        what = "update " + ", ".join(parts) if parts else "update"
+        return f"{what}; {self.version_note}"
 
     def image_counts(self) -> dict[str, int]:
         counts: dict[str, int] = {}
@@ -143,28 +193,38 @@ class Plan:
     def of_kind(self, name: str) -> list[ItemPlan]:
         return [p for p in self.items if p.kind.name == name]
 
+    def kinds(self) -> list[Kind]:
+        """The kinds this plan holds items of, in registry order."""
+        present = {p.kind.name for p in self.items}
+        return [k for k in KINDS if k.name in present]
+
     def totals(self) -> dict[str, int]:
-        t = {
-            "items_create": 0,
-            "items_update": 0,
-            "items_blocked": 0,
-            "versions_create": 0,
-            "localizations_create": 0,
-            "localizations_update": 0,
-            "images_upload": 0,
-            "images_replace": 0,
-            "images_resume": 0,
-            "images_wait": 0,
-            "images_unchanged": 0,
-        }
+        """Counts for people and machines: per kind `<plural>_create/_update/_blocked`, then versions,
+        localizations and images of every kind together."""
+        t: dict[str, int] = {}
+        for kind in self.kinds() or [KINDS[0]]:
+            t.update({f"{kind.plural}_create": 0, f"{kind.plural}_update": 0, f"{kind.plural}_blocked": 0})
+        t.update(
+            {
+                "versions_create": 0,
+                "localizations_create": 0,
+                "localizations_update": 0,
+                "images_upload": 0,
+                "images_replace": 0,
+                "images_resume": 0,
+                "images_wait": 0,
+                "images_unchanged": 0,
+            }
+        )
         for p in self.items:
+            plural = p.kind.plural
             if p.action == "create":
-                t["items_create"] += 1
+                t[f"{plural}_create"] += 1
             elif p.action == "blocked":
-                t["items_blocked"] += 1
+                t[f"{plural}_blocked"] += 1
                 continue
             elif p.attribute_changes:
-                t["items_update"] += 1
+                t[f"{plural}_update"] += 1
             if p.version_action == "create":
                 t["versions_create"] += 1
             for la in p.localizations:
@@ -198,8 +258,13 @@ class Plan:
         return n
 
     def to_dict(self) -> dict[str, Any]:
-        """The plan for machines (`bulkgc plan --json`)."""
-        return {
+        """The plan for machines (`bulkgc plan --json`, schema bulkgc-plan/2; keys snake_case as in the report).
+
+        Items are listed per kind under the kind's plural (`achievements`, `leaderboards`), each with its
+        `kind`. Each item and localization carries `changes`: `[{"field", "attribute", "old", "new"}]`, `old`
+        null when the resource does not exist yet; `has_work` says whether a push would send anything for it.
+        """
+        doc: dict[str, Any] = {
             "schema": "bulkgc-plan/2",
             "api": self.api,
             "app_id": self.app_id,
@@ -207,65 +272,94 @@ class Plan:
             "game_center_group": self.group_id,
             "noop": self.is_noop,
             "totals": self.totals(),
-            "expectedRequests": self.expected_requests(),
-            "planReads": self.reads,
-            "items": [
-                {
-                    "kind": p.kind.name,
-                    "vendorIdentifier": p.vendor_id,
-                    "action": p.action,
-                    "id": p.remote_id,
-                    "attributeChanges": p.attribute_changes,
-                    "version": {"action": p.version_action, "id": p.version_id, "note": p.version_note},
-                    "localizations": [
-                        {
-                            "locale": la.locale,
-                            "action": la.action,
-                            "id": la.remote_id,
-                            "changes": sorted(la.changes),
-                            "image": None
-                            if la.image is None
-                            else {
-                                "action": la.image.action,
-                                "reason": la.image.reason,
-                                "file": la.image.path,
-                                "fixes": list(la.image.info.fixes),
-                                "fileName": la.image.file_name,
-                                "remoteId": la.image.remote.id if la.image.remote else None,
-                                "remoteState": la.image.remote.state if la.image.remote else None,
-                            },
-                        }
-                        for la in p.localizations
-                    ],
-                    "untouchedRemoteLocales": p.extra_remote_locales,
-                }
-                for p in self.items
-            ],
+            "expected_requests": self.expected_requests(),
+            "plan_reads": self.reads,
         }
+        for kind in self.kinds() or [KINDS[0]]:
+            doc[kind.plural] = [_item_to_dict(p) for p in self.items if p.kind.name == kind.name]
+        return doc
+
+    def report_items(self) -> list[ItemResult]:
+        """The plan as report items, what `plan --html` shows: outcome "planned" for what a push would change,
+        "unchanged", or "blocked"/"skipped" (with the version's state) for what it cannot or will not do."""
+        items: list[ItemResult] = []
+        for p in self.items:
+            blocked = p.action == "blocked"
+            if blocked:
+                outcome = "skipped" if p.blocked_by_choice else "blocked"
+                codes = [] if p.blocked_by_choice else [p.blocked_code]
+            else:
+                outcome, codes = ("planned" if p.has_work else "unchanged"), []
+            state = p.version_state if blocked else None
+            gc_kind = p.kind.name
+            items.append(
+                ItemResult(
+                    kind=gc_kind,
+                    vendor_identifier=p.vendor_id,
+                    action=p.action,
+                    outcome=outcome,
+                    error_codes=codes,
+                    message=p.version_note,
+                    attempts=0,
+                    gc_kind=gc_kind,
+                    container_state=state,
+                )
+            )
+            for la in p.localizations:
+                levels = [("localization", la.action)] + ([("image", la.image.action)] if la.image else [])
+                for level, action in levels:
+                    moves = action != "none"
+                    image = la.image if level == "image" else None
+                    item = ItemResult(
+                        kind=level,
+                        vendor_identifier=p.vendor_id,
+                        locale=la.locale,
+                        action=action,
+                        outcome=(outcome if blocked and moves else "planned" if moves else "unchanged"),
+                        error_codes=codes if blocked and moves else [],
+                        attempts=0,
+                        gc_kind=gc_kind,
+                        message=(image.reason if image is not None and moves else ""),
+                        final_state=image.remote.state if image is not None and image.remote else None,
+                        image_id=image.remote.id if image is not None and image.remote else None,
+                        container_state=state if blocked and moves else None,
+                    )
+                    describe_item(item, la)
+                    items.append(item)
+        return items
 
     def format_table(self) -> str:
-        """The plan for people: one row per item, then totals."""
-        rows = [
-            ("KIND", "ITEM", "ACTION", "VERSION", "TEXTS +new/~changed", "IMAGES up/replace/resume/wait/same")
-        ]
-        for p in self.items:
-            creates = sum(1 for la in p.localizations if la.action == "create")
-            updates = sum(1 for la in p.localizations if la.action == "update")
-            c = p.image_counts()
-            images = "/".join(str(c.get(k, 0)) for k in ("upload", "replace", "resume", "wait", "none"))
-            action = p.action if (p.has_work or p.action == "blocked") else "none"
-            rows.append((p.kind.name, p.vendor_id, action, p.version_note, f"+{creates} ~{updates}", images))
-        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-        lines = ["  ".join(col.ljust(widths[i]) for i, col in enumerate(r)).rstrip() for r in rows]
+        """The plan for people, like `terraform plan`: what changes, field by field (old -> new), then totals.
+
+        `+` creates, `~` changes, `!` is blocked; items with nothing to do are only counted. With more than one
+        kind, each kind's items come under its own heading.
+        """
+        lines: list[str] = []
+        kinds = self.kinds()
+        for kind in kinds:
+            if len(kinds) > 1:
+                lines.append(f"{kind.plural}:")
+            unchanged = 0
+            for p in self.items:
+                if p.kind.name != kind.name:
+                    continue
+                if not (p.has_work or p.action == "blocked"):
+                    unchanged += 1
+                    continue
+                lines.extend(_item_lines(p))
+            if unchanged:
+                lines.append(f"{unchanged} {kind.name}(s) already match the manifest (not shown).")
         t = self.totals()
-        lines.append("")
+        counts = "; ".join(
+            f"{k.plural}: {t[f'{k.plural}_create']} to create, {t[f'{k.plural}_update']} to update, "
+            f"{t[f'{k.plural}_blocked']} blocked"
+            for k in kinds or [KINDS[0]]
+        )
         lines.append(
-            f"items: {t['items_create']} to create, {t['items_update']} to update, "
-            f"{t['items_blocked']} blocked; versions to create: {t['versions_create']}; "
+            f"{counts}; versions to create: {t['versions_create']}; "
             f"localizations: {t['localizations_create']} to create, {t['localizations_update']} to update; "
             f"images: {t['images_upload']} to upload, {t['images_replace']} to replace, "
-            f"{t['images_resume']} to resume, "
-            f"{t['images_wait']} processing, {t['images_unchanged']} unchanged"
+            f"{t['images_resume']} to resume, {t['images_wait']} processing, {t['images_unchanged']} unchanged"
         )
         fixed = {la.image.path: la.image.info.fixes for p in self.items for la in p.localizations
                  if la.image is not None and la.image.info.fixes}
@@ -277,33 +371,155 @@ class Plan:
         return "\n".join(lines)
 
 
+def _item_to_dict(p: ItemPlan) -> dict[str, Any]:
+    return {
+        "kind": p.kind.name,
+        "vendor_identifier": p.vendor_id,
+        "action": p.action,
+        "has_work": p.has_work,
+        "summary": p.describe_action(),
+        "id": p.remote_id,
+        "changes": [c.to_dict() for c in p.attribute_diffs],
+        "version": {"action": p.version_action, "id": p.version_id, "note": p.version_note},
+        "localizations": [
+            {
+                "locale": la.locale,
+                "action": la.action,
+                "id": la.remote_id,
+                "changes": [c.to_dict() for c in la.diffs],
+                "image": None
+                if la.image is None
+                else {
+                    "action": la.image.action,
+                    "reason": la.image.reason,
+                    "file": la.image.path,
+                    "fixes": list(la.image.info.fixes),  # what --fix-icons changed in the uploaded copy
+                    "file_name": la.image.file_name,
+                    "old_file_name": la.image.remote.file_name if la.image.remote else None,
+                    "remote_id": la.image.remote.id if la.image.remote else None,
+                    "remote_state": la.image.remote.state if la.image.remote else None,
+                },
+            }
+            for la in p.localizations
+        ],
+        "untouched_remote_locales": p.extra_remote_locales,
+    }
+
+
+def _item_lines(p: ItemPlan) -> list[str]:
+    """One item of the plan table: its action, its changed settings, then each changed localization."""
+    mark = {"create": "+", "blocked": "!"}.get(p.action, "~")
+    lines = [f"{mark} {p.vendor_id}: {p.describe_action()}"]
+    lines.extend(_change_lines(p.attribute_diffs, "    ", creating=p.action == "create"))
+    for la in p.localizations:
+        if not la.has_work:
+            continue
+        if la.action == "none":
+            lines.append(f"  ~ {la.locale}: icon only")
+        else:
+            lines.append(f"  {'+' if la.action == 'create' else '~'} {la.locale}: {la.action} localization")
+        lines.extend(_change_lines(la.diffs, "      ", creating=la.action == "create"))
+        if la.image is not None and la.image.action != "none":
+            lines.append(f"      icon: {_icon_change(la.image)}")
+    lines.append("")
+    return lines
+
+
+def _icon_change(image: ImageAction) -> str:
+    """`upload assets/x.png`, `old.png -> assets/x.png (replace)`, `resume assets/x.png (why)`."""
+    path = Path(image.path)
+    try:
+        shown = str(path.relative_to(Path.cwd())) if path.is_absolute() else str(path)
+    except ValueError:
+        shown = str(path)
+    if image.action == "upload":
+        return f"upload {shown}"
+    if image.action == "replace" and image.remote is not None:
+        old = image.remote.file_name
+        if old == image.file_name:  # same content, but its earlier upload failed: the reason says how
+            why = image.reason
+        else:
+            why = "not uploaded by bulkgc" if digest_of(old) is None else "content differs"
+        return f"{old or image.remote.id} -> {shown} (replace: {why})"
+    return f"{image.action} {shown} ({image.reason})"
+
+
+def _change_lines(changes: list[FieldChange], indent: str, *, creating: bool) -> list[str]:
+    """`name: "Old" -> "New"` per field; only the new value for a resource that does not exist yet."""
+    out = []
+    for c in changes:
+        if creating:
+            out.append(f"{indent}{c.field}: {_short(c.new)}")
+        else:
+            out.append(f"{indent}{c.field}: {_short(c.old)} -> {_short(c.new)}")
+    return out
+
+
+def describe_item(item: ItemResult, la: LocalizationAction) -> None:
+    """Fill in what reports show about one localization's item from its planned action: the texts' changes
+    (old -> new) for the localization; the local file, its digest and the replaced remote image's digest for
+    the image."""
+    if item.kind == "localization":
+        item.changes = la.text_changes()
+    elif item.kind == "image" and la.image is not None:
+        item.file = la.image.path
+        item.digest = la.image.info.sha256
+        remote = la.image.remote
+        if remote is not None and la.image.action == "replace":
+            item.previous_digest = digest_of(remote.file_name)
+
+
 # ---------------------------------------------------------------------------------------------- diffing
 
 
-def attribute_changes(desired: Item, remote: RemoteItem) -> dict[str, Any]:
-    """Attributes of the item itself that differ, by Apple's name (never a permanent one)."""
-    changes = {}
+def attribute_diffs(desired: Item, remote: RemoteItem | None) -> list[FieldChange]:
+    """The item's own attributes that differ (old -> new, new as sent), or all it is created with (old None).
+
+    A permanent attribute (vendorIdentifier) never differs; an optional one the manifest leaves out is left
+    as App Store Connect holds it, unless the kind declares a default for it.
+    """
+    out = []
     for attribute in desired.kind.attributes:
         want = desired.attributes.get(attribute.key)
+        if remote is None:
+            if want is not None:
+                out.append(FieldChange(attribute.key, attribute.asc, None, attribute.wire(want)))
+            continue
         if not attribute.editable or (want is None and not attribute.required and attribute.default is None):
-            continue  # an optional attribute the manifest leaves out is left as it is
-        if not attribute.same(remote.attributes.get(attribute.asc), want):
-            changes[attribute.asc] = attribute.wire(want if want is not None else attribute.default)
-    return changes
+            continue
+        have = remote.attributes.get(attribute.asc)
+        if not attribute.same(have, want):
+            out.append(
+                FieldChange(
+                    attribute.key,
+                    attribute.asc,
+                    have,
+                    attribute.wire(want if want is not None else attribute.default),
+                )
+            )
+    return out
 
 
-def text_changes(kind: Kind, desired: Localization, remote: RemoteLocalization | None) -> dict[str, Any]:
-    """The texts that differ, by Apple's name; an optional text left out clears the remote one."""
-    changes = {}
+def attribute_changes(desired: Item, remote: RemoteItem) -> dict[str, Any]:
+    """Attributes of the item itself that differ: Apple's name -> the value to send."""
+    return {c.attribute: c.new for c in attribute_diffs(desired, remote)}
+
+
+def text_diffs(kind: Kind, desired: Localization, remote: RemoteLocalization | None) -> list[FieldChange]:
+    """The texts that differ (old -> new), or all a new localization is created with (old None); an optional
+    text left out clears the remote one (App Store Connect reports an unset text as null)."""
+    out = []
     for text in kind.texts:
         want = desired.texts.get(text.key)
         have = remote.texts.get(text.asc) if remote is not None else None
-        if remote is None:
-            if want is not None:
-                changes[text.asc] = want
-        elif (have or None) != want:
-            changes[text.asc] = want
-    return changes
+        if (remote is None and want is not None) or (remote is not None and (have or None) != want):
+            out.append(FieldChange(text.key, text.asc, have, want))
+    return out
+
+
+def text_changes(kind: Kind, desired: Localization, remote: RemoteLocalization | None) -> dict[str, Any]:
+    """The texts that differ: Apple's name -> the value to send."""
+    return {c.attribute: c.new for c in text_diffs(kind, desired, remote)}
 
 
 def decide_image(
@@ -350,7 +566,8 @@ def localization_actions(
     out = []
     for loc in desired.localizations:
         remote = remote_locs.get(loc.locale)
-        changes = text_changes(desired.kind, loc, remote)
+        diffs = text_diffs(desired.kind, loc, remote)
+        changes = {c.attribute: c.new for c in diffs}
         image = None
         if loc.image is not None:
             info = images[str(loc.image)]
@@ -367,6 +584,8 @@ def localization_actions(
                 remote_id=remote.id if remote else None,
                 image=image,
                 desired=loc,
+                diffs=diffs,
+                previous={name: remote.texts.get(name) for name in changes} if remote else {},
             )
         )
     return out
@@ -414,13 +633,15 @@ def plan_item(
             attribute_changes={},
             version_action="edit" if kapi.version else "none",
             version_id=None,
-            version_note=f"new {desired.kind.name}" + ("" if kapi.version else " (v1)"),
+            version_note=f"new {desired.kind.name}" + (" (v1)" if kapi.version else ""),
             localizations=localization_actions(desired, {}, images, pulled),
+            attribute_diffs=attribute_diffs(desired, None),
             pulled=pulled or {},
         )
     version_action, latest, note = version
     actions = localization_actions(desired, locs, images, pulled)
-    changes = attribute_changes(desired, remote)
+    diffs = attribute_diffs(desired, remote)
+    changes = {c.attribute: c.new for c in diffs}
     p = ItemPlan(
         item=desired,
         kapi=kapi,
@@ -432,6 +653,8 @@ def plan_item(
         version_note=note,
         localizations=actions,
         extra_remote_locales=sorted(set(locs) - {loc.locale for loc in desired.localizations}),
+        attribute_diffs=diffs,
+        version_state=latest.state if latest else None,
         pulled=pulled or {},
     )
     frozen = frozen_after_release(desired.kind, kapi, remote, changes)

@@ -6,7 +6,7 @@ import json
 import logging
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, TextIO
 
@@ -48,10 +48,20 @@ class Event:
     detail: str = ""  # free text; always redacted before it is printed
 
 
-class ProgressSink(Protocol):
-    """Receives progress from the core; called thousands of times, so implementations must be cheap."""
+#: The stages a push goes through, in order; `on_plan(stages=...)` names the item keys each has work for.
+STAGES = ("texts", "uploads", "processing")
 
-    def on_plan(self, *, images: int, bytes_total: int, items: int) -> None: ...
+
+class ProgressSink(Protocol):
+    """Receives progress from the core; called thousands of times, so implementations must be cheap.
+
+    `on_plan` comes once, when the work is known: `stages` maps each of STAGES to the item keys it has work
+    for (`texts`: achievements and localizations to write; `uploads`: images to upload; `processing`: images
+    App Store Connect has to process), so a sink can show progress per stage without guessing.
+    """
+
+    def on_plan(self, *, images: int, bytes_total: int, items: int,
+                stages: Mapping[str, Collection[str]] | None = None) -> None: ...
 
     def on_event(self, e: Event) -> None: ...
 
@@ -71,10 +81,6 @@ def describe_item(item: str) -> str:
     if len(parts) == 2:
         return f"{parts[0]} {parts[1]}"
     return item
-
-
-def _is_image(item: str) -> bool:
-    return item.startswith("image:")
 
 
 class _UtcClock:
@@ -110,7 +116,8 @@ def format_bytes(n: float) -> str:
 class NullSink:
     """Discards everything (library use, tests)."""
 
-    def on_plan(self, *, images: int, bytes_total: int, items: int) -> None:
+    def on_plan(self, *, images: int, bytes_total: int, items: int,
+                stages: Mapping[str, Collection[str]] | None = None) -> None:
         pass
 
     def on_event(self, e: Event) -> None:
@@ -167,7 +174,8 @@ class LogSink:
             line += f": {_redact(e.detail)}"
         return line
 
-    def on_plan(self, *, images: int, bytes_total: int, items: int) -> None:
+    def on_plan(self, *, images: int, bytes_total: int, items: int,
+                stages: Mapping[str, Collection[str]] | None = None) -> None:
         if self._shows_plan:
             self._write(
                 f"{self._utc.seconds(self._clock())} plan {items} items, {images} images, "
@@ -224,7 +232,8 @@ class JsonLinesSink:
         self._stream.write(json.dumps(obj, separators=(",", ":")) + "\n")
         self._stream.flush()
 
-    def on_plan(self, *, images: int, bytes_total: int, items: int) -> None:
+    def on_plan(self, *, images: int, bytes_total: int, items: int,
+                stages: Mapping[str, Collection[str]] | None = None) -> None:
         if not self._failures_only:
             self._write(
                 {
@@ -233,6 +242,7 @@ class JsonLinesSink:
                     "items": items,
                     "images": images,
                     "bytes_total": bytes_total,
+                    "stages": {name: len(keys) for name, keys in (stages or {}).items()},
                 }
             )
 
@@ -267,55 +277,94 @@ class JsonLinesSink:
         self._stream.flush()
 
 
-class TqdmSink:
-    """Two tqdm bars on a terminal, images and bytes; retries and failures go above them via `tqdm.write`."""
+class _StageBar:
+    """A tqdm bar over a fixed set of item keys: each counts once, interrupted ones never: it cannot overflow."""
 
-    def __init__(self, stream: TextIO) -> None:
+    def __init__(self, bar: Any, keys: Collection[str]) -> None:
+        self.bar = bar
+        self.keys = frozenset(keys)
+        self.counted: set[str] = set()
+        self.failed = 0
+        self.interrupted = 0
+
+    def count(self, key: str) -> None:
+        if key in self.keys and key not in self.counted:
+            self.counted.add(key)
+            self.bar.update(1)
+
+
+class TqdmSink:
+    """On a terminal: one bar per stage that has work (texts, uploads, processing), counted in items.
+
+    Each bar counts the items the plan gave its stage, each once, so it never runs past its total (a resumed
+    run's unchanged or already-done items are not part of any stage); an interrupted item is never counted,
+    so a stopped run's bars stay short of 100%. Retries and failures go above the bars via `tqdm.write`.
+    `ncols` fixes the width (tests; otherwise the terminal's, followed as it is resized).
+    """
+
+    def __init__(self, stream: TextIO, *, ncols: int | None = None) -> None:
         from tqdm import tqdm  # imported here: only terminals pay for it
 
         self._tqdm = tqdm
         self._stream = stream
+        self._ncols = ncols
         self._log = LogSink(stream)
-        self._images = tqdm(
-            total=0, desc="images", unit="img", file=stream, dynamic_ncols=True, position=0, leave=True
-        )
-        self._bytes = tqdm(
-            total=0,
-            desc="upload",
-            unit="B",
-            unit_scale=True,
-            unit_divisor=1024,
-            file=stream,
-            dynamic_ncols=True,
-            position=1,
-            leave=True,
-        )
-        self._failed = 0
+        self._bars: dict[str, _StageBar] = {}
+        self._sent = 0
 
-    def on_plan(self, *, images: int, bytes_total: int, items: int) -> None:
-        self._images.total = images
-        self._bytes.total = bytes_total
-        self._images.refresh()
-        self._bytes.refresh()
+    def on_plan(self, *, images: int, bytes_total: int, items: int,
+                stages: Mapping[str, Collection[str]] | None = None) -> None:
+        width = max(len(name) for name in STAGES)
+        for name in STAGES:
+            keys = (stages or {}).get(name) or ()
+            if not keys:
+                continue  # no bar sitting at 0% for a stage without work
+            bar = self._tqdm(
+                total=len(keys), desc=name.ljust(width), unit="item", file=self._stream,
+                ncols=self._ncols, dynamic_ncols=self._ncols is None, position=len(self._bars), leave=True,
+                # the ETA follows recent speed: the first seconds of a stage are not typical of the rest
+                smoothing=0.1, mininterval=0.2,
+            )
+            self._bars[name] = _StageBar(bar, keys)
+
+    def _postfix(self, stage: _StageBar, name: str) -> None:
+        parts = []
+        if name == "uploads" and self._sent:
+            parts.append(f"{format_bytes(self._sent)} sent")
+        if stage.failed:
+            parts.append(f"{stage.failed} failed")
+        if stage.interrupted:
+            parts.append(f"{stage.interrupted} interrupted")
+        stage.bar.set_postfix_str(", ".join(parts), refresh=False)
 
     def on_event(self, e: Event) -> None:
         if e.outcome != "ok":
             self._tqdm.write(self._log.format_event(e), file=self._stream)
+        elif e.step == "commit" and "uploads" in self._bars:
+            self._bars["uploads"].count(e.item)  # uploaded: its parts are sent and committed
 
     def on_bytes(self, n: int) -> None:
-        self._bytes.update(n)
+        self._sent += n
+        if "uploads" in self._bars:
+            self._postfix(self._bars["uploads"], "uploads")
 
     def on_item_done(self, item: str, outcome: str) -> None:
         if outcome in FAILURE_OUTCOMES:
-            self._failed += 1
-            self._images.set_postfix(failed=self._failed, refresh=False)
             self._tqdm.write(f"{describe_item(item)} {outcome}", file=self._stream)
-        if _is_image(item):
-            self._images.update(1)
+        for name, stage in self._bars.items():
+            if item not in stage.keys or item in stage.counted:
+                continue
+            if outcome == "interrupted":
+                stage.interrupted += 1
+            else:
+                stage.failed += 1 if outcome in FAILURE_OUTCOMES else 0
+                stage.count(item)
+            self._postfix(stage, name)  # shown at the next redraw (tqdm redraws at most every mininterval)
 
     def close(self) -> None:
-        self._bytes.close()
-        self._images.close()
+        # top bar first: a closing bar is drawn where the cursor is (the top line) and the others move up one
+        for stage in self._bars.values():
+            stage.bar.close()
 
 
 class MultiSink:
@@ -324,9 +373,10 @@ class MultiSink:
     def __init__(self, *sinks: ProgressSink) -> None:
         self._sinks = sinks
 
-    def on_plan(self, *, images: int, bytes_total: int, items: int) -> None:
+    def on_plan(self, *, images: int, bytes_total: int, items: int,
+                stages: Mapping[str, Collection[str]] | None = None) -> None:
         for sink in self._sinks:
-            sink.on_plan(images=images, bytes_total=bytes_total, items=items)
+            sink.on_plan(images=images, bytes_total=bytes_total, items=items, stages=stages)
 
     def on_event(self, e: Event) -> None:
         for sink in self._sinks:
@@ -379,7 +429,10 @@ def install_log_handler(
     else:
         handler = logging.StreamHandler(stream)
         handler.setLevel(level)
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%dT%H:%M:%S"))
+        # UTC with its zone, like every other timestamp bulkgc prints
+        formatter = logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%dT%H:%M:%SZ")
+        formatter.converter = time.gmtime
+        handler.setFormatter(formatter)
     logger = logging.getLogger("bulkgc")
     for old in [h for h in logger.handlers if getattr(h, "_bulkgc_cli", False)]:
         logger.removeHandler(old)

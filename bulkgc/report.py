@@ -1,9 +1,10 @@
-"""What a run did: the human summary, the JSON report (schema bulkgc-report/1) and JUnit XML for CI."""
+"""What a run did: the human summary, the JSON report (schema bulkgc-report/2) and JUnit XML for CI."""
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import datetime as dt
 import json
 import os
 import re
@@ -18,7 +19,7 @@ from typing import Any
 from bulkgc.progress import format_bytes
 from bulkgc.redact import redact_text
 
-REPORT_SCHEMA = "bulkgc-report/1"
+REPORT_SCHEMA = "bulkgc-report/2"
 #: outcomes of an item, in the order summaries list them
 # "blocked": App Store Connect cannot take the change now (e.g. the version is in review); counts as not done.
 OUTCOMES = ("done", "unchanged", "failed", "blocked", "skipped", "interrupted")
@@ -77,7 +78,13 @@ class ItemResult:
     started: float | None = None  # epoch seconds
     finished: float | None = None
     timings: dict[str, float] = field(default_factory=dict)  # seconds per step, e.g. {"upload": 1.2}
-    item_kind: str = "achievement"  # the Game Center kind this row belongs to (vendor ids are unique per kind)
+    # What the HTML report shows; generic over Game Center kinds (none of it names an achievement field).
+    gc_kind: str = "achievement"  # the Game Center kind the item belongs to (cards are grouped by it)
+    file: str | None = None  # images: the local icon file
+    digest: str | None = None  # images: sha256 (hex) of the local icon file
+    previous_digest: str | None = None  # images replaced: content digest of the remote image it replaced
+    changes: dict[str, list[str | None]] = field(default_factory=dict)  # attribute -> [old, new] (texts)
+    container_state: str | None = None  # state of the version holding the item, e.g. WAITING_FOR_REVIEW
 
     @property
     def name(self) -> str:
@@ -87,7 +94,7 @@ class ItemResult:
     @property
     def label(self) -> str:
         """What the row is: `achievement`, or `leaderboard image` for one of a leaderboard's images."""
-        return self.kind if self.kind == self.item_kind else f"{self.item_kind} {self.kind}"
+        return self.kind if self.kind == self.gc_kind else f"{self.gc_kind} {self.kind}"
 
     @property
     def duration(self) -> float:
@@ -110,6 +117,7 @@ class RunReport:
     exit_code: int = 0
     interrupted: bool = False
     resume_hint: str = ""  # e.g. "bulkgc push manifests/game.toml"
+    target: dict[str, str] = field(default_factory=dict)  # where it was sent: base_url, app_id, api, key_id
 
     @property
     def duration(self) -> float:
@@ -222,43 +230,94 @@ def _write_atomic(path: str | os.PathLike[str], data: bytes) -> None:
             os.close(dir_fd)
 
 
-def _iso(t: float | None) -> str | None:
+def iso_time(t: float | None) -> str | None:
+    """Epoch seconds as ISO 8601 UTC with milliseconds and zone (`2026-11-23T14:25:01.250Z`); None stays None.
+
+    Every timestamp bulkgc writes for machines (reports, `status --json`, JSON log lines) has this form.
+    """
     if t is None:
         return None
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + f".{int((t % 1) * 1000):03d}Z"
+    stamp = dt.datetime.fromtimestamp(t, dt.timezone.utc).isoformat(timespec="milliseconds")
+    return stamp.replace("+00:00", "Z")
+
+
+def parse_iso_time(text: str | None) -> float | None:
+    """The inverse of `iso_time`."""
+    if text is None:
+        return None
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+def _item_to_dict(item: ItemResult) -> dict[str, Any]:
+    entry = {name: getattr(item, name) for name in _ITEM_FIELDS}  # not asdict: no deep copy of every item
+    entry["message"] = redact_text(item.message)
+    entry["started"], entry["finished"] = iso_time(item.started), iso_time(item.finished)
+    return entry
+
+
+_ITEM_FIELDS = tuple(f.name for f in dataclasses.fields(ItemResult))
 
 
 def report_to_dict(report: RunReport) -> dict[str, Any]:
-    """The JSON report's shape (schema `bulkgc-report/1`).
+    """The JSON report's shape (schema `bulkgc-report/2`).
 
     ```
-    {"schema": "bulkgc-report/1", "command": str, "started": epoch, "finished": epoch,
-     "started_iso": str, "finished_iso": str, "duration": seconds, "exit_code": int, "interrupted": bool,
-     "resume_hint": str, "counts": {outcome: n}, "totals": {...},
+    {"schema": "bulkgc-report/2", "command": str, "started": iso, "finished": iso, "duration": seconds,
+     "exit_code": int, "interrupted": bool, "resume_hint": str, "target": {"base_url", "app_id", "api",
+     "key_id"}, "counts": {outcome: n}, "totals": {...},
      "items": [{"kind", "vendor_identifier", "locale", "action", "outcome", "image_id", "final_state",
-                "error_codes", "message", "attempts", "started", "finished", "timings", "item_kind"}]}
+                "error_codes", "message", "attempts", "started", "finished", "timings", "gc_kind", "file",
+                "digest", "previous_digest", "changes": {attribute: [old, new]}, "container_state"}]}
     ```
-    Fields are only ever added within schema version 1; a rename or removal bumps it.
+    Keys are snake_case, timestamps ISO 8601 UTC (`iso_time`), durations in seconds: the same conventions as
+    `plan --json`, `status --json` and the JSON log. Fields are only ever added within a schema version; a
+    rename or removal bumps it (2: timestamps became ISO strings, `started_iso`/`finished_iso` went).
     """
-    items = []
-    for item in report.items:
-        entry = dataclasses.asdict(item)
-        entry["message"] = redact_text(item.message)
-        items.append(entry)
     return {
         "schema": REPORT_SCHEMA,
         "command": report.command,
-        "started": report.started,
-        "finished": report.finished,
-        "started_iso": _iso(report.started),
-        "finished_iso": _iso(report.finished),
+        "started": iso_time(report.started),
+        "finished": iso_time(report.finished),
         "duration": round(report.duration, 3),
         "exit_code": report.exit_code,
         "interrupted": report.interrupted,
         "resume_hint": report.resume_hint,
+        "target": report.target,
         "counts": report.counts_by_outcome(),
         "totals": report.totals,
-        "items": items,
+        "items": [_item_to_dict(item) for item in report.items],
+    }
+
+
+def summary_to_dict(report: RunReport) -> dict[str, Any]:
+    """The final summary as one JSON object (`--log-format json`): what `format_summary` says, for machines.
+
+    `{"event": "summary", "time", "command", "exit_code", "interrupted", "duration", "counts", "requests",
+    "rate_limited", "retries", "token_renewals", "bytes_uploaded", "failures": [{"kind", "vendor_identifier",
+    "locale", "error_codes", "final_state", "message", "advice"}], "resume_hint"}`
+    """
+    totals = report.totals
+    by_method: dict[str, int] = totals.get("requests_by_method") or {}
+    return {
+        "event": "summary",
+        "time": iso_time(report.finished),
+        "command": report.command,
+        "exit_code": report.exit_code,
+        "interrupted": report.interrupted,
+        "duration": round(report.duration, 3),
+        "counts": report.counts_by_outcome(),
+        "requests": sum(by_method.values()),
+        "rate_limited": totals.get("rate_limited", 0),
+        "retries": totals.get("retries", 0),
+        "token_renewals": totals.get("token_renewals", 0),
+        "bytes_uploaded": totals.get("bytes_uploaded", 0),
+        "failures": [
+            {"kind": item.kind, "vendor_identifier": item.vendor_identifier, "locale": item.locale,
+             "error_codes": item.error_codes, "final_state": item.final_state,
+             "message": redact_text(item.message), "advice": advice_for(item.error_codes)}
+            for item in report.failures()
+        ],
+        "resume_hint": report.resume_hint,
     }
 
 
@@ -268,21 +327,78 @@ def write_json_report(report: RunReport, path: str | os.PathLike[str]) -> None:
     _write_atomic(path, text.encode())
 
 
+#: the last push's JSON report, kept beside the resume journal for `bulkgc status --html`
+LAST_REPORT_NAME = "last-report.json"
+
+
+def last_report_path(journal_path: Path) -> Path:
+    """Where a push keeps its report beside the journal `journal_path`."""
+    return journal_path.parent / LAST_REPORT_NAME
+
+
+def save_last_report(report: RunReport, journal_path: Path) -> None:
+    """Keep `report` beside the journal (best effort: a report that cannot be kept never fails the push)."""
+    text = json.dumps(report_to_dict(report), separators=(",", ":"), default=str)  # for bulkgc, not people
+    with contextlib.suppress(OSError):
+        _write_atomic(last_report_path(journal_path), text.encode())
+
+
+# journal item state -> report outcome (any other state is work a run left unfinished)
+_OUTCOME_OF_JOURNAL_STATE = {"complete": "done", "failed": "failed", "saved": "done", "created": "done",
+                             "new-version": "done"}
+
+
+def report_from_journal(run: Any, records: list[Any]) -> RunReport:
+    """A report rebuilt from the resume journal alone (`run`: its last RunRecord; `records`: its ItemRecords),
+    for when the last push left no report (killed before it could write one). The journal knows states, codes
+    and digests; it does not know texts or what was unchanged, so those cards say less."""
+    items = []
+    for r in records:
+        outcome = _OUTCOME_OF_JOURNAL_STATE.get(r.state, "interrupted")
+        image = r.kind == "image"
+        items.append(ItemResult(
+            kind=r.kind, vendor_identifier=r.vendor_id, locale=r.locale, action="none", outcome=outcome,
+            image_id=r.remote_id, error_codes=list(r.error_codes), attempts=r.attempts,
+            final_state=(r.state.upper() if image and outcome != "interrupted" else None),
+            message=(r.detail if outcome == "failed" else
+                     f"{r.state or 'planned'} when the run stopped; run the same push again to resume"
+                     if outcome == "interrupted" else ""),
+            digest=r.sha256 if image else None, finished=r.updated_at,
+        ))
+    settings = getattr(run, "settings", None) or {}
+    finished = run.finished if run is not None and run.finished is not None else None
+    return RunReport(
+        command="push", started=run.started if run is not None else 0.0,
+        finished=finished if finished is not None else (run.started if run is not None else 0.0),
+        items=items, totals=dict(getattr(run, "totals", None) or {}),
+        exit_code=0 if getattr(run, "outcome", None) == "ok" else 1,
+        interrupted=run is not None and (run.finished is None or run.outcome == "interrupted"),
+        target={k: str(settings[k]) for k in ("base_url", "api") if settings.get(k)},
+    )
+
+
 def read_json_report(path: str | os.PathLike[str]) -> RunReport:
     """Read a report written by `write_json_report`; ValueError for another schema."""
     data = json.loads(Path(path).read_text())
     if data.get("schema") != REPORT_SCHEMA:
         raise ValueError(f"{path} is not a {REPORT_SCHEMA} report (schema {data.get('schema')!r})")
     item_fields = {f.name for f in dataclasses.fields(ItemResult)}
+    items = []
+    for item in data["items"]:
+        fields = {k: v for k, v in item.items() if k in item_fields}
+        fields["started"] = parse_iso_time(item["started"])
+        fields["finished"] = parse_iso_time(item["finished"])
+        items.append(ItemResult(**fields))
     return RunReport(
         command=data["command"],
-        started=data["started"],
-        finished=data["finished"],
-        items=[ItemResult(**{k: v for k, v in item.items() if k in item_fields}) for item in data["items"]],
+        started=parse_iso_time(data["started"]) or 0.0,
+        finished=parse_iso_time(data["finished"]) or 0.0,
+        items=items,
         totals=data["totals"],
         exit_code=data["exit_code"],
         interrupted=data["interrupted"],
         resume_hint=data["resume_hint"],
+        target=dict(data.get("target") or {}),
     )
 
 
@@ -312,6 +428,7 @@ def write_junit(report: RunReport, path: str | os.PathLike[str]) -> None:
         "testsuite",
         {
             **suite_attrs,
+            # UTC; JUnit's schema allows no zone designator here (xs:dateTime pattern without one)
             "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(report.started)),
             "hostname": socket.gethostname(),
         },

@@ -14,12 +14,13 @@ Output shape (minified JSON)::
      "schemas": {"GameCenterAchievementImageV2CreateRequest": {...}, ...}}
 
 Usage: ``python scripts/extract_schemas.py [--spec PATH] [--out PATH] [--check]``; the spec defaults to
-``$BULKGC_ASC_SPEC`` or ``<repo>/../shared/asc/app_store_connect_api_4.4.1.json``.
+``$BULKGC_ASC_SPEC`` or the copy shipped in ``tests/data/app_store_connect_api_4.4.1.json.gz``.
 """
 
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import os
 import sys
@@ -28,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_SPEC = REPO_ROOT / ".." / "shared" / "asc" / "app_store_connect_api_4.4.1.json"
+DEFAULT_SPEC = REPO_ROOT / "tests" / "data" / "app_store_connect_api_4.4.1.json.gz"
 DEFAULT_OUT = REPO_ROOT / "bulkgc" / "sim" / "schemas.json"
 SPEC_ENV = "BULKGC_ASC_SPEC"
 
@@ -41,7 +42,7 @@ ANNOTATIONS = frozenset({"title", "description", "deprecated", "example", "discr
 
 
 def default_spec_path() -> Path:
-    """The spec path: ``$BULKGC_ASC_SPEC`` if set, else ``<repo>/../shared/asc/...``."""
+    """The spec path: ``$BULKGC_ASC_SPEC`` if set, else the copy shipped in ``tests/data/``."""
     override = os.environ.get(SPEC_ENV)
     return Path(override) if override else DEFAULT_SPEC.resolve()
 
@@ -136,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     """Write (or with ``--check`` compare) ``bulkgc/sim/schemas.json``."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--spec", type=Path, default=None,
-                        help=f"spec JSON (default: ${SPEC_ENV} or ../shared)")
+                        help=f"spec JSON, plain or gzipped (default: ${SPEC_ENV} or tests/data/)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--check", action="store_true", help="exit 1 if --out is not up to date")
     args = parser.parse_args(argv)
@@ -144,7 +145,8 @@ def main(argv: list[str] | None = None) -> int:
     if not spec_path.is_file():
         print(f"spec not found: {spec_path} (set {SPEC_ENV} or pass --spec)", file=sys.stderr)
         return 2
-    text = render(extract(json.loads(spec_path.read_text(encoding="utf-8"))))
+    raw = spec_path.read_bytes()
+    text = render(extract(json.loads(gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw)))
     if args.check:
         current = args.out.read_text(encoding="utf-8") if args.out.is_file() else ""
         if current != text:

@@ -4,6 +4,8 @@ An autouse fixture registers an observer in ``bulkgc.sim.observers`` (called by 
 finished exchange), runs ``openapi_check.check_exchange`` on each record and fails the test at teardown
 listing every violation. Tests that inject deliberately malformed answers opt out with
 ``@pytest.mark.no_openapi_check``. Until the simulator exposes ``observers`` the fixture does nothing.
+Tests marked ``openapi_selftest`` feed the checker broken exchanges on purpose; what they provoke is counted
+apart from real violations in the session summary.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from openapi_check import STATS, check_exchange, describe_exchange
 pytest_plugins = ["pytester"]  # tests/test_openapi_check.py runs this fixture in an inner session
 
 OPT_OUT_MARKER = "no_openapi_check"
+SELFTEST_MARKER = "openapi_selftest"
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -25,6 +28,20 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", f"{OPT_OUT_MARKER}: do not validate this test's simulator exchanges against Apple's spec"
     )
+    config.addinivalue_line(
+        "markers", f"{SELFTEST_MARKER}: this test provokes spec violations on purpose (counted apart)"
+    )
+
+
+@pytest.fixture(autouse=True)
+def openapi_selftest_accounting(request: pytest.FixtureRequest) -> Iterator[None]:
+    """While a self-test of the checker runs, the violations it provokes are counted as deliberate."""
+    before = STATS.selftest
+    STATS.selftest = before or request.node.get_closest_marker(SELFTEST_MARKER) is not None
+    try:
+        yield
+    finally:
+        STATS.selftest = before
 
 
 def _sim_observers() -> list[Callable[[Any], None]] | None:

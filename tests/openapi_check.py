@@ -22,12 +22,18 @@ One-time cost per session: reading and parsing the 3.4 MB spec (~50 ms) plus the
 built lazily and cached per schema, so each exchange costs one dict lookup and one validation
 (see ``STATS``; the session summary prints the count and timings).
 
-The spec is ``$BULKGC_ASC_SPEC`` or ``<repo>/../shared/asc/app_store_connect_api_4.4.1.json``; it is a
-required CI input, so a missing spec raises ``SpecMissingError`` instead of skipping.
+The spec is ``$BULKGC_ASC_SPEC`` (plain or gzipped JSON) or the copy shipped in the repository,
+``tests/data/app_store_connect_api_4.4.1.json.gz`` (see ``tests/data/PROVENANCE.md``); it is a required test
+input, so a missing spec raises ``SpecMissingError`` instead of skipping.
+
+Violations found while a test deliberately feeds the checker broken exchanges (the checker's own
+self-tests, marked ``openapi_selftest``) are counted apart, so the session summary's violation count is
+the count of real simulator departures from the spec.
 """
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import time
@@ -43,7 +49,7 @@ from openapi_schema_validator import OAS30Validator
 
 SPEC_ENV = "BULKGC_ASC_SPEC"
 REPO_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_SPEC = REPO_ROOT / ".." / "shared" / "asc" / "app_store_connect_api_4.4.1.json"
+DEFAULT_SPEC = REPO_ROOT / "tests" / "data" / "app_store_connect_api_4.4.1.json.gz"
 IGNORED_PREFIXES = ("/sim/", "/upload")
 HTTP_METHODS = frozenset({"get", "post", "patch", "put", "delete", "head", "options"})
 _REF_PREFIX = "#/components/schemas/"
@@ -59,6 +65,9 @@ class CheckStats:
 
     exchanges: int = 0
     violations: int = 0
+    # violations provoked on purpose by the checker's self-tests (see `selftest`), not simulator departures
+    deliberate: int = 0
+    selftest: bool = False
     seconds: float = 0.0
     spec_load_seconds: float | None = None
 
@@ -67,15 +76,17 @@ class CheckStats:
         per = f"{self.seconds / self.exchanges * 1e6:.0f} µs/exchange" if self.exchanges else "-"
         loaded = self.spec_load_seconds
         load = f"{loaded * 1e3:.0f} ms" if loaded is not None else "not loaded"
+        selftest = (f" (+{self.deliberate} provoked on purpose by the checker's self-tests)"
+                    if self.deliberate else "")
         return (f"openapi check: {self.exchanges} exchanges validated against Apple's spec, "
-                f"{self.violations} violations; spec load {load}, {per}")
+                f"{self.violations} violations{selftest}; spec load {load}, {per}")
 
 
 STATS = CheckStats()
 
 
 def spec_path() -> Path:
-    """Where the spec is expected: ``$BULKGC_ASC_SPEC`` or ``<repo>/../shared/asc/...``."""
+    """Where the spec is read from: ``$BULKGC_ASC_SPEC`` or the repository's ``tests/data/...json.gz``."""
     override = os.environ.get(SPEC_ENV)
     return Path(override) if override else DEFAULT_SPEC.resolve()
 
@@ -85,10 +96,11 @@ def read_spec() -> dict[str, Any]:
     path = spec_path()
     if not path.is_file():
         raise SpecMissingError(
-            f"Apple's OpenAPI spec not found at {path}. It is a required test input: check out the shared "
-            f"folder beside the repository (../shared/asc/) or set {SPEC_ENV} to the spec's path."
+            f"Apple's OpenAPI spec not found at {path}. It is a required test input shipped with the "
+            f"repository (tests/data/); restore it with git, or set {SPEC_ENV} to the spec's path."
         )
-    spec: dict[str, Any] = json.loads(path.read_bytes())
+    raw = path.read_bytes()
+    spec: dict[str, Any] = json.loads(gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw)
     return spec
 
 
@@ -265,7 +277,10 @@ def check_exchange(record: Any) -> list[str]:
     finally:
         STATS.exchanges += 1
         STATS.seconds += time.perf_counter() - started
-    STATS.violations += len(problems)
+    if STATS.selftest:
+        STATS.deliberate += len(problems)
+    else:
+        STATS.violations += len(problems)
     return problems
 
 

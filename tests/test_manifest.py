@@ -343,7 +343,7 @@ def test_text_limits_and_empty_texts(tmp_path: Path) -> None:
     body = body.replace('"After"', '"   "')
     found = problems(write(tmp_path, body))
     assert f"is {limits['reference_name'] + 1} characters" in one(found, ").reference_name")
-    assert f"the limit is {limits['name']}" in one(found, ".locales.en-US.name")
+    assert f"bulkgc's own limit is {limits['name']}" in one(found, ".locales.en-US.name")
     one(found, ".locales.en-US.before_earned_description", "characters")
     assert "is empty" in one(found, ".locales.en-US.after_earned_description")
 
@@ -430,11 +430,11 @@ def test_include_problems_are_located_in_the_included_file(tmp_path: Path) -> No
 
 
 def test_every_problem_is_reported_at_once_with_line_numbers(tmp_path: Path) -> None:
-    """Problems in several achievements come back in one ManifestError, each pointing at its own table."""
+    """Problems in several achievements come back in one ManifestError, each at the line of its own key."""
     body = ach("com.x.a") + ach("com.x.b", loc_extra='image = ""') + ach("com.x.c", locales=("fr-FR",))
     body = body.replace('name = "Name fr-FR"', 'name = ""')
     path = write(tmp_path, body, icons=("com.x.a.png", "com.x.c.png"))
     found = problems(path)
     assert len(found) == 2
-    assert one(found, "com.x.b", "image").startswith(f"{path}:19: ")
-    assert one(found, "com.x.c", ".locales.fr-FR.name", "is empty").startswith(f"{path}:28: ")
+    assert one(found, "com.x.b", "image").startswith(f"{path}:23: ")  # image = "" (its table starts at 19)
+    assert one(found, "com.x.c", ".locales.fr-FR.name", "is empty").startswith(f"{path}:29: ")

@@ -17,7 +17,10 @@ from bulkgc.sim.schema import Violation, request_schema_for, schema_names, valid
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
-# Request bodies as documented in ../shared/asc/GAME_CENTER_API.md (A4).
+# These tests hand the checker broken exchanges on purpose: their violations are not the simulator's.
+pytestmark = pytest.mark.openapi_selftest
+
+# Request bodies as documented in Apple's Game Center API docs (shared/asc/GAME_CENTER_API.md, A4).
 ACHIEVEMENT_V2_CREATE = {
     "data": {
         "type": "gameCenterAchievements",
@@ -404,3 +407,36 @@ def test_fixture_fails_a_test_with_nonconforming_exchanges(
         "openapi check: * exchanges validated*",
     ])
     assert bulkgc.sim.observers == []
+
+
+# --- the spec ships with the repository (issue 12, item 2) ------------------------------------------
+
+
+def test_spec_ships_inside_the_repository_as_apples_4_4_1(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without BULKGC_ASC_SPEC the checker reads the gzipped spec in tests/data: Apple's 4.4.1, as noted."""
+    import gzip
+    import hashlib
+    import re
+
+    monkeypatch.delenv(openapi_check.SPEC_ENV, raising=False)
+    path = openapi_check.spec_path()
+    assert path.is_relative_to(REPO_ROOT) and path.is_file(), path
+    raw = gzip.decompress(path.read_bytes())
+    noted = re.search(r"sha256 of the uncompressed JSON: `([0-9a-f]{64})`",
+                      (path.parent / "PROVENANCE.md").read_text(encoding="utf-8"))
+    assert noted and hashlib.sha256(raw).hexdigest() == noted.group(1)
+    assert openapi_check.read_spec()["info"]["version"] == "4.4.1"
+
+
+def test_violations_provoked_by_self_tests_are_counted_apart(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The session summary counts real violations apart from those a checker self-test provokes on purpose."""
+    stats = openapi_check.CheckStats()
+    monkeypatch.setattr(openapi_check, "STATS", stats)
+    bad = _record(route="/v2/gameCenterAchievementIcons")
+    stats.selftest = True
+    assert openapi_check.check_exchange(bad)
+    assert (stats.violations, stats.deliberate) == (0, 1)
+    assert " 0 violations (+1 provoked on purpose by the checker's self-tests)" in stats.summary()
+    stats.selftest = False
+    assert openapi_check.check_exchange(bad)
+    assert (stats.violations, stats.deliberate) == (1, 1)

@@ -35,7 +35,8 @@ class _Tty(io.StringIO):
 
 def _feed(sink: Any) -> None:
     """A small run: plan, two ok steps, a retry, a failure, items done."""
-    sink.on_plan(images=2, bytes_total=2048, items=3)
+    images = [ITEM, "image:achievement:com.x.b:de-DE"]
+    sink.on_plan(images=2, bytes_total=2048, items=3, stages={"uploads": images, "processing": images})
     sink.on_event(Event(T0, ITEM, "reserve", "ok", latency=0.12))
     sink.on_bytes(1024)
     sink.on_event(Event(T0 + 1, ITEM, "commit", "ok", latency=0.08, bytes=1024))
@@ -102,7 +103,8 @@ def test_json_lines_sink_fields() -> None:
     assert steps[2]["attempt"] == 2
     assert "SECRETSIG" not in steps[2]["detail"] and "<redacted>" in steps[2]["detail"]
     assert steps[3]["latency"] is None
-    assert records[0] == {**records[0], "items": 3, "images": 2, "bytes_total": 2048}
+    assert records[0] == {**records[0], "items": 3, "images": 2, "bytes_total": 2048,
+                          "stages": {"uploads": 2, "processing": 2}}
 
 
 def test_json_lines_redacts_jwt() -> None:
@@ -122,12 +124,13 @@ def test_quiet_sink_only_failures() -> None:
 
 
 def test_tqdm_sink_bars_and_log_lines() -> None:
-    """TqdmSink draws the images and bytes bars and writes retries/failures as lines, redacted."""
+    """TqdmSink draws a bar per stage with work and writes retries/failures as lines, redacted."""
     out = _Tty()
     _feed(TqdmSink(out))
     text = out.getvalue()
-    assert "images" in text and "upload" in text
-    assert "2/2" in text  # both image items counted
+    assert "uploads" in text and "processing" in text
+    assert "texts" not in text  # no bar for a stage without work
+    assert "2/2" in text and "1 failed" in text  # both image items counted, the failure shown on the bar
     assert "upload retry attempt 2" in text and "poll failed: IMAGE_TOO_SMALL" in text
     assert "SECRETSIG" not in text
 

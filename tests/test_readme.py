@@ -40,3 +40,10 @@ def test_readme_lists_every_setting_with_its_environment_variable() -> None:
     stale = [env for _flag, env, default, help_ in settings_table()
              if env and (help_ not in rows.get(f"`{env}`", "") or (default and f"`{default}`" not in rows[f"`{env}`"]))]
     assert stale == [], "README settings rows out of date with bulkgc/config.py"
+
+
+def test_ci_installs_chromium_before_the_tests() -> None:
+    """.ci/run installs Chromium from the OS packages when it is missing, before the README's test command."""
+    ci = (ROOT / ".ci" / "run").read_text()
+    install = ci.find("apt-get install -y -qq chromium")
+    assert 0 < ci.find("/usr/bin/chromium") < install < ci.find(_readme_commands()[1])

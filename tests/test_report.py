@@ -106,14 +106,15 @@ def test_advice_for_codes() -> None:
 
 
 def test_json_report_round_trip_and_perms(tmp_path: Path) -> None:
-    """write_json_report writes schema bulkgc-report/1, 0600, redacted, and read_json_report reads it back."""
+    """write_json_report writes bulkgc-report/2, 0600, redacted, ISO times; read_json_report reads it back."""
     path = tmp_path / "out" / "report.json"
     report = _report(interrupted=True)
     write_json_report(report, path)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     data = json.loads(path.read_text())
     assert data["schema"] == REPORT_SCHEMA and data["counts"]["failed"] == 1
-    assert data["started_iso"].endswith("Z") and data["exit_code"] == 4
+    assert data["started"] == "2026-11-23T14:25:00.000Z" and data["exit_code"] == 4
+    assert data["items"][0]["finished"] == "2026-11-23T14:25:01.000Z"
     assert "SECRET" not in path.read_text()
     back = read_json_report(path)
     assert back.totals == report.totals and back.interrupted and back.resume_hint == report.resume_hint
@@ -128,7 +129,7 @@ def test_json_report_rejects_other_schema(tmp_path: Path) -> None:
     """read_json_report refuses a file of another schema."""
     path = tmp_path / "r.json"
     path.write_text(json.dumps({"schema": "something/2"}))
-    with pytest.raises(ValueError, match="bulkgc-report/1"):
+    with pytest.raises(ValueError, match="bulkgc-report/2"):
         read_json_report(path)
 
 

@@ -7,6 +7,7 @@ import binascii
 import json
 import logging
 import os
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -29,6 +30,8 @@ ENV_ISSUER_ID = "ASC_ISSUER_ID"
 ENV_KEY_PATH = "ASC_PRIVATE_KEY_PATH"
 ENV_KEY_TEXT = "ASC_PRIVATE_KEY"
 ENV_KEY_JSON = "ASC_API_KEY_JSON"
+
+_AUTHKEY_NAME = re.compile(r"AuthKey_([A-Za-z0-9]+)\.p8")
 
 _HOW_TO_GET_KEY = (
     "download the .p8 file from App Store Connect > Users and Access > Integrations > "
@@ -77,11 +80,13 @@ class Credentials:
         private_key: str | None = None,
         api_key_json: str | os.PathLike[str] | None = None,
         env: Mapping[str, str] | None = None,
+        key_id_origin: str | None = None,
     ) -> Credentials:
         """Gather the key from explicit args > environment (ASC_*) > fastlane API key JSON, then validate it.
 
         Every problem is a ConfigError naming the field or file and the fix, raised before any request.
-        `env=None` means no environment lookup (pass `os.environ` to read it).
+        `env=None` means no environment lookup (pass `os.environ` to read it). `key_id_origin` says where the
+        key id came from (e.g. "environment variable ASC_KEY_ID"), for messages.
         """
         env = env or {}
         json_path = api_key_json or _clean(env.get(ENV_KEY_JSON))
@@ -124,6 +129,8 @@ class Credentials:
                 "App Store Connect credentials incomplete; missing " + " and ".join(missing) + f"; {_HOW_TO_GET_KEY}"
             )
         assert pem is not None and kid is not None
+        if where.startswith("key file "):
+            _check_key_file_name(Path(where.removeprefix("key file ")), kid, key_id_origin)
         creds = cls(
             key_id=_require_id(kid, "key id", ENV_KEY_ID),
             issuer_id=_clean(iss),
@@ -143,6 +150,7 @@ def load_private_key(pem: str | bytes, *, where: str) -> ec.EllipticCurvePrivate
         pem = pem.strip().replace("\\n", "\n").encode("utf-8")
     else:
         pem = pem.strip()
+    pem = _unbase64(pem)
     if b"-----BEGIN" not in pem:
         raise ConfigError(f"{where} is not a PEM private key (no '-----BEGIN' line); {_HOW_TO_GET_KEY}")
     try:
@@ -164,6 +172,18 @@ def load_private_key(pem: str | bytes, *, where: str) -> ec.EllipticCurvePrivate
     return key
 
 
+def _unbase64(text: bytes) -> bytes:
+    """The PEM inside `text` when it is the base64 of a .p8 file (as CI secret stores and fastlane's
+    APP_STORE_CONNECT_API_KEY_IS_KEY_CONTENT_BASE64 hold it); `text` unchanged otherwise."""
+    if b"-----BEGIN" in text:
+        return text
+    try:
+        decoded = base64.b64decode(b"".join(text.split()), validate=True)
+    except (binascii.Error, ValueError):
+        return text
+    return decoded.strip() if b"-----BEGIN" in decoded else text
+
+
 def _clean(value: Any) -> str | None:
     if value is None:
         return None
@@ -183,6 +203,19 @@ def _require_id(value: str, what: str, env_name: str) -> str:
     if not text or any(c.isspace() for c in text):
         raise ConfigError(f"the {what} {value!r} is empty or contains spaces; check {env_name}")
     return text
+
+
+def _check_key_file_name(path: Path, key_id: str, origin: str | None) -> None:
+    """App Store Connect names each downloaded key AuthKey_<KEY ID>.p8: a file named for another key id
+    means the id or the file is wrong, which Apple would only answer with a 401 after the first request."""
+    m = _AUTHKEY_NAME.fullmatch(path.name)
+    if m and m.group(1) != key_id:
+        given = f" (from {origin})" if origin and origin != "default" else ""
+        raise ConfigError(
+            f"the key file {path.name} is named for key id {m.group(1)}, but the key id given is "
+            f"{key_id}{given}; App Store Connect names each .p8 after its key id, so use key id "
+            f"{m.group(1)} or the .p8 of key {key_id} (rename the file if it really is key {key_id})"
+        )
 
 
 def _read_key_file(path: Path) -> bytes:

@@ -3,44 +3,52 @@
 from __future__ import annotations
 
 import argparse
+import json
 import shlex
 import signal
 import sys
-import textwrap
+import time
+from collections.abc import Callable
 from typing import Any
 
 import anyio
 
-from bulkgc.config import RunSettings, add_arguments, from_sources
-from bulkgc.errors import EXIT_INTERRUPTED
+from bulkgc.commands import HELP_LAYOUT, help_epilog
+from bulkgc.config import RunSettings, add_arguments, resolve
+from bulkgc.errors import EXIT_AUTH_OR_CONFIG, EXIT_INTERRUPTED
 from bulkgc.pipeline import push
 from bulkgc.progress import ProgressSink, choose_sink, install_log_handler
-from bulkgc.report import RunReport, format_summary, write_json_report, write_junit
-
-EXAMPLES = """examples:
-  bulkgc push manifests/mygame.toml                  # the manifest's app, icons as the manifest says
-  bulkgc push MyGame/GameCenterResources.gamekit --bundle-id com.example.mygame --fix-icons
-                                                     # Xcode's file; RGBA icons uploaded as fixed RGB copies
-  bulkgc push pulled/manifest.toml                   # right after `bulkgc pull`: nothing to do
-"""
+from bulkgc.report import RunReport, format_summary, summary_to_dict, write_json_report, write_junit
+from bulkgc.report_html import check_writable, write_html_report
+from bulkgc.thumbnails import cache_for
 
 # After the first SIGINT/SIGTERM in-flight requests get this long to finish before they are cancelled.
 STOP_GRACE_SECONDS = 8.0
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser(
-        "push",
-        help="push achievements, leaderboards, localizations and icons (resumable)",
-        description=textwrap.fill(
-            "Read App Store Connect, compare with the manifest and do only what differs: create/update "
-            "achievements, leaderboards and localizations, upload icons, wait until App Store Connect has "
-            "processed them. Run it again to resume.",
-            100,
-        ),
-        epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = sub.add_parser("push", help="push achievements, leaderboards, localizations and icons (resumable)",
+                       description="Read App Store Connect, compare with the manifest and do only\n"
+                                   "what differs: create/update achievements, leaderboards and their\n"
+                                   "localizations, upload icons, wait until App Store Connect has\n"
+                                   "processed them. Interrupted?\n"
+                                   "Run the same command again to resume. Every option can also be set\n"
+                                   "by the environment variable shown with it.",
+                       epilog=help_epilog(
+                           ["bulkgc push manifests/mygame.toml",
+                            "bulkgc push manifests/mygame.toml --report report.json --junit junit.xml",
+                            "BULKGC_DEADLINE=5h30m bulkgc push manifests/mygame.toml   # exit 4 = run again",
+                            "bulkgc push manifests/mygame.toml --base-url http://127.0.0.1:PORT",
+                            "bulkgc push MyGame/GameCenterResources.gamekit --bundle-id com.example.mygame --fix-icons",
+                            "bulkgc push pulled/manifest.toml   # right after `bulkgc pull`: nothing to do"],
+                           {0: "everything is done (or nothing needed doing)",
+                            1: "some items failed or are blocked (e.g. a version in review); the summary "
+                               "names them",
+                            2: "invalid input or usage (manifest, icons, flags, no manifest given): "
+                               "nothing was sent",
+                            3: "authentication or configuration (key, key id, issuer id, journal in use)",
+                            4: "interrupted (signal or --deadline): run the same command again to resume"}),
+                       **HELP_LAYOUT)
     add_arguments(p)
     p.set_defaults(run=run)
 
@@ -57,16 +65,38 @@ async def _watch_signals(stop: anyio.Event, scope: anyio.CancelScope, out: Any) 
                 scope.cancel()
 
 
-async def push_with_signals(settings: RunSettings, sink: ProgressSink) -> RunReport | None:
+async def push_with_signals(settings: RunSettings, sink: ProgressSink,
+                            on_target: Callable[[str, str], None] | None = None) -> RunReport | None:
     """Run `push` so that SIGINT/SIGTERM stop it gracefully; None when it had to be cancelled outright."""
     stop = anyio.Event()
     report: RunReport | None = None
     with anyio.CancelScope() as work_scope:
         async with anyio.create_task_group() as tg:
             tg.start_soon(_watch_signals, stop, work_scope, sys.stderr)
-            report = await push(settings, sink=sink, stop=stop)
+            report = await push(settings, sink=sink, stop=stop, on_target=on_target)
             tg.cancel_scope.cancel()
     return report
+
+
+def announce_target(settings: RunSettings, verb: str, app_id: str, key_id: str, *, out: Any = None) -> None:
+    """The run's first line: where requests go (base URL and where it was set, app, key id, API version).
+
+    A leftover BULKGC_BASE_URL shows here before anything is sent. Never the key itself. Not with --quiet,
+    which promises failures and the summary only."""
+    if settings.quiet:
+        return
+    out = out or sys.stderr
+    base_origin = settings.origin("base_url")
+    if settings.log_format == "json":
+        now = time.time()
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now % 1 * 1000):03d}Z"
+        print(json.dumps({"event": "target", "time": stamp,
+                          "base_url": settings.base_url, "base_url_from": base_origin, "app_id": app_id,
+                          "key_id": key_id, "api": settings.api}), file=out, flush=True)
+        return
+    origin = "" if base_origin == "default" else f" (from {base_origin})"
+    print(f"{verb} {settings.base_url}{origin}: app {app_id}, key id {key_id}, API {settings.api}",
+          file=out, flush=True)
 
 
 def resume_command(settings: RunSettings) -> str:
@@ -80,10 +110,20 @@ def resume_command(settings: RunSettings) -> str:
 
 
 def finish(settings: RunSettings, report: RunReport | None) -> int:
-    """Print the summary, write the reports, return the exit code."""
+    """Print the summary, write the reports, return the exit code.
+
+    With `--log-format json` the summary is one JSON line (`summary_to_dict`) and the only thing on stdout.
+    """
+    as_json = settings.log_format == "json"
     if report is None:
-        print(f"bulkgc: stopped before the run could finish cleanly; nothing is lost. Resume with: "
-              f"{resume_command(settings)}", file=sys.stderr)
+        hint = (f"stopped before the run could finish cleanly; nothing is lost. Resume with: "
+                f"{resume_command(settings)}")
+        if as_json:
+            print(json.dumps({"event": "summary", "command": "push", "exit_code": EXIT_INTERRUPTED,
+                              "interrupted": True, "resume_hint": resume_command(settings), "message": hint},
+                             separators=(",", ":")), flush=True)
+        else:
+            print(f"bulkgc: {hint}", file=sys.stderr)
         return EXIT_INTERRUPTED
     if report.interrupted:
         report.resume_hint = resume_command(settings)
@@ -91,13 +131,28 @@ def finish(settings: RunSettings, report: RunReport | None) -> int:
         write_json_report(report, settings.report)
     if settings.junit:
         write_junit(report, settings.junit)
-    print(format_summary(report))
+    if as_json:
+        print(json.dumps(summary_to_dict(report), separators=(",", ":")), flush=True)
+    else:
+        print(format_summary(report))
+    if settings.report_html:
+        try:
+            write_html_report(report, settings.report_html, cache_for(settings.journal_path))
+        except OSError as exc:
+            why = exc.strerror or exc
+            print(f"bulkgc: could not write the HTML report {settings.report_html}: {why}; the push itself "
+                  "is recorded: `bulkgc status --html FILE` renders it again", file=sys.stderr)
+            return report.exit_code or EXIT_AUTH_OR_CONFIG
+        print(f"HTML report: {settings.report_html}", file=sys.stderr)
     return report.exit_code
 
 
 def run(args: argparse.Namespace) -> int:
-    settings = from_sources(args=args)
+    settings = resolve(args, check=("manifest", "assets", "credentials", "base_url"))
+    if settings.report_html:  # refuse an unwritable path before the push, not after hours of work
+        check_writable(settings.report_html, "--report-html")
     sink = choose_sink(stream=sys.stderr, log_format=settings.log_format, quiet=settings.quiet)
     install_log_handler(stream=sys.stderr, log_format=settings.log_format, quiet=settings.quiet)
-    report = anyio.run(push_with_signals, settings, sink)
+    report = anyio.run(push_with_signals, settings, sink,
+                       lambda app_id, key_id: announce_target(settings, "Pushing to", app_id, key_id))
     return finish(settings, report)

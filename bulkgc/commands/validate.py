@@ -3,73 +3,45 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
-import textwrap
 from functools import partial
 from pathlib import Path
 
 import anyio
 
-from bulkgc.config import parse_bool
+from bulkgc.commands import HELP_LAYOUT, help_epilog
+from bulkgc.config import add_arguments, resolve
 from bulkgc.errors import EXIT_INVALID_INPUT, ManifestError, Problem
-from bulkgc.fixicons import check_icons, fixed_icons, parse_color
+from bulkgc.fixicons import check_icons, fixed_icons
 from bulkgc.gamekit import is_gamekit
 from bulkgc.manifest import load_manifest
 from bulkgc.scan import scan_directory
 
-EXAMPLES = """examples:
-  bulkgc validate manifests/mygame.toml                          # manifest + every icon
-  bulkgc validate MyGame/GameCenterResources.gamekit             # Xcode's file: RGBA icons say --fix-icons
-  bulkgc validate MyGame/GameCenterResources.gamekit --fix-icons # list what --fix-icons would convert
-  bulkgc validate assets/                                        # every icon in a folder
-"""
-
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser(
-        "validate",
-        help="check manifests and icons locally (no network); lists every problem",
-        description=textwrap.fill(
-            "Check manifests (TOML/JSON, or an Xcode GameCenterResources.gamekit) and icon "
-            "directories without any network access. "
-            "Every problem is listed at once with the file and what to do.",
-            100,
-        ),
-        epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    p.add_argument(
-        "paths",
-        nargs="*",
-        type=Path,
-        default=None,
-        metavar="PATH",
-        help="manifest files and/or directories of icons (default: manifests/example.toml)",
-    )
-    p.add_argument(
-        "--assets",
-        type=Path,
-        default=None,
-        metavar="DIR",
-        help="icons directory for manifests (default: as each manifest says)",
-    )
-    p.add_argument(
-        "--fix-icons",
-        action="store_const",
-        const="true",
-        default=None,
-        help="show what push --fix-icons would convert (opaque alpha, palette, grayscale, "
-        "16-bit, wrong square size) instead of refusing it; nothing is written "
-        "[env BULKGC_FIX_ICONS]",
-    )
-    p.add_argument(
-        "--icon-background",
-        default=None,
-        metavar="'#RRGGBB'",
-        help="with --fix-icons: flatten semi-transparent icons onto this colour [env BULKGC_ICON_BACKGROUND]",
-    )
+    p = sub.add_parser("validate", help="check manifests and icons locally (no network); lists every problem",
+                       description="Check manifests (TOML/JSON, or an Xcode GameCenterResources.gamekit)\n"
+                                   "and icon directories without any network access, resolving the\n"
+                                   "manifest and icons directory exactly as push does. Every problem is\n"
+                                   "listed at once with the file, the line (a gamekit's JSON path) and\n"
+                                   "what to do.",
+                       epilog=help_epilog(
+                           ["bulkgc validate manifests/mygame.toml",
+                            "bulkgc validate manifests/mygame.toml --assets build/icons",
+                            "BULKGC_MANIFEST=manifests/mygame.toml bulkgc validate",
+                            "bulkgc validate build/icons/      # a directory: every icon in it",
+                            "bulkgc validate MyGame/GameCenterResources.gamekit   # names --fix-icons",
+                            "bulkgc validate MyGame/GameCenterResources.gamekit --fix-icons  # each fix"],
+                           {0: "no problems (with --fix-icons: every refused icon can be fixed)",
+                            2: "problems found (each listed), or no manifest given"}),
+                       **HELP_LAYOUT)
+    p.add_argument("paths", nargs="*", type=Path, default=None, metavar="PATH",
+                   help="manifest files and/or directories of icons (default: the manifest named by "
+                        "BULKGC_MANIFEST)")
+    # the same declarations (flags and environment variables) as push, so validate checks what push will send;
+    # with --fix-icons it lists the conversions instead of refusing (converting into a throw-away folder)
+    add_arguments(p, only={"assets", "fix_icons", "icon_background"})
     p.set_defaults(run=run)
 
 
@@ -111,16 +83,13 @@ async def validate_paths(
 
 
 def run(args: argparse.Namespace) -> int:
-    paths = args.paths or [Path("manifests/example.toml")]
-    try:
-        fix = parse_bool(args.fix_icons or os.environ.get("BULKGC_FIX_ICONS", "") or "false")
-        raw = args.icon_background or os.environ.get("BULKGC_ICON_BACKGROUND") or None
-        background = parse_color(raw) if raw else None
-    except ValueError as exc:
-        print(f"bulkgc: invalid settings: {exc}", file=sys.stderr)
-        return EXIT_INVALID_INPUT
+    # push's settings path: without PATH arguments the manifest comes from BULKGC_MANIFEST, and the icons
+    # directory from --assets or BULKGC_ASSETS, exactly as push resolves them
+    settings = resolve(args, check=("assets",) if args.paths else ("manifest", "assets"))
+    paths = args.paths or [settings.manifest_file]
     checked, problems, fixed, warnings = anyio.run(
-        lambda: validate_paths(paths, args.assets, fix=fix, background=background)
+        partial(validate_paths, paths, settings.assets, fix=settings.fix_icons,
+                background=settings.icon_background)
     )
     for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr)
@@ -129,10 +98,8 @@ def run(args: argparse.Namespace) -> int:
         for name, fixes in fixed:
             print(f"  - {name}: {', '.join(fixes)}")
     if problems:
-        print(
-            f"{len(problems)} problem(s) found ({checked} image(s) checked); nothing was sent:",
-            file=sys.stderr,
-        )
+        print(f"{len(problems)} problem(s) found ({checked} image(s) checked); nothing was sent:",
+              file=sys.stderr)
         for p in problems:
             print(f"  - {p}", file=sys.stderr)
         return EXIT_INVALID_INPUT

@@ -79,4 +79,5 @@ ACHIEVEMENT = Kind(
     max_items=100,
     totals=(("points", 1000),),
     locales_section="locales",
+    doc="App Store Connect Help, Achievements",
 )

@@ -176,6 +176,7 @@ LEADERBOARD = Kind(
     apis=(V2, V1),
     max_items=100,
     locales_section="leaderboard_locales",
+    doc="App Store Connect Help, Leaderboards",
     rules=(score_range_in_order, recurrence_complete),
     example_vendor_identifier="com.example.game.high_score",
 )

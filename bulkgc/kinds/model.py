@@ -109,6 +109,7 @@ class Kind:
     apis: tuple[KindApi, ...]  # one row per API generation ("v2", "v1")
     max_items: int  # per app (A12)
     locales_section: str  # top-level key of [<section>.<locale>.<vendor_identifier>] text tables (includes)
+    doc: str  # where Apple documents the kind's limits, cited in messages
     totals: tuple[tuple[str, int], ...] = ()  # (attribute key, maximum sum over all items of the kind)
     rules: tuple[Rule, ...] = ()  # checks across attributes (e.g. a range's start not after its end)
     example_vendor_identifier: str = "com.example.game.first_win"

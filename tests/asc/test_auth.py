@@ -61,7 +61,9 @@ def test_precedence_explicit_env_json(tmp_path: Path, p256_pem: str, p8_file: Pa
     c = Credentials.load(key_id="ARGKEY1111", env=env)
     assert (c.key_id, c.issuer_id) == ("ARGKEY1111", "env-issuer")
     assert "api_key.json" in c.source  # the key itself came from the JSON
-    c = Credentials.load(env={**env, "ASC_PRIVATE_KEY_PATH": str(p8_file)})
+    neutral = tmp_path / "team.p8"  # AuthKey_ABCDE12345.p8 with key id JSONKEY111 is refused as a mismatch
+    neutral.write_bytes(p8_file.read_bytes())
+    c = Credentials.load(env={**env, "ASC_PRIVATE_KEY_PATH": str(neutral)})
     assert (c.key_id, "key file" in c.source) == ("JSONKEY111", True)
 
 

@@ -36,7 +36,7 @@ async def test_mixed_kinds_fresh_push_noop_then_exactly_the_changes(tmp_path: Pa
         )
         assert attrs["referenceName"] == "Leaderboard 0"
         done = {
-            (r.item_kind, r.kind, r.vendor_identifier, r.locale) for r in report.items if r.outcome == "done"
+            (r.gc_kind, r.kind, r.vendor_identifier, r.locale) for r in report.items if r.outcome == "done"
         }
         assert ("leaderboard", "image", shared, "ja") in done and (
             "achievement",

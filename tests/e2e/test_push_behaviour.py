@@ -186,7 +186,7 @@ async def test_status_json_lists_a_permanent_failure_with_apples_code(
     assert main(["status", str(wl.manifest), "--journal", str(settings.journal), "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
     key = f"image:achievement:{failed.vendor_identifier}:{failed.locale}"
-    assert [(f["item"], f["codes"]) for f in info["failed"]] == [(key, [FAILED_CODE])]
+    assert [(f["item"], f["error_codes"]) for f in info["failed"]] == [(key, [FAILED_CODE])]
     assert FAILED_CODE in info["failed"][0]["detail"]
     assert info["counts"]["failed"] == 1
     assert key not in {u["item"] for u in info["unfinished"]}  # failed, complete and unfinished are disjoint

@@ -382,7 +382,9 @@ def test_plan_lists_each_fix_and_the_copy_it_uploads(
         code, out, err = run_cli(["plan", *args, "--json"], capsys)
         assert code == 0, err
         assert {r.method for r in sim.requests if r.kind == "api"} == {"GET"}
-    images = [la["image"] for item in json.loads(out)["items"] for la in item["localizations"]]
+    doc = json.loads(out)
+    images = [la["image"] for kind in ("achievements", "leaderboards") for item in doc[kind]
+              for la in item["localizations"]]
     assert sorted(i["file"] for i in images) == sorted(str(p) for p in kit.icons)
     fixes = [["removed its fully opaque alpha channel"]] * len(images)
     assert [i["action"] for i in images] == ["upload"] * len(images) and [i["fixes"] for i in images] == fixes

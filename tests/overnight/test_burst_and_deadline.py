@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import time
 from pathlib import Path
@@ -92,7 +93,10 @@ async def test_deadline_from_environment_exits_4_on_time_and_a_rerun_completes(t
         print(f"\ndeadline overshoot {overshoot:.2f}s")
         assert code == EXIT_INTERRUPTED, (out, err[-2000:])
         assert -0.5 <= overshoot <= 5.0
-        assert err.startswith("{") and f"bulkgc push {wl.manifest}" in out and "again to resume" in out
+        # --log-format json (from the environment): events on stderr, the summary alone on stdout, as JSON
+        summary = json.loads(out)
+        assert err.startswith("{") and summary["event"] == "summary" and summary["interrupted"] is True
+        assert summary["resume_hint"].startswith(f"bulkgc push {wl.manifest}")
         assert report_path.exists()  # BULKGC_REPORT honoured
         images_before = len(sim.state.images())
         assert 0 < images_before < len(wl.vendors) * len(wl.locales)  # it stopped part-way

@@ -59,7 +59,7 @@ async def test_json_log_report_and_junit_of_a_run_with_one_failed_icon(tmp_path:
         assert {"kind", "vendor_identifier", "locale", "action", "image_id", "final_state", "error_codes",
                 "attempts", "timings", "outcome"} <= item.keys()
     (bad,) = [i for i in items if i["outcome"] == "failed"]
-    assert f"{bad['kind']}:{bad['item_kind']}:{bad['vendor_identifier']}:{bad['locale']}" == failed_item
+    assert f"{bad['kind']}:{bad['gc_kind']}:{bad['vendor_identifier']}:{bad['locale']}" == failed_item
     assert bad["error_codes"] == [FAIL_CODE] and bad["final_state"] == "FAILED" and bad["image_id"]
     assert bad["attempts"] == 1 and bad["action"] == "upload"
     good_images = [i for i in items if i["kind"] == "image" and i["outcome"] == "done"]
@@ -80,8 +80,11 @@ async def test_json_log_report_and_junit_of_a_run_with_one_failed_icon(tmp_path:
     name, failure = failures[0]
     assert name == f"{bad['vendor_identifier']}[{bad['locale']}]"
     assert failure is not None and FAIL_CODE in (failure.get("message") or "") and FAIL_CODE in (failure.text or "")
-    # the human summary goes to stdout and names the failure with Apple's code
-    assert FAIL_CODE in out and "1 failed" in out
+    # with --log-format json the summary on stdout is one JSON line naming the failure with Apple's code
+    (line,) = out.splitlines()
+    summary = json.loads(line)
+    assert summary["counts"]["failed"] == 1 and summary["exit_code"] == 1
+    assert [f["error_codes"] for f in summary["failures"]] == [[FAIL_CODE]]
 
 
 async def test_quiet_prints_only_failures_and_the_summary(tmp_path: Path) -> None:

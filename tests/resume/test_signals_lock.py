@@ -82,7 +82,9 @@ def test_sigterm_exit_4_intact_journal_hint_and_resume(tmp_path: Path, sim_proc:
                        fault={"method": "PUT", "route_glob": "/upload/*", "skip": 3, "signum": signal.SIGTERM})
     assert stopped.returncode == 4, stopped.stderr[-2000:]
     assert "SIGTERM" in stopped.stderr
-    assert f"bulkgc push {wl.manifest} --journal {journal}` again to resume" in stopped.stdout
+    summary = json.loads(stopped.stdout)  # the push runs with --log-format json: the summary is JSON
+    assert summary["interrupted"] is True and summary["exit_code"] == 4
+    assert summary["resume_hint"] == f"bulkgc push {wl.manifest} --journal {journal}"
     assert _quick_check(journal) == "ok"
 
     status = _status(wl.manifest, journal, "--json")
@@ -115,7 +117,9 @@ def test_sigint_twice_forces_stop_and_leaves_usable_journal(tmp_path: Path, sim_
                        while_running=second_sigint)
     assert stopped.returncode == 4, stopped.stderr[-2000:]
     assert "SIGINT" in stopped.stderr
-    assert "stopped before the run could finish cleanly; nothing is lost" in stopped.stderr
+    summary = json.loads(stopped.stdout)
+    assert "stopped before the run could finish cleanly; nothing is lost" in summary["message"]
+    assert summary["resume_hint"] == f"bulkgc push {wl.manifest} --journal {journal}"
     assert _quick_check(journal) == "ok"
     assert _status(wl.manifest, journal).returncode == 0
 
