@@ -195,7 +195,7 @@ def test_status_while_a_push_runs_says_running_not_resume(
     journal = Journal.open(tmp_path / ".bulkgc" / "journal.sqlite", run_command="push")
     try:
         journal.start_run(str(manifest), {})
-        journal.put(f"image:{VENDOR}:en-US", state="uploading")
+        journal.put(f"image:achievement:{VENDOR}:en-US", state="uploading")
         code, out, _ = run_cli(capsys, "status", str(manifest))
         assert code == 0
         assert "A push is running now" in out and "still running" in out
@@ -243,7 +243,7 @@ def test_a_closed_stdout_pipe_ends_quietly(argv: list[str], tmp_path: Path) -> N
     with Journal.open(tmp_path / ".bulkgc" / "journal.sqlite", run_command="push") as journal:
         journal.start_run(str(tmp_path / "m.toml"), {})
         for n in range(50):
-            journal.put(f"image:{VENDOR}{n}:en-US", state="uploading")
+            journal.put(f"image:achievement:{VENDOR}{n}:en-US", state="uploading")
     child = subprocess.Popen(
         [sys.executable, "-m", "bulkgc", *argv],
         cwd=tmp_path,
@@ -419,9 +419,10 @@ def test_demo_output_redirected_is_framed_condensed_and_ends_with_next_steps(tmp
     assert first < plan < first_summary < second < second_summary
     assert [line.split(":")[0].strip() for line in lines[plan + 1 : first_summary]] == [
         "achievements",
+        "leaderboards",
         "localizations",
         "images",
-    ]  # one line per kind, not one per step of each item
+    ]  # one line per kind, not one per step of each item (the example has achievements and leaderboards)
     assert "unchanged" in lines[second_summary]
     assert len(lines) < 40, done.stdout
     tail = "\n".join(lines[-8:])

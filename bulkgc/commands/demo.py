@@ -11,6 +11,7 @@ from typing import TextIO
 import anyio
 
 from bulkgc.commands import HELP_LAYOUT, help_epilog
+from bulkgc.kinds import KINDS
 from bulkgc.progress import FAILURE_OUTCOMES, Event, LogSink, QuietSink, choose_sink
 from bulkgc.report import RunReport, format_summary
 
@@ -56,7 +57,10 @@ class CondensedSink(LogSink):
             super().on_item_done(item, outcome)
 
     def close(self) -> None:
-        for kind, outcomes in self._done.items():
+        # a fixed order (items of each kind, then their localizations, then images), not completion order
+        order = [*(k.name for k in KINDS), "localization", "image"]
+        for kind, outcomes in sorted(self._done.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order
+                                     else len(order)):
             counts = ", ".join(f"{n} {outcome}" for outcome, n in outcomes.most_common())
             self._write(f"  {kind}s: {counts}")
         super().close()
