@@ -29,6 +29,9 @@ from bulkgc.errors import (
     InvalidImageError,
     JournalError,
     ManifestError,
+    OutputPathError,
+    ServerError,
+    TransportError,
     UsageError,
     meaningful_error,
 )
@@ -42,7 +45,8 @@ EPILOG = """exit codes:
      also an unexpected internal error (a bug: the message says so)
   2  invalid input or usage (manifest, icons, flags): nothing was sent
   3  authentication or configuration (key, key id, issuer id, journal in use)
-  4  interrupted (signal or --deadline): run the same command again to resume
+  4  interrupted (signal, --deadline, App Store Connect unreachable or down beyond --outage-patience):
+     run the same command again to resume
   141 stdout was closed by its reader (e.g. piped into head): stopped quietly
 
 Each command's --help has its own examples and exit codes, e.g. `bulkgc push --help`.
@@ -111,6 +115,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise meaningful_error(group, _PRECEDENCE) from None
     except BrokenPipeError:
         return _stdout_closed()
+    except OutputPathError as exc:
+        return _fail(f"{exc}\nNothing was sent to App Store Connect.", EXIT_INVALID_INPUT)
     except UsageError as exc:
         getattr(args, "command_parser", parser).print_usage(sys.stderr)
         return _fail(str(exc), EXIT_INVALID_INPUT)
@@ -122,6 +128,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(str(exc), EXIT_AUTH_OR_CONFIG)
     except InterruptedRun as exc:
         return _fail(str(exc), EXIT_INTERRUPTED)
+    except (TransportError, ServerError) as exc:
+        # no answer (or only 5xx) after every retry: transient by nature, so resumable (CI retries exit 4)
+        return _fail(f"App Store Connect could not be reached: {exc}. Nothing is lost: run the same command "
+                     "again to resume.", EXIT_INTERRUPTED)
     except ApiError as exc:
         return _fail(f"App Store Connect error: {exc}", EXIT_ITEMS_FAILED)
     except BulkgcError as exc:

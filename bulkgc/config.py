@@ -158,6 +158,10 @@ class RunSettings:
                                     env="BULKGC_TOKEN_LIFETIME", parse=parse_duration, metavar="DURATION")
     request_timeout: float = setting(60.0, "seconds before one HTTP request is abandoned and retried",
                                      env="BULKGC_REQUEST_TIMEOUT", parse=parse_duration, metavar="DURATION")
+    outage_patience: float = setting(900.0, "when App Store Connect stops answering beyond one request's "
+                                     "retries, start no new work and keep trying this long before stopping "
+                                     "resumable (exit 4)",
+                                     env="BULKGC_OUTAGE_PATIENCE", parse=parse_duration, metavar="DURATION")
     report: Path | None = setting(None, "write a JSON report here", env="BULKGC_REPORT", parse=Path, metavar="FILE")
     junit: Path | None = setting(None, "write a JUnit XML report here", env="BULKGC_JUNIT", parse=Path, metavar="FILE")
     report_html: Path | None = setting(None, "write an HTML report here: a card per localization with "

@@ -2,11 +2,14 @@
 
     BulkgcError                    every error bulkgc raises on purpose; `str()` says what to do next
     ├── ConfigError                bad flags, environment, credentials (exit 3 for credentials, 2 for usage)
-    │   └── UsageError             something the command needs was not given (exit 2, with the usage line)
+    │   ├── UsageError             the command line cannot work: something needed was not given (exit 2)
+    │   │   └── OutputPathError    an output path (--report, --junit, --report-html...) cannot be written (exit 2)
     ├── ManifestError              the manifest cannot be read or is invalid (exit 2); carries `problems`
     ├── InvalidImageError          an icon fails the local checks (exit 2); carries `problems`
+    ├── FileChangedError           an icon changed during the push: that item is redone or fails, not the run
     ├── JournalError               the resume journal is locked, corrupt or from a newer bulkgc
     ├── InterruptedRun             the run stopped early (signal, deadline) and can be resumed (exit 4)
+    │   └── OutageError            App Store Connect did not answer beyond --outage-patience
     └── ApiError                   App Store Connect answered with an ErrorResponse or failed to answer
         ├── AuthError              401/403: key, key id, issuer or token rejected (exit 3)
         ├── NotFoundError          404
@@ -35,6 +38,11 @@ class ConfigError(BulkgcError):
 
 class UsageError(ConfigError):
     """The command line is incomplete (e.g. no manifest given): exit 2 with the command's usage line."""
+
+
+class OutputPathError(UsageError):
+    """An output path (`--report`, `--junit`, `--report-html`, ...) could not be written at the end of the run;
+    found before any request (exit 2, without the usage line: the command line is complete, the path is not)."""
 
 
 @dataclass(frozen=True)
@@ -78,12 +86,24 @@ class InvalidImageError(_ProblemsError):
     headline = "image problem(s)"
 
 
+class FileChangedError(BulkgcError):
+    """An icon's file changed after it was checked; `retry` says whether uploading it again may succeed."""
+
+    def __init__(self, message: str, *, retry: bool) -> None:
+        super().__init__(message)
+        self.retry = retry
+
+
 class JournalError(BulkgcError):
     """The resume journal is locked by another run, corrupt, or of an unknown schema version."""
 
 
 class InterruptedRun(BulkgcError):
     """The run stopped before finishing (signal or deadline); running the same command resumes it."""
+
+
+class OutageError(InterruptedRun):
+    """App Store Connect stopped answering for longer than the outage patience (or never answered): exit 4."""
 
 
 @dataclass
@@ -174,7 +194,8 @@ class TransportError(ApiError):
 
 
 #: errors that doom the whole run (they cancel it) rather than one item
-FATAL: tuple[type[BulkgcError], ...] = (AuthError, JournalError)
+#: (an outage beyond --outage-patience ends the run resumable, exit 4)
+FATAL: tuple[type[BulkgcError], ...] = (AuthError, JournalError, OutageError)
 
 
 def meaningful_error(

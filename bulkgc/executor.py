@@ -15,7 +15,7 @@ import anyio
 
 from bulkgc.config import RunSettings
 from bulkgc.errors import FATAL, BulkgcError
-from bulkgc.images import ImageJob, ImageMachine
+from bulkgc.images import ImageJob, ImageMachine, wait_for_service
 from bulkgc.ledger import Ledger, codes_of, key_of
 from bulkgc.plan import ItemPlan, Plan
 from bulkgc.remote import RemoteReader
@@ -34,6 +34,7 @@ class Executor:
         ledger: Ledger,
         stop: anyio.Event,
     ) -> None:
+        self.client = client
         self.ledger = ledger
         self.stop = stop
         reader = RemoteReader(client)
@@ -82,6 +83,7 @@ class Executor:
                     )
                     await self.machine.confirm_complete(key_of(p, "image", la.locale), la.image.remote)
             return
+        await wait_for_service(self.client)
         if self.stopping:
             books.record("item", p, None, p.action, "interrupted", attempts=0)
             books.record_untouched(p, "interrupted", "not started: the run was stopped")
@@ -107,3 +109,17 @@ class Executor:
             for la in p.localizations:
                 tg.start_soon(self.steps.run_localization, p, la, container, jobs, self.stopping)
         await self.machine.settle(p, container, jobs)
+
+    def record_unfinished(self, plan: Plan, message: str) -> None:
+        """Record every planned item the run did not get to as interrupted (the report lists every item)."""
+        books = self.ledger
+        seen = {(r.gc_kind, r.kind, r.vendor_identifier, r.locale) for r in books.results}
+        for p in plan.items:
+            name = p.kind.name
+            if (name, name, p.vendor_id, None) not in seen:
+                books.record("item", p, None, p.action, "interrupted", attempts=0, message=message)
+            for la in p.localizations:
+                levels = [("localization", la.action)] + ([("image", la.image.action)] if la.image else [])
+                for level, action in levels:
+                    if (name, level, p.vendor_id, la.locale) not in seen:
+                        books.record(level, p, la.locale, action, "interrupted", attempts=0, message=message)

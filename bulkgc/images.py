@@ -7,6 +7,8 @@ or vanished, a bounded number of times. It reads the kind's API row from the ite
 
 from __future__ import annotations
 
+import hashlib
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,10 +17,11 @@ from typing import Any
 import anyio
 
 from bulkgc.config import RunSettings
-from bulkgc.errors import FATAL, BulkgcError
+from bulkgc.errors import FATAL, BulkgcError, FileChangedError, InvalidImageError
 from bulkgc.ledger import Ledger, codes_of, key_of
-from bulkgc.plan import ImageAction, ItemPlan, LocalizationAction
+from bulkgc.plan import ImageAction, ItemPlan, LocalizationAction, remote_file_name
 from bulkgc.remote import RemoteImage, RemoteReader
+from bulkgc.scan import check_image_data, display_path, read_image_file
 from bulkgc.upload import (
     commit_image,
     delete_image,
@@ -27,6 +30,13 @@ from bulkgc.upload import (
     upload_parts,
     wait_until_processed,
 )
+
+
+async def wait_for_service(client: Any) -> None:
+    """No new work starts during an outage: wait until App Store Connect answers (OutageError past patience)."""
+    outage = getattr(client, "outage", None)
+    if outage is not None:
+        await outage.wait_until_answering()
 
 
 @dataclass
@@ -121,14 +131,27 @@ class ImageMachine:
             async def read_container() -> Any:
                 return await self.reader.localizations(plan.kind, kapi, container, purpose="poll")
 
-            result = await wait_until_processed(
-                read_container,
-                {j.image_id for j in committed if j.image_id},
-                interval=self.settings.poll_interval,
-                timeout=self.settings.processing_timeout,
-                first_delay=self.first_poll_delay,
-                stop=lambda: self.stopping,
-            )
+            try:
+                result = await wait_until_processed(
+                    read_container,
+                    {j.image_id for j in committed if j.image_id},
+                    interval=self.settings.poll_interval,
+                    timeout=self.settings.processing_timeout,
+                    first_delay=self.first_poll_delay,
+                    stop=lambda: self.stopping,
+                )
+            except FATAL:
+                raise
+            except BulkgcError as exc:
+                # a poll that failed for good fails these images' wait, never another item's upload
+                message = f"committed, but its processing could not be checked ({exc}); run again to check"
+                for job in committed:
+                    job.done = True
+                    await self.ledger.put(job.key, state="committed", error_codes=codes_of(exc), detail=message)
+                    self.ledger.record("image", job.plan, job.la.locale, job.image.action, "failed",
+                                       image_id=job.image_id, codes=codes_of(exc), message=message,
+                                       attempts=max(job.attempts, 1), started=job.started)
+                return
             self.polls += result.polls
             self.learn_processing_time(first_poll_sufficed=result.polls == 1 and not result.stuck)
             pending = []
@@ -221,6 +244,7 @@ class ImageMachine:
     async def upload_one(self, job: ImageJob) -> None:
         """Reserve (or resume), upload the parts, commit, sets job.image_id once committed."""
         async with self.limiter:
+            await wait_for_service(self.client)
             if self.stopping:
                 job.done = True
                 self.ledger.record(
@@ -260,7 +284,7 @@ class ImageMachine:
                             pass
                     job.action, job.remote, job.image_id = "upload", None, None
                     last = exc
-                    if self.stopping:
+                    if self.stopping or (isinstance(exc, FileChangedError) and not exc.retry):
                         break
             job.done = True
             self.ledger.record(
@@ -276,12 +300,58 @@ class ImageMachine:
             )
             await self.ledger.put(job.key, state="failed", error_codes=codes_of(last), detail=str(last))
 
+    async def read_for_upload(self, job: ImageJob) -> tuple[bytes, tuple[int, ...]]:
+        """The icon's bytes for this attempt, read once, and the file's stamp when read.
+
+        The sha256 is compared with the scan's. A file changed since the scan is checked again with the same
+        rules: valid, it is uploaded under its own digest (the job's fileName follows the content); invalid or
+        unreadable, the item fails with FileChangedError. Either way the bytes sent are the bytes hashed.
+        """
+        path = Path(job.image.info.path)  # a --fix-icons copy when the user's file was fixed
+
+        def read() -> tuple[bytes, str, tuple[int, ...]]:
+            # stamped before the read: a swap in between makes the stamp stale, so the check before the
+            # commit sees a change (the safe direction), never the reverse
+            stamp = _stamp(os.stat(path))
+            data = read_image_file(path)
+            return data, hashlib.sha256(data).hexdigest(), stamp
+
+        try:
+            data, digest, stamp = await anyio.to_thread.run_sync(read)
+        except (InvalidImageError, OSError) as exc:
+            why = exc.problems[0].message if isinstance(exc, InvalidImageError) else exc.strerror or str(exc)
+            raise FileChangedError(f"{display_path(path)} changed during the push and can no longer be read "
+                                   f"({why}); fix the file, then run the same command again",
+                                   retry=False) from None
+        info = job.image.info
+        if digest == info.sha256 and len(data) == info.size:
+            return data, stamp
+        try:
+            fresh = await anyio.to_thread.run_sync(check_image_data, path, data)
+        except InvalidImageError as exc:
+            raise FileChangedError(
+                f"{display_path(path)} changed during the push and is no longer a valid icon "
+                f"({exc.problems[0].message}); fix the file, then run the same command again",
+                retry=False) from None
+        job.image.info = fresh
+        job.image.file_name = remote_file_name(job.plan.vendor_id, job.la.locale, fresh)
+        self.ledger.event(job.key, "changed", "ok", attempt=job.attempts,
+                          detail=f"{display_path(path)} changed since the scan; uploading its new content "
+                                 f"(sha256 {fresh.sha256[:12]})")
+        return data, stamp
+
     async def upload_attempt(self, job: ImageJob) -> None:
         k, c, books = job.plan.kapi, self.client, self.ledger
-        info = job.image.info
-        path = Path(info.path)  # the bytes to upload: a --fix-icons copy when the user's file was fixed
+        # the bytes to upload: a --fix-icons copy when the user's file was fixed (its info.path)
+        path = Path(job.image.info.path)
         key = job.key
         skip: set[int] = set()
+        content, stamp = await self.read_for_upload(job)
+        info = job.image.info
+        if job.action == "resume" and job.remote is not None and (
+                job.remote.file_name != job.image.file_name or job.remote.file_size != info.size):
+            # the reservation was made for other bytes (the file changed since): start it over
+            job.action = "replace"
         if job.action == "replace" and job.remote is not None:
             t0 = time.monotonic()
             await delete_image(c, k, job.remote.id)
@@ -329,11 +399,29 @@ class ImageMachine:
             await books.part_done(key, index, length)
 
         t0 = time.monotonic()
-        sent = await upload_parts(c, image, path, skip=skip, on_part_done=part_done)
+        sent = await upload_parts(c, image, content, skip=skip, on_part_done=part_done)
         # every part is recorded done: that is the journal's "uploaded", no separate write needed
         books.event(key, "upload", "ok", attempt=job.attempts, latency=time.monotonic() - t0, nbytes=sent)
+        # The parts are the bytes hashed, so the commit is consistent whatever happens now; a file replaced
+        # while they went out would leave the remote icon behind the local one: upload that content instead.
+        if not _unchanged(path, stamp):  # one stat: tiny, no worker thread needed
+            raise FileChangedError(f"{display_path(path)} changed during the push while it was uploaded; "
+                                   "uploading its new content (if it keeps changing: stop whatever writes "
+                                   "it, then run the same command again)", retry=True)
         t0 = time.monotonic()
         await commit_image(c, k, image.id)
         job.committed_at = time.monotonic()
         await books.put(key, state="committed")
         books.event(key, "commit", "ok", attempt=job.attempts, latency=time.monotonic() - t0)
+
+
+def _stamp(st: os.stat_result) -> tuple[int, ...]:
+    """What changes when a file is rewritten or replaced (the rule ScanCache, git's index and rsync use)."""
+    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
+
+
+def _unchanged(path: Path, stamp: tuple[int, ...]) -> bool:
+    try:
+        return _stamp(os.stat(path)) == stamp
+    except OSError:
+        return False

@@ -244,6 +244,16 @@ def _read_holder(fd: int) -> str:
 # ---------------------------------------------------------------------------------------------------------
 
 
+def _path_problem(where: Path, exc: OSError, what: str) -> JournalError:
+    """A journal path that cannot be used: a configuration problem (exit 3) naming the path and the fix."""
+    reason = exc.strerror or str(exc)
+    if exc.errno == errno.ENOSPC:
+        return JournalError(f"{what} {where}: the disk is full; free space there, or point --journal (or "
+                            "BULKGC_JOURNAL) at a disk with room, then run again")
+    return JournalError(f"{what} {where} ({reason}): point --journal (or BULKGC_JOURNAL) at a writable "
+                        "location, or fix the folder's permissions, then run again")
+
+
 def _create_private(path: Path) -> None:
     """Create `path` (and its -wal/-shm) 0600 before SQLite opens it; SQLite copies the mode to -wal/-shm."""
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
@@ -279,11 +289,22 @@ class Journal:
         try:
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         except OSError as exc:
-            raise JournalError(f"cannot create the journal's folder {path.parent}: {exc}") from exc
-        lock = _RunLock(path, run_command)
+            raise _path_problem(path.parent, exc, "cannot create the journal's folder") from None
+        if path.is_dir():
+            example = path / "journal.sqlite"
+            raise JournalError(f"journal {path} is a directory, not a file: point --journal (or "
+                               f"BULKGC_JOURNAL) at a file path such as {example}, or move the directory "
+                               "away")
+        try:
+            lock = _RunLock(path, run_command)
+        except OSError as exc:
+            raise _path_problem(lock_path_for(path), exc, "cannot create the journal's lock file") from None
         try:
             conn = _connect(path)
             return cls(path, conn, lock, run_command)
+        except OSError as exc:
+            lock.release()
+            raise _path_problem(path, exc, "cannot create the journal") from None
         except BaseException:
             lock.release()
             raise
@@ -497,12 +518,30 @@ def _translate_errors(path: Path) -> Iterator[None]:
     try:
         yield
     except sqlite3.DatabaseError as exc:
-        text = str(exc)
+        # SQLite's own text can run to a hundred lines (quick_check lists every bad page): its first line only
+        text = (str(exc).strip().splitlines() or [""])[0][:200]
         if "not a database" in text or "malformed" in text or "corrupt" in text:
             raise JournalError(
-                f"journal {path} is corrupt ({text}); " + _FRESH_JOURNAL_HINT.format(path=path)
-            ) from exc
-        raise JournalError(f"journal {path}: {text}") from exc
+                f"journal {path} is damaged ({text}); " + _FRESH_JOURNAL_HINT.format(path=path)
+            ) from None
+        if "disk is full" in text or getattr(exc, "sqlite_errorcode", None) == 13:  # SQLITE_FULL
+            raise JournalError(
+                f"the disk holding the journal {path} is full: free space there, or point --journal (or "
+                "BULKGC_JOURNAL) at a disk with room; then run the same command again to resume"
+            ) from None
+        if "readonly" in text or "read-only" in text or "unable to open" in text:
+            raise JournalError(
+                f"journal {path} cannot be written ({text}): point --journal (or BULKGC_JOURNAL) at a "
+                "writable location, or fix the permissions of the file and its folder"
+            ) from None
+        raise JournalError(f"journal {path}: {text}") from None
+
+
+def _first_problem(check: str) -> str:
+    """The first problem PRAGMA quick_check reports (it may list hundreds, one per line), kept short."""
+    lines = [line for line in str(check).strip().splitlines() if not line.startswith("***")] or [""]
+    more = f" (and {len(lines) - 1} more)" if len(lines) > 1 else ""
+    return lines[0][:120] + more
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -516,7 +555,7 @@ def _connect(path: Path) -> sqlite3.Connection:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             check = conn.execute("PRAGMA quick_check").fetchone()[0]
             if check != "ok":
-                raise sqlite3.DatabaseError(f"database disk image is malformed: {check}")
+                raise sqlite3.DatabaseError(f"database disk image is malformed: {_first_problem(check)}")
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=FULL")
             conn.execute("PRAGMA foreign_keys=ON")
@@ -538,7 +577,7 @@ def _connect_read_only(path: Path) -> sqlite3.Connection:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             check = conn.execute("PRAGMA quick_check").fetchone()[0]
             if check != "ok":
-                raise sqlite3.DatabaseError(f"database disk image is malformed: {check}")
+                raise sqlite3.DatabaseError(f"database disk image is malformed: {_first_problem(check)}")
             if version != SCHEMA_VERSION:
                 raise JournalError(
                     f"journal {path} has schema version {version}; this bulkgc reads version {SCHEMA_VERSION} "

@@ -20,7 +20,7 @@ from bulkgc.gamekit import RESOURCES_FILE, is_gamekit, read_gamekit, resources_f
 from bulkgc.kinds import KINDS, Kind
 from bulkgc.kinds.model import DURATION_RE, VENDOR_IDENTIFIER_RE, Attribute
 from bulkgc.locales import ASC_LOCALES, is_asc_locale, suggest_locale
-from bulkgc.scan import IMAGE_EXTENSIONS, display_path
+from bulkgc.scan import IMAGE_EXTENSIONS, NotRegularFileError, TooLargeError, display_path, read_regular_file
 
 # Whose each limit is, for messages and for `[limits]`: Apple's documented limits are final; the others are
 # bulkgc's guesses (each kind's declaration says which) and a manifest may change them (`[limits]`).
@@ -222,6 +222,9 @@ def _display(path: Path) -> str:
     return display_path(text)
 
 
+MAX_MANIFEST_BYTES = 16 * 1024 * 1024  # a 100-achievement manifest in 40 locales is well under 1 MB
+
+
 def _read_source(path: Path, problems: list[Problem]) -> _Source | None:
     """Read and parse one TOML or JSON file; syntax problems go to `problems` with line numbers."""
     source = _Source(path=path, display=_display(path))
@@ -232,7 +235,17 @@ def _read_source(path: Path, problems: list[Problem]) -> _Source | None:
         )
         return None
     try:
-        raw = path.read_bytes()
+        # only a regular file is opened (a FIFO would block for ever), and never more than the cap is read
+        raw = read_regular_file(path, MAX_MANIFEST_BYTES)
+    except NotRegularFileError as exc:
+        why = f"is {exc.strerror}, not a manifest file; pass the manifest file itself"
+        problems.append(Problem(source.display, why))
+        return None
+    except TooLargeError:
+        why = (f"is larger than {MAX_MANIFEST_BYTES // (1024 * 1024)} MB, far more than a manifest needs; "
+               "pass the manifest file itself")
+        problems.append(Problem(source.display, why))
+        return None
     except IsADirectoryError:
         problems.append(Problem(source.display, "is a directory; pass the manifest file itself"))
         return None

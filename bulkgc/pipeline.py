@@ -28,6 +28,7 @@ from bulkgc.errors import (
     BulkgcError,
     ConfigError,
     InvalidImageError,
+    OutageError,
     meaningful_error,
 )
 from bulkgc.executor import Executor
@@ -96,6 +97,7 @@ def client_config(settings: RunSettings) -> ClientConfig:
         request_timeout=settings.request_timeout,
         rate_limit_margin=settings.rate_margin,
         window_seconds=settings.rate_window,
+        outage_patience=settings.outage_patience,
     )
 
 
@@ -132,39 +134,54 @@ async def push(
     ajournal = AsyncJournal(journal)
     interrupted = False
     budget_bound = False
+    plan: Plan | None = None
+    outage: OutageError | None = None
     try:
         run_id = await ajournal.start_run(str(settings.manifest), {"api": settings.api, "base_url": settings.base_url})
         async with AscClient(config, tokens) as client:
             ledger = Ledger(journal=ajournal, sink=sink)
             executor = Executor(client, settings, images, ledger, stop)
-            async with anyio.create_task_group() as tg:
-                if settings.deadline is not None:
-                    tg.start_soon(_deadline, settings.deadline, stop)
-                try:
-                    manifest = await resolve_app_id(client, manifest, settings.bundle_id)
-                    plan = await build_plan(client, settings.api, manifest, images, on_live=settings.on_live)
-                    if on_plan is not None:
-                        on_plan(plan)
-                    # the pacer goes at full speed while the window has room and then admits one request per
-                    # freed slot; the hint tells the report whether the budget, not the work, set the duration
-                    client.budget.expect(plan.expected_requests(polls_per_container=2))
-                    budget_bound = client.budget.budget_bound
-                    work = [la.image for p in plan.items if p.has_work for la in p.localizations
-                            if la.image is not None and la.image.action != "none"]
-                    sink.on_plan(images=len(work), bytes_total=sum(i.info.size for i in work), items=len(plan.items),
-                                 stages=stage_items(plan))
-                    await executor.run(plan)
-                except BaseExceptionGroup as eg:
-                    raise meaningful_error(eg, (*FATAL, BulkgcError)) from None
-                finally:
-                    tg.cancel_scope.cancel()
-            interrupted = stop.is_set() and any(r.outcome == "interrupted" for r in ledger.results)
+            try:
+                async with anyio.create_task_group() as tg:
+                    if settings.deadline is not None:
+                        tg.start_soon(_deadline, settings.deadline, stop)
+                    try:
+                        manifest = await resolve_app_id(client, manifest, settings.bundle_id)
+                        plan = await build_plan(client, settings.api, manifest, images, on_live=settings.on_live)
+                        if on_plan is not None:
+                            on_plan(plan)
+                        # the pacer goes at full speed while the window has room and then admits one request
+                        # per freed slot; the hint tells the report whether the budget, not the work, set the
+                        # duration
+                        client.budget.expect(plan.expected_requests(polls_per_container=2))
+                        budget_bound = client.budget.budget_bound
+                        work = [la.image for p in plan.items if p.has_work for la in p.localizations
+                                if la.image is not None and la.image.action != "none"]
+                        sink.on_plan(images=len(work), bytes_total=sum(i.info.size for i in work),
+                                     items=len(plan.items), stages=stage_items(plan))
+                        await executor.run(plan)
+                    except BaseExceptionGroup as eg:
+                        raise meaningful_error(eg, (*FATAL, BulkgcError)) from None
+                    finally:
+                        tg.cancel_scope.cancel()
+            except BaseException as exc:  # noqa: BLE001 - only an outage is handled here; the rest re-raised
+                # patience ran out: the run ends resumable, with its summary and reports, the cause named
+                outage = _outage_in(exc)
+                if outage is None:
+                    raise
+                stop.set()
+                if plan is not None:
+                    executor.record_unfinished(plan, f"not finished: {exc}")
+            interrupted = outage is not None or (
+                stop.is_set() and any(r.outcome == "interrupted" for r in ledger.results))
             stats = client.stats.as_dict()
+            stats["outages"] = client.outage.outages
+            stats["outage_seconds"] = round(client.outage.waited_seconds, 3)
         stats["requests_by_method"] = stats.get("by_method", {})
         stats["requests_by_purpose"] = stats.get("by_purpose", {})
         stats["polls"] = executor.polls
         stats["budget_bound"] = budget_bound
-        stats["plan_reads"] = plan.reads
+        stats["plan_reads"] = plan.reads if plan is not None else 0
         stats["icons_fixed"] = [{"file": f, "fixes": list(fx)} for f, fx in fixed_icons(images.values())]
         stats["journal_writes"], stats["journal_transactions"] = ajournal.writes, ajournal.transactions
         report = RunReport(command="push", started=started, finished=time.time(), items=ledger.results,
@@ -174,6 +191,7 @@ async def push(
         if interrupted:
             report.exit_code = EXIT_INTERRUPTED
             report.resume_hint = "run the same command again to resume; finished items are not redone"
+            report.stop_reason = str(outage) if outage is not None else ""
         elif failed:
             report.exit_code = EXIT_ITEMS_FAILED
         await ajournal.finish_run(run_id, "interrupted" if interrupted else ("failed" if failed else "ok"),
@@ -184,6 +202,16 @@ async def push(
     finally:
         sink.close()
         await anyio.to_thread.run_sync(journal.close)
+
+
+def _outage_in(exc: BaseException) -> OutageError | None:
+    """The OutageError that ended the run (also inside a task group's exception group), or None."""
+    if isinstance(exc, OutageError):
+        return exc
+    if isinstance(exc, BaseExceptionGroup):
+        found = meaningful_error(exc, (*FATAL, BulkgcError))
+        return found if isinstance(found, OutageError) else None
+    return None
 
 
 def stage_items(plan: Plan) -> dict[str, list[str]]:

@@ -92,15 +92,14 @@ class LocalizationAction:
     image: ImageAction | None  # None: the manifest gives this localization no icon (the kind's is optional)
     desired: Localization
     diffs: list[FieldChange] = field(default_factory=list)  # old -> new per field, for people and --json
-    previous: dict[str, Any] = field(default_factory=dict)  # remote values of the changed texts
 
     @property
     def has_work(self) -> bool:
         return self.action != "none" or (self.image is not None and self.image.action != "none")
 
     def text_changes(self) -> dict[str, list[Any]]:
-        """Changed texts as attribute -> [remote value (None when new), manifest value], for reports."""
-        return {name: [self.previous.get(name), value] for name, value in self.changes.items()}
+        """Changed texts as manifest field -> [remote value (None when new), manifest value], for reports."""
+        return {c.field: [c.old, c.new] for c in self.diffs}
 
 
 @dataclass
@@ -585,7 +584,6 @@ def localization_actions(
                 image=image,
                 desired=loc,
                 diffs=diffs,
-                previous={name: remote.texts.get(name) for name in changes} if remote else {},
             )
         )
     return out

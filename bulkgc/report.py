@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bulkgc.errors import OutputPathError
 from bulkgc.progress import format_bytes
 from bulkgc.redact import redact_text
 
@@ -42,7 +43,11 @@ _ADVICE: tuple[tuple[str, str], ...] = (
     ),
     (
         "ENTITY_ERROR.ATTRIBUTE.INVALID.DUPLICATE",
-        "the value already exists remotely; make it unique in the manifest",
+        "another run or person created it in App Store Connect after this run read the state (e.g. a "
+        "second bulkgc with its own journal); run the same command again: it re-reads App Store Connect and "
+        "converges. "
+        "Only if it persists is the value taken by something outside the manifest (an achievement id, once "
+        "used, stays taken even after deletion): then choose another",
     ),
     ("ENTITY_ERROR.ATTRIBUTE", "fix the named attribute in the manifest, then run again"),
     ("ENTITY_ERROR.RELATIONSHIP", "the parent resource is missing or wrong; run again (it is re-read first)"),
@@ -118,6 +123,7 @@ class RunReport:
     interrupted: bool = False
     resume_hint: str = ""  # e.g. "bulkgc push manifests/game.toml"
     target: dict[str, str] = field(default_factory=dict)  # where it was sent: base_url, app_id, api, key_id
+    stop_reason: str = ""  # why the run stopped early unasked (e.g. an outage beyond --outage-patience)
 
     @property
     def duration(self) -> float:
@@ -194,6 +200,8 @@ def format_summary(report: RunReport) -> str:
             if item.message:
                 lines.append(f"      {redact_text(item.message)}")
             lines.append(f"      what to do: {advice_for(item.error_codes)}")
+    if report.stop_reason:
+        lines.append(f"Stopped: {redact_text(report.stop_reason)}")
     if report.interrupted:
         hint = report.resume_hint or f"bulkgc {report.command}"
         if hint.startswith("bulkgc "):  # a command line, rather than a sentence
@@ -205,6 +213,28 @@ def format_summary(report: RunReport) -> str:
 # ---------------------------------------------------------------------------------------------------------
 # Files
 # ---------------------------------------------------------------------------------------------------------
+
+
+def check_output_path(path: str | os.PathLike[str], flag: str) -> None:
+    """Refuse (OutputPathError) an output path that could not be written at the end of the run, before it starts.
+
+    The file itself is not created (a refused run leaves nothing behind); a missing folder is created when the
+    report is written, so the nearest existing ancestor must be a writable directory.
+    """
+    target = Path(path)
+    fix = f"pass {flag} a file path in a writable folder"
+    if target.is_dir():
+        raise OutputPathError(f"{flag} {target}: is a directory, not a file: {fix}, e.g. {target / 'report'}")
+    if target.exists() and not os.access(target, os.W_OK):
+        raise OutputPathError(f"{flag} {target}: the file exists and cannot be written: fix its permissions or "
+                         f"{fix}")
+    ancestor = target.absolute().parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise OutputPathError(f"{flag} {target}: {ancestor} is not a folder: {fix}")
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise OutputPathError(f"{flag} {target}: the folder {ancestor} cannot be written: {fix}")
 
 
 def _write_atomic(path: str | os.PathLike[str], data: bytes) -> None:
@@ -263,8 +293,8 @@ def report_to_dict(report: RunReport) -> dict[str, Any]:
 
     ```
     {"schema": "bulkgc-report/2", "command": str, "started": iso, "finished": iso, "duration": seconds,
-     "exit_code": int, "interrupted": bool, "resume_hint": str, "target": {"base_url", "app_id", "api",
-     "key_id"}, "counts": {outcome: n}, "totals": {...},
+     "exit_code": int, "interrupted": bool, "resume_hint": str, "stop_reason": str, "target": {"base_url",
+     "app_id", "api", "key_id"}, "counts": {outcome: n}, "totals": {...},
      "items": [{"kind", "vendor_identifier", "locale", "action", "outcome", "image_id", "final_state",
                 "error_codes", "message", "attempts", "started", "finished", "timings", "gc_kind", "file",
                 "digest", "previous_digest", "changes": {attribute: [old, new]}, "container_state"}]}
@@ -283,6 +313,7 @@ def report_to_dict(report: RunReport) -> dict[str, Any]:
         "interrupted": report.interrupted,
         "resume_hint": report.resume_hint,
         "target": report.target,
+        "stop_reason": redact_text(report.stop_reason),
         "counts": report.counts_by_outcome(),
         "totals": report.totals,
         "items": [_item_to_dict(item) for item in report.items],
@@ -399,6 +430,7 @@ def read_json_report(path: str | os.PathLike[str]) -> RunReport:
         interrupted=data["interrupted"],
         resume_hint=data["resume_hint"],
         target=dict(data.get("target") or {}),
+        stop_reason=data.get("stop_reason", ""),
     )
 
 
@@ -433,6 +465,8 @@ def write_junit(report: RunReport, path: str | os.PathLike[str]) -> None:
             "hostname": socket.gethostname(),
         },
     )
+    if report.stop_reason:
+        ET.SubElement(suite, "system-err").text = _xml_text(f"stopped: {report.stop_reason}")
     for item in report.items:
         case = ET.SubElement(
             suite,
@@ -462,6 +496,8 @@ def write_junit(report: RunReport, path: str | os.PathLike[str]) -> None:
             failure.text = _xml_text("\n".join(details))
         elif item.outcome in ("skipped", "interrupted"):
             reason = "interrupted; run again to resume" if item.outcome == "interrupted" else item.message
+            if item.outcome == "interrupted" and report.stop_reason:
+                reason = f"interrupted ({report.stop_reason}); run again to resume"
             ET.SubElement(case, "skipped", {"message": _xml_text(reason or "skipped")})
         elif item.outcome == "unchanged":
             ET.SubElement(case, "system-out").text = "unchanged: already up to date"

@@ -19,10 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bulkgc.errors import ConfigError
 from bulkgc.progress import format_bytes
 from bulkgc.redact import redact_text
-from bulkgc.report import RunReport, _write_atomic, advice_for
+from bulkgc.report import RunReport, _write_atomic, advice_for, check_output_path
 from bulkgc.thumbnails import KEY_LEN, MIME, THUMB_EDGE, ThumbnailCache
 
 #: card states, most urgent first: the page lists cards in this order ("failures first")
@@ -385,12 +384,5 @@ def write_html_report(report: RunReport, path: str | os.PathLike[str], cache: Th
 
 
 def check_writable(path: Path, flag: str) -> None:
-    """Refuse, before any work, an HTML report path that cannot be written (ConfigError naming `flag`)."""
-    if path.is_dir():
-        raise ConfigError(f"{flag} {path}: is a directory; give a file name such as {path / 'report.html'}")
-    parent = path.parent if str(path.parent) else Path(".")
-    probe = parent
-    while not probe.exists() and probe != probe.parent:
-        probe = probe.parent
-    if not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK):
-        raise ConfigError(f"{flag} {path}: cannot write in {probe}; choose a writable folder")
+    """Refuse, before any work, an HTML report path that cannot be written (OutputPathError naming `flag`)."""
+    check_output_path(path, flag)

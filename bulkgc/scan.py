@@ -146,17 +146,74 @@ def _png_pixel_data_problem(data: bytes, width: int, height: int, channels: int)
     return None
 
 
-class _TooLarge(Exception):
+class TooLargeError(Exception):
     """The file is far bigger than any icon; it is not read into memory."""
+
+
+class NotRegularFileError(OSError):
+    """The path names something other than a regular file (FIFO, device, socket, directory)."""
+
+
+_KIND_NAMES = (
+    (stat.S_ISDIR, "a directory", "point at the icon file"),
+    (stat.S_ISFIFO, "a FIFO (named pipe)", "replace it with the icon file"),
+    (stat.S_ISCHR, "a character device", "point at the icon file"),
+    (stat.S_ISBLK, "a block device", "point at the icon file"),
+    (stat.S_ISSOCK, "a socket", "replace it with the icon file"),
+)
+
+
+def _kind_of(mode: int) -> tuple[str, str]:
+    for test, name, fix in _KIND_NAMES:
+        if test(mode):
+            return name, fix
+    return "not a regular file", "point at the icon file"
+
+
+def _open_nonblocking(path: str | os.PathLike[str]) -> int:
+    """A read-only descriptor opened without waiting (for a FIFO swapped in after the stat)."""
+    return os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+
+
+def read_regular_file(path: str | os.PathLike[str], limit: int = MAX_FILE_BYTES) -> bytes:
+    """The bytes of a regular file (symbolic links followed), at most `limit`; never blocks on an odd file.
+
+    The kind is decided from `stat` before anything is opened (opening a FIFO blocks until a writer comes),
+    the open itself is non-blocking in case the path is swapped meanwhile, and the read stops at `limit + 1`
+    bytes, whatever `fstat` claims (a link to /dev/zero reports size 0 and never ends). Raises
+    NotRegularFileError (a FIFO, device, socket or directory), TooLargeError, or the OSError of stat, open
+    or read.
+    """
+    st = os.stat(path)
+    if not stat.S_ISREG(st.st_mode):
+        raise NotRegularFileError(errno.EINVAL, _kind_of(st.st_mode)[0])
+    fd = _open_nonblocking(path)
+    with open(fd, "rb", closefd=True) as handle:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):  # swapped for something else between stat and open
+            raise NotRegularFileError(errno.EINVAL, _kind_of(st.st_mode)[0])
+        if st.st_size > limit:
+            raise TooLargeError(st.st_size)
+        # sized by fstat (a read(limit + 1) would allocate the whole limit for every icon); only a file that
+        # grew since, or one whose size fstat cannot tell (0), is read on, in chunks, still capped
+        data = handle.read(st.st_size + 1)
+        if len(data) > st.st_size:
+            parts, total = [data], len(data)
+            while total <= limit:
+                more = handle.read(min(1 << 20, limit + 1 - total))
+                if not more:
+                    break
+                parts.append(more)
+                total += len(more)
+            data = b"".join(parts)
+    if len(data) > limit:
+        raise TooLargeError(len(data))
+    return data
 
 
 def _read(path: Path) -> bytes:
     """The file's bytes, read once (the hash and the decoder share them)."""
-    with open(path, "rb") as handle:
-        size = os.fstat(handle.fileno()).st_size
-        if size > MAX_FILE_BYTES:
-            raise _TooLarge(size)
-        return handle.read()
+    return read_regular_file(path, MAX_FILE_BYTES)
 
 
 def _problem(path: Path, reasons: list[str]) -> InvalidImageError:
@@ -169,14 +226,25 @@ def check_image(path: str | os.PathLike[str]) -> ImageInfo:
     Synchronous and CPU-bound: call it through `anyio.to_thread.run_sync` (as `scan_images` does).
     """
     path = Path(path)
+    return check_image_data(path, read_image_file(path))
+
+
+def read_image_file(path: Path) -> bytes:
+    """Read an icon to check or upload it; InvalidImageError naming the file and the fix if it cannot be."""
     reasons: list[str] = []
     if _has_undecodable_name(path):
         reasons.append("the file name is not valid UTF-8 (App Store Connect needs UTF-8 names): rename it")
     try:
         data = _read(path)
-    except _TooLarge as exc:
+    except TooLargeError as exc:
         why = f"is {exc.args[0]} bytes, far more than an icon needs (limit {MAX_FILE_BYTES}): export it again"
         raise _problem(path, [*reasons, why]) from None
+    except NotRegularFileError as exc:
+        what = exc.strerror or "not a regular file"
+        fix = next((f for _, n, f in _KIND_NAMES if n == what), "point at the icon file")
+        if os.path.islink(path):
+            what += f" (the symbolic link points at {os.readlink(path)})"
+        raise _problem(path, [*reasons, f"is {what}, not an image file: {fix}"]) from None
     except IsADirectoryError:
         raise _problem(path, [*reasons, "is a directory, not an image file: point at the icon file"])
     except PermissionError:
@@ -189,6 +257,14 @@ def check_image(path: str | os.PathLike[str]) -> ImageInfo:
         else:
             why = f"cannot be read ({exc.strerror or exc}): check the file"
         raise _problem(path, [*reasons, why])
+    return data  # a name problem alone is reported by check_image_data, with every other problem
+
+
+def check_image_data(path: Path, data: bytes) -> ImageInfo:
+    """Check the bytes of one icon read from `path` (the upload checks a changed file with the same rules)."""
+    reasons: list[str] = []
+    if _has_undecodable_name(path):
+        reasons.append("the file name is not valid UTF-8 (App Store Connect needs UTF-8 names): rename it")
     if not data:
         raise _problem(path, [*reasons, "is empty (0 bytes): export the icon again"])
 

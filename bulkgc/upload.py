@@ -11,7 +11,6 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import anyio
@@ -134,12 +133,14 @@ async def read_image(client: Any, kapi: KindApi, image_id: str) -> RemoteImage:
 async def upload_parts(
     client: Any,
     image: RemoteImage,
-    path: Path,
+    content: bytes,
     *,
     skip: set[int] | None = None,
     on_part_done: Callable[[int, int], Any] | None = None,
 ) -> int:
-    """Send every upload operation not in `skip` concurrently; returns the bytes sent.
+    """Send every upload operation not in `skip` concurrently, each a slice of `content`; returns bytes sent.
+
+    `content` is the file as read (and hashed) once for this attempt: the bytes sent are the bytes checked.
 
     `on_part_done(index, length)` is awaited after each part (journal + progress).
     """
@@ -147,7 +148,7 @@ async def upload_parts(
 
     async def one(index: int, op: dict[str, Any]) -> None:
         nonlocal sent
-        await client.upload_part(op, path)
+        await client.upload_part(op, content)
         sent += int(op.get("length") or 0)
         if on_part_done is not None:
             await on_part_done(index, int(op.get("length") or 0))

@@ -11,6 +11,7 @@ apart from real violations in the session summary.
 from __future__ import annotations
 
 import importlib
+import signal
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -81,6 +82,17 @@ def openapi_conformance(request: pytest.FixtureRequest) -> Iterator[list[str]]:
         count = len(violations)
         pytest.fail(f"{count} simulator exchange(s) do not conform to Apple's OpenAPI spec:\n  {listing}",
                     pytrace=False)
+
+
+@pytest.fixture(autouse=True)
+def restore_stop_signal_handlers() -> Iterator[None]:
+    """`bulkgc push` run in-process ignores SIGINT/SIGTERM once it ends (until its process exits); give the
+    test process its own handlers back, so Ctrl-C still stops pytest."""
+    saved = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    yield
+    for signum, handler in saved.items():
+        if handler is not None:
+            signal.signal(signum, handler)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

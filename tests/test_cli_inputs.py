@@ -173,14 +173,14 @@ NON_UTF8_NAME = "caf\udce9.png"
 @pytest.fixture
 def deny_read(monkeypatch: pytest.MonkeyPatch) -> None:
     """Opening a file called icon.png that has mode 000 fails with EACCES, as it does for a normal user."""
-    real_open = open
+    real_open = bulkgc.scan._open_nonblocking
 
-    def fake_open(file: Any, *args: Any, **kwargs: Any) -> Any:
+    def fake_open(file: Any) -> int:
         if isinstance(file, os.PathLike | str) and Path(file).exists() and Path(file).stat().st_mode & 0o777 == 0:
             raise PermissionError(13, "Permission denied", str(file))
-        return real_open(file, *args, **kwargs)
+        return real_open(file)
 
-    monkeypatch.setattr(bulkgc.scan, "open", fake_open, raising=False)
+    monkeypatch.setattr(bulkgc.scan, "_open_nonblocking", fake_open)
 
 
 def manifest_text(image: str, *, fmt: str = "toml") -> str:

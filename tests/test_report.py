@@ -98,7 +98,7 @@ def test_summary_says_how_to_resume() -> None:
 
 def test_advice_for_codes() -> None:
     """Advice matches the most specific hierarchical prefix and falls back to a generic hint."""
-    assert "unique" in advice_for(["ENTITY_ERROR.ATTRIBUTE.INVALID.DUPLICATE"])
+    assert "another run or person created it" in advice_for(["ENTITY_ERROR.ATTRIBUTE.INVALID.DUPLICATE"])
     assert "attribute" in advice_for(["ENTITY_ERROR.ATTRIBUTE.INVALID.TOO_LONG"])
     assert "later" in advice_for(["RATE_LIMIT_EXCEEDED"])
     assert "run the same command again" in advice_for(["SOMETHING_NEW"])

@@ -3,26 +3,28 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import ipaddress
 import json
 import logging
+import socket
+import ssl
 import time
 from collections import Counter, deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
 import anyio
-import anyio.to_thread
 from yarl import URL
 
 from bulkgc import __version__
 from bulkgc.asc.auth import TokenProvider
 from bulkgc.asc.jsonapi import Document, merge_documents, parse_document, parse_errors
+from bulkgc.asc.outage import OutageMonitor
 from bulkgc.asc.ratelimit import HEADER as RATE_LIMIT_HEADER
 from bulkgc.asc.ratelimit import AdaptiveConcurrency, RateBudget, RateLimit, parse_rate_limit
 from bulkgc.asc.retry import RetryPolicy, Sleep, call_with_retry, is_transient
@@ -32,9 +34,7 @@ from bulkgc.errors import (
     ConfigError,
     ConflictError,
     ErrorDetail,
-    InvalidImageError,
     NotFoundError,
-    Problem,
     RateLimitedError,
     ServerError,
     TransportError,
@@ -46,6 +46,7 @@ log = logging.getLogger("bulkgc.asc")
 DEFAULT_BASE_URL = "https://api.appstoreconnect.apple.com"
 Purpose = Literal["read", "poll", "write", "upload"]
 Lookup = Callable[[], Awaitable[Document | None]]
+T = TypeVar("T")
 
 
 class ConnectFailedError(TransportError):
@@ -70,6 +71,8 @@ class ClientConfig:
     retry_deadline: float = 300.0  # seconds after which one request is not attempted again
     backoff_base: float = 0.5  # first back-off (seconds) after a transient failure; doubles, with jitter
     backoff_max: float = 30.0  # longest single back-off or shared 429 pause (seconds)
+    # seconds an outage is waited out before giving up (the CLI's default: 15 min); 0: never wait
+    outage_patience: float = 0.0
     rate_limit_margin: float = 0.02  # fraction of the hourly budget left for other tools on the key
     rate_limit_margin_requests: int = 0  # ... or at least this many requests, whichever is larger
     window_seconds: float = 3600.0  # the rolling rate-limit window (Apple: one hour; shorter in tests)
@@ -194,7 +197,8 @@ _ADVICE: dict[type[ApiError], str] = {
     ConflictError: "it conflicts with the current state in App Store Connect; re-run to refresh and reconcile",
     RateLimitedError: "the key's request budget is exhausted; bulkgc pauses and retries, or run later "
     "or with a lower --api-concurrency",
-    ServerError: "App Store Connect failed; it is retried automatically, re-run later to resume",
+    ServerError: "App Store Connect failed; bulkgc retried it (and waits out an outage up to "
+    "--outage-patience); if it persists, run the same command again later to resume",
     ApiError: "App Store Connect refused the request; see the detail above",
 }
 
@@ -260,6 +264,9 @@ class AscClient:
         self._upload_limiter: anyio.CapacityLimiter | None = None
         self._auth_failure: AuthError | None = None
         self._policy = config.retry_policy
+        self._single_attempt = dataclasses.replace(self._policy, max_attempts=1)  # during an outage
+        self.outage = OutageMonitor(config.outage_patience, backoff_base=max(config.backoff_base, 0.1),
+                                    backoff_max=config.backoff_max, sleep=config.sleep)
 
     # -- lifecycle -----------------------------------------------------------------------------------------
     async def __aenter__(self) -> AscClient:
@@ -400,7 +407,29 @@ class AscClient:
             self._stats.retries += 1
             log.warning("retrying %s %s after attempt %d: %s", method, _shown(url), attempt_no, redact_text(str(e)))
 
-        return await call_with_retry(attempt, self._policy, retry_if=retry_if, on_retry=on_retry)
+        return await self._patiently(lambda policy: call_with_retry(attempt, policy, retry_if=retry_if,
+                                                                    on_retry=on_retry), retry_if)
+
+    async def _patiently(self, run: Callable[[RetryPolicy], Awaitable[T]],
+                         retry_if: Callable[[BaseException], bool]) -> T:
+        """`run(policy)` (one request with its retries); when its retries run out on a failure worth
+        repeating, the service is in an outage: wait with capped back-off (the monitor's) and send it again,
+        one attempt at a time, until it answers or patience runs out (OutageError). A 429 is not an outage:
+        the rate limiter handles it."""
+        tries = 0
+        first_failed: float | None = None
+        policy = self._policy
+        while True:
+            try:
+                return await run(policy)
+            except (TransportError, ServerError) as e:
+                if not retry_if(e):
+                    raise
+                tries += 1
+                if first_failed is None:
+                    first_failed = time.monotonic()
+                await self.outage.wait_after(e, tries, first_failed)
+                policy = self._single_attempt
 
     def _api_url(self, target: str, method: str) -> URL:
         if target.startswith(("http://", "https://")):
@@ -535,28 +564,32 @@ class AscClient:
                 result = (resp.status, resp.headers.get("Content-Type", ""), resp.headers.get(RATE_LIMIT_HEADER), raw)
         except Exception as e:  # every aiohttp/asyncio failure becomes a TransportError (none leaks out)
             sent = not isinstance(e, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError)
-            raise self._transport_error(e, method, shown, sent=sent) from None
+            raise self._transport_error(e, method, shown, sent=sent, url=url) from None
         finally:
             self._stats.latencies.append(time.monotonic() - started)
         self._stats.by_status[result[0]] += 1
+        if result[0] < 500:
+            self.outage.on_answer()
         return result
 
-    def _transport_error(self, e: BaseException, method: str, shown: str, *, sent: bool) -> TransportError:
+    def _transport_error(self, e: BaseException, method: str, shown: str, *, sent: bool,
+                         url: URL | None = None) -> TransportError:
         self._stats.transport_errors += 1
-        if isinstance(e, asyncio.TimeoutError | aiohttp.ServerTimeoutError):
-            what = "timed out"
-        else:
-            what = f"failed ({type(e).__name__})"
+        where = f"{url.host}:{url.port}" if url is not None and url.host else "the server"
+        what, check = describe_transport_failure(e, where, url.host if url is not None else None,
+                                                 self.config.request_timeout)
         cls = TransportError if sent else ConnectFailedError
-        hint = "check the network or proxy; it is retried automatically"
-        return cls(f"{method} {shown} {what}: no answer from the server; {hint}", status=0, method=method, url=shown)
+        return cls(f"{method} {shown}: {what}; {check}", status=0, method=method, url=shown)
 
     # -- uploads ---------------------------------------------------------------------------------------------
-    async def upload_part(self, operation: Mapping[str, Any], file_path: str | Path) -> int:
-        """Send one UploadOperation's byte range of `file_path`; returns the bytes sent.
+    async def upload_part(self, operation: Mapping[str, Any], content: bytes) -> int:
+        """Send one UploadOperation's byte range of `content` (the whole file, read and hashed once); returns
+        the bytes sent.
 
-        Never sends the Authorization header (upload URLs are pre-signed). Retried on transient failure;
-        a 403 or a past `Expires` raises UploadExpiredError so the caller can re-reserve.
+        The part is a slice of the buffer whose sha256 the reservation's fileName carries, never a fresh read
+        of the path: a file replaced meanwhile cannot slip unchecked bytes in. Never sends the Authorization
+        header (upload URLs are pre-signed). Retried on transient failure; a 403 or a past `Expires` raises
+        UploadExpiredError so the caller can re-reserve.
         """
         assert self._session is not None and self._upload_limiter is not None, "use AscClient in `async with`"
         try:
@@ -577,8 +610,12 @@ class AscClient:
                 f"{method} {shown}: the upload URL has expired; reserve the image again to get fresh upload operations",
                 status=403, method=method, url=shown,
             )
-        path = Path(file_path)
-        chunk = await anyio.to_thread.run_sync(_read_range, path, offset, length)
+        if offset < 0 or length < 0 or offset + length > len(content):
+            raise ApiError(
+                f"{method} {shown}: the upload operation covers bytes {offset}..{offset + length} but the "
+                f"file has {len(content)}; reserve the image again", method=method, url=shown,
+            )
+        chunk = content[offset:offset + length]
         url = URL(raw_url, encoded=True)
 
         async def attempt() -> int:
@@ -607,7 +644,53 @@ class AscClient:
             self._stats.retries += 1
             log.warning("retrying upload part %s after attempt %d: %s", shown, attempt_no, redact_text(str(e)))
 
-        return await call_with_retry(attempt, self._policy, on_retry=on_retry)
+        return await self._patiently(lambda policy: call_with_retry(attempt, policy, on_retry=on_retry),
+                                     is_transient)
+
+
+def _chain(e: BaseException) -> list[BaseException]:
+    """`e` and the exceptions it was raised from (aiohttp wraps ssl and socket errors)."""
+    seen: list[BaseException] = []
+    current: BaseException | None = e
+    while current is not None and current not in seen:
+        seen.append(current)
+        current = current.__cause__ or current.__context__
+        if isinstance(e, aiohttp.ClientConnectorError) and len(seen) == 1:
+            current = e.os_error
+    return seen
+
+
+def describe_transport_failure(e: BaseException, where: str, host: str | None,
+                               request_timeout: float) -> tuple[str, str]:
+    """(what happened, what to check) for a request that got no HTTP answer; names host:port."""
+    chain = _chain(e)
+    if isinstance(e, aiohttp.ClientConnectorDNSError) or any(isinstance(x, socket.gaierror) for x in chain):
+        return (f"name not resolved: {host or where} could not be looked up",
+                "check the host name in --base-url / BULKGC_BASE_URL, this machine's DNS and any proxy")
+    if isinstance(e, aiohttp.ClientConnectorCertificateError) or any(
+            isinstance(x, ssl.SSLCertVerificationError) for x in chain):
+        return (f"TLS handshake with {where} failed: its certificate is not trusted",
+                "check the system's CA certificates and any TLS-intercepting proxy")
+    if isinstance(e, aiohttp.ClientSSLError) or any(isinstance(x, ssl.SSLError) for x in chain):
+        return (f"TLS handshake with {where} failed",
+                "check that --base-url is https to a TLS port (https to a plain-http port fails like this) "
+                "and any proxy")
+    if any(isinstance(x, ConnectionRefusedError) for x in chain):
+        return (f"connection refused by {where}",
+                "check the host and port in --base-url / BULKGC_BASE_URL and that the service (or proxy) "
+                "is up")
+    if isinstance(e, aiohttp.ConnectionTimeoutError):
+        return (f"connecting to {where} timed out",
+                "check this machine's network, firewall and proxy, and the host in --base-url")
+    if isinstance(e, asyncio.TimeoutError | aiohttp.ServerTimeoutError):
+        return (f"timed out: no answer from {where} within --request-timeout {request_timeout:g}s",
+                "check the network or proxy; a slow service is retried, a longer --request-timeout may help")
+    if isinstance(e, aiohttp.ClientConnectorError):
+        reason = f"{type(e.os_error).__name__}: {e.os_error.strerror or e.os_error}"
+        return (f"cannot connect to {where} ({reason})",
+                "check --base-url, this machine's network and any proxy")
+    return (f"the connection to {where} failed without an answer ({type(e).__name__})",
+            "check the network or proxy")
 
 
     # -- downloads -------------------------------------------------------------------------------------------
@@ -660,18 +743,3 @@ def _expired(url: str) -> bool:
         return bool(values) and int(values[0]) < time.time()
     except ValueError:
         return False
-
-
-def _read_range(path: Path, offset: int, length: int) -> bytes:
-    """Bytes [offset, offset+length) of a file (runs in a worker thread)."""
-    try:
-        with path.open("rb") as f:
-            f.seek(offset)
-            data = f.read(length)
-    except OSError as e:
-        raise InvalidImageError(Problem(str(path), f"cannot be read for upload ({e.strerror})")) from None
-    if len(data) != length:
-        raise InvalidImageError(
-            Problem(str(path), "is shorter than the reserved upload; it changed since reservation — run again")
-        )
-    return data

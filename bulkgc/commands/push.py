@@ -18,8 +18,15 @@ from bulkgc.config import RunSettings, add_arguments, resolve
 from bulkgc.errors import EXIT_AUTH_OR_CONFIG, EXIT_INTERRUPTED
 from bulkgc.pipeline import push
 from bulkgc.progress import ProgressSink, choose_sink, install_log_handler
-from bulkgc.report import RunReport, format_summary, summary_to_dict, write_json_report, write_junit
-from bulkgc.report_html import check_writable, write_html_report
+from bulkgc.report import (
+    RunReport,
+    check_output_path,
+    format_summary,
+    summary_to_dict,
+    write_json_report,
+    write_junit,
+)
+from bulkgc.report_html import write_html_report
 from bulkgc.thumbnails import cache_for
 
 # After the first SIGINT/SIGTERM in-flight requests get this long to finish before they are cancelled.
@@ -53,8 +60,27 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.set_defaults(run=run)
 
 
+STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+
+
+def _hold_stop_signals() -> None:
+    """Block SIGINT/SIGTERM until `_absorb_stop_signals`: while the run winds down, the event loop's receiver
+    is removed and Python's defaults return (a KeyboardInterrupt, or death by SIGTERM, would turn the exit
+    code into 130/143 after the exit-4 message). Blocked, a signal waits; absorbed, it changes nothing."""
+    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+
+
+def _absorb_stop_signals() -> None:
+    """After the run: further stop signals are ignored until the process exits (the run is already ending),
+    then unblocked. SIG_IGN, not a Python handler: the interpreter resets its own handlers to the defaults
+    while it shuts down, and a signal then would still end the process with 130/143, not the run's code."""
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+
+
 async def _watch_signals(stop: anyio.Event, scope: anyio.CancelScope, out: Any) -> None:
-    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+    with anyio.open_signal_receiver(*STOP_SIGNALS) as signals:
         async for signum in signals:
             if not stop.is_set():
                 stop.set()
@@ -62,6 +88,7 @@ async def _watch_signals(stop: anyio.Event, scope: anyio.CancelScope, out: Any) 
                       f"{STOP_GRACE_SECONDS:.0f}s to finish (signal again to stop now)", file=out, flush=True)
                 scope.deadline = anyio.current_time() + STOP_GRACE_SECONDS
             else:
+                _hold_stop_signals()
                 scope.cancel()
 
 
@@ -73,7 +100,10 @@ async def push_with_signals(settings: RunSettings, sink: ProgressSink,
     with anyio.CancelScope() as work_scope:
         async with anyio.create_task_group() as tg:
             tg.start_soon(_watch_signals, stop, work_scope, sys.stderr)
-            report = await push(settings, sink=sink, stop=stop, on_target=on_target)
+            try:
+                report = await push(settings, sink=sink, stop=stop, on_target=on_target)
+            finally:
+                _hold_stop_signals()  # before the receiver goes away with the watcher
             tg.cancel_scope.cancel()
     return report
 
@@ -149,10 +179,18 @@ def finish(settings: RunSettings, report: RunReport | None) -> int:
 
 def run(args: argparse.Namespace) -> int:
     settings = resolve(args, check=("manifest", "assets", "credentials", "base_url"))
-    if settings.report_html:  # refuse an unwritable path before the push, not after hours of work
-        check_writable(settings.report_html, "--report-html")
+    # an output that cannot be written is refused now, not after a whole push (exit 2, nothing sent)
+    for path, flag in ((settings.report, "--report"), (settings.junit, "--junit"),
+                       (settings.report_html, "--report-html")):
+        if path is not None:
+            check_output_path(path, flag)
     sink = choose_sink(stream=sys.stderr, log_format=settings.log_format, quiet=settings.quiet)
     install_log_handler(stream=sys.stderr, log_format=settings.log_format, quiet=settings.quiet)
-    report = anyio.run(push_with_signals, settings, sink,
-                       lambda app_id, key_id: announce_target(settings, "Pushing to", app_id, key_id))
+    try:
+        report = anyio.run(push_with_signals, settings, sink,
+                           lambda app_id, key_id: announce_target(settings, "Pushing to", app_id, key_id))
+    except KeyboardInterrupt:
+        report = None  # a signal before the receiver was listening: stopped, resumable
+    finally:
+        _absorb_stop_signals()
     return finish(settings, report)

@@ -284,9 +284,15 @@ class Simulator:
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
         path = request.path
-        if path.startswith("/sim/") or path.startswith("/upload/"):
-            return await handler(request)
-        return await self._api(request)
+        try:
+            if path.startswith("/sim/") or path.startswith("/upload/"):
+                return await handler(request)
+            return await self._api(request)
+        except ConnectionResetError:  # aiohttp's "Connection lost" while the body was still being read
+            # The client went away mid-request (its timeout, a kill): one line, not aiohttp's full traceback.
+            # Nobody reads the answer; aiohttp notices the closed transport and drops it quietly.
+            log.warning("client disconnected mid-request: %s %s", request.method, path)
+            return web.Response(status=400, text="client disconnected")
 
     def _route_of(self, request: web.Request) -> str | None:
         info = request.match_info

@@ -127,7 +127,7 @@ async def test_api_and_upload_concurrency_caps_are_separate(tmp_path: Path) -> N
             for _ in range(8):
                 tg.start_soon(client.get, f"/v1/apps/{sim.app_id}/gameCenterDetail")
             for op in image["operations"]:
-                tg.start_soon(client.upload_part, op, path)
+                tg.start_soon(client.upload_part, op, path.read_bytes())
         batch = [r for r in sim.requests if r.seq > before]
         api = [r for r in batch if r.kind == "api"]
         uploads = [r for r in batch if r.kind == "upload"]

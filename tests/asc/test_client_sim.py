@@ -165,7 +165,7 @@ async def test_upload_parts_never_carry_authorization(tmp_path: Path) -> None:
         sim.add_fault(FaultRule(kind="status", status=503, route_glob="/upload/*", count=1))
         async with anyio.create_task_group() as tg:
             for op in image["operations"]:
-                tg.start_soon(client.upload_part, op, path)
+                tg.start_soon(client.upload_part, op, payload)
         uploads = [r for r in sim.requests if r.kind == "upload"]
         assert sorted(r.status for r in uploads) == [200, 200, 200, 503]
         assert sim.counters["parts_uploaded"] == 3 and sim.counters["parts_overwritten"] == 0
@@ -181,6 +181,6 @@ async def test_expired_upload_url_raises_distinct_redacted_error(tmp_path: Path)
         image = await reserve_image(sim, client, 100)
         sim.add_fault(FaultRule(kind="expire_upload", route_glob="/upload/*"))
         with pytest.raises(UploadExpiredError) as info:
-            await client.upload_part(image["operations"][0], path)
+            await client.upload_part(image["operations"][0], path.read_bytes())
         assert "Signature" not in str(info.value) and "reserve" in str(info.value)
         assert len([r for r in sim.requests if r.kind == "upload"]) == 1  # not retried

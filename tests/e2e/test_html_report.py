@@ -313,15 +313,15 @@ def _key_args(sim: Simulator, tmp: Path) -> tuple[str, ...]:
 def test_unwritable_html_path_is_refused_before_anything_is_sent(
     quiet_sim: Simulator, tmp_path: Path, command: str, capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """An HTML report path that is a directory: exit 3 naming the flag and the fix; no request, no journal."""
+    """An HTML report path that is a directory: exit 2 naming the flag and the fix; no request, no journal."""
     wl = make_workload(tmp_path / "wl", 1, ("en-US",), app_id=quiet_sim.app_id)
     flag = "--report-html" if command == "push" else "--html"
     journal = tmp_path / "journal.sqlite"
     argv = [command, str(wl.manifest), *_key_args(quiet_sim, tmp_path), "--journal", str(journal),
             flag, str(tmp_path)]
-    assert main(argv) == 3
+    assert main(argv) == 2
     err = capsys.readouterr().err
-    assert f"{flag} {tmp_path}: is a directory; give a file name such as" in err
+    assert f"{flag} {tmp_path}: is a directory, not a file: pass {flag} a file path in a writable folder" in err
     assert "Traceback" not in err
     assert [r for r in quiet_sim.requests if r.kind != "control"] == []
     assert not journal.exists()
