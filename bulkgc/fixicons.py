@@ -26,11 +26,11 @@ from PIL import Image
 from bulkgc.errors import InvalidImageError, Problem
 from bulkgc.scan import (
     ALLOWED_SIZES,
-    MAX_FILE_BYTES,
     ImageInfo,
     ScanCache,
     check_image,
     display_path,
+    read_image_file,
     scan_images,
 )
 
@@ -63,6 +63,15 @@ class IconFix:
     data: bytes | None = None  # the fixed PNG (only when it can be fixed)
 
 
+def _read_source(path: Path) -> bytes | None:
+    """The icon's bytes as the scan reads them (regular files only, size-capped: never a FIFO or /dev/zero);
+    None when it cannot be read (the scan's message already says why)."""
+    try:
+        return read_image_file(path)
+    except (InvalidImageError, OSError):
+        return None
+
+
 def _bit_depth(data: bytes) -> int | None:
     if data.startswith(_PNG_MAGIC) and len(data) >= 26 and data[12:16] == b"IHDR":
         return data[24]
@@ -78,14 +87,8 @@ def analyze_icon(
     image).
 
     Synchronous and CPU-bound (a full decode): run it in a worker thread."""
-    try:
-        with open(path, "rb") as handle:
-            if os.fstat(handle.fileno()).st_size > MAX_FILE_BYTES:
-                return None
-            data = handle.read()
-    except OSError:
-        return None
-    if not (data.startswith(_PNG_MAGIC) or data.startswith(_JPEG_MAGIC)):
+    data = _read_source(path)
+    if data is None or not (data.startswith(_PNG_MAGIC) or data.startswith(_JPEG_MAGIC)):
         return None
     try:
         img = Image.open(io.BytesIO(data))
@@ -162,9 +165,8 @@ def _cache_names(
     path: Path, background: tuple[int, int, int] | None, fix_dir: Path
 ) -> tuple[Path, Path] | None:
     """(fixed PNG, its notes) in the cache for the current content of `path`; None when it cannot be read."""
-    try:
-        source = path.read_bytes()
-    except OSError:
+    source = _read_source(path)
+    if source is None:
         return None
     name = f"{hashlib.sha256(source).hexdigest()[:24]}-{_fix_signature(background)}"
     return fix_dir / f"{name}.png", fix_dir / f"{name}.json"

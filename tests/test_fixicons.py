@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import io
 from pathlib import Path
 
@@ -160,3 +161,13 @@ def test_validate_lists_fixes_and_exits_zero(
     out = capsys.readouterr().out
     assert "com.example.a.png: removed its fully opaque alpha channel" in out
     assert sorted(p for p in tmp_path.rglob("*")) == listing
+
+
+def test_fifo_icon_is_refused_without_blocking(tmp_path: Path) -> None:
+    """A FIFO in place of an icon is refused with and without --fix-icons; nothing waits on it."""
+    fifo = tmp_path / "pipe.png"
+    os.mkfifo(fifo)
+    for on in (False, True):
+        infos, problems = fix([fifo], tmp_path, on=on)
+        assert infos == {} and len(problems) == 1 and "pipe.png" in problems[0].location
+        assert "--fix-icons" not in problems[0].message
