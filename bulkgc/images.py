@@ -33,7 +33,8 @@ from bulkgc.upload import (
 
 
 async def wait_for_service(client: Any) -> None:
-    """No new work starts during an outage: wait until App Store Connect answers (OutageError past patience)."""
+    """No new work starts during an outage: wait until App Store Connect answers (OutageError past
+    patience)."""
     outage = getattr(client, "outage", None)
     if outage is not None:
         await outage.wait_until_answering()
@@ -147,7 +148,8 @@ class ImageMachine:
                 message = f"committed, but its processing could not be checked ({exc}); run again to check"
                 for job in committed:
                     job.done = True
-                    await self.ledger.put(job.key, state="committed", error_codes=codes_of(exc), detail=message)
+                    await self.ledger.put(job.key, state="committed", error_codes=codes_of(exc),
+                                          detail=message)
                     self.ledger.record("image", job.plan, job.la.locale, job.image.action, "failed",
                                        image_id=job.image_id, codes=codes_of(exc), message=message,
                                        attempts=max(job.attempts, 1), started=job.started)

@@ -33,7 +33,7 @@ from bulkgc.errors import JournalError
 
 #: Schema version written to `PRAGMA user_version`.
 SCHEMA_VERSION = 2
-#: levels of item the journal records: an item (achievement, leaderboard, ...), one of its localizations, an image
+#: levels of item the journal records: an item (achievement, leaderboard, ...), a localization of it, an image
 KINDS = ("item", "localization", "image")
 
 # MIGRATIONS[v] brings a schema at version v to v + 1; version 0 is an empty file.
@@ -76,9 +76,10 @@ MIGRATIONS: dict[int, list[str]] = {
             PRIMARY KEY (item_key, part_index)) WITHOUT ROWID""",
     ],
     # Keys carry the Game Center kind (an achievement and a leaderboard may share a vendor id): schema 1 was
-    # written when achievements were the only kind, so its `image:<vendor>:<locale>` is an achievement's image.
+    # written when achievements were the only kind: its `image:<vendor>:<locale>` is an achievement's image.
     1: [
-        """UPDATE parts SET item_key = 'image:achievement:' || substr(item_key, 7) WHERE item_key LIKE 'image:%'""",
+        """UPDATE parts SET item_key = 'image:achievement:' || substr(item_key, 7)
+           WHERE item_key LIKE 'image:%'""",
         """UPDATE items SET item_key = 'image:achievement:' || substr(item_key, 7) WHERE kind = 'image'""",
         """UPDATE items SET item_key = 'localization:achievement:' || substr(item_key, 14)
            WHERE kind = 'localization'""",
@@ -432,7 +433,8 @@ class Journal:
     def put(self, item_key: str, *, clear_parts: bool = False, **fields: Any) -> ItemRecord:
         """Create or update `item_key`, changing only the given fields; durable when it returns.
 
-        A new item's kind (level), vendor_id and locale default to what the key says (`image:achievement:com.x.a:fr-FR`).
+        A new item's kind (level), vendor_id and locale default to what the key says
+        (`image:achievement:com.x.a:fr-FR`).
         With `clear_parts`, its uploaded parts are forgotten in the same transaction (a new reservation).
         Raises TypeError for an unknown field and JournalError for a value that looks like a secret.
         """

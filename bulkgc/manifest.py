@@ -581,7 +581,8 @@ class _Validator:
         table = self.keys(value, DEFAULTS_KEYS, partial(self.add, self.main, line), "defaults.", aliases)
         result: dict[str, Any] = {}
         for key, item in table.items():
-            kind, attribute = next((k, a) for k in KINDS for a in k.attributes if a.key == key and a.in_defaults)
+            kind, attribute = next((k, a) for k in KINDS for a in k.attributes
+                                   if a.key == key and a.in_defaults)
             checked = self.field_value(attribute, item, partial(self.add, self.main, line, f"defaults.{key}"),
                                        kind.doc)
             if checked is not None:
@@ -619,7 +620,9 @@ class _Validator:
             self.text_limits[key] = limit
             self.overridden.add(key)
 
-    def field_value(self, attribute: Attribute, value: Any, report: Callable[[str], None], doc: str = "") -> Any:
+    def field_value(
+        self, attribute: Attribute, value: Any, report: Callable[[str], None], doc: str = ""
+    ) -> Any:
         """Type-, enum- and range-check one attribute value; None when invalid (reported)."""
         key, kind = attribute.key, attribute.type
         if kind == "integer":
@@ -629,7 +632,8 @@ class _Validator:
                 report(f"must be an integer{span}, not {_type_name(value)} ({_show(value)})")
                 return None
             if (lo is not None and value < lo) or (hi is not None and value > hi):
-                whose = f" (Apple's documented limit, {doc})" if attribute.limit_source == "Apple" and doc else ""
+                documented = attribute.limit_source == "Apple" and bool(doc)
+                whose = f" (Apple's documented limit, {doc})" if documented else ""
                 report(f"{value} is out of range; App Store Connect allows {lo}..{hi} {key} each{whose}")
                 return None
             return value
@@ -660,7 +664,8 @@ class _Validator:
                 report(f'must be an ISO 8601 duration such as "P1D" (a day) or "PT12H", not {_show(value)}')
                 return None
             return value
-        return self.text(key, value, lambda _k, m: report(m), attribute.limit, apple=attribute.limit_source == "Apple")
+        apple = attribute.limit_source == "Apple"
+        return self.text(key, value, lambda _k, m: report(m), attribute.limit, apple=apple)
 
     def datetime_value(self, key: str, value: Any, report: Callable[[str], None]) -> str | None:
         """A date-time with its time zone, as App Store Connect's ISO 8601 text."""

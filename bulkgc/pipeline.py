@@ -147,7 +147,8 @@ async def push(
                         tg.start_soon(_deadline, settings.deadline, stop)
                     try:
                         manifest = await resolve_app_id(client, manifest, settings.bundle_id)
-                        plan = await build_plan(client, settings.api, manifest, images, on_live=settings.on_live)
+                        plan = await build_plan(client, settings.api, manifest, images,
+                                                on_live=settings.on_live)
                         if on_plan is not None:
                             on_plan(plan)
                         # the pacer goes at full speed while the window has room and then admits one request
@@ -215,7 +216,7 @@ def _outage_in(exc: BaseException) -> OutageError | None:
 
 
 def stage_items(plan: Plan) -> dict[str, list[str]]:
-    """The item keys each progress stage has work for (see `bulkgc.progress.STAGES`); only what will be sent."""
+    """The item keys each progress stage has work for (`bulkgc.progress.STAGES`); only what will be sent."""
     texts: list[str] = []
     uploads: list[str] = []
     processing: list[str] = []

@@ -144,7 +144,7 @@ class ItemPlan:
         )
 
     def describe_action(self) -> str:
-        """What a push does to this item, in words: `create; ...`, `update texts, icons; edit v1 (...)`, ..."""
+        """What a push does to this item, in words: `create; ...`, `update texts, icons; edit v1 (...)`."""
         if self.action == "blocked":
             return f"blocked: {self.version_note}"
         if self.action == "create":
@@ -257,7 +257,7 @@ class Plan:
         return n
 
     def to_dict(self) -> dict[str, Any]:
-        """The plan for machines (`bulkgc plan --json`, schema bulkgc-plan/2; keys snake_case as in the report).
+        """The plan for machines (`bulkgc plan --json`, schema bulkgc-plan/2; snake_case keys, as the report).
 
         Items are listed per kind under the kind's plural (`achievements`, `leaderboards`), each with its
         `kind`. Each item and localization carries `changes`: `[{"field", "attribute", "old", "new"}]`, `old`
@@ -330,8 +330,8 @@ class Plan:
     def format_table(self) -> str:
         """The plan for people, like `terraform plan`: what changes, field by field (old -> new), then totals.
 
-        `+` creates, `~` changes, `!` is blocked; items with nothing to do are only counted. With more than one
-        kind, each kind's items come under its own heading.
+        `+` creates, `~` changes, `!` is blocked; items with nothing to do are only counted. With several
+        kinds, each kind's items come under its own heading.
         """
         lines: list[str] = []
         kinds = self.kinds()
@@ -358,7 +358,8 @@ class Plan:
             f"{counts}; versions to create: {t['versions_create']}; "
             f"localizations: {t['localizations_create']} to create, {t['localizations_update']} to update; "
             f"images: {t['images_upload']} to upload, {t['images_replace']} to replace, "
-            f"{t['images_resume']} to resume, {t['images_wait']} processing, {t['images_unchanged']} unchanged"
+            f"{t['images_resume']} to resume, {t['images_wait']} processing, "
+            f"{t['images_unchanged']} unchanged"
         )
         fixed = {la.image.path: la.image.info.fixes for p in self.items for la in p.localizations
                  if la.image is not None and la.image.info.fixes}

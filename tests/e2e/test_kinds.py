@@ -126,17 +126,19 @@ async def test_leaderboard_attribute_change_is_one_patch_and_archived_is_set_aft
 
 
 async def test_plan_json_and_status_name_the_kind(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """`plan --json` and the table list items under their kind; the journal's keys carry it (one vendor id, two
+    """`plan --json` and the table list items under their kind; the journal's keys carry it (a vendor id, two
     kinds)."""
     wl = make_workload(tmp_path / "wl", 1, ("en-US",), leaderboards=1)
     async with Simulator(fast_sim_config(app_id=wl.app_id)) as sim:
         settings = settings_for(sim, wl.manifest, tmp_path)
         plan = await plan_only(settings)
         doc = plan.to_dict()
-        listed = [(i["kind"], i["vendor_identifier"], i["action"]) for i in doc["achievements"] + doc["leaderboards"]]
+        both = doc["achievements"] + doc["leaderboards"]
+        listed = [(i["kind"], i["vendor_identifier"], i["action"]) for i in both]
         assert listed == [("achievement", wl.vendors[0], "create"), ("leaderboard", wl.vendors[0], "create")]
         totals = doc["totals"]
-        assert totals["achievements_create"] == totals["leaderboards_create"] == 1 and totals["images_upload"] == 2
+        assert totals["achievements_create"] == totals["leaderboards_create"] == 1
+        assert totals["images_upload"] == 2
         board = doc["leaderboards"][0]
         assert {c["attribute"]: c["new"] for c in board["changes"]}["scoreSortType"] == "DESC"
         table = plan.format_table()

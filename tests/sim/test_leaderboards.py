@@ -285,3 +285,28 @@ async def test_faults_apply_to_leaderboard_routes(api: Api) -> None:
     except aiohttp.ClientError:
         pass
     assert [x["attributes"]["vendorIdentifier"] for x in api.sim.state.items("leaderboard")] == ["lb.f2"]
+
+
+async def test_listing_filters_and_paging(api: Api) -> None:
+    """The detail's leaderboard listing honours filter[archived], filter[referenceName] and cursor paging."""
+    ids = [(await create_leaderboard(api, f"lb.page{i}"))[0] for i in range(3)]
+    await api.patch(
+        f"/v2/gameCenterLeaderboards/{ids[1]}",
+        {"data": {"type": LB, "id": ids[1], "attributes": {"archived": True}}},
+    )
+    path = f"/v1/gameCenterDetails/{api.sim.detail_id}/gameCenterLeaderboardsV2"
+    status, doc, _ = await api.get(path, params={"filter[archived]": "true"})
+    assert [d["id"] for d in doc["data"]] == [ids[1]]
+    status, doc, _ = await api.get(path, params={"filter[referenceName]": "lb.page2"})
+    assert [d["id"] for d in doc["data"]] == [ids[2]]
+    seen: list[str] = []
+    status, doc, _ = await api.get(path, params={"limit": "2"})
+    while True:
+        assert status == 200, doc
+        seen += [d["id"] for d in doc["data"]]
+        if "next" not in doc["links"]:
+            break
+        status, doc, _ = await api.get(doc["links"]["next"])
+    assert seen == ids and doc["meta"]["paging"]["total"] == 3
+    status, doc, _ = await api.get(path, params={"filter[vendorIdentifier]": "lb.page0"})
+    assert status == 400 and doc["errors"][0]["source"]["parameter"] == "filter[vendorIdentifier]"

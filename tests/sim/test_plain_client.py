@@ -1,4 +1,4 @@
-"""A script-style client (urllib + pyjwt, v1 paths) against `bulkgc sim` running as a subprocess."""
+"""A script-style client (urllib + pyjwt; v1 achievements, v2 leaderboards) against `bulkgc sim` as a subprocess."""
 
 from __future__ import annotations
 
@@ -133,3 +133,49 @@ def test_unauthenticated_script_gets_401(served: tuple[dict[str, Any], subproces
     assert exc.value.code == 401
     assert json.loads(exc.value.read())["errors"][0]["code"] == "NOT_AUTHORIZED"
     exc.value.close()
+
+
+def test_script_style_v2_leaderboard(served: tuple[dict[str, Any], subprocess.Popen[bytes], Path]) -> None:
+    """urllib, v2: leaderboard with inline version -> localization -> image -> COMPLETE in the `bulkgc sim` process; saved."""
+    info, proc, state_file = served
+    detail = _call(info, "GET", f"/v1/apps/{info['app_id']}/gameCenterDetail")["data"]["id"]
+    created = _call(info, "POST", "/v2/gameCenterLeaderboards", {
+        "data": {"type": "gameCenterLeaderboards",
+                 "attributes": {"referenceName": "Top", "vendorIdentifier": "script.lb", "defaultFormatter": "INTEGER",
+                                "submissionType": "BEST_SCORE", "scoreSortType": "DESC"},
+                 "relationships": {"gameCenterDetail": {"data": {"type": "gameCenterDetails", "id": detail}},
+                                   "versions": {"data": [{"type": "gameCenterLeaderboardVersions", "id": "${v}"}]}}},
+        "included": [{"type": "gameCenterLeaderboardVersions", "id": "${v}"}]})
+    version = _call(info, "GET", f"/v2/gameCenterLeaderboards/{created['data']['id']}/versions")["data"][0]["id"]
+    loc = _call(info, "POST", "/v2/gameCenterLeaderboardLocalizations", {
+        "data": {"type": "gameCenterLeaderboardLocalizations", "attributes": {"locale": "en-US", "name": "Top"},
+                 "relationships": {"version": {"data": {"type": "gameCenterLeaderboardVersions", "id": version}}}}})
+    data = png_bytes(512)
+    image = _call(info, "POST", "/v2/gameCenterLeaderboardImages", {
+        "data": {"type": "gameCenterLeaderboardImages", "attributes": {"fileName": "top.png", "fileSize": len(data)},
+                 "relationships": {"localization": {"data": {"type": "gameCenterLeaderboardLocalizations",
+                                                             "id": loc["data"]["id"]}}}}})["data"]
+    for op in image["attributes"]["uploadOperations"]:
+        req = urllib.request.Request(op["url"], data=data[op["offset"]: op["offset"] + op["length"]], method=op["method"])
+        for header in op["requestHeaders"]:
+            req.add_header(header["name"], header["value"])
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            assert resp.status == 200
+    _call(info, "PATCH", f"/v2/gameCenterLeaderboardImages/{image['id']}",
+          {"data": {"type": "gameCenterLeaderboardImages", "id": image["id"], "attributes": {"uploaded": True}}})
+    deadline = time.monotonic() + 5
+    while True:
+        attrs = _call(info, "GET", f"/v2/gameCenterLeaderboardImages/{image['id']}")["data"]["attributes"]
+        if attrs["assetDeliveryState"]["state"] == "COMPLETE" or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert attrs["assetDeliveryState"]["state"] == "COMPLETE"
+    with urllib.request.urlopen(f"{info['base_url']}/sim/images/{image['id']}/bytes", timeout=10) as resp:
+        assert resp.read() == data
+    with urllib.request.urlopen(f"{info['base_url']}/sim/requests", timeout=10) as resp:
+        assert_all_conform(json.loads(resp.read()), "`bulkgc sim` process")
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=10) == 0
+    saved = json.loads(state_file.read_text())
+    assert saved["gameCenterLeaderboardImages"][image["id"]]["result"]["state"] == "COMPLETE"
+    assert [lb["attributes"]["vendorIdentifier"] for lb in saved["gameCenterLeaderboards"].values()] == ["script.lb"]
