@@ -32,12 +32,12 @@ from bulkgc.errors import (
     meaningful_error,
 )
 from bulkgc.executor import Executor
+from bulkgc.fixicons import check_icons, fixed_icons
 from bulkgc.journal import AsyncJournal, Journal
 from bulkgc.ledger import Ledger, key_of
 from bulkgc.manifest import Manifest, load_manifest
 from bulkgc.plan import Plan, build_plan
 from bulkgc.progress import NullSink, ProgressSink
-from bulkgc.fixicons import check_icons, fixed_icons
 from bulkgc.remote import RemoteReader
 from bulkgc.report import RunReport, save_last_report
 from bulkgc.scan import ImageInfo, ScanCache
@@ -48,9 +48,9 @@ from bulkgc.scan import ImageInfo, ScanCache
 async def load_inputs(settings: RunSettings) -> tuple[Manifest, dict[str, ImageInfo]]:
     """Load the manifest and check every icon; raises ManifestError / InvalidImageError listing every problem.
 
-    With `fix_icons`, refused icons a conversion cures are converted into `fixed-icons/` beside the journal and
-    their ImageInfo describes the copy (the bytes that are uploaded). The app id may still be empty when it is
-    to be looked up by bundle id (`resolve_app_id`).
+    With `fix_icons`, refused icons a conversion cures are converted into `fixed-icons/` beside the journal
+    and their ImageInfo describes the copy (the bytes that are uploaded). The app id may still be empty when
+    it is to be looked up by bundle id (`resolve_app_id`).
     """
     manifest = await anyio.to_thread.run_sync(
         lambda: load_manifest(settings.manifest_file, assets_dir=settings.assets, app_id=settings.app_id,
