@@ -108,7 +108,7 @@ def test_gamekit_needs_fix_icons_then_pushes_fixed_copies_exactly(
 
         code, out, err = run_cli([*base, "--bundle-id", "com.example.xcodegame", "--fix-icons"], capsys)
         assert code == 0, out + err
-        assert "icon(s) uploaded as --fix-icons copies" in out
+        assert "icon(s) pushed as their --fix-icons copies" in out
         lookups = [r for r in sim.requests if r.path == "/v1/apps"]
         assert len(lookups) == 1 and lookups[0].query.get("filter[bundleId]") == "com.example.xcodegame"
         held = sim_resources(sim)
