@@ -37,7 +37,8 @@ from bulkgc.errors import (
 )
 from bulkgc.redact import redact_text
 
-COMMANDS = ("demo", "push", "plan", "validate", "status", "pull", "sim", "import_") + (("bench",) if importlib.util.find_spec("bulkgc.bench") else ())
+COMMANDS: tuple[str, ...] = ("demo", "push", "submit", "plan", "validate", "status", "pull", "sim", "import_")
+COMMANDS += (("bench",) if importlib.util.find_spec("bulkgc.bench") else ())
 
 EPILOG = """exit codes:
   0  everything is done
@@ -56,7 +57,8 @@ Each command's --help has its own examples and exit codes, e.g. `bulkgc push --h
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bulkgc",
-        description="Push Game Center achievements and leaderboards, their localizations and icons to App Store Connect in bulk.",
+        description="Push Game Center achievements, leaderboards, leaderboard sets, activities and challenges, their "
+        "localizations and images to App Store Connect in bulk.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -96,8 +96,7 @@ class RunSettings:
     # No default: pushing the bundled example to a real account by accident must be impossible (only `demo`
     # falls back to manifests/example.toml).
     manifest: Path | None = setting(None, "the manifest (TOML or JSON, or an Xcode "
-                                    "GameCenterResources.gamekit) describing the app's achievements and "
-                                    "leaderboards",
+                                    "GameCenterResources.gamekit) describing the app's Game Center items",
                                     env="BULKGC_MANIFEST", parse=Path, flag="manifest", metavar="MANIFEST")
     assets: Path | None = setting(None, "directory holding the icons (default: as the manifest says)",
                                   env="BULKGC_ASSETS", parse=Path, metavar="DIR")
@@ -172,6 +171,14 @@ class RunSettings:
                               "otherwise; json: one event per line on stderr, the summary as one JSON line on stdout",
                               env="BULKGC_LOG_FORMAT", choices=("auto", "plain", "json"))
     quiet: bool = setting(False, "print only failures and the final summary", env="BULKGC_QUIET", parse=parse_bool)
+    platform: str = setting("IOS", "platform of a review submission bulkgc creates (submit, push --submit)",
+                            env="BULKGC_PLATFORM", choices=("IOS", "MAC_OS", "TV_OS", "VISION_OS"))
+    send: bool = setting(False, "submit: send the review submission to App Review (submitted: true); "
+                         "without it the submission is left ready for a person to send",
+                         env="BULKGC_SEND", parse=parse_bool)
+    submit: bool = setting(False, "push: once everything is pushed and every image is COMPLETE, add the "
+                           "edited versions to a review submission (as bulkgc submit does)",
+                           env="BULKGC_SUBMIT", parse=parse_bool)
 
     def __post_init__(self) -> None:
         if self.rate_window <= 0:

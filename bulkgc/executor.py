@@ -4,6 +4,10 @@ Structure (anyio task groups): one task per item; inside it, one task per locali
 images go through the image machine (reserve -> parts -> commit under the `images_in_flight` limiter, and
 one batched poll per container). A failure that belongs to one item is caught in that item's task and
 recorded; only failures that doom the whole run (credentials, journal) cancel it.
+
+An item whose requests name other items of the push (a set's member leaderboards, a challenge's leaderboard)
+waits until those exist: each item's task signals once its own create or update is over, so a set is created
+as soon as its members are, while everything else runs alongside.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from bulkgc.config import RunSettings
 from bulkgc.errors import FATAL, BulkgcError
 from bulkgc.images import ImageJob, ImageMachine, wait_for_service
 from bulkgc.ledger import Ledger, codes_of, key_of
-from bulkgc.plan import ItemPlan, Plan
+from bulkgc.plan import DEFAULT_SLOT, ItemPlan, Plan
 from bulkgc.remote import RemoteReader
 from bulkgc.scan import ImageInfo
 from bulkgc.steps import ItemSteps
@@ -50,9 +54,16 @@ class Executor:
         return self.machine.polls
 
     async def run(self, plan: Plan) -> None:
+        self.ready = {(p.kind.name, p.vendor_id): anyio.Event() for p in plan.items}
         async with anyio.create_task_group() as tg:
             for p in plan.items:
-                tg.start_soon(self.run_item, plan, p)
+                tg.start_soon(self.run_item_then_signal, plan, p)
+
+    async def run_item_then_signal(self, plan: Plan, p: ItemPlan) -> None:
+        try:
+            await self.run_item(plan, p)
+        finally:
+            self.ready[(p.kind.name, p.vendor_id)].set()
 
     async def run_item(self, plan: Plan, p: ItemPlan) -> None:
         books = self.ledger
@@ -82,15 +93,27 @@ class Executor:
                         attempts=0,
                     )
                     await self.machine.confirm_complete(key_of(p, "image", la.locale), la.image.remote)
+            if p.default_image is not None:
+                remote = p.default_image.remote
+                books.record("image", p, DEFAULT_SLOT, "none", "unchanged", final_state="COMPLETE",
+                             image_id=remote.id if remote else None, attempts=0)
+                await self.machine.confirm_complete(key_of(p, "image", DEFAULT_SLOT), remote)
             return
         await wait_for_service(self.client)
         if self.stopping:
             books.record("item", p, None, p.action, "interrupted", attempts=0)
             books.record_untouched(p, "interrupted", "not started: the run was stopped")
             return
+        for named in p.waits_for:
+            if named in self.ready:  # an item of this push: wait until its create (or update) is over
+                await self.ready[named].wait()
         started = time.time()
         try:
-            container = await self.steps.ensure_item(plan, p)
+            try:
+                container = await self.steps.ensure_item(plan, p)
+            finally:
+                # what names this item may go on: it exists (or will not); its texts and images need not wait
+                self.ready[(p.kind.name, p.vendor_id)].set()
         except FATAL:
             raise
         except BulkgcError as exc:
@@ -108,6 +131,9 @@ class Executor:
         async with anyio.create_task_group() as tg:
             for la in p.localizations:
                 tg.start_soon(self.steps.run_localization, p, la, container, jobs, self.stopping)
+        if p.default_image is not None:  # the version's own image: its owner is the container itself
+            image = p.default_image
+            jobs.append(ImageJob(p, DEFAULT_SLOT, image, container, image.action, image.remote))
         await self.machine.settle(p, container, jobs)
 
     def record_unfinished(self, plan: Plan, message: str) -> None:

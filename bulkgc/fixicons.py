@@ -15,7 +15,7 @@ import hashlib
 import io
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -102,8 +102,11 @@ def analyze_icon(
         return None
     width, height = img.size
     fixes: list[str] = []
-    if width != height:
-        why = f"is {width}x{height}, not square: --fix-icons never crops; export a square icon"
+    shaped = [size for size in sizes if size[0] * height == size[1] * width]
+    if not shaped:
+        want = " or ".join(f"{w}x{h}" for w, h in sizes)
+        shape = "not square" if all(w == h for w, h in sizes) else f"not the shape of {want}"
+        why = f"is {width}x{height}, {shape}: --fix-icons never crops; export it at {want}"
         return IconFix(path, (), why)
     mode = img.mode
     has_alpha = mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in img.info
@@ -141,7 +144,7 @@ def analyze_icon(
     if depth is not None and depth > 8 and mode in ("RGB", "RGBA"):
         fixes.append(f"reduced {depth} bits per channel to 8")
     if (width, height) not in sizes:
-        target = min(sizes, key=lambda s: (abs(s[0] - width), -s[0]))
+        target = min(shaped, key=lambda s: (abs(s[0] - width), -s[0]))
         fixes.append(f"resized {width}x{height} to {target[0]}x{target[1]} (Lanczos)")
         out = out.resize(target, Image.Resampling.LANCZOS)
     fmt = "PNG" if data.startswith(_PNG_MAGIC) else "JPEG"
@@ -156,33 +159,37 @@ def analyze_icon(
     return IconFix(path, tuple(fixes), None, buffer.getvalue())
 
 
-def _fix_signature(background: tuple[int, int, int] | None) -> str:
-    text = f"{FIX_VERSION}|{color_text(background) if background else '-'}|{ALLOWED_SIZES}"
+def _fix_signature(background: tuple[int, int, int] | None, sizes: tuple[tuple[int, int], ...]) -> str:
+    text = f"{FIX_VERSION}|{color_text(background) if background else '-'}|{sizes}"
     return hashlib.sha256(text.encode()).hexdigest()[:8]
 
 
 def _cache_names(
-    path: Path, background: tuple[int, int, int] | None, fix_dir: Path
+    path: Path, background: tuple[int, int, int] | None, fix_dir: Path, sizes: tuple[tuple[int, int], ...]
 ) -> tuple[Path, Path] | None:
     """(fixed PNG, its notes) in the cache for the current content of `path`; None when it cannot be read."""
     source = _read_source(path)
     if source is None:
         return None
-    name = f"{hashlib.sha256(source).hexdigest()[:24]}-{_fix_signature(background)}"
+    name = f"{hashlib.sha256(source).hexdigest()[:24]}-{_fix_signature(background, sizes)}"
     return fix_dir / f"{name}.png", fix_dir / f"{name}.json"
 
 
 def _checked_copy(
-    path: Path, target: Path, fixes: tuple[str, ...], scan_cache: ScanCache | None
+    path: Path,
+    target: Path,
+    fixes: tuple[str, ...],
+    scan_cache: ScanCache | None,
+    sizes: tuple[tuple[int, int], ...],
 ) -> ImageInfo | Problem:
     try:
-        if scan_cache is not None:
-            hit = scan_cache.get(target)
-            info = hit if hit is not None else check_image(target)
-            if hit is None:
-                scan_cache.put(info, target.stat())
+        hit = scan_cache.get(target) if scan_cache is not None else None
+        if hit is not None and (hit.width, hit.height) in sizes:
+            info = hit
         else:
-            info = check_image(target)
+            info = check_image(target, sizes)
+            if scan_cache is not None:
+                scan_cache.put(info, target.stat())
     except InvalidImageError as exc:  # a conversion that does not pass the checks: say so, never upload it
         why = f"--fix-icons made {target} but it still fails: {exc.problems[0].message}"
         return Problem(display_path(path), why)
@@ -190,29 +197,37 @@ def _checked_copy(
 
 
 def _cached_fix(
-    path: Path, background: tuple[int, int, int] | None, fix_dir: Path, scan_cache: ScanCache | None
+    path: Path,
+    background: tuple[int, int, int] | None,
+    fix_dir: Path,
+    scan_cache: ScanCache | None,
+    sizes: tuple[tuple[int, int], ...] = ALLOWED_SIZES,
 ) -> ImageInfo | None:
     """The copy an earlier run made of this content (same digest, same fix), without decoding the source."""
-    names = _cache_names(path, background, fix_dir)
+    names = _cache_names(path, background, fix_dir, sizes)
     if names is None or not names[0].is_file():
         return None
     try:
         fixes = tuple(json.loads(names[1].read_text(encoding="utf-8"))["fixes"])
     except (OSError, ValueError, TypeError, KeyError):
         return None
-    outcome = _checked_copy(path, names[0], fixes, scan_cache)
+    outcome = _checked_copy(path, names[0], fixes, scan_cache, sizes)
     return outcome if isinstance(outcome, ImageInfo) else None
 
 
 def _fixed(
-    path: Path, background: tuple[int, int, int] | None, fix_dir: Path, scan_cache: ScanCache | None
+    path: Path,
+    background: tuple[int, int, int] | None,
+    fix_dir: Path,
+    scan_cache: ScanCache | None,
+    sizes: tuple[tuple[int, int], ...] = ALLOWED_SIZES,
 ) -> ImageInfo | Problem | None:
     """The fixed copy of `path`, made now; a Problem when refused; None when a conversion cannot help."""
-    names = _cache_names(path, background, fix_dir)
+    names = _cache_names(path, background, fix_dir, sizes)
     if names is None:
         return None
     target, notes = names
-    fix = analyze_icon(path, background)
+    fix = analyze_icon(path, background, sizes)
     if fix is None:
         return None
     if fix.refusal is not None:
@@ -224,12 +239,14 @@ def _fixed(
         tmp = dest.with_name(f"{dest.name}.{os.getpid()}.tmp")
         tmp.write_bytes(payload)
         os.replace(tmp, dest)
-    return _checked_copy(path, target, fix.fixes, scan_cache)
+    return _checked_copy(path, target, fix.fixes, scan_cache, sizes)
 
 
-def _advice(path: Path, background: tuple[int, int, int] | None) -> str | None:
+def _advice(
+    path: Path, background: tuple[int, int, int] | None, sizes: tuple[tuple[int, int], ...] = ALLOWED_SIZES
+) -> str | None:
     """What --fix-icons would do for a refused icon, as a sentence (None: it would not help)."""
-    fix = analyze_icon(path, background)
+    fix = analyze_icon(path, background, sizes)
     if fix is None:
         return None
     if fix.refusal is not None:
@@ -246,6 +263,7 @@ async def check_icons(
     background: tuple[int, int, int] | None = None,
     fix_dir: Path | None = None,
     cache: ScanCache | None = None,
+    sizes: Mapping[Path, tuple[tuple[int, int], ...]] | None = None,
 ) -> tuple[dict[Path, ImageInfo], list[Problem]]:
     """Check every icon; with `fix`, refused ones are converted into `fix_dir` (their ImageInfo describes the
     copy that is uploaded, `fixed_from` the user's file). Without `fix`, each refusal a conversion would cure
@@ -255,9 +273,14 @@ async def check_icons(
     known: dict[Path, ImageInfo] = {}
     fixing = fix and fix_dir is not None
 
+    def allowed(path: Path) -> tuple[tuple[int, int], ...]:
+        return (sizes or {}).get(path, ALLOWED_SIZES)
+
     async def reuse(path: Path) -> None:
         assert fix_dir is not None
-        info = await anyio.to_thread.run_sync(_cached_fix, path, background, fix_dir, cache, limiter=limiter)
+        info = await anyio.to_thread.run_sync(
+            _cached_fix, path, background, fix_dir, cache, allowed(path), limiter=limiter
+        )
         if info is not None:
             known[path] = info
 
@@ -265,7 +288,7 @@ async def check_icons(
         async with anyio.create_task_group() as tg:
             for path in unique:
                 tg.start_soon(reuse, path)
-    infos, problems = await scan_images([p for p in unique if p not in known], cache=cache)
+    infos, problems = await scan_images([p for p in unique if p not in known], cache=cache, sizes=sizes)
     infos.update(known)
     failing = [p for p in unique if p not in infos]
     by_path = dict(zip(failing, problems, strict=True))
@@ -276,14 +299,14 @@ async def check_icons(
         if fixing:
             assert fix_dir is not None
             outcome = await anyio.to_thread.run_sync(
-                _fixed, path, background, fix_dir, cache, limiter=limiter
+                _fixed, path, background, fix_dir, cache, allowed(path), limiter=limiter
             )
             if isinstance(outcome, Problem):
                 results[path] = Problem(problem.location, f"{problem.message}; {outcome.message}")
             else:
                 results[path] = outcome if outcome is not None else problem
         else:
-            advice = await anyio.to_thread.run_sync(_advice, path, background, limiter=limiter)
+            advice = await anyio.to_thread.run_sync(_advice, path, background, allowed(path), limiter=limiter)
             results[path] = Problem(problem.location, f"{problem.message}; {advice}") if advice else problem
 
     async with anyio.create_task_group() as tg:

@@ -1,4 +1,7 @@
-"""Each localization's icon through its states: reserve (or resume) -> parts -> commit -> batched poll.
+"""Each image through its states: reserve (or resume) -> parts -> commit -> batched poll.
+
+An image fills a slot: a localization's (the slot is its locale) or, for activities and challenges, the
+version's default image (slot `default`, reserved with the version as its owner and polled by reading it).
 
 One `ImageMachine` serves the whole push: it bounds the images in flight, polls each container (version) once
 for all of its images, learns App Store Connect's processing time, and redoes an image that failed, got stuck
@@ -19,8 +22,8 @@ import anyio
 from bulkgc.config import RunSettings
 from bulkgc.errors import FATAL, BulkgcError, FileChangedError, InvalidImageError
 from bulkgc.ledger import Ledger, codes_of, key_of
-from bulkgc.plan import ImageAction, ItemPlan, LocalizationAction, remote_file_name
-from bulkgc.remote import RemoteImage, RemoteReader
+from bulkgc.plan import DEFAULT_SLOT, ImageAction, ItemPlan, remote_file_name
+from bulkgc.remote import RemoteImage, RemoteLocalization, RemoteReader
 from bulkgc.scan import check_image_data, display_path, read_image_file
 from bulkgc.upload import (
     commit_image,
@@ -42,11 +45,12 @@ async def wait_for_service(client: Any) -> None:
 
 @dataclass
 class ImageJob:
-    """One localization's icon while it is pushed."""
+    """One image (a localization's, or a version's default image) while it is pushed."""
 
     plan: ItemPlan
-    la: LocalizationAction
-    localization_id: str
+    slot: str  # the localization's locale, or DEFAULT_SLOT
+    image: ImageAction
+    owner_id: str  # the localization's id; for the default image, the version's
     action: str  # upload | replace | resume | wait | none (changes as the job is redone)
     remote: RemoteImage | None
     image_id: str | None = None
@@ -57,12 +61,11 @@ class ImageJob:
 
     @property
     def key(self) -> str:
-        return key_of(self.plan, "image", self.la.locale)
+        return key_of(self.plan, "image", self.slot)
 
     @property
-    def image(self) -> ImageAction:
-        assert self.la.image is not None
-        return self.la.image
+    def is_default(self) -> bool:
+        return self.slot == DEFAULT_SLOT
 
 
 @dataclass
@@ -105,7 +108,7 @@ class ImageMachine:
                 self.ledger.record(
                     "image",
                     plan,
-                    job.la.locale,
+                    job.slot,
                     "none",
                     "unchanged",
                     image_id=job.remote.id if job.remote else None,
@@ -129,8 +132,16 @@ class ImageMachine:
             if not committed:
                 return
 
-            async def read_container() -> Any:
-                return await self.reader.localizations(plan.kind, kapi, container, purpose="poll")
+            polled = {j.is_default for j in committed}
+
+            async def read_container(polled: set[bool] = polled) -> dict[str, RemoteLocalization]:
+                seen = {}
+                if False in polled:  # localizations' images: one read of the version's localizations
+                    seen = await self.reader.localizations(plan.kind, kapi, container, purpose="poll")
+                if True in polled:  # the default image: one read of the version's default image
+                    image = await self.reader.default_image(kapi, container, purpose="poll")
+                    seen[f"({DEFAULT_SLOT})"] = RemoteLocalization(container, DEFAULT_SLOT, {}, image)
+                return seen
 
             try:
                 result = await wait_until_processed(
@@ -150,7 +161,7 @@ class ImageMachine:
                     job.done = True
                     await self.ledger.put(job.key, state="committed", error_codes=codes_of(exc),
                                           detail=message)
-                    self.ledger.record("image", job.plan, job.la.locale, job.image.action, "failed",
+                    self.ledger.record("image", job.plan, job.slot, job.image.action, "failed",
                                        image_id=job.image_id, codes=codes_of(exc), message=message,
                                        attempts=max(job.attempts, 1), started=job.started)
                 return
@@ -232,7 +243,7 @@ class ImageMachine:
         self.ledger.record(
             "image",
             job.plan,
-            job.la.locale,
+            job.slot,
             job.image.action,
             outcome,
             image_id=job.image_id,
@@ -252,7 +263,7 @@ class ImageMachine:
                 self.ledger.record(
                     "image",
                     job.plan,
-                    job.la.locale,
+                    job.slot,
                     job.image.action,
                     "interrupted",
                     attempts=job.attempts,
@@ -292,7 +303,7 @@ class ImageMachine:
             self.ledger.record(
                 "image",
                 job.plan,
-                job.la.locale,
+                job.slot,
                 job.image.action,
                 "failed",
                 codes=codes_of(last),
@@ -329,14 +340,16 @@ class ImageMachine:
         if digest == info.sha256 and len(data) == info.size:
             return data, stamp
         try:
-            fresh = await anyio.to_thread.run_sync(check_image_data, path, data)
+            rule = job.plan.kind.default_image if job.is_default else job.plan.kind.image
+            sizes = rule.sizes if rule is not None else job.plan.kind.image.sizes
+            fresh = await anyio.to_thread.run_sync(check_image_data, path, data, sizes)
         except InvalidImageError as exc:
             raise FileChangedError(
                 f"{display_path(path)} changed during the push and is no longer a valid icon "
                 f"({exc.problems[0].message}); fix the file, then run the same command again",
                 retry=False) from None
         job.image.info = fresh
-        job.image.file_name = remote_file_name(job.plan.vendor_id, job.la.locale, fresh)
+        job.image.file_name = remote_file_name(job.plan.vendor_id, job.slot, fresh)
         self.ledger.event(job.key, "changed", "ok", attempt=job.attempts,
                           detail=f"{display_path(path)} changed since the scan; uploading its new content "
                                  f"(sha256 {fresh.sha256[:12]})")
@@ -375,7 +388,9 @@ class ImageMachine:
             )
         else:
             t0 = time.monotonic()
-            image = await reserve_image(c, k, job.localization_id, job.image.file_name, info.size)
+            image = await reserve_image(
+                c, k, job.owner_id, job.image.file_name, info.size, default=job.is_default
+            )
             job.image_id = image.id
             # The reservation is recorded once it exists (a kill before that leaves nothing the journal could
             # save: the next run finds the reservation by its digest fileName). Parts recorded for an earlier
@@ -385,12 +400,12 @@ class ImageMachine:
                 clear_parts=True,
                 kind="image",
                 vendor_id=job.plan.vendor_id,
-                locale=job.la.locale,
+                locale=job.slot,
                 state="reserved",
                 sha256=info.sha256,
                 file_name=job.image.file_name,
                 file_size=info.size,
-                parent_id=job.localization_id,
+                parent_id=job.owner_id,
                 attempts=job.attempts,
                 remote_id=image.id,
                 upload_operations=image.upload_operations,

@@ -33,8 +33,9 @@ from bulkgc.errors import JournalError
 
 #: Schema version written to `PRAGMA user_version`.
 SCHEMA_VERSION = 2
-#: levels of item the journal records: an item (achievement, leaderboard, ...), a localization of it, an image
-KINDS = ("item", "localization", "image")
+#: levels of item the journal records: an item (achievement, leaderboard, ...), one of its localizations,
+#: an image, and an item's version added to a review submission (`bulkgc submit`)
+KINDS = ("item", "localization", "image", "review")
 
 # MIGRATIONS[v] brings a schema at version v to v + 1; version 0 is an empty file.
 MIGRATIONS: dict[int, list[str]] = {
@@ -153,12 +154,16 @@ def item_key(level: str, kind: str, vendor_id: str, locale: str | None = None) -
     Vendor ids are unique per kind only, so the kind is part of every key; neither vendor ids nor locales
     can hold a ':'.
     """
+    if level == "review":  # the item's version in a review submission: `review:<kind>:<vendor>`
+        return f"review:{kind}:{vendor_id}"
     return f"{kind}:{vendor_id}" if level == "item" else f"{level}:{kind}:{vendor_id}:{locale}"
 
 
 def split_key(key: str) -> tuple[str, str, str, str | None]:
     """(level, Game Center kind, vendor id, locale) of a key made by `item_key`."""
     parts = key.split(":")
+    if parts[0] == "review" and len(parts) == 3:
+        return "review", parts[1], parts[2], None
     if parts[0] in KINDS[1:] and len(parts) == 4:
         return parts[0], parts[1], parts[2], parts[3]
     if parts[0] not in KINDS and len(parts) == 2:

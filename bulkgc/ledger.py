@@ -12,7 +12,7 @@ from typing import Any
 
 from bulkgc.errors import ApiError
 from bulkgc.journal import AsyncJournal, ItemRecord, item_key
-from bulkgc.plan import ItemPlan, describe_item
+from bulkgc.plan import DEFAULT_SLOT, ItemPlan, describe_item
 from bulkgc.progress import Event, NullSink, ProgressSink
 from bulkgc.report import ItemResult
 
@@ -111,6 +111,8 @@ class Ledger:
         la = next((la for la in plan.localizations if la.locale == locale), None) if locale else None
         if la is not None:
             describe_item(result, la)  # texts old -> new, icon file and digests: what the HTML report shows
+        elif locale == DEFAULT_SLOT and level == "image" and plan.default_image is not None:
+            result.file, result.digest = plan.default_image.path, plan.default_image.info.sha256
         self.results.append(result)
         self.sink.on_item_done(key, outcome)
 
@@ -145,6 +147,11 @@ class Ledger:
                     codes=codes,
                     container_state=container_state,
                 )
+        if plan.default_image is not None:
+            image = plan.default_image
+            unchanged = outcome == "blocked" and image.action == "none"
+            self.record("image", plan, DEFAULT_SLOT, image.action, "unchanged" if unchanged else outcome,
+                        message="" if unchanged else message, attempts=0, codes=None if unchanged else codes)
 
     async def put(self, key: str, *, clear_parts: bool = False, **fields: Any) -> None:
         """A durable journal write (nothing without a journal)."""

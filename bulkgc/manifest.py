@@ -1,4 +1,4 @@
-"""The desired state: a TOML/JSON manifest of Game Center items (achievements, leaderboards) -> `Manifest`."""
+"""The desired state: a TOML/JSON manifest of Game Center items (kinds of `bulkgc.kinds`) -> `Manifest`."""
 
 from __future__ import annotations
 
@@ -18,15 +18,28 @@ from typing import Any
 from bulkgc.errors import ManifestError, Problem
 from bulkgc.gamekit import RESOURCES_FILE, is_gamekit, read_gamekit, resources_file
 from bulkgc.kinds import KINDS, Kind
-from bulkgc.kinds.model import DURATION_RE, VENDOR_IDENTIFIER_RE, Attribute
+from bulkgc.kinds.model import DURATION_RE, VENDOR_IDENTIFIER_RE, Attribute, ImageRule, Reference
 from bulkgc.locales import ASC_LOCALES, is_asc_locale, suggest_locale
 from bulkgc.scan import IMAGE_EXTENSIONS, NotRegularFileError, TooLargeError, display_path, read_regular_file
 
+
 # Whose each limit is, for messages and for `[limits]`: Apple's documented limits are final; the others are
-# bulkgc's guesses (each kind's declaration says which) and a manifest may change them (`[limits]`).
+# bulkgc's guesses (each kind's declaration says which) and a manifest may change them (`[limits]`). A field
+# may be Apple's in one kind and bulkgc's in another (a challenge's reference name is documented, 255; the
+# others' are not): `[limits]` then changes bulkgc's, and the documented one stays with its kind.
+def _own_limits(kind: Kind) -> dict[str, int]:
+    """bulkgc's own (undocumented by Apple) length limits of a kind, by manifest key."""
+    limits = {a.key: a.limit for a in kind.attributes
+              if a.type == "string" and a.limit is not None and a.limit_source != "Apple"}
+    limits.update({t.key: t.limit for t in kind.texts if not t.enum and t.limit_source != "Apple"})
+    return limits
+
+
+_OWN_KEYS = {key for k in KINDS for key in _own_limits(k)}
 APPLE_LIMITS: dict[str, str] = {
     **{a.key: f"{a.limit} characters" for k in KINDS for a in k.attributes
-       if a.type == "string" and a.limit is not None and a.limit_source == "Apple"},
+       if a.type == "string" and a.limit is not None and a.limit_source == "Apple"
+       and a.key not in _OWN_KEYS},
     **{a.key: f"{a.limit} {a.key} per {k.name}" for k in KINDS for a in k.attributes
        if a.type == "integer" and a.limit is not None and a.limit_source == "Apple"},
     **{f"total_{key}": f"{maximum} {key} in total" for k in KINDS for key, maximum in k.totals},
@@ -52,10 +65,7 @@ def text_limits(kind: Kind) -> dict[str, int]:
 
 
 #: bulkgc's own text limits, which a manifest's `[limits]` may change (the same key in every kind that has it)
-TEXT_LIMITS: dict[str, int] = {
-    key: limit for k in KINDS for key, limit in text_limits(k).items()
-    if key not in APPLE_LIMITS
-}
+TEXT_LIMITS: dict[str, int] = {key: limit for k in KINDS for key, limit in _own_limits(k).items()}
 
 
 @dataclass(frozen=True)
@@ -78,6 +88,9 @@ class Item:
     vendor_identifier: str
     attributes: Mapping[str, Any]  # manifest key -> value (None: optional and left out), every declared one
     localizations: tuple[Localization, ...]
+    version_attributes: Mapping[str, Any] = field(default_factory=dict)  # the same, for the version's
+    references: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # reference key -> vendor ids
+    default_image: Path | None = None  # the version's default image (kinds that have one); None: left alone
 
     def __getitem__(self, key: str) -> Any:
         return self.attributes[key]
@@ -113,13 +126,24 @@ class Manifest:
         return next((i for i in self.of_kind(kind) if i.vendor_identifier == vendor_identifier), None)
 
     def images(self) -> tuple[Path, ...]:
-        """Every icon path the manifest uses, each once, in manifest order."""
-        seen: dict[Path, None] = {}
+        """Every image path the manifest uses (icons, localized and default images), once, in order."""
+        return tuple(self.image_sizes())
+
+    def image_sizes(self) -> dict[Path, tuple[tuple[int, int], ...]]:
+        """Every image path with the pixel sizes it may have: those of every slot it fills (kinds differ)."""
+        sizes: dict[Path, tuple[tuple[int, int], ...]] = {}
+
+        def use(path: Path | None, rule: ImageRule | None) -> None:
+            if path is None or rule is None:
+                return
+            have = sizes.get(path)
+            sizes[path] = rule.sizes if have is None else tuple(s for s in have if s in rule.sizes)
+
         for item in self.items:
             for loc in item.localizations:
-                if loc.image is not None:
-                    seen.setdefault(loc.image, None)
-        return tuple(seen)
+                use(loc.image, item.kind.image)
+            use(item.default_image, item.kind.default_image)
+        return sizes
 
     @property
     def localization_count(self) -> int:
@@ -634,9 +658,24 @@ class _Validator:
             if (lo is not None and value < lo) or (hi is not None and value > hi):
                 documented = attribute.limit_source == "Apple" and bool(doc)
                 whose = f" (Apple's documented limit, {doc})" if documented else ""
-                report(f"{value} is out of range; App Store Connect allows {lo}..{hi} {key} each{whose}")
+                allowed = f"{lo}..{hi} {key} each" if hi is not None else f"at least {lo}"
+                report(f"{value} is out of range; App Store Connect allows {allowed}{whose}")
                 return None
             return value
+        if kind == "map":
+            if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+                report(f'must be a table of strings, e.g. {key} = {{ mode = "raid" }}; not {_show(value)}')
+                return None
+            return {str(k): v for k, v in value.items()}
+        if kind == "url":
+            text = value if isinstance(value, str) else None
+            if text is None or not re.fullmatch(r"https?://[^\s/]+\S*", text):
+                report(f'must be an http(s) URL such as "https://example.com/play", not {_show(value)}')
+                return None
+            if attribute.limit is not None and len(text) > attribute.limit:
+                report(f"is {len(text)} characters; the limit is {attribute.limit}: shorten it")
+                return None
+            return text
         if kind == "boolean":
             if not isinstance(value, bool):
                 fix = "true" if value in (1, "true", "yes", "True") else "false"
@@ -749,11 +788,24 @@ class _Validator:
             key_line = self.main.line_of_key(line, where.split(".", 1)[0])
             self.add(self.main, key_line, f"{label}.{where}", message)
 
-        allowed = (*(a.key for a in kind.attributes), "image", "locales")
+        allowed = (
+            *(a.key for a in (*kind.attributes, *kind.version_attributes)),
+            *(r.key for r in kind.references),
+            "image",
+            *(("default_image",) if kind.default_image else ()),
+            "locales",
+        )
         misspelt: set[str] = set()
         table = self.keys(raw, allowed, report_any, "", kind.aliases, misspelt)
         report = self.unless_misspelt(report_any, misspelt)
         valid = True
+        for attribute in kind.version_attributes:
+            value = table.get(attribute.key)
+            draft.version_values[attribute.key] = (
+                None if value is None else self.field_value(attribute, value, partial(report, attribute.key))
+            )
+        for reference in kind.references:
+            draft.references[reference.key] = self.reference(reference, table.get(reference.key), report)
         for attribute in kind.attributes:
             key = attribute.key
             if key == "vendor_identifier":
@@ -774,6 +826,11 @@ class _Validator:
                 for key, message in rule(draft.values):
                     report(key, message)
         draft.image = self.image_value(table.get("image"), lambda m: report("image", m))
+        if kind.default_image is not None:
+            draft.default_image = self.default_image(
+                kind, kind.default_image, table.get("default_image"), draft.vendor_identifier,
+                lambda m: report("default_image", m),
+            )
         if draft.image is not None:
             # checked once, here: a missing file is one problem at this line, not one per locale using it
             draft.image_ok, _ = self.resolve_image(kind, draft.image, None, "", lambda m: report("image", m))
@@ -787,6 +844,67 @@ class _Validator:
                     loc_line = self.main.line_of_item_locale(kind.name, index, str(code))
                     draft.add_localization(self.main, loc_line, f"{label}.locales.{code}", str(code), texts)
         return draft
+
+    def reference(
+        self, reference: Reference, value: Any, report: Callable[[str, str], None]
+    ) -> tuple[str, ...] | None:
+        """The vendor ids an item names (checked for shape here; for existence when the remote is read)."""
+        key = reference.key
+        example = '"com.example.game.high_score"'
+        if value is None:
+            if reference.required:
+                fix = f"[{example}]" if reference.many else example
+                report(key, f"missing; set {key} = {fix} (the {reference.kind}'s vendor_identifier)")
+            return None if reference.required else ()
+        values = value if reference.many else [value]
+        if reference.many and not isinstance(value, list):
+            report(key, f"must be an array of {reference.kind} vendor identifiers, e.g. [{example}]; "
+                        f"not {_type_name(value)}")
+            return None
+        bad = [v for v in values if not isinstance(v, str) or not VENDOR_IDENTIFIER_RE.fullmatch(v)]
+        if bad:
+            what = f"a {reference.kind}'s vendor_identifier" + ("s" if reference.many else "")
+            report(key, f"{_show(bad[0])} is not {what}; write the vendor_identifier as a string")
+            return None
+        repeated = sorted({v for v in values if values.count(v) > 1})
+        if repeated:
+            shown = ", ".join(map(repr, repeated))
+            report(key, f"lists {shown} more than once; keep each {reference.kind} once")
+            return None
+        if reference.limit is not None and len(values) > reference.limit:
+            report(key, f"lists {len(values)} {reference.kind}s; App Store Connect allows at most "
+                        f"{reference.limit}: remove some")
+            return None
+        return tuple(values)
+
+    def default_image(
+        self, kind: Kind, rule: ImageRule, explicit: Any, vendor_identifier: str | None,
+        report: Callable[[str], None],
+    ) -> Path | None:
+        """The version's default image: `default_image`, else <folder>/<vendor>.default.png|jpg|jpeg."""
+        value = self.image_value(explicit, report)
+        if value is not None:
+            path = Path(os.path.normpath(self.assets_dir / value))
+            try:
+                found = path.is_file() or path.is_symlink() or path.exists()
+            except (OSError, ValueError):
+                found = False
+            if not found:
+                report(f"default_image {value!r} not found (looked for {_display(path)}); image paths are "
+                       f"relative to the assets directory {_display(self.assets_dir)}")
+                return None
+            return path
+        if vendor_identifier is None:
+            return None
+        names = self.asset_names(rule.folder) or set()
+        present = [f"{vendor_identifier}.default{ext}" for ext in IMAGE_EXTENSIONS
+                   if f"{vendor_identifier}.default{ext}" in names]
+        if len(present) > 1:
+            listed = ", ".join(f"{rule.folder}/{p}" for p in present)
+            report(f"ambiguous default image: {listed} all exist in "
+                   f"{_display(self.assets_dir)}; remove all but one or set default_image = \"...\"")
+            return None
+        return self.assets_dir / rule.folder / present[0] if present else None
 
     def vendor_identifier(self, kind: Kind, value: Any, report: Callable[[str, str], None]) -> str | None:
         limit = kind.attribute("vendor_identifier").limit or 100
@@ -985,6 +1103,9 @@ class _Draft:
     image_ok: bool = True  # False when `image` was reported missing (its locales then say nothing more)
     had_locale_entries: bool = False
     localizations: dict[str, Localization | None] = field(default_factory=dict)
+    version_values: dict[str, Any] = field(default_factory=dict)
+    references: dict[str, tuple[str, ...] | None] = field(default_factory=dict)
+    default_image: Path | None = None
 
     @property
     def vendor_identifier(self) -> str | None:
@@ -1037,13 +1158,17 @@ class _Draft:
     def build(self) -> Item | None:
         required = [a.key for a in self.kind.attributes if a.required]
         if any(self.values.get(key) is None for key in required) or not self.localizations \
-                or None in self.localizations.values():
+                or None in self.localizations.values() or None in self.references.values():
             return None
+        given = {a.key for a in self.kind.version_attributes}
         return Item(
             kind=self.kind,
             vendor_identifier=self.values["vendor_identifier"],
             attributes={a.key: self.values.get(a.key) for a in self.kind.attributes},
             localizations=tuple(self.localizations.values()),  # type: ignore[arg-type]
+            version_attributes={k: v for k, v in self.version_values.items() if k in given},
+            references={k: v for k, v in self.references.items() if v is not None},
+            default_image=self.default_image,
         )
 
 

@@ -59,12 +59,14 @@ async def load_inputs(settings: RunSettings) -> tuple[Manifest, dict[str, ImageI
     if manifest.items and not manifest.app_id and settings.bundle_id is None:
         raise ConfigError(f"{manifest.path} names no App Store Connect app: pass --app-id ID (or set "
                           "BULKGC_APP_ID), or --bundle-id com.example.game to look it up")
-    paths = sorted({Path(p) for p in manifest.images()})
+    sizes = manifest.image_sizes()
+    paths = sorted(sizes)
     # icons unchanged since the last run are not decoded again (most of a no-op run's CPU otherwise)
     state_dir = settings.journal_path.parent
     cache = ScanCache(state_dir / "scan-cache.json")
     infos, problems = await check_icons(paths, fix=settings.fix_icons, background=settings.icon_background,
-                                        fix_dir=state_dir / "fixed-icons", cache=cache)
+                                        fix_dir=state_dir / "fixed-icons", cache=cache,
+                                        sizes=sizes)
     if problems:
         raise InvalidImageError(problems)
     await anyio.to_thread.run_sync(cache.save)

@@ -8,6 +8,10 @@ Which version gets edited (v2) is a deliberate choice, stated per item in the pl
   and the plan says why. Nothing that matches is ever touched, whatever the state.
 The v1 API has no versions: its localizations are edited in place. What a kind has (attributes, texts, icon
 rule, API rows) comes from its declaration in `bulkgc.kinds`; this module names no kind.
+
+Items that name other items (a set's member leaderboards, a challenge's leaderboard) name them by vendor id:
+the plan reads the referenced kind's list as well, and a vendor id that neither the manifest nor App Store
+Connect has is a `ManifestError` raised before anything is written.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from typing import Any
 import anyio
 
 from bulkgc.asc.resources import KindApi
+from bulkgc.errors import ManifestError, Problem
 from bulkgc.kinds import KINDS, Kind
 from bulkgc.manifest import Item, Localization, Manifest
 from bulkgc.remote import (
@@ -38,6 +43,13 @@ from bulkgc.scan import ImageInfo
 
 #: image actions that send something (the rest: none)
 IMAGE_WORK = ("upload", "replace", "resume", "wait")
+#: the image slot of a version's default image, where a localization's image has its locale
+DEFAULT_SLOT = "default"
+
+
+def plural_key(kind: Kind) -> str:
+    """A kind's plural as a JSON key and totals prefix (`leaderboard_sets`)."""
+    return kind.plural.replace(" ", "_")
 
 
 def remote_file_name(vendor_id: str, locale: str, info: ImageInfo) -> str:
@@ -121,6 +133,22 @@ class ItemPlan:
     blocked_code: str = "VERSION_NOT_EDITABLE"  # why it is blocked, as an error code for the report
     attribute_diffs: list[FieldChange] = field(default_factory=list)  # old -> new of attribute_changes
     version_state: str | None = None  # state of the version the plan chose or found (reports show it)
+    version_changes: dict[str, Any] = field(default_factory=dict)  # the version's attributes that differ
+    reference_changes: dict[str, list[str]] = field(default_factory=dict)  # reference key -> vendor ids
+    default_image: ImageAction | None = None  # the version's default image (None: the manifest gives none)
+
+    @property
+    def waits_for(self) -> list[tuple[str, str]]:
+        """(kind, vendor id) of the items this one's requests name: they must exist first."""
+        if self.action != "create" and not self.reference_changes:
+            return []
+        return [(r.kind, v) for r in self.kind.references for v in self.item.references.get(r.key, ())]
+
+    @property
+    def images(self) -> list[tuple[str, ImageAction]]:
+        """(slot, image) of every image: each localization's (slot = locale), then the default image."""
+        out = [(la.locale, la.image) for la in self.localizations if la.image is not None]
+        return out + ([(DEFAULT_SLOT, self.default_image)] if self.default_image is not None else [])
     # what `bulkgc pull` recorded (sha256 -> remote fileName, fileSize): kept to diff a new version again
     pulled: Mapping[str, tuple[str, int]] = field(default_factory=dict, repr=False)
 
@@ -139,8 +167,11 @@ class ItemPlan:
         return (
             self.action == "create"
             or bool(self.attribute_changes)
+            or bool(self.version_changes)
+            or bool(self.reference_changes)
             or self.version_action == "create"
             or any(la.has_work for la in self.localizations)
+            or (self.default_image is not None and self.default_image.action != "none")
         )
 
     def describe_action(self) -> str:
@@ -154,18 +185,22 @@ class ItemPlan:
         parts = []
         if self.attribute_changes:
             parts.append("settings")
+        parts += [key for key in self.reference_changes]
+        if self.version_changes:
+            parts.append("version settings")
         if any(la.action != "none" for la in self.localizations):
             parts.append("texts")
         if any(la.image is not None and la.image.action != "none" for la in self.localizations):
             parts.append("icons")
+        if self.default_image is not None and self.default_image.action != "none":
+            parts.append("default image")
         what = "update " + ", ".join(parts) if parts else "update"
         return f"{what}; {self.version_note}"
 
     def image_counts(self) -> dict[str, int]:
         counts: dict[str, int] = {}
-        for la in self.localizations:
-            if la.image is not None:
-                counts[la.image.action] = counts.get(la.image.action, 0) + 1
+        for _slot, image in self.images:
+            counts[image.action] = counts.get(image.action, 0) + 1
         return counts
 
 
@@ -179,6 +214,8 @@ class Plan:
     group_id: str | None
     items: list[ItemPlan]
     reads: int = 0
+    # (kind, vendor id) -> resource id of every item a reference may name (grows as items are created)
+    ids: dict[tuple[str, str], str] = field(default_factory=dict)
 
     @property
     def owner(self) -> tuple[str, str]:
@@ -202,10 +239,13 @@ class Plan:
         localizations and images of every kind together."""
         t: dict[str, int] = {}
         for kind in self.kinds() or [KINDS[0]]:
-            t.update({f"{kind.plural}_create": 0, f"{kind.plural}_update": 0, f"{kind.plural}_blocked": 0})
+            key = plural_key(kind)
+            t.update({f"{key}_create": 0, f"{key}_update": 0, f"{key}_blocked": 0})
         t.update(
             {
                 "versions_create": 0,
+                "versions_update": 0,
+                "references_update": 0,
                 "localizations_create": 0,
                 "localizations_update": 0,
                 "images_upload": 0,
@@ -216,7 +256,7 @@ class Plan:
             }
         )
         for p in self.items:
-            plural = p.kind.plural
+            plural = plural_key(p.kind)
             if p.action == "create":
                 t[f"{plural}_create"] += 1
             elif p.action == "blocked":
@@ -226,34 +266,37 @@ class Plan:
                 t[f"{plural}_update"] += 1
             if p.version_action == "create":
                 t["versions_create"] += 1
+            elif p.version_changes:
+                t["versions_update"] += 1
+            t["references_update"] += len(p.reference_changes) if p.action != "create" else 0
             for la in p.localizations:
                 if la.action in ("create", "update"):
                     t[f"localizations_{la.action}"] += 1
-                if la.image is not None:
-                    t["images_unchanged" if la.image.action == "none" else f"images_{la.image.action}"] += 1
+            for _slot, image in p.images:
+                t["images_unchanged" if image.action == "none" else f"images_{image.action}"] += 1
         return t
 
     def expected_requests(self, polls_per_container: int = 1) -> int:
         """API requests a push of this plan needs at the least (the pacer's hint; the benchmark's minimum).
 
-        1 per item created or updated, 1 per new version (+1 read of what it starts with), 1 per
-        localization created or changed, reserve + commit per image (+1 delete when one is replaced),
-        commit only for a resumed reservation, and `polls_per_container` batched polls per version whose
-        images are processed. Upload parts go to the upload hosts and do not count against the API budget.
+        1 per item created or updated, 1 per new version (+1 read of what it starts with), 1 per version
+        or reference update, 1 per localization created or changed, reserve + commit per image (+1 delete
+        when one is replaced), commit only for a resumed reservation, and `polls_per_container` batched polls
+        per version whose images are processed (a default image is polled by its own read). Upload parts go to
+        the upload hosts and do not count against the API budget.
         """
         n = 0
         for p in self.items:
             if not p.has_work:
                 continue
             n += 1 if (p.action == "create" or p.attribute_changes) else 0
-            n += 2 if p.version_action == "create" else 0
-            images = 0
-            for la in p.localizations:
-                n += 1 if la.action in ("create", "update") else 0
-                if la.image is not None:
-                    n += {"upload": 2, "replace": 3, "resume": 1, "wait": 0}.get(la.image.action, 0)
-                    images += la.image.action in IMAGE_WORK
-            n += polls_per_container if images else 0
+            n += 2 if p.version_action == "create" else (1 if p.version_changes else 0)
+            n += 0 if p.action == "create" else len(p.reference_changes)
+            n += sum(1 for la in p.localizations if la.action in ("create", "update"))
+            for _slot, image in p.images:
+                n += {"upload": 2, "replace": 3, "resume": 1, "wait": 0}.get(image.action, 0)
+            polled = {slot == DEFAULT_SLOT for slot, image in p.images if image.action in IMAGE_WORK}
+            n += polls_per_container * len(polled)
         return n
 
     def to_dict(self) -> dict[str, Any]:
@@ -275,7 +318,7 @@ class Plan:
             "plan_reads": self.reads,
         }
         for kind in self.kinds() or [KINDS[0]]:
-            doc[kind.plural] = [_item_to_dict(p) for p in self.items if p.kind.name == kind.name]
+            doc[plural_key(kind)] = [_item_to_dict(p) for p in self.items if p.kind.name == kind.name]
         return doc
 
     def report_items(self) -> list[ItemResult]:
@@ -325,6 +368,19 @@ class Plan:
                     )
                     describe_item(item, la)
                     items.append(item)
+            if p.default_image is not None:
+                image = p.default_image
+                moves = image.action != "none"
+                items.append(ItemResult(
+                    kind="image", vendor_identifier=p.vendor_id, locale=DEFAULT_SLOT, action=image.action,
+                    outcome=(outcome if blocked and moves else "planned" if moves else "unchanged"),
+                    error_codes=codes if blocked and moves else [], attempts=0, gc_kind=gc_kind,
+                    message=image.reason if moves else "",
+                    final_state=image.remote.state if image.remote else None,
+                    image_id=image.remote.id if image.remote else None,
+                    container_state=state if blocked and moves else None,
+                    file=image.path, digest=image.info.sha256,
+                ))
         return items
 
     def format_table(self) -> str:
@@ -350,12 +406,14 @@ class Plan:
                 lines.append(f"{unchanged} {kind.name}(s) already match the manifest (not shown).")
         t = self.totals()
         counts = "; ".join(
-            f"{k.plural}: {t[f'{k.plural}_create']} to create, {t[f'{k.plural}_update']} to update, "
-            f"{t[f'{k.plural}_blocked']} blocked"
+            f"{k.plural}: {t[f'{plural_key(k)}_create']} to create, "
+            f"{t[f'{plural_key(k)}_update']} to update, "
+            f"{t[f'{plural_key(k)}_blocked']} blocked"
             for k in kinds or [KINDS[0]]
         )
         lines.append(
-            f"{counts}; versions to create: {t['versions_create']}; "
+            f"{counts}; versions to create: {t['versions_create']}, to update: {t['versions_update']}; "
+            f"memberships/links to update: {t['references_update']}; "
             f"localizations: {t['localizations_create']} to create, {t['localizations_update']} to update; "
             f"images: {t['images_upload']} to upload, {t['images_replace']} to replace, "
             f"{t['images_resume']} to resume, {t['images_wait']} processing, "
@@ -380,29 +438,38 @@ def _item_to_dict(p: ItemPlan) -> dict[str, Any]:
         "summary": p.describe_action(),
         "id": p.remote_id,
         "changes": [c.to_dict() for c in p.attribute_diffs],
-        "version": {"action": p.version_action, "id": p.version_id, "note": p.version_note},
+        "reference_changes": p.reference_changes,
+        "version": {
+            "action": p.version_action,
+            "id": p.version_id,
+            "note": p.version_note,
+            "changes": p.version_changes,
+        },
+        "default_image": None if p.default_image is None else _image_dict(p.default_image),
         "localizations": [
             {
                 "locale": la.locale,
                 "action": la.action,
                 "id": la.remote_id,
                 "changes": [c.to_dict() for c in la.diffs],
-                "image": None
-                if la.image is None
-                else {
-                    "action": la.image.action,
-                    "reason": la.image.reason,
-                    "file": la.image.path,
-                    "fixes": list(la.image.info.fixes),  # what --fix-icons changed in the uploaded copy
-                    "file_name": la.image.file_name,
-                    "old_file_name": la.image.remote.file_name if la.image.remote else None,
-                    "remote_id": la.image.remote.id if la.image.remote else None,
-                    "remote_state": la.image.remote.state if la.image.remote else None,
-                },
+                "image": None if la.image is None else _image_dict(la.image),
             }
             for la in p.localizations
         ],
         "untouched_remote_locales": p.extra_remote_locales,
+    }
+
+
+def _image_dict(image: ImageAction) -> dict[str, Any]:
+    return {
+        "action": image.action,
+        "reason": image.reason,
+        "file": image.path,
+        "fixes": list(image.info.fixes),  # what --fix-icons changed in the uploaded copy
+        "file_name": image.file_name,
+        "old_file_name": image.remote.file_name if image.remote else None,
+        "remote_id": image.remote.id if image.remote else None,
+        "remote_state": image.remote.state if image.remote else None,
     }
 
 
@@ -411,6 +478,10 @@ def _item_lines(p: ItemPlan) -> list[str]:
     mark = {"create": "+", "blocked": "!"}.get(p.action, "~")
     lines = [f"{mark} {p.vendor_id}: {p.describe_action()}"]
     lines.extend(_change_lines(p.attribute_diffs, "    ", creating=p.action == "create"))
+    for key, wanted in p.reference_changes.items():
+        lines.append(f"    {key}: -> {', '.join(wanted) or '(none)'}")
+    for name, value in p.version_changes.items():
+        lines.append(f"    version {name}: -> {_short(value)}")
     for la in p.localizations:
         if not la.has_work:
             continue
@@ -421,6 +492,8 @@ def _item_lines(p: ItemPlan) -> list[str]:
         lines.extend(_change_lines(la.diffs, "      ", creating=la.action == "create"))
         if la.image is not None and la.image.action != "none":
             lines.append(f"      icon: {_icon_change(la.image)}")
+    if p.default_image is not None and p.default_image.action != "none":
+        lines.append(f"  ~ default image: {_icon_change(p.default_image)}")
     lines.append("")
     return lines
 
@@ -503,6 +576,43 @@ def attribute_diffs(desired: Item, remote: RemoteItem | None) -> list[FieldChang
 def attribute_changes(desired: Item, remote: RemoteItem) -> dict[str, Any]:
     """Attributes of the item itself that differ: Apple's name -> the value to send."""
     return {c.attribute: c.new for c in attribute_diffs(desired, remote)}
+
+
+def version_changes(desired: Item, version: RemoteVersion | None) -> dict[str, Any]:
+    """The version's attributes (an activity's fallbackUrl) that differ; one left out is left as it is."""
+    have = version.attributes if version is not None else {}
+    changes = {}
+    for attribute in desired.kind.version_attributes:
+        want = desired.version_attributes.get(attribute.key)
+        if want is not None and not attribute.same(have.get(attribute.asc), want):
+            changes[attribute.asc] = attribute.wire(want)
+    return changes
+
+
+def reference_changes(desired: Item, remote: RemoteItem, vendors: dict[str, str]) -> dict[str, list[str]]:
+    """The references whose remote items differ from the manifest's (a set's members: order included).
+
+    `vendors` maps the resource ids of referable items to their vendor ids.
+    """
+    changes = {}
+    for ref in desired.kind.references:
+        want = list(desired.references.get(ref.key, ()))
+        have = [vendors.get(i, f"(id {i})") for i in remote.references.get(ref.key, [])]
+        if have != want:
+            changes[ref.key] = want
+    return changes
+
+
+def default_image_action(
+    desired: Item, remote: RemoteImage | None, images: dict[str, ImageInfo]
+) -> ImageAction | None:
+    """What happens to the version's default image (None: the manifest gives none, the remote is left)."""
+    if desired.default_image is None:
+        return None
+    info = images[str(desired.default_image)]
+    name = remote_file_name(desired.vendor_identifier, DEFAULT_SLOT, info)
+    action, reason = decide_image(info, name, remote)
+    return ImageAction(str(desired.default_image), info, name, action, reason, remote)
 
 
 def text_diffs(kind: Kind, desired: Localization, remote: RemoteLocalization | None) -> list[FieldChange]:
@@ -621,8 +731,14 @@ def plan_item(
     version: tuple[str, RemoteVersion | None, str] | None,
     images: dict[str, ImageInfo],
     pulled: Mapping[str, tuple[str, int]] | None = None,
+    *,
+    remote_default: RemoteImage | None = None,
+    vendors: dict[str, str] | None = None,
 ) -> ItemPlan:
-    """The plan of one item from what was read of it (`version`: choose_version's answer, if it exists)."""
+    """The plan of one item from what was read of it (`version`: choose_version's answer, if it exists).
+
+    `remote_default` is the chosen version's default image; `vendors` maps referable items' ids to vendor ids.
+    """
     if remote is None or version is None:
         return ItemPlan(
             item=desired,
@@ -635,6 +751,7 @@ def plan_item(
             version_note=f"new {desired.kind.name}" + (" (v1)" if kapi.version else ""),
             localizations=localization_actions(desired, {}, images, pulled),
             attribute_diffs=attribute_diffs(desired, None),
+            default_image=default_image_action(desired, None, images),
             pulled=pulled or {},
         )
     version_action, latest, note = version
@@ -654,10 +771,17 @@ def plan_item(
         extra_remote_locales=sorted(set(locs) - {loc.locale for loc in desired.localizations}),
         attribute_diffs=diffs,
         version_state=latest.state if latest else None,
+        version_changes=version_changes(desired, latest) if kapi.version else {},
+        reference_changes=reference_changes(desired, remote, vendors or {}),
+        default_image=default_image_action(desired, remote_default, images),
         pulled=pulled or {},
     )
     frozen = frozen_after_release(desired.kind, kapi, remote, changes)
-    differs = any(la.has_work for la in actions)
+    differs = (
+        any(la.has_work for la in actions)
+        or bool(p.version_changes)
+        or (p.default_image is not None and p.default_image.action != "none")
+    )
     if frozen:
         p.action, p.blocked_code, p.version_note = (
             "blocked",
@@ -681,6 +805,30 @@ def plan_item(
     return p
 
 
+def referenced_kinds(manifest: Manifest, kinds: tuple[Kind, ...]) -> tuple[Kind, ...]:
+    """The kinds to read: those the manifest uses and those its items name (members, challenges' boards)."""
+    used = [k for k in kinds if manifest.of_kind(k.name)]
+    named = {r.kind for k in used for r in k.references}
+    return tuple(k for k in KINDS if k in used or k.name in named)
+
+
+def check_references(manifest: Manifest, remote: dict[str, dict[str, RemoteItem]]) -> None:
+    """Every vendor id an item names must be in the manifest or in App Store Connect (else ManifestError)."""
+    problems = []
+    for item in manifest.items:
+        for ref in item.kind.references:
+            for vendor in item.references.get(ref.key, ()):
+                if manifest.item(ref.kind, vendor) is None and vendor not in remote.get(ref.kind, {}):
+                    where = f"{item.kind.name} {item.vendor_identifier!r}.{ref.key}"
+                    problems.append(Problem(
+                        f"{manifest.path}: {where}",
+                        f"no {ref.kind} has vendor_identifier {vendor!r}, neither in the "
+                        f"manifest nor in App Store Connect; add the [[{ref.kind}]] or fix the id",
+                    ))
+    if problems:
+        raise ManifestError(problems, source=str(manifest.path))
+
+
 async def build_plan(
     client: Any,
     api: str,
@@ -691,36 +839,56 @@ async def build_plan(
     read_concurrency: int = 16,
     kinds: tuple[Kind, ...] = KINDS,
 ) -> Plan:
-    """Read App Store Connect and compare it with the manifest. Changes nothing."""
+    """Read App Store Connect and compare it with the manifest. Changes nothing.
+
+    First every needed kind's list (concurrently), then each existing item's localizations (and a set's
+    members, a version's default image) under `read_concurrency`.
+    """
     reader = RemoteReader(client)
     detail_id, group_id = await reader.detail(manifest.app_id)
     plans: dict[tuple[str, str], ItemPlan] = {}
     limiter = anyio.CapacityLimiter(read_concurrency)
+    remote: dict[str, dict[str, RemoteItem]] = {}
+    needed = referenced_kinds(manifest, kinds)
 
-    async def plan_one(kapi: KindApi, desired: Item, remote: RemoteItem | None) -> None:
-        version = locs = None
-        if remote is not None:
-            version = choose_version(kapi, remote, on_live)
-            latest = version[1]
-            container = latest.id if latest else (None if kapi.version else remote.id)
-            async with limiter:
-                locs = await reader.localizations(desired.kind, kapi, container) if container else {}
-        plans[(desired.kind.name, desired.vendor_identifier)] = plan_item(
-            kapi, desired, remote, locs or {}, version, images, manifest.image_aliases
-        )
-
-    async def plan_kind(kind: Kind) -> None:
-        wanted = manifest.of_kind(kind.name)
-        if not wanted:
-            return  # a kind the manifest does not use costs no request
-        kapi = kind.api(api)
-        remote = await reader.items(kapi, detail_id, group_id)
-        async with anyio.create_task_group() as tg:
-            for desired in wanted:
-                tg.start_soon(plan_one, kapi, desired, remote.get(desired.vendor_identifier))
+    async def read_kind(kind: Kind) -> None:
+        remote[kind.name] = await reader.items(kind.api(api), detail_id, group_id)
 
     async with anyio.create_task_group() as tg:
-        for kind in kinds:
-            tg.start_soon(plan_kind, kind)
-    ordered = [plans[(i.kind.name, i.vendor_identifier)] for i in manifest.items]
-    return Plan(api, manifest.app_id, detail_id, group_id, ordered, reads=reader.reads)
+        for kind in needed:
+            tg.start_soon(read_kind, kind)
+    check_references(manifest, remote)
+    ids = {(k, v): r.id for k, items in remote.items() for v, r in items.items()}
+    vendors_of = {k: {r.id: v for v, r in items.items()} for k, items in remote.items()}
+
+    async def plan_one(kapi: KindApi, desired: Item, found: RemoteItem | None) -> None:
+        kind = desired.kind
+        version = locs = None
+        default = None
+        vendors: dict[str, str] = {}
+        if found is not None:
+            version = choose_version(kapi, found, on_live)
+            latest = version[1]
+            container = latest.id if latest else (None if kapi.version else found.id)
+            async with limiter:
+                locs = await reader.localizations(kind, kapi, container) if container else {}
+                if desired.default_image is not None and latest is not None:
+                    default = await reader.default_image(kapi, latest.id)
+                for link in kapi.references:
+                    if link.read == "linkage":
+                        found.references[link.key] = await reader.linkage(kapi.path(link.linkage, found.id))
+            for ref in kind.references:
+                vendors.update(vendors_of.get(ref.kind, {}))
+        plans[(kind.name, desired.vendor_identifier)] = plan_item(
+            kapi, desired, found, locs or {}, version, images, manifest.image_aliases,
+            remote_default=default, vendors=vendors
+        )
+
+    async with anyio.create_task_group() as tg:
+        for desired in manifest.items:
+            if desired.kind in kinds:
+                found = remote[desired.kind.name].get(desired.vendor_identifier)
+                tg.start_soon(plan_one, desired.kind.api(api), desired, found)
+    ordered = [plans[(i.kind.name, i.vendor_identifier)] for i in manifest.items if i.kind in kinds]
+    return Plan(api, manifest.app_id, detail_id, group_id, ordered, reads=reader.reads, ids=ids)
+

@@ -1,8 +1,10 @@
 """What App Store Connect holds (`Remote*`) and the reader that fetches it in as few requests as possible.
 
 Reading the remote state costs, for an app with N items of a kind: 1 request for the Game Center detail
-(shared by every kind), ceil(N / 200) for the kind's list (with each item's versions embedded, v2), and 1 per
-existing item for its localizations with their images embedded. Nothing else is read.
+(shared by every kind), ceil(N / 200) for the kind's list (with each item's versions embedded, v2, and a
+challenge's leaderboard), and 1 per existing item for its localizations with their images embedded; a set's
+members cost 1 more read per existing set, a version's default image 1 more per existing activity or
+challenge whose manifest entry has one. Nothing else is read.
 
 Images are matched by content: every uploaded image's `fileName` carries the first 12 hex digits of the file's
 sha256, so the remote state alone (no journal) tells whether an image equals the local file.
@@ -110,6 +112,7 @@ class RemoteVersion:
     id: str
     number: int
     state: str
+    attributes: dict[str, Any] = field(default_factory=dict)  # the version's own (an activity's fallbackUrl)
 
 
 @dataclass
@@ -119,6 +122,7 @@ class RemoteItem:
     id: str
     attributes: dict[str, Any]
     versions: list[RemoteVersion]
+    references: dict[str, list[str]] = field(default_factory=dict)  # reference key -> resource ids, in order
 
     @property
     def latest(self) -> RemoteVersion | None:
@@ -171,8 +175,13 @@ class RemoteReader:
         if ids is not None:
             params["filter[id]"] = ",".join(ids)
         version = kapi.version
+        includes = [version.include_on_parent_list] if version else []
+        included_refs = [ref for ref in kapi.references if ref.read == "include"]
+        includes += [ref.rel for ref in included_refs]
+        if includes:
+            params["include"] = ",".join(includes)
         if version:
-            params.update({"include": version.include_on_parent_list, "limit[versions]": "50"})
+            params["limit[versions]"] = "50"
         out: dict[str, RemoteItem] = {}
         async for page in self.client.pages(path, params):
             self.reads += 1
@@ -182,14 +191,32 @@ class RemoteReader:
                     for vid in r.rel_ids(version.include_on_parent_list):
                         v = page.find(version.type, vid)
                         if v is not None:
-                            va = v.attributes or {}
+                            va = dict(v.attributes or {})
                             versions.append(
-                                RemoteVersion(v.id, int(va.get("version") or 0), va.get("state") or "")
+                                RemoteVersion(v.id, int(va.get("version") or 0), va.get("state") or "", va)
                             )
                 vendor = (r.attributes or {}).get("vendorIdentifier")
                 if vendor:
-                    out[vendor] = RemoteItem(r.id, dict(r.attributes or {}), versions)
+                    refs = {ref.key: r.rel_ids(ref.rel) for ref in included_refs}
+                    out[vendor] = RemoteItem(r.id, dict(r.attributes or {}), versions, refs)
         return out
+
+    async def linkage(self, path: str) -> list[str]:
+        """The ids of a to-many relationship (`.../relationships/<name>`), in App Store Connect's order."""
+        ids: list[str] = []
+        async for page in self.client.pages(path, {"limit": "200"}):
+            self.reads += 1
+            ids += [r.id for r in page.resources]
+        return ids
+
+    async def default_image(
+        self, kapi: KindApi, version_id: str, purpose: str = "read"
+    ) -> RemoteImage | None:
+        """A version's default image (activities, challenges), or None when it has none."""
+        assert kapi.version is not None
+        self.reads += 1
+        doc = await self.client.get(kapi.path(kapi.version.default_image_read, version_id), purpose=purpose)
+        return RemoteImage.from_resource(doc.data) if isinstance(doc.data, Resource) else None
 
     async def localizations(
         self, kind: Kind, kapi: KindApi, container_id: str, purpose: str = "read"

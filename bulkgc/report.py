@@ -28,6 +28,20 @@ OUTCOMES = ("done", "unchanged", "failed", "blocked", "skipped", "interrupted")
 # What to do about Apple's error codes, most specific prefix first (codes are hierarchical, dot-separated).
 _ADVICE: tuple[tuple[str, str], ...] = (
     (
+        "NOT_PUSHED",
+        "App Store Connect does not hold what the manifest says yet; run `bulkgc push` (or "
+        "`bulkgc push --submit`), then submit",
+    ),
+    (
+        "IMAGE_NOT_COMPLETE",
+        "the image is still processing or was never committed; run `bulkgc push` to finish it, then submit again",
+    ),
+    (
+        "FIRST_TIME_NEEDS_APP_VERSION",
+        "App Review takes a Game Center item's first version only together with an app version: add the app "
+        "version to the submission in App Store Connect and send it there",
+    ),
+    (
         "VERSION_NOT_EDITABLE",
         "the item's latest version is in review or waiting for release; run again once it is LIVE "
         "(bulkgc then creates a new version) or rejected",

@@ -1,4 +1,4 @@
-"""Local checks of achievement icons with Pillow (format, size, colour, alpha) before any network call."""
+"""Local checks of Game Center images with Pillow (format, size, colour, alpha) before any network call."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import json
 import os
 import stat
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -220,13 +220,34 @@ def _problem(path: Path, reasons: list[str]) -> InvalidImageError:
     return InvalidImageError(Problem(display_path(path), "; ".join(reasons)))
 
 
-def check_image(path: str | os.PathLike[str]) -> ImageInfo:
-    """Check one icon; return its ImageInfo or raise InvalidImageError with one Problem naming every fault.
+def size_problem(width: int, height: int, sizes: tuple[tuple[int, int], ...]) -> str | None:
+    """Why `width` x `height` is not one of `sizes` (the slot's rule, e.g. 512x512 or 1024x1024), or None."""
+    if (width, height) in sizes:
+        return None
+    if not sizes:  # one file used for two slots with different sizes
+        return f"is {width}x{height}, but it fills image slots that need different sizes: use one file each"
+    wanted = " or ".join(f"{w}x{h}" for w, h in sizes)
+    return f"is {width}x{height}: App Store Connect needs {wanted} pixels; resize it"
 
+
+def _wanted(sizes: tuple[tuple[int, int], ...]) -> str:
+    """"a 1024x1024 icon" (the largest size the slot takes) for messages."""
+    if not sizes:
+        return "one file per image slot"
+    w, h = max(sizes)
+    return f"a {w}x{h} {'icon' if w == h else 'image'}"
+
+
+def check_image(
+    path: str | os.PathLike[str], sizes: tuple[tuple[int, int], ...] = ALLOWED_SIZES
+) -> ImageInfo:
+    """Check one image; return its ImageInfo or raise InvalidImageError with one Problem naming every fault.
+
+    `sizes` are the pixel sizes its slot takes (icons: 512x512 or 1024x1024; default images: 3840x2160).
     Synchronous and CPU-bound: call it through `anyio.to_thread.run_sync` (as `scan_images` does).
     """
     path = Path(path)
-    return check_image_data(path, read_image_file(path))
+    return check_image_data(path, read_image_file(path), sizes)
 
 
 def read_image_file(path: Path) -> bytes:
@@ -260,8 +281,11 @@ def read_image_file(path: Path) -> bytes:
     return data  # a name problem alone is reported by check_image_data, with every other problem
 
 
-def check_image_data(path: Path, data: bytes) -> ImageInfo:
-    """Check the bytes of one icon read from `path` (the upload checks a changed file with the same rules)."""
+def check_image_data(
+    path: Path, data: bytes, sizes: tuple[tuple[int, int], ...] = ALLOWED_SIZES
+) -> ImageInfo:
+    """Check the bytes of one image read from `path` (the upload checks a changed file with the same rules);
+    `sizes` are its slot's pixel sizes."""
     reasons: list[str] = []
     if _has_undecodable_name(path):
         reasons.append("the file name is not valid UTF-8 (App Store Connect needs UTF-8 names): rename it")
@@ -301,12 +325,11 @@ def check_image_data(path: Path, data: bytes) -> ImageInfo:
             raise _problem(
                 path,
                 [*reasons, f"declares {width}x{height} pixels, over the decompression-bomb limit of {limit} "
-                 "pixels (refused without decoding): export a 1024x1024 icon"],
+                 f"pixels (refused without decoding): export {_wanted(sizes)}"],
             )
-        if (width, height) not in ALLOWED_SIZES:
-            reasons.append(
-                f"is {width}x{height}: App Store Connect needs 512x512 or 1024x1024 pixels; resize it"
-            )
+        wrong_size = size_problem(width, height, sizes)
+        if wrong_size is not None:
+            reasons.append(wrong_size)
 
         if fmt == "PNG" and getattr(img, "n_frames", 1) > 1:
             reasons.append(
@@ -362,9 +385,9 @@ def check_image_data(path: Path, data: bytes) -> ImageInfo:
     )
 
 
-def _check_or_problem(path: Path) -> ImageInfo | Problem:
+def _check_or_problem(path: Path, sizes: tuple[tuple[int, int], ...] = ALLOWED_SIZES) -> ImageInfo | Problem:
     try:
-        return check_image(path)
+        return check_image(path, sizes)
     except InvalidImageError as exc:
         return exc.problems[0]
     except Exception as exc:  # noqa: BLE001 - a scan reports; it never crashes on one odd file
@@ -442,29 +465,38 @@ class ScanCache:
                 tmp.unlink()
 
 
-def _check_cached(path: Path, cache: ScanCache | None) -> ImageInfo | Problem:
+def _check_cached(
+    path: Path, cache: ScanCache | None, sizes: tuple[tuple[int, int], ...] = ALLOWED_SIZES
+) -> ImageInfo | Problem:
     if cache is None:
-        return _check_or_problem(path)
+        return _check_or_problem(path, sizes)
     hit = cache.get(path)
     if hit is not None:
-        return hit
+        # the cache remembers a valid file, not the slot it was checked for: its size is checked again
+        wrong_size = size_problem(hit.width, hit.height, sizes)
+        return hit if wrong_size is None else Problem(display_path(path), wrong_size)
     try:
         before = path.stat()
     except OSError:
-        return _check_or_problem(path)
-    outcome = _check_or_problem(path)
+        return _check_or_problem(path, sizes)
+    outcome = _check_or_problem(path, sizes)
     if isinstance(outcome, ImageInfo):
         cache.put(outcome, before)
     return outcome
 
 
 async def scan_images(
-    paths: Iterable[str | os.PathLike[str]], *, concurrency: int | None = None, cache: ScanCache | None = None
+    paths: Iterable[str | os.PathLike[str]],
+    *,
+    concurrency: int | None = None,
+    cache: ScanCache | None = None,
+    sizes: Mapping[Path, tuple[tuple[int, int], ...]] | None = None,
 ) -> tuple[dict[Path, ImageInfo], list[Problem]]:
     """Check every path (each once) in worker threads: the valid ones and every problem, in input order.
 
-    With a `cache`, icons unchanged since an earlier check are not decoded again (`cache.save()` keeps what
-    this scan learned).
+    `sizes` gives a path's allowed pixel sizes (its slot's rule; `Manifest.image_sizes()`); others are icons
+    (512x512 or 1024x1024). With a `cache`, images unchanged since an earlier check are not decoded again
+    (`cache.save()` keeps what this scan learned).
     """
     unique = list(dict.fromkeys(Path(p) for p in paths))
     results: dict[Path, ImageInfo | Problem] = {}
@@ -474,7 +506,8 @@ async def scan_images(
     limiter = anyio.CapacityLimiter(max(1, concurrency))
 
     async def check(path: Path) -> None:
-        results[path] = await anyio.to_thread.run_sync(_check_cached, path, cache, limiter=limiter)
+        allowed = (sizes or {}).get(path, ALLOWED_SIZES)
+        results[path] = await anyio.to_thread.run_sync(_check_cached, path, cache, allowed, limiter=limiter)
 
     async with anyio.create_task_group() as tg:
         for path in unique:

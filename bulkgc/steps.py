@@ -1,4 +1,4 @@
-"""One item's steps: the parent (create or update), its version (v2), then its localizations.
+"""One item's steps: the parent (create or update) and what it names, its version, then its localizations.
 
 Bodies come from the item's kind declaration (which attributes a create takes, which only an update can set,
 which texts a localization has) and its API row; a step whose answer was lost is looked up before it is
@@ -13,11 +13,18 @@ from typing import Any
 import anyio
 
 from bulkgc.asc.jsonapi import Document, Resource
+from bulkgc.asc.resources import ReferenceApi
 from bulkgc.errors import FATAL, ApiError, BulkgcError, ConflictError
 from bulkgc.images import ImageJob
 from bulkgc.ledger import Ledger, codes_of, key_of
 from bulkgc.manifest import Item
-from bulkgc.plan import ItemPlan, LocalizationAction, Plan, localization_actions
+from bulkgc.plan import (
+    ItemPlan,
+    LocalizationAction,
+    Plan,
+    default_image_action,
+    localization_actions,
+)
 from bulkgc.remote import RemoteReader
 from bulkgc.scan import ImageInfo
 
@@ -42,8 +49,32 @@ def after_create_attributes(item: Item) -> dict[str, Any]:
     }
 
 
+def version_attributes(item: Item) -> dict[str, Any]:
+    """Version attributes the manifest gives (an activity's fallbackUrl), as App Store Connect takes them."""
+    return {
+        a.asc: a.wire(item.version_attributes[a.key])
+        for a in item.kind.version_attributes
+        if item.version_attributes.get(a.key) is not None
+    }
+
+
+def linkage(plan: Plan, p: ItemPlan, ref: ReferenceApi) -> dict[str, Any]:
+    """`{"data": ...}` naming the referenced items by resource id: a list in manifest order, or one item."""
+    declared = next(r for r in p.kind.references if r.key == ref.key)
+    links = []
+    for vendor in p.item.references.get(ref.key, ()):
+        found = plan.ids.get((declared.kind, vendor))
+        if found is None:
+            raise BulkgcError(
+                f"{declared.kind} {vendor!r}, named in {ref.key}, does not exist in App Store Connect (its "
+                "create failed or was not attempted); fix that and run again"
+            )
+        links.append({"type": ref.type, "id": found})
+    return {"data": links if declared.many else (links[0] if links else None)}
+
+
 def create_body(plan: Plan, p: ItemPlan) -> dict[str, Any]:
-    """POST body creating the item, in v2 with its first version inline (A4, A5)."""
+    """POST body creating the item with what it names, in v2 with its first version inline (A4, A5)."""
     k = p.kapi
     rel_name, owner_id = plan.owner
     owner_type = "gameCenterGroups" if rel_name == "gameCenterGroup" else "gameCenterDetails"
@@ -54,12 +85,17 @@ def create_body(plan: Plan, p: ItemPlan) -> dict[str, Any]:
             "relationships": {rel_name: {"data": {"type": owner_type, "id": owner_id}}},
         }
     }
+    for ref in k.references:
+        body["data"]["relationships"][ref.rel] = linkage(plan, p, ref)
     if k.version:
         local_id = "${new-version}"
         body["data"]["relationships"][k.version.include_on_parent_list] = {
             "data": [{"type": k.version.type, "id": local_id}]
         }
-        body["included"] = [{"type": k.version.type, "id": local_id}]
+        inline: dict[str, Any] = {"type": k.version.type, "id": local_id}
+        if version_attributes(p.item):
+            inline["attributes"] = version_attributes(p.item)
+        body["included"] = [inline]
     return body
 
 
@@ -93,6 +129,7 @@ class ItemSteps:
             if k.version:
                 ids = doc.one.rel_ids(k.version.include_on_parent_list)
                 version_id = ids[-1] if ids else await self.version_of_created(plan, p, item_id)
+            plan.ids[(p.kind.name, p.vendor_id)] = item_id
             await books.put(
                 key,
                 kind="item",
@@ -117,11 +154,29 @@ class ItemSteps:
             )
             books.event(key, "update", "ok", latency=time.monotonic() - t0)
         assert item_id is not None
+        if p.action != "create":
+            for ref in k.references:
+                if ref.key in p.reference_changes:
+                    # one PATCH of the whole relationship: Apple replaces the members, in this order
+                    t0 = time.monotonic()
+                    await c.patch(k.path(ref.linkage, item_id), linkage(plan, p, ref))
+                    books.event(key, f"link {ref.key}", "ok", latency=time.monotonic() - t0)
         if k.version and p.action != "create" and p.version_action == "create":
             version_id = await self.create_version(item_id, p)
             # whatever the new version starts with (copied or empty), diff against it
             locs = await self.reader.localizations(p.kind, k, version_id)
             p.localizations = localization_actions(p.item, locs, self.images, p.pulled)
+            if p.default_image is not None:
+                remote = await self.reader.default_image(k, version_id)
+                p.default_image = default_image_action(p.item, remote, self.images)
+        elif k.version and p.action != "create" and p.version_changes:
+            assert version_id is not None and k.version.item
+            t0 = time.monotonic()
+            await c.patch(
+                k.path(k.version.item, version_id),
+                {"data": {"type": k.version.type, "id": version_id, "attributes": dict(p.version_changes)}},
+            )
+            books.event(key, "version update", "ok", latency=time.monotonic() - t0)
         return version_id if k.version else item_id  # type: ignore[return-value]
 
     async def find_item(self, plan: Plan, p: ItemPlan) -> Document | None:
@@ -154,6 +209,13 @@ class ItemSteps:
         next one (the owner's list, `filter[id]`, versions included), so a fresh push of a hundred items costs
         a handful of reads, not a hundred.
         """
+        if not p.kapi.list_filters_id:  # the owner's list cannot be filtered by id: ask the item itself
+            versions = await self.reader.versions(p.kapi, item_id)
+            if not versions:
+                raise ApiError(
+                    f"{p.kind.name} {item_id} has no version; create one in App Store Connect and run again"
+                )
+            return versions[-1].id
         waiting = self._created_waiting.setdefault(p.kind.name, [])
         waiting.append(item_id)
         async with self._created_lock:
@@ -184,16 +246,13 @@ class ItemSteps:
             return Document(data=fresh[-1]) if fresh else None
 
         t0 = time.monotonic()
-        doc = await self.client.post(
-            k.version.create,
-            {
-                "data": {
-                    "type": k.version.type,
-                    "relationships": {k.version.parent_rel: {"data": {"type": k.parent_type, "id": item_id}}},
-                }
-            },
-            lookup=lookup,
-        )
+        data: dict[str, Any] = {
+            "type": k.version.type,
+            "relationships": {k.version.parent_rel: {"data": {"type": k.parent_type, "id": item_id}}},
+        }
+        if version_attributes(p.item):
+            data["attributes"] = version_attributes(p.item)
+        doc = await self.client.post(k.version.create, {"data": data}, lookup=lookup)
         key = key_of(p)
         self.ledger.event(key, "new-version", "ok", latency=time.monotonic() - t0)
         await self.ledger.put(
@@ -268,7 +327,7 @@ class ItemSteps:
             attempts=1 if la.action != "none" else 0,
         )
         if la.image is not None:
-            jobs.append(ImageJob(p, la, loc_id, la.image.action, la.image.remote))
+            jobs.append(ImageJob(p, la.locale, la.image, loc_id, la.image.action, la.image.remote))
 
     async def ensure_localization(self, p: ItemPlan, la: LocalizationAction, container: str) -> str:
         k, c = p.kapi, self.client

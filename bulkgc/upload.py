@@ -36,8 +36,15 @@ class Request:
 # ---------------------------------------------------------------------------------------------- pure steps
 
 
-def prepare_reserve(kapi: KindApi, localization_id: str, file_name: str, file_size: int) -> Request:
-    """POST the image reservation for one localization (A4 step 4)."""
+def prepare_reserve(
+    kapi: KindApi, owner_id: str, file_name: str, file_size: int, *, default: bool = False
+) -> Request:
+    """POST the image reservation for one localization, or for a version's default image (A4 step 4, A5)."""
+    if default:
+        assert kapi.version is not None
+        owner = {kapi.version.default_image_rel: {"data": {"type": kapi.version.type, "id": owner_id}}}
+    else:
+        owner = {kapi.image_loc_rel: {"data": {"type": kapi.loc_type, "id": owner_id}}}
     return Request(
         "POST",
         kapi.image_create,
@@ -45,9 +52,7 @@ def prepare_reserve(kapi: KindApi, localization_id: str, file_name: str, file_si
             "data": {
                 "type": kapi.image_type,
                 "attributes": {"fileName": file_name, "fileSize": file_size},
-                "relationships": {
-                    kapi.image_loc_rel: {"data": {"type": kapi.loc_type, "id": localization_id}}
-                },
+                "relationships": owner,
             }
         },
     )
@@ -58,9 +63,12 @@ def process_image(doc: Document) -> RemoteImage:
     return RemoteImage.from_resource(doc.one)
 
 
-def prepare_reservation_lookup(kapi: KindApi, localization_id: str) -> Request:
-    """GET the localization's image: after a lost reserve answer, is the reservation there already?"""
-    return Request("GET", kapi.path(kapi.loc_image_read, localization_id))
+def prepare_reservation_lookup(kapi: KindApi, owner_id: str, *, default: bool = False) -> Request:
+    """GET the localization's (or version's default) image: after a lost reserve answer, is it reserved?"""
+    if default:
+        assert kapi.version is not None
+        return Request("GET", kapi.path(kapi.version.default_image_read, owner_id))
+    return Request("GET", kapi.path(kapi.loc_image_read, owner_id))
 
 
 def process_reservation_lookup(doc: Document, file_name: str) -> Document | None:
@@ -110,19 +118,19 @@ def process_poll(
 
 
 async def reserve_image(
-    client: Any, kapi: KindApi, localization_id: str, file_name: str, file_size: int
+    client: Any, kapi: KindApi, owner_id: str, file_name: str, file_size: int, *, default: bool = False
 ) -> RemoteImage:
-    """POST the image reservation; a lost answer is looked up (the localization's image) before re-sending."""
+    """POST the image reservation; a lost answer is looked up (the owner's image) before re-sending."""
 
     async def lookup() -> Document | None:
-        req = prepare_reservation_lookup(kapi, localization_id)
+        req = prepare_reservation_lookup(kapi, owner_id, default=default)
         try:
             doc = await client.get(req.path)
         except NotFoundError:
             return None
         return process_reservation_lookup(doc, file_name)
 
-    req = prepare_reserve(kapi, localization_id, file_name, file_size)
+    req = prepare_reserve(kapi, owner_id, file_name, file_size, default=default)
     return process_image(await client.post(req.path, req.body, lookup=lookup))
 
 

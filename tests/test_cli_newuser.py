@@ -209,7 +209,7 @@ def test_status_while_a_push_runs_says_running_not_resume(
 # ------------------------------------------------------------------------------ item 10: no manifest given
 
 
-@pytest.mark.parametrize("command", ["push", "plan", "validate", "status"])
+@pytest.mark.parametrize("command", ["push", "submit", "plan", "validate", "status"])
 def test_no_manifest_given_prints_usage_and_exits_2(
     command: str,
     tmp_path: Path,
@@ -458,7 +458,7 @@ def test_sim_stop_line_reads_well(tmp_path: Path) -> None:
 
 # ---------------------------------------------------------------------------------- item 11: --help
 
-SUBCOMMANDS = ["demo", "push", "plan", "validate", "status", "sim", "bench"]
+SUBCOMMANDS = ["demo", "push", "submit", "plan", "validate", "status", "sim", "bench"]
 
 
 def help_text(capsys: pytest.CaptureFixture[str], *argv: str) -> str:

@@ -260,7 +260,7 @@ async def test_scan_cache_skips_unchanged_files_and_rechecks_changed_ones(tmp_pa
 
     decoded: list[Path] = []
     real = scan_mod.check_image
-    monkeypatch.setattr(scan_mod, "check_image", lambda p: decoded.append(Path(p)) or real(p))
+    monkeypatch.setattr(scan_mod, "check_image", lambda p, *a: decoded.append(Path(p)) or real(p, *a))
     second, _ = await scan_mod.scan_images(paths, cache=scan_mod.ScanCache(cache_file))
     assert decoded == [] and second == first
 

@@ -24,6 +24,23 @@ class VersionApi:
     editable_states: frozenset[str] = frozenset({"PREPARE_FOR_SUBMISSION", "DEVELOPER_REJECTED", "REJECTED"})
     # States in which a new version may be created (the latest one is final).
     new_version_states: frozenset[str] = frozenset({"LIVE", "REPLACED_WITH_NEW_VERSION"})
+    item: str = ""  # PATCH a version's attributes, "{id}" = version id (activities: fallbackUrl)
+    default_image_read: str = ""  # GET a version's default image, "{id}" = version id (activities, ...)
+    default_image_rel: str = "version"  # image -> version relationship name in a default image's reserve body
+    # The relationship naming such a version in a review submission item (ReviewSubmissionItemCreateRequest);
+    # None: the kind's versions cannot be submitted on their own.
+    review_item_rel: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReferenceApi:
+    """How one reference of a kind (`bulkgc.kinds.model.Reference`) travels in one API version."""
+
+    key: str  # the Reference's manifest key
+    rel: str  # relationship name: in the create body, in the linkage path, in `include`
+    type: str  # resource type of the referenced items
+    linkage: str  # ".../{id}/relationships/<rel>": PATCH replaces (a to-many list in order, or the one link)
+    read: str  # "linkage": GET the linkage path per item; "include": included on the kind's list
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -52,6 +69,8 @@ class KindApi:
     image_create: str
     image_item: str
     image_loc_rel: str  # image -> localization relationship name (in the reserve body)
+    references: tuple[ReferenceApi, ...] = ()
+    list_filters_id: bool = True  # the owner's list takes filter[id] (activities' does not)
 
     @property
     def container_type(self) -> str:
@@ -63,4 +82,12 @@ class KindApi:
 
 
 APP_DETAIL = "/v1/apps/{id}/gameCenterDetail"
+
+# Review submissions (GAME_CENTER_API.md A4 item 9): how versions reach App Review, the same for every kind.
+REVIEW_SUBMISSIONS = "/v1/reviewSubmissions"
+REVIEW_SUBMISSION = "/v1/reviewSubmissions/{id}"
+REVIEW_SUBMISSION_ITEMS = "/v1/reviewSubmissions/{id}/items"
+REVIEW_ITEMS = "/v1/reviewSubmissionItems"
+#: items per review submission [DOC App Store Connect Help: up to 200 components per submission]
+REVIEW_SUBMISSION_MAX_ITEMS = 200
 

@@ -13,10 +13,11 @@ import anyio
 from bulkgc.commands import HELP_LAYOUT, help_epilog
 from bulkgc.commands.push import announce_target
 from bulkgc.config import RunSettings, add_arguments, resolve
-from bulkgc.pipeline import credentials_from, plan_only
+from bulkgc.pipeline import credentials_from
 from bulkgc.plan import Plan
 from bulkgc.report import RunReport
 from bulkgc.report_html import check_writable, write_html_report
+from bulkgc.submit import plan_with_submission
 from bulkgc.thumbnails import cache_for
 
 
@@ -25,6 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                        description="Read App Store Connect, compare with the manifest and print what a push\n"
                                    "would change, field by field (old -> new), like terraform plan: + creates,\n"
                                    "~ changes, ! blocked; achievements that already match are only counted.\n"
+                                   "Then (v2) the versions `bulkgc submit` would add to a review submission.\n"
                                    "Changes nothing and writes no journal.",
                        epilog=help_epilog(
                            ["bulkgc plan manifests/mygame.toml",
@@ -37,7 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     add_arguments(p, only={"manifest", "assets", "app_id", "bundle_id", "fix_icons", "icon_background", "api",
                            "base_url", "key_id", "issuer_id", "private_key_path",
                            "api_key_json", "on_live", "api_concurrency", "request_timeout", "token_lifetime",
-                           "journal"})
+                           "journal", "platform"})
     p.add_argument("--json", action="store_true",
                    help="print the plan as JSON for machines (schema bulkgc-plan/2: snake_case keys; each change "
                         "as {field, attribute, old, new})")
@@ -62,12 +64,18 @@ def run(args: argparse.Namespace) -> int:
     if args.html:
         check_writable(args.html, "--html")
     started = time.time()
-    plan = anyio.run(lambda: plan_only(
+    plan, submission = anyio.run(lambda: plan_with_submission(
         settings, on_target=lambda app_id, key_id: announce_target(settings, "Reading", app_id, key_id)))
     if args.json:
-        print(json.dumps(plan.to_dict(), indent=2))
+        doc = plan.to_dict()
+        if submission is not None:
+            doc["submit"] = submission.to_dict()
+        print(json.dumps(doc, indent=2))
     else:
         print(plan.format_table())
+        if submission is not None:
+            print()
+            print("\n".join(submission.format_lines()))
     if args.html:
         report = plan_report(plan, settings, started=started, key_id=credentials_from(settings).key_id)
         write_html_report(report, args.html, cache_for(settings.journal_path),

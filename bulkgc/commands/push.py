@@ -8,8 +8,8 @@ import shlex
 import signal
 import sys
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import anyio
 
@@ -29,6 +29,8 @@ from bulkgc.report import (
 from bulkgc.report_html import write_html_report
 from bulkgc.thumbnails import cache_for
 
+T = TypeVar("T")
+
 # After the first SIGINT/SIGTERM in-flight requests get this long to finish before they are cancelled.
 STOP_GRACE_SECONDS = 8.0
 
@@ -40,19 +42,23 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                                    "localizations, upload icons, wait until App Store Connect has\n"
                                    "processed them. Interrupted?\n"
                                    "Run the same command again to resume. Every option can also be set\n"
-                                   "by the environment variable shown with it.",
+                                   "by the environment variable shown with it. With --submit, then add\n"
+                                   "the edited versions to a review submission as `bulkgc submit` does\n"
+                                   "(--send: and send it; --platform: of a new submission).",
                        epilog=help_epilog(
                            ["bulkgc push manifests/mygame.toml",
                             "bulkgc push manifests/mygame.toml --report report.json --junit junit.xml",
                             "BULKGC_DEADLINE=5h30m bulkgc push manifests/mygame.toml   # exit 4 = run again",
                             "bulkgc push manifests/mygame.toml --base-url http://127.0.0.1:PORT",
+                            "bulkgc push manifests/mygame.toml --submit         # then submit for review",
+                            "bulkgc push manifests/mygame.toml --submit --send  # ... and send it",
                             "bulkgc push MyGame/GameCenterResources.gamekit --bundle-id com.example.mygame --fix-icons",
                             "bulkgc push pulled/manifest.toml   # right after `bulkgc pull`: nothing to do"],
-                           {0: "everything is done (or nothing needed doing)",
+                           {0: "everything is done (or nothing needed doing; with --submit: and submitted)",
                             1: "some items failed or are blocked (e.g. a version in review); the summary "
-                               "names them",
-                            2: "invalid input or usage (manifest, icons, flags, no manifest given): "
-                               "nothing was sent",
+                               "names them; with --submit also what blocks the submission",
+                            2: "invalid input or usage (manifest, icons, flags, no manifest given, "
+                               "--submit with --api v1): nothing was sent",
                             3: "authentication or configuration (key, key id, issuer id, journal in use)",
                             4: "interrupted (signal or --deadline): run the same command again to resume"}),
                        **HELP_LAYOUT)
@@ -92,20 +98,35 @@ async def _watch_signals(stop: anyio.Event, scope: anyio.CancelScope, out: Any) 
                 scope.cancel()
 
 
-async def push_with_signals(settings: RunSettings, sink: ProgressSink,
-                            on_target: Callable[[str, str], None] | None = None) -> RunReport | None:
-    """Run `push` so that SIGINT/SIGTERM stop it gracefully; None when it had to be cancelled outright."""
+async def run_with_signals(work: Callable[[anyio.Event], Awaitable[T]]) -> T | None:
+    """Run `work(stop)` so SIGINT/SIGTERM stop it gracefully; None when it had to be cancelled outright."""
     stop = anyio.Event()
-    report: RunReport | None = None
+    result: T | None = None
     with anyio.CancelScope() as work_scope:
         async with anyio.create_task_group() as tg:
             tg.start_soon(_watch_signals, stop, work_scope, sys.stderr)
             try:
-                report = await push(settings, sink=sink, stop=stop, on_target=on_target)
+                result = await work(stop)
             finally:
                 _hold_stop_signals()  # before the receiver goes away with the watcher
             tg.cancel_scope.cancel()
-    return report
+    return result
+
+
+async def push_with_signals(settings: RunSettings, sink: ProgressSink,
+                            on_target: Callable[[str, str], None] | None = None) -> RunReport | None:
+    """Run `push` so that SIGINT/SIGTERM stop it gracefully; None when it had to be cancelled outright."""
+    return await run_with_signals(lambda stop: push(settings, sink=sink, stop=stop, on_target=on_target))
+
+
+def run_stoppable(work: Callable[[anyio.Event], Awaitable[T]]) -> T | None:
+    """`anyio.run(run_with_signals, work)`; None when stopped outright (also by a signal before the receiver)."""
+    try:
+        return anyio.run(run_with_signals, work)
+    except KeyboardInterrupt:
+        return None  # a signal before the receiver was listening: stopped, resumable
+    finally:
+        _absorb_stop_signals()
 
 
 def announce_target(settings: RunSettings, verb: str, app_id: str, key_id: str, *, out: Any = None) -> None:
@@ -139,10 +160,11 @@ def resume_command(settings: RunSettings) -> str:
     return cmd
 
 
-def finish(settings: RunSettings, report: RunReport | None) -> int:
+def finish(settings: RunSettings, report: RunReport | None, *, summary: bool = True) -> int:
     """Print the summary, write the reports, return the exit code.
 
     With `--log-format json` the summary is one JSON line (`summary_to_dict`) and the only thing on stdout.
+    `summary` False: a JSON summary is left to the caller (`push --submit` prints one for both steps).
     """
     as_json = settings.log_format == "json"
     if report is None:
@@ -162,7 +184,8 @@ def finish(settings: RunSettings, report: RunReport | None) -> int:
     if settings.junit:
         write_junit(report, settings.junit)
     if as_json:
-        print(json.dumps(summary_to_dict(report), separators=(",", ":")), flush=True)
+        if summary:
+            print(json.dumps(summary_to_dict(report), separators=(",", ":")), flush=True)
     else:
         print(format_summary(report))
     if settings.report_html:
@@ -179,6 +202,10 @@ def finish(settings: RunSettings, report: RunReport | None) -> int:
 
 def run(args: argparse.Namespace) -> int:
     settings = resolve(args, check=("manifest", "assets", "credentials", "base_url"))
+    if settings.submit:
+        from bulkgc.submit import refuse_v1
+
+        refuse_v1(settings)  # before anything is sent
     # an output that cannot be written is refused now, not after a whole push (exit 2, nothing sent)
     for path, flag in ((settings.report, "--report"), (settings.junit, "--junit"),
                        (settings.report_html, "--report-html")):
@@ -193,4 +220,45 @@ def run(args: argparse.Namespace) -> int:
         report = None  # a signal before the receiver was listening: stopped, resumable
     finally:
         _absorb_stop_signals()
-    return finish(settings, report)
+    if not settings.submit:
+        return finish(settings, report)
+    # one JSON/JUnit report and one JSON summary line for both, written after the submit
+    as_json = settings.log_format == "json"
+    code = finish(settings.replace(report=None, junit=None), report, summary=not as_json)
+    if report is None or code != 0:
+        print(f"bulkgc: not submitting for review: the push did not finish cleanly (exit {code}); run the "
+              "same command again", file=sys.stderr)
+        if report is not None:
+            finish_reports(settings, report)
+            if as_json:
+                print(json.dumps(summary_to_dict(report), separators=(",", ":")), flush=True)
+        return code
+    return submit_after_push(settings, report)
+
+
+def finish_reports(settings: RunSettings, report: RunReport) -> None:
+    if settings.report:
+        write_json_report(report, settings.report)
+    if settings.junit:
+        write_junit(report, settings.junit)
+
+
+def submit_after_push(settings: RunSettings, pushed: RunReport) -> int:
+    """`push --submit`: submit as `bulkgc submit` does; one report holds the push's items and the submit's."""
+    from bulkgc.commands.submit import print_outcome
+    from bulkgc.submit import submit
+
+    resume = resume_command(settings) + " --submit" + (" --send" if settings.send else "")
+    result = run_stoppable(lambda stop: submit(settings, stop=stop))
+    if result is None:
+        print(f"bulkgc: stopped while submitting; nothing is lost. Resume with: {resume}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    report, lines = result
+    if report.interrupted:
+        report.resume_hint = resume
+    combined = RunReport(command="push --submit", started=pushed.started, finished=report.finished,
+                         items=pushed.items + report.items, totals=pushed.totals, exit_code=report.exit_code,
+                         interrupted=report.interrupted, resume_hint=report.resume_hint)
+    print_outcome(settings, report, lines, json_summary=combined)
+    finish_reports(settings, combined)
+    return report.exit_code

@@ -84,6 +84,7 @@ def run(args: argparse.Namespace) -> int:
         counts = journal.counts()
         last = journal.last_run()
         images = journal.items(kind="image")
+        reviews = journal.items(kind="review")  # versions `bulkgc submit` put in review submissions
     # three disjoint groups, the same in the text and the JSON: complete, unfinished (resumable), failed
     unfinished = [i for i in images if i.state not in ("complete", "failed")]
     failed = [i for i in images if i.state == "failed"]
@@ -97,6 +98,10 @@ def run(args: argparse.Namespace) -> int:
             "unfinished": [{"item": i.item_key, "state": i.state, "image_id": i.remote_id} for i in unfinished],
             "failed": [{"item": i.item_key, "error_codes": i.error_codes, "detail": i.detail}
                        for i in failed],
+            "review": [
+                {"item": i.item_key, "state": i.state, "submission": i.parent_id, "review_item": i.remote_id}
+                for i in reviews
+            ],
         }, indent=2))
         return 0
     print(f"Journal: {path}")
@@ -110,6 +115,11 @@ def run(args: argparse.Namespace) -> int:
     print("Items by state: " + (", ".join(f"{k}={v}" for k, v in sorted(counts.items())) or "none"))
     done = sum(1 for i in images if i.state == "complete")
     print(f"Images: {done} complete, {len(unfinished)} in flight or unfinished, {len(failed)} failed")
+    if reviews:
+        added = sum(1 for i in reviews if i.state == "added")
+        where = sorted({i.parent_id for i in reviews if i.parent_id})
+        print(f"Review submission items: {added} added, {len(reviews) - added} not (yet); "
+              f"submission(s): {', '.join(where) or '-'}")
     in_flight = unfinished
     for i in in_flight[:SHOW]:
         print(f"  unfinished {i.item_key}: {i.state or 'planned'}" + (f" (image {i.remote_id})" if i.remote_id else ""))

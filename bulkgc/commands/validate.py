@@ -54,7 +54,7 @@ async def validate_paths(
 ) -> tuple[int, list[Problem], list[tuple[str, tuple[str, ...]]], list[str]]:
     """(images checked, problems, icons --fix-icons would convert with their fixes, warnings)."""
     problems: list[Problem] = []
-    images: set[Path] = set()
+    images: dict[Path, tuple[tuple[int, int], ...]] = {}
     warnings: list[str] = []
     checked = 0
     for path in paths:
@@ -72,11 +72,12 @@ async def validate_paths(
             warnings.extend(exc.warnings)
             continue
         warnings.extend(manifest.warnings)
-        images.update(Path(p) for p in manifest.images())
+        for image, sizes in manifest.image_sizes().items():
+            images[image] = tuple(s for s in images[image] if s in sizes) if image in images else sizes
     # fixed copies go to a throw-away folder: validate writes nothing the user keeps
     with tempfile.TemporaryDirectory(prefix="bulkgc-validate-") as scratch:
         infos, scan_problems = await check_icons(
-            sorted(images), fix=fix, background=background, fix_dir=Path(scratch)
+            sorted(images), fix=fix, background=background, fix_dir=Path(scratch), sizes=images
         )
     problems.extend(scan_problems)
     return checked + len(images), problems, fixed_icons(infos.values()), warnings

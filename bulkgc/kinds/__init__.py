@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from bulkgc.asc.resources import KindApi
 from bulkgc.kinds.achievement import ACHIEVEMENT
+from bulkgc.kinds.activity import ACTIVITY
+from bulkgc.kinds.challenge import CHALLENGE
 from bulkgc.kinds.leaderboard import LEADERBOARD
-from bulkgc.kinds.model import Attribute, ImageRule, Kind, TextField
+from bulkgc.kinds.leaderboard_set import LEADERBOARD_SET
+from bulkgc.kinds.model import Attribute, ImageRule, Kind, Reference, TextField
 
-KINDS: tuple[Kind, ...] = (ACHIEVEMENT, LEADERBOARD)
+# referenced kinds come before the kinds that name them (leaderboards before sets and challenges)
+KINDS: tuple[Kind, ...] = (ACHIEVEMENT, LEADERBOARD, LEADERBOARD_SET, ACTIVITY, CHALLENGE)
 BY_NAME: dict[str, Kind] = {kind.name: kind for kind in KINDS}
 
-__all__ = ["KINDS", "BY_NAME", "Attribute", "ImageRule", "Kind", "TextField", "kind", "kind_api"]
+__all__ = ["KINDS", "BY_NAME", "Attribute", "ImageRule", "Kind", "Reference", "TextField", "kind", "kind_api"]
 
 
 def kind(name: str) -> Kind:

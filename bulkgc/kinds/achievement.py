@@ -19,6 +19,7 @@ V2 = KindApi(
         create="/v2/gameCenterAchievementVersions",
         parent_rel="achievement",
         include_on_parent_list="versions",
+        review_item_rel="gameCenterAchievementVersion",
     ),
     loc_type="gameCenterAchievementLocalizations",
     loc_list="/v2/gameCenterAchievementVersions/{id}/localizations",

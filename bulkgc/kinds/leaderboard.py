@@ -72,6 +72,7 @@ V2 = KindApi(
         create="/v2/gameCenterLeaderboardVersions",
         parent_rel="leaderboard",
         include_on_parent_list="versions",
+        review_item_rel="gameCenterLeaderboardVersion",
     ),
     loc_type="gameCenterLeaderboardLocalizations",
     loc_list="/v2/gameCenterLeaderboardVersions/{id}/localizations",

@@ -17,7 +17,7 @@ from typing import Any
 from bulkgc.asc.resources import KindApi
 
 #: the attribute types a manifest value is checked against (and compared as)
-TYPES = ("string", "integer", "boolean", "enum", "number", "datetime", "duration")
+TYPES = ("string", "integer", "boolean", "enum", "number", "datetime", "duration", "map", "url")
 # ISO 8601 duration as App Store Connect's `format: duration` (e.g. P1D, PT12H, P1W)
 DURATION_RE = re.compile(r"P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?")
 VENDOR_IDENTIFIER_RE = re.compile(r"[A-Za-z0-9._-]+")
@@ -29,7 +29,7 @@ class Attribute:
 
     key: str  # the manifest key: the snake_case of Apple's attribute name
     asc: str  # Apple's attribute name
-    type: str  # one of TYPES
+    type: str  # one of TYPES ("map": a table of strings, Apple's StringToStringMap; "url": http(s) URL)
     enum: tuple[str, ...] = ()  # allowed values (type "enum"), as Apple's spec lists them
     required: bool = True  # the manifest must give it (in the item or in [defaults] when `in_defaults`)
     limit: int | None = None  # longest string, or largest integer, App Store Connect takes
@@ -63,6 +63,8 @@ class Attribute:
             return _decimal(remote) == _decimal(desired)
         if self.type == "datetime":
             return _instant(remote) == _instant(desired)
+        if self.type == "map":
+            return {str(k): str(v) for k, v in dict(remote).items()} == dict(desired)
         return bool(remote == desired)
 
 
@@ -78,18 +80,39 @@ class TextField:
     limit_source: str = "bulkgc"  # Apple publishes no text limits for Game Center localizations
 
 
+#: icon sizes of achievements and leaderboards (A12: 1024x1024 current, 512x512 historically accepted)
+ICON_SIZES: tuple[tuple[int, int], ...] = ((512, 512), (1024, 1024))
+#: activity and challenge default images (A12, App Store Connect Help): 3840x2160
+WIDE_SIZES: tuple[tuple[int, int], ...] = ((3840, 2160),)
+
+
 @dataclass(frozen=True, kw_only=True)
 class ImageRule:
-    """Where a localization's icon comes from and whether it must exist.
+    """One image slot of a kind: where its file comes from, whether it must exist, and its pixel sizes.
 
-    The pixel rules (PNG/JPEG, RGB, no alpha, 512x512 or 1024x1024) are scan.py's and the same for every
-    kind that has one so far (A12).
+    The other pixel rules (PNG or JPEG by content, 8-bit RGB, no alpha or transparency) are scan.py's and the
+    same for every slot (A12).
     """
 
     required: bool  # True: every localization needs an icon; False: a localization without one is fine
-    folder: (
-        str  # the naming convention looks here, relative to the assets directory ("" = the directory itself)
-    )
+    folder: str  # where the naming convention looks, relative to the assets directory ("" = the directory)
+    sizes: tuple[tuple[int, int], ...] = ICON_SIZES  # the exact pixel sizes App Store Connect takes
+    sizes_source: str = "Apple"  # "Apple" (A12 documents it) or "inferred" (no text found; see the kind)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Reference:
+    """Other items an item names by vendor id (a set's member leaderboards, a challenge's leaderboard).
+
+    The manifest gives vendor ids; App Store Connect takes resource ids, so the referenced items are pushed
+    (or found) first. A vendor id neither the manifest nor App Store Connect has is a manifest problem.
+    """
+
+    key: str  # manifest key ("leaderboards", "leaderboard")
+    kind: str  # the referenced kind's name ("leaderboard")
+    many: bool  # True: an ordered list (membership kept equal to it); False: exactly one
+    required: bool = True
+    limit: int | None = None  # most items in the list (A12: 100 leaderboards per set)
 
 
 #: a rule over an item's attributes (manifest keys -> values, all valid), checked before any request:
@@ -111,6 +134,9 @@ class Kind:
     locales_section: str  # top-level key of [<section>.<locale>.<vendor_identifier>] text tables (includes)
     doc: str  # where Apple documents the kind's limits, cited in messages
     totals: tuple[tuple[str, int], ...] = ()  # (attribute key, maximum sum over all items of the kind)
+    version_attributes: tuple[Attribute, ...] = ()  # attributes of the version (an activity's fallback_url)
+    default_image: ImageRule | None = None  # the version's default image (activities, challenges)
+    references: tuple[Reference, ...] = ()  # items named by vendor id (set members, a challenge's board)
     rules: tuple[Rule, ...] = ()  # checks across attributes (e.g. a range's start not after its end)
     example_vendor_identifier: str = "com.example.game.first_win"
 
@@ -122,12 +148,13 @@ class Kind:
         raise KeyError(f"{self.name} has no {version} API row (known: {', '.join(r.api for r in self.apis)})")
 
     def attribute(self, key: str) -> Attribute:
-        return next(a for a in self.attributes if a.key == key)
+        return next(a for a in (*self.attributes, *self.version_attributes) if a.key == key)
 
     @property
     def aliases(self) -> dict[str, str]:
         """Apple's camelCase spellings accepted in the manifest -> the snake_case key."""
-        pairs = [(a.asc, a.key) for a in self.attributes] + [(t.asc, t.key) for t in self.texts]
+        pairs = [(a.asc, a.key) for a in (*self.attributes, *self.version_attributes)]
+        pairs += [(t.asc, t.key) for t in self.texts]
         return {asc: key for asc, key in pairs if asc != key}
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
-from .errors import parameter_invalid
+from .errors import SimError, parameter_invalid
 
 # ------------------------------------------------------------------ query parameters
 
@@ -91,6 +91,15 @@ def parse_query(params: dict[str, Any], items: list[tuple[str, str]]) -> Query:
             q.fields[name[len("fields[") : -1]] = set(values)
         elif name.startswith("filter["):
             q.filters[name[len("filter[") : -1]] = values
+    missing = [name for name, spec in params.items() if spec.get("required") and name not in seen]
+    if missing:
+        raise SimError(
+            400,
+            "PARAMETER_ERROR.REQUIRED",
+            "A required parameter is missing",
+            f"The parameter '{missing[0]}' is required for this request.",
+            parameter=missing[0],
+        )
     return q
 
 

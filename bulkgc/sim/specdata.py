@@ -43,6 +43,8 @@ def build(spec: dict[str, Any]) -> dict[str, Any]:
                     entry["enum"] = enum
             if "maximum" in schema:
                 entry["maximum"] = schema["maximum"]
+            if p.get("required"):
+                entry["required"] = True  # e.g. filter[app] of GET /v1/reviewSubmissions
             params[p["name"]] = entry
         responses = {}
         for status, resp in op["responses"].items():

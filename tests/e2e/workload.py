@@ -47,7 +47,7 @@ class Workload:
         write_manifest(self)
 
     def of_kind(self, kind: str) -> list[str]:
-        return self.vendors if kind == "achievement" else self.boards
+        return {"achievement": self.vendors, "leaderboard": self.boards}.get(kind, [])
 
 
 texts: dict[Path, dict[tuple[str, str, str], str]] = {}

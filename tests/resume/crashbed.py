@@ -123,21 +123,22 @@ class PushResult:
         return [e for e in self.events if e.get("event") == "step" and e.get("step") == step]
 
 
-def push_argv(manifest: Path, journal: Path, *extra: str) -> list[str]:
-    return [PY, "-m", "bulkgc", "push", str(manifest), "--journal", str(journal), "--poll-interval", "0.05",
+def push_argv(manifest: Path, journal: Path, *extra: str, command: str = "push") -> list[str]:
+    return [PY, "-m", "bulkgc", command, str(manifest), "--journal", str(journal), "--poll-interval", "0.05",
             "--processing-timeout", "10", "--log-format", "json", *extra]
 
 
 def run_push(sim: SimProc, manifest: Path, journal: Path, *extra: str, fault: dict[str, Any] | None = None,
              timeout: float = 60, env: dict[str, str] | None = None,
-             while_running: Callable[[subprocess.Popen[bytes]], None] | None = None) -> PushResult:
+             while_running: Callable[[subprocess.Popen[bytes]], None] | None = None,
+             command: str = "push") -> PushResult:
     """Run `bulkgc push` to its end; with `fault`, a `signal` rule aimed at this very process is installed first.
 
     The child waits on its stdin until the rule is in place, so the rule sees every request it sends.
     """
     first = sim.last_seq()
     launched = time.time()
-    argv = push_argv(manifest, journal, *extra)
+    argv = push_argv(manifest, journal, *extra, command=command)  # `command`: push, or submit
     gated = ["/bin/sh", "-c", 'read go; exec "$@"', "sh", *argv]
     proc = subprocess.Popen(gated, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             env=env or sim.env(), cwd=manifest.parent)

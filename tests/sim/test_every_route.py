@@ -105,6 +105,19 @@ async def _populate(api: Api) -> None:
         rel("version", "gameCenterChallengeVersions", ch_version),
         wide_png(),
     )
+    body = {"data": {"type": "reviewSubmissions", "relationships": rel("app", "apps", api.sim.app_id)}}
+    status, doc, _ = await api.post("/v1/reviewSubmissions", body)
+    item = {
+        "data": {
+            "type": "reviewSubmissionItems",
+            "relationships": {
+                **rel("reviewSubmission", "reviewSubmissions", doc["data"]["id"]),
+                **rel("gameCenterAchievementVersion", "gameCenterAchievementVersions", version_id),
+            },
+        }
+    }
+    status, doc, _ = await api.post("/v1/reviewSubmissionItems", item)
+    assert status == 201, doc
 
 
 def _an_id(api: Api, route: str) -> str:
@@ -126,11 +139,13 @@ async def _sweep(api: Api, prefix: str, skip: str = "-") -> int:
             continue
         path = route.replace("{id}", _an_id(api, route))
         params = specdata.operation(method, route)["params"]
-        variants: list[dict[str, Any] | None] = [None] + [
+        # the spec's required parameters (filter[app] of GET /v1/reviewSubmissions) go with every variant
+        required = {name: api.sim.app_id for name, spec in params.items() if spec.get("required")}
+        variants: list[dict[str, Any]] = [{}] + [
             {"include": v} for v in params.get("include", {}).get("enum", [])
         ]
         for query in variants:
-            status, doc, _ = await api.get(path, params=query)
+            status, doc, _ = await api.get(path, params={**required, **query} or None)
             assert status == 200, (route, query, doc)
             checked += 1
     return checked
