@@ -52,9 +52,9 @@ class Section:
     @classmethod
     def of(cls, kind: Kind) -> Section:
         base = _camel(kind.name)
-        return cls(
-            kind, f"{base}s", f"{base}Localizations", f"{base}Images", f"{base[0].upper()}{base[1:]}Image-"
-        )
+        items = _camel(kind.plural.replace(" ", "_"))  # leaderboardSets, activities: [INFER] beyond two kinds
+        prefix = f"{base[0].upper()}{base[1:]}Image-"
+        return cls(kind, items, f"{base}Localizations", f"{base}Images", prefix)
 
 
 SECTIONS = tuple(Section.of(k) for k in KINDS)

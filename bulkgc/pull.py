@@ -42,6 +42,11 @@ from bulkgc.progress import Event, NullSink, ProgressSink
 from bulkgc.remote import RemoteImage, RemoteReader
 
 FORMATS = ("toml", "json", "gamekit")
+#: kinds pull writes: an item, its versions' localized texts and images. Set membership, a challenge's
+#: leaderboard, an activity's version attributes and default images are not written yet (see the report).
+PULLED_KINDS = tuple(
+    k for k in KINDS if not k.references and not k.version_attributes and k.default_image is None
+)
 MANIFEST_NAMES = {"toml": "manifest.toml", "json": "manifest.json"}
 # Optional leaderboard attributes Xcode writes as null rather than leaving out [OBS]
 _XCODE_NULLS = {"leaderboard": ("scoreRangeStart", "scoreRangeEnd")}
@@ -146,9 +151,9 @@ async def read_app(client: AscClient, api: str, app_id: str) -> list[PulledItem]
         pulled[kind.name] = sorted(items, key=lambda i: i.vendor_id)
 
     async with anyio.create_task_group() as tg:
-        for kind in KINDS:
+        for kind in PULLED_KINDS:
             tg.start_soon(one_kind, kind)
-    return [item for kind in KINDS for item in pulled.get(kind.name, [])]
+    return [item for kind in PULLED_KINDS for item in pulled.get(kind.name, [])]
 
 
 def _target(out: Path, fmt: str) -> tuple[Path, Path]:

@@ -149,7 +149,7 @@ def test_gamekit_problems_carry_json_paths_and_unknown_keys_warn(
     res["leaderboards"][0]["flavour"] = "extra"
     res["achievementLocalizations"]["com.example.xcode.ach0"][1]["locale"] = "xx-YY"
     del res["achievementImages"]["com.example.xcode.ach0-ja"]
-    res["leaderboardSets"] = []
+    res["gameCenterFutureThings"] = []
     del res["achievements"][0]["points"]
     kit.write()
     code, out, err = run_cli(["validate", str(kit.bundle), "--fix-icons"], capsys)
@@ -162,7 +162,7 @@ def test_gamekit_problems_carry_json_paths_and_unknown_keys_warn(
     assert (
         "warning:" in err
         and "resources.leaderboards[0].flavour" in err
-        and "resources.leaderboardSets" in err
+        and "resources.gameCenterFutureThings" in err
     )
     assert "Traceback" not in err
 
@@ -319,7 +319,7 @@ def test_gamekit_push_then_pull_gamekit_gives_the_same_resources(
     """gamekit -> push -> pull --format gamekit: same resources, unknown keys kept, 0 writes after."""
     kit = make_gamekit(tmp_path / "proj")
     kit.doc["futureKey"] = {"keep": True}
-    kit.doc["resources"]["leaderboardSets"] = [{"vendorIdentifier": "set1"}]
+    kit.doc["resources"]["gameCenterFutureThings"] = [{"vendorIdentifier": "thing1"}]
     kit.doc["resources"]["achievements"][0]["xcodeOnly"] = "keep me"
     kit.write()
     original = json.loads(kit.json_file.read_text(encoding="utf-8"))
