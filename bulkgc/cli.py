@@ -37,7 +37,7 @@ from bulkgc.errors import (
 )
 from bulkgc.redact import redact_text
 
-COMMANDS: tuple[str, ...] = ("demo", "push", "submit", "plan", "validate", "status", "sim", "import_")
+COMMANDS: tuple[str, ...] = ("demo", "push", "submit", "plan", "validate", "status", "pull", "sim", "import_")
 COMMANDS += (("bench",) if importlib.util.find_spec("bulkgc.bench") else ())
 
 EPILOG = """exit codes:

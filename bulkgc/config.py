@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from bulkgc.errors import ConfigError, ManifestError, Problem, UsageError
+from bulkgc.fixicons import parse_color
 
 DEFAULT_BASE_URL = "https://api.appstoreconnect.apple.com"
 
@@ -75,6 +76,12 @@ def _positive_int(text: str) -> int:
     return n
 
 
+def _app_id(text: str) -> str:
+    if not re.fullmatch(r"[0-9]+", str(text).strip()):
+        raise ValueError(f"{text!r} is not an App Store Connect app id (digits, e.g. 1234567890)")
+    return str(text).strip()
+
+
 def _fraction(text: str) -> float:
     x = float(text)
     if not 0.0 <= x < 1.0:
@@ -88,10 +95,23 @@ class RunSettings:
 
     # No default: pushing the bundled example to a real account by accident must be impossible (only `demo`
     # falls back to manifests/example.toml).
-    manifest: Path | None = setting(None, "the manifest (TOML or JSON) describing the app's Game Center items",
+    manifest: Path | None = setting(None, "the manifest (TOML or JSON, or an Xcode "
+                                    "GameCenterResources.gamekit) describing the app's Game Center items",
                                     env="BULKGC_MANIFEST", parse=Path, flag="manifest", metavar="MANIFEST")
     assets: Path | None = setting(None, "directory holding the icons (default: as the manifest says)",
                                   env="BULKGC_ASSETS", parse=Path, metavar="DIR")
+    app_id: str | None = setting(None, "App Store Connect app id, for a manifest without one (an Xcode "
+                                 "GameCenterResources.gamekit carries none)", env="BULKGC_APP_ID",
+                                 parse=_app_id, metavar="ID")
+    bundle_id: str | None = setting(None, "the app's bundle id, looked up in App Store Connect when no app id "
+                                    "is given (GET /v1/apps?filter[bundleId]=...)", env="BULKGC_BUNDLE_ID",
+                                    metavar="BUNDLE_ID")
+    fix_icons: bool = setting(False, "convert refused icons (opaque alpha channel, palette, grayscale, "
+                              "16-bit, wrong square size) into fixed copies beside the journal; your files are "
+                              "never changed", env="BULKGC_FIX_ICONS", parse=parse_bool)
+    icon_background: tuple[int, int, int] | None = setting(
+        None, "with --fix-icons: flatten semi-transparent icons onto this colour ('#RRGGBB')",
+        env="BULKGC_ICON_BACKGROUND", parse=parse_color, metavar="'#RRGGBB'")
     api: str = setting("v2", "App Store Connect API generation to use: v2 (current) or v1 (deprecated endpoints)",
                        env="BULKGC_API", choices=("v2", "v1"))
     base_url: str = setting(DEFAULT_BASE_URL, "App Store Connect base URL (https; http only for a loopback simulator)",
@@ -276,7 +296,10 @@ def check_settings(settings: RunSettings, check: tuple[str, ...]) -> None:
     if "manifest" in check:
         if settings.manifest is None:
             raise UsageError(NO_MANIFEST)
-        _require(settings, "manifest", is_dir=False)
+        from bulkgc.gamekit import is_gamekit  # here: bulkgc.kinds imports bulkgc.asc, which imports this
+
+        if not (is_gamekit(Path(settings.manifest)) and Path(settings.manifest).is_dir()):  # Xcode's bundle
+            _require(settings, "manifest", is_dir=False)
     if "assets" in check and settings.assets is not None:
         _require(settings, "assets", is_dir=True)
     if "credentials" in check:

@@ -77,6 +77,7 @@ class ManifestError(_ProblemsError):
     """The manifest is unreadable or invalid; `problems` lists every issue with its location."""
 
     headline = "manifest problem(s)"
+    warnings: tuple[str, ...] = ()  # what a reader noticed besides the problems (unknown keys of a gamekit)
 
 
 class InvalidImageError(_ProblemsError):

@@ -320,7 +320,7 @@ class ImageMachine:
         rules: valid, it is uploaded under its own digest (the job's fileName follows the content); invalid or
         unreadable, the item fails with FileChangedError. Either way the bytes sent are the bytes hashed.
         """
-        path = Path(job.image.path)
+        path = Path(job.image.info.path)  # a --fix-icons copy when the user's file was fixed
 
         def read() -> tuple[bytes, str, tuple[int, ...]]:
             # stamped before the read: a swap in between makes the stamp stale, so the check before the
@@ -357,7 +357,8 @@ class ImageMachine:
 
     async def upload_attempt(self, job: ImageJob) -> None:
         k, c, books = job.plan.kapi, self.client, self.ledger
-        path = Path(job.image.path)
+        # the bytes to upload: a --fix-icons copy when the user's file was fixed (its info.path)
+        path = Path(job.image.info.path)
         key = job.key
         skip: set[int] = set()
         content, stamp = await self.read_for_upload(job)

@@ -10,12 +10,13 @@ import os
 import re
 import tomllib
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 from bulkgc.errors import ManifestError, Problem
+from bulkgc.gamekit import RESOURCES_FILE, is_gamekit, read_gamekit, resources_file
 from bulkgc.kinds import KINDS, Kind
 from bulkgc.kinds.model import DURATION_RE, VENDOR_IDENTIFIER_RE, Attribute, ImageRule, Reference
 from bulkgc.locales import ASC_LOCALES, is_asc_locale, suggest_locale
@@ -112,6 +113,9 @@ class Manifest:
     app_id: str
     assets_dir: Path
     items: tuple[Item, ...]  # every kind's items, kind by kind in registry order, manifest order within
+    warnings: tuple[str, ...] = ()  # things worth saying that do not stop a push (unknown keys of a gamekit)
+    # sha256 of a file `bulkgc pull` wrote -> (fileName, fileSize) of the remote image it stands for
+    image_aliases: Mapping[str, tuple[str, int]] = field(default_factory=dict)
 
     def of_kind(self, name: str) -> tuple[Item, ...]:
         """The items of the kind called `name`."""
@@ -374,8 +378,16 @@ def _type_name(value: Any) -> str:
 class _Validator:
     """Collects every problem while turning parsed data into dataclasses."""
 
-    def __init__(self, main: _Source, assets_override: Path | None) -> None:
+    def __init__(
+        self, main: _Source, assets_override: Path | None, *, app_id: str | None = None,
+        app_id_optional: bool = False, allow_empty: bool = False,
+        translate: Callable[[str, str], tuple[str, str] | None] | None = None,
+    ) -> None:
         self.main = main
+        self.app_id_given = app_id
+        self.app_id_optional = app_id_optional
+        self.allow_empty = allow_empty
+        self.translate = translate
         self.problems: list[Problem] = []
         self.assets_override = assets_override
         self.assets_dir = Path(".")
@@ -387,6 +399,11 @@ class _Validator:
     # -- helpers -------------------------------------------------------------------------------------------
 
     def add(self, source: _Source, line: int | None, where: str, message: str) -> None:
+        if self.translate is not None:
+            translated = self.translate(where, message)
+            if translated is None:  # the gamekit reader already said it, better
+                return
+            where, message = translated
         location = f"{source.display}:{line}" if line else source.display
         if where:
             location += f": {where}"
@@ -453,7 +470,7 @@ class _Validator:
         app_id = self.app_id(table.get("app_id"))
         self.resolve_assets_dir(table.get("assets"))
         defaults = self.defaults(table.get("defaults"))
-        if not any(table.get(k.name) is not None for k in KINDS):
+        if not self.allow_empty and not any(table.get(k.name) is not None for k in KINDS):
             sections = " or ".join(f"[[{k.name}]]" for k in KINDS)
             self.add(main, None, KINDS[0].name, f"nothing to push; add at least one {sections} table")
         includes = self.includes(table.get("include"))
@@ -528,6 +545,15 @@ class _Validator:
         return items
 
     def app_id(self, value: Any) -> str | None:
+        given = self.app_id_given
+        if value is not None and given is not None and value != given:
+            why = f"{_show(value)} differs from --app-id {given}; remove one of them"
+            self.add(self.main, None, "app_id", why)
+            return None
+        if value is None and given is not None:
+            return given
+        if value is None and self.app_id_optional:
+            return ""  # looked up by bundle id later
         if value is None:
             why = 'missing; add app_id = "1234567890" (the App Store Connect app id)'
             self.add(self.main, None, "app_id", why)
@@ -1151,18 +1177,65 @@ class _Draft:
 
 
 def load_manifest(
-    path: str | os.PathLike[str], *, assets_dir: str | os.PathLike[str] | None = None
+    path: str | os.PathLike[str], *, assets_dir: str | os.PathLike[str] | None = None,
+    app_id: str | None = None, app_id_optional: bool = False,
 ) -> Manifest:
-    """Read and validate a manifest (.toml or .json, chosen by extension).
+    """Read and validate a manifest: .toml or .json (by extension), or an Xcode `GameCenterResources.gamekit`
+    (the folder or its `gameCenterResources.json`).
 
-    `assets_dir` overrides the manifest's `assets` key. Raises one `ManifestError` listing every problem.
-    """
+    `assets_dir` overrides the manifest's `assets` key (a gamekit's images are always inside it). `app_id` is
+    the app when the manifest has none (a gamekit never has one); with `app_id_optional` a manifest may name
+    no app (its `app_id` is then "" and is looked up by bundle id). Raises one `ManifestError` listing every
+    problem."""
     manifest_path = Path(path)
+    if is_gamekit(manifest_path):
+        return _load_gamekit(manifest_path, app_id)
     problems: list[Problem] = []
     source = _read_source(manifest_path, problems)
     if source is None:
         raise ManifestError(problems, source=_display(manifest_path))
-    return _validate(source, assets_dir, problems)
+    validator = _Validator(source, Path(assets_dir) if assets_dir is not None else None, app_id=app_id,
+                           app_id_optional=app_id_optional)
+    manifest = _run(validator, problems)
+    return replace(manifest, image_aliases=load_image_aliases(pulled_record_path(manifest_path)))
+
+
+def _load_gamekit(path: Path, app_id: str | None) -> Manifest:
+    reading = read_gamekit(path, app_id)
+    file = resources_file(path)
+    source = _Source(path=file, display=_display(file), data=reading.data)
+    if not reading.data:
+        error = ManifestError(reading.problems, source=source.display)
+        error.warnings = tuple(reading.warnings)
+        raise error
+    validator = _Validator(source, reading.bundle, app_id=app_id, app_id_optional=True, allow_empty=True,
+                           translate=reading.translate)
+    try:
+        manifest = _run(validator, reading.problems)
+    except ManifestError as exc:
+        exc.warnings = tuple(reading.warnings)  # validate shows them beside the problems
+        raise
+    return replace(manifest, path=path, warnings=tuple(reading.warnings),
+                   image_aliases=load_image_aliases(pulled_record_path(path)))
+
+
+PULLED_RECORD = "bulkgc-pulled.json"
+
+
+def pulled_record_path(manifest_path: Path) -> Path:
+    """Where `bulkgc pull` records which remote image each file it wrote stands for: beside the manifest
+    (beside the bundle, for a gamekit)."""
+    base = manifest_path.parent.parent if manifest_path.name == RESOURCES_FILE else manifest_path.parent
+    return base / PULLED_RECORD
+
+
+def load_image_aliases(record: Path) -> dict[str, tuple[str, int]]:
+    """sha256 -> (remote fileName, fileSize) from a pull record; {} when there is none or it is unreadable."""
+    try:
+        doc = json.loads(record.read_text(encoding="utf-8"))
+        return {str(sha): (str(v["fileName"]), int(v["fileSize"])) for sha, v in doc["images"].items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return {}
 
 
 def parse_manifest(
@@ -1176,14 +1249,18 @@ def parse_manifest(
 def _validate(
     source: _Source, assets_dir: str | os.PathLike[str] | None, earlier: list[Problem] | None = None
 ) -> Manifest:
-    validator = _Validator(source, Path(assets_dir) if assets_dir is not None else None)
+    return _run(_Validator(source, Path(assets_dir) if assets_dir is not None else None), earlier)
+
+
+def _run(validator: _Validator, earlier: list[Problem] | None = None) -> Manifest:
+    source = validator.main
     validator.problems.extend(earlier or [])
     try:
         manifest = validator.run()
     except RecursionError:  # absurdly nested input; never a traceback
         validator.problems.append(Problem(source.display, "the data is nested too deeply to validate"))
         manifest = None
-    if manifest is None:
+    if manifest is None or validator.problems:
         raise ManifestError(validator.problems or [Problem(source.display, "invalid manifest")],
                             source=source.display)
     return manifest

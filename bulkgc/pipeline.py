@@ -10,6 +10,7 @@ finish, the journal is already durable after every transition, and the run repor
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -25,34 +26,58 @@ from bulkgc.errors import (
     EXIT_OK,
     FATAL,
     BulkgcError,
+    ConfigError,
     InvalidImageError,
     OutageError,
     meaningful_error,
 )
 from bulkgc.executor import Executor
+from bulkgc.fixicons import check_icons, fixed_icons
 from bulkgc.journal import AsyncJournal, Journal
 from bulkgc.ledger import Ledger, key_of
 from bulkgc.manifest import Manifest, load_manifest
 from bulkgc.plan import Plan, build_plan
 from bulkgc.progress import NullSink, ProgressSink
+from bulkgc.remote import RemoteReader
 from bulkgc.report import RunReport, save_last_report
-from bulkgc.scan import ImageInfo, ScanCache, scan_images
+from bulkgc.scan import ImageInfo, ScanCache
 
 # ---------------------------------------------------------------------------------------------- inputs
 
 
 async def load_inputs(settings: RunSettings) -> tuple[Manifest, dict[str, ImageInfo]]:
-    """Load the manifest and check every icon; raises ManifestError / InvalidImageError listing every problem."""
-    manifest = await anyio.to_thread.run_sync(lambda: load_manifest(settings.manifest_file, assets_dir=settings.assets))
+    """Load the manifest and check every icon; raises ManifestError / InvalidImageError listing every problem.
+
+    With `fix_icons`, refused icons a conversion cures are converted into `fixed-icons/` beside the journal
+    and their ImageInfo describes the copy (the bytes that are uploaded). The app id may still be empty when
+    it is to be looked up by bundle id (`resolve_app_id`).
+    """
+    manifest = await anyio.to_thread.run_sync(
+        lambda: load_manifest(settings.manifest_file, assets_dir=settings.assets, app_id=settings.app_id,
+                              app_id_optional=settings.bundle_id is not None)
+    )
+    if manifest.items and not manifest.app_id and settings.bundle_id is None:
+        raise ConfigError(f"{manifest.path} names no App Store Connect app: pass --app-id ID (or set "
+                          "BULKGC_APP_ID), or --bundle-id com.example.game to look it up")
     sizes = manifest.image_sizes()
     paths = sorted(sizes)
     # icons unchanged since the last run are not decoded again (most of a no-op run's CPU otherwise)
-    cache = ScanCache(settings.journal_path.parent / "scan-cache.json")
-    infos, problems = await scan_images(paths, cache=cache, sizes=sizes)
+    state_dir = settings.journal_path.parent
+    cache = ScanCache(state_dir / "scan-cache.json")
+    infos, problems = await check_icons(paths, fix=settings.fix_icons, background=settings.icon_background,
+                                        fix_dir=state_dir / "fixed-icons", cache=cache,
+                                        sizes=sizes)
     if problems:
         raise InvalidImageError(problems)
     await anyio.to_thread.run_sync(cache.save)
     return manifest, {str(p): info for p, info in infos.items()}
+
+
+async def resolve_app_id(client: AscClient, manifest: Manifest, bundle_id: str | None) -> Manifest:
+    """The manifest with its app id, looked up by bundle id when it has none (one read)."""
+    if manifest.app_id or bundle_id is None:
+        return manifest
+    return dataclasses.replace(manifest, app_id=await RemoteReader(client).app_id_for_bundle(bundle_id))
 
 
 def credentials_from(settings: RunSettings) -> Credentials:
@@ -99,9 +124,13 @@ async def push(
     # a refused base URL (plain http to a real host) stops before anything is written: journal, scan cache
     config = client_config(settings)
     manifest, images = await load_inputs(settings)
+    if not manifest.items:  # e.g. a gamekit with empty resources: nothing to compare, nothing is sent
+        sink.close()
+        return RunReport(command="push", started=started, finished=time.time(), items=[], totals={},
+                         exit_code=EXIT_OK, interrupted=False, resume_hint="")
     creds = credentials or credentials_from(settings)
     if on_target is not None:
-        on_target(manifest.app_id, creds.key_id)
+        on_target(manifest.app_id or f"bundle id {settings.bundle_id}", creds.key_id)
     tokens = TokenProvider(creds, lifetime=settings.token_lifetime)
     journal = await anyio.to_thread.run_sync(lambda: Journal.open(settings.journal_path, run_command="push"))
     ajournal = AsyncJournal(journal)
@@ -119,6 +148,7 @@ async def push(
                     if settings.deadline is not None:
                         tg.start_soon(_deadline, settings.deadline, stop)
                     try:
+                        manifest = await resolve_app_id(client, manifest, settings.bundle_id)
                         plan = await build_plan(client, settings.api, manifest, images,
                                                 on_live=settings.on_live)
                         if on_plan is not None:
@@ -155,6 +185,7 @@ async def push(
         stats["polls"] = executor.polls
         stats["budget_bound"] = budget_bound
         stats["plan_reads"] = plan.reads if plan is not None else 0
+        stats["icons_fixed"] = [{"file": f, "fixes": list(fx)} for f, fx in fixed_icons(images.values())]
         stats["journal_writes"], stats["journal_transactions"] = ajournal.writes, ajournal.transactions
         report = RunReport(command="push", started=started, finished=time.time(), items=ledger.results,
                            totals=stats, exit_code=EXIT_OK, interrupted=interrupted, resume_hint="",
@@ -226,8 +257,11 @@ async def plan_only(settings: RunSettings, *, credentials: Credentials | None = 
     `on_target(app_id, key_id)` is called once the inputs and key are checked, before any request."""
     config = client_config(settings)
     manifest, images = await load_inputs(settings)
+    if not manifest.items:
+        return Plan(settings.api, manifest.app_id, "", None, [])
     creds = credentials or credentials_from(settings)
     if on_target is not None:
-        on_target(manifest.app_id, creds.key_id)
+        on_target(manifest.app_id or f"bundle id {settings.bundle_id}", creds.key_id)
     async with AscClient(config, TokenProvider(creds, lifetime=settings.token_lifetime)) as client:
+        manifest = await resolve_app_id(client, manifest, settings.bundle_id)
         return await build_plan(client, settings.api, manifest, images, on_live=settings.on_live)

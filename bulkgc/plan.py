@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -148,6 +149,8 @@ class ItemPlan:
         """(slot, image) of every image: each localization's (slot = locale), then the default image."""
         out = [(la.locale, la.image) for la in self.localizations if la.image is not None]
         return out + ([(DEFAULT_SLOT, self.default_image)] if self.default_image is not None else [])
+    # what `bulkgc pull` recorded (sha256 -> remote fileName, fileSize): kept to diff a new version again
+    pulled: Mapping[str, tuple[str, int]] = field(default_factory=dict, repr=False)
 
     @property
     def kind(self) -> Kind:
@@ -416,6 +419,11 @@ class Plan:
             f"{t['images_resume']} to resume, {t['images_wait']} processing, "
             f"{t['images_unchanged']} unchanged"
         )
+        fixed = {la.image.path: la.image.info.fixes for p in self.items for la in p.localizations
+                 if la.image is not None and la.image.info.fixes}
+        if fixed:
+            lines.append(f"--fix-icons uploads fixed copies of {len(fixed)} icon(s) (your files unchanged):")
+            lines += [f"  {path}: {', '.join(fixes)}" for path, fixes in fixed.items()]
         if self.is_noop:
             lines.append("Nothing to do: App Store Connect already matches the manifest.")
         return "\n".join(lines)
@@ -457,6 +465,7 @@ def _image_dict(image: ImageAction) -> dict[str, Any]:
         "action": image.action,
         "reason": image.reason,
         "file": image.path,
+        "fixes": list(image.info.fixes),  # what --fix-icons changed in the uploaded copy
         "file_name": image.file_name,
         "old_file_name": image.remote.file_name if image.remote else None,
         "remote_id": image.remote.id if image.remote else None,
@@ -623,10 +632,19 @@ def text_changes(kind: Kind, desired: Localization, remote: RemoteLocalization |
     return {c.attribute: c.new for c in text_diffs(kind, desired, remote)}
 
 
-def decide_image(info: ImageInfo, file_name: str, remote: RemoteImage | None) -> tuple[str, str]:
-    """(action, reason) for one localization's icon."""
+def decide_image(
+    info: ImageInfo, file_name: str, remote: RemoteImage | None, pulled: tuple[str, int] | None = None
+) -> tuple[str, str]:
+    """(action, reason) for one localization's icon.
+
+    `pulled` is what `bulkgc pull` recorded for a file it wrote: the remote image (fileName, fileSize) the
+    file stands for. App Store Connect serves re-encoded renditions, so a pulled file never hashes to the
+    digest in the remote fileName; while the file is unchanged (same sha256) and the remote image is the one
+    pulled, they are the same image."""
     if remote is None:
         return "upload", "no image yet"
+    if pulled is not None and (remote.file_name, remote.file_size) == pulled and remote.state == "COMPLETE":
+        return "none", "the remote image this file was pulled from, COMPLETE"
     same = remote.file_name == file_name and remote.file_size == info.size
     if not same:
         if digest_of(remote.file_name) is None:
@@ -652,6 +670,7 @@ def localization_actions(
     desired: Item,
     remote_locs: dict[str, RemoteLocalization],
     images: dict[str, ImageInfo],
+    pulled: Mapping[str, tuple[str, int]] | None = None,
 ) -> list[LocalizationAction]:
     """One action per desired locale, against the container's current localizations."""
     out = []
@@ -664,7 +683,7 @@ def localization_actions(
             info = images[str(loc.image)]
             name = remote_file_name(desired.vendor_identifier, loc.locale, info)
             remote_image = remote.image if remote else None
-            img_action, reason = decide_image(info, name, remote_image)
+            img_action, reason = decide_image(info, name, remote_image, (pulled or {}).get(info.sha256))
             image = ImageAction(str(loc.image), info, name, img_action, reason, remote_image)
         action = "create" if remote is None else ("update" if changes else "none")
         out.append(
@@ -711,6 +730,7 @@ def plan_item(
     locs: dict[str, RemoteLocalization],
     version: tuple[str, RemoteVersion | None, str] | None,
     images: dict[str, ImageInfo],
+    pulled: Mapping[str, tuple[str, int]] | None = None,
     *,
     remote_default: RemoteImage | None = None,
     vendors: dict[str, str] | None = None,
@@ -729,12 +749,13 @@ def plan_item(
             version_action="edit" if kapi.version else "none",
             version_id=None,
             version_note=f"new {desired.kind.name}" + (" (v1)" if kapi.version else ""),
-            localizations=localization_actions(desired, {}, images),
+            localizations=localization_actions(desired, {}, images, pulled),
             attribute_diffs=attribute_diffs(desired, None),
             default_image=default_image_action(desired, None, images),
+            pulled=pulled or {},
         )
     version_action, latest, note = version
-    actions = localization_actions(desired, locs, images)
+    actions = localization_actions(desired, locs, images, pulled)
     diffs = attribute_diffs(desired, remote)
     changes = {c.attribute: c.new for c in diffs}
     p = ItemPlan(
@@ -753,6 +774,7 @@ def plan_item(
         version_changes=version_changes(desired, latest) if kapi.version else {},
         reference_changes=reference_changes(desired, remote, vendors or {}),
         default_image=default_image_action(desired, remote_default, images),
+        pulled=pulled or {},
     )
     frozen = frozen_after_release(desired.kind, kapi, remote, changes)
     differs = (
@@ -858,7 +880,8 @@ async def build_plan(
             for ref in kind.references:
                 vendors.update(vendors_of.get(ref.kind, {}))
         plans[(kind.name, desired.vendor_identifier)] = plan_item(
-            kapi, desired, found, locs or {}, version, images, remote_default=default, vendors=vendors
+            kapi, desired, found, locs or {}, version, images, manifest.image_aliases,
+            remote_default=default, vendors=vendors
         )
 
     async with anyio.create_task_group() as tg:

@@ -42,6 +42,15 @@ class RemoteImage:
     state: str
     error_codes: list[str] = field(default_factory=list)
     upload_operations: list[dict[str, Any]] = field(default_factory=list)
+    asset: dict[str, Any] | None = None  # imageAsset of a processed image: templateUrl, width, height
+
+    def rendition_url(self, fmt: str = "png") -> str | None:
+        """The templateUrl filled with the image's width, height and `fmt`; None until it is processed."""
+        a = self.asset or {}
+        template, width, height = a.get("templateUrl"), a.get("width"), a.get("height")
+        if not isinstance(template, str) or not isinstance(width, int) or not isinstance(height, int):
+            return None
+        return template.replace("{w}", str(width)).replace("{h}", str(height)).replace("{f}", fmt)
 
     @classmethod
     def from_resource(cls, r: Resource) -> RemoteImage:
@@ -70,6 +79,7 @@ class RemoteImage:
             state=str(delivery.get("state") or "AWAITING_UPLOAD"),
             error_codes=[str(e.get("code")) for e in errors if isinstance(e, dict) and e.get("code")],
             upload_operations=list(operations),
+            asset=a.get("imageAsset") if isinstance(a.get("imageAsset"), dict) else None,
         )
 
 
@@ -143,6 +153,18 @@ class RemoteReader:
         if not isinstance(data, Resource):
             raise ConfigError(f"app {app_id} has Game Center disabled; enable it in App Store Connect first")
         return data.id, data.rel_id("gameCenterGroup")
+
+    async def app_id_for_bundle(self, bundle_id: str) -> str:
+        """The id of the app whose bundle id is `bundle_id` (GET /v1/apps?filter[bundleId]=...)."""
+        self.reads += 1
+        params = {"filter[bundleId]": bundle_id, "fields[apps]": "bundleId"}
+        doc = await self.client.get("/v1/apps", params=params, purpose="read")
+        found = [r for r in doc.resources if (r.attributes or {}).get("bundleId") == bundle_id]
+        if len(found) != 1:
+            why = "no app" if not found else f"{len(found)} apps"
+            raise ConfigError(f"{why} with bundle id {bundle_id!r} visible to this API key; check the bundle "
+                              "id (the Xcode target's) or pass --app-id")
+        return found[0].id
 
     async def items(
         self, kapi: KindApi, detail_id: str, group_id: str | None, ids: Iterable[str] | None = None

@@ -195,6 +195,12 @@ def format_summary(report: RunReport) -> str:
     if totals.get("bytes_uploaded"):
         requests += f"; uploaded {format_bytes(totals['bytes_uploaded'])}"
     lines.append(requests)
+    fixed = totals.get("icons_fixed") or []
+    if fixed:
+        lines.append(f"{len(fixed)} icon(s) pushed as their --fix-icons copies (your files are unchanged):")
+        lines += [f"  - {f['file']}: {', '.join(f['fixes'])}" for f in fixed[:20]]
+        if len(fixed) > 20:
+            lines.append(f"  ... and {len(fixed) - 20} more (the JSON report lists all)")
 
     failures = report.failures()
     if failures:

@@ -67,6 +67,8 @@ class ImageInfo:
     sha256: str  # hex digest of the file's bytes
     mime: str  # "image/png" | "image/jpeg"
     notes: tuple[str, ...] = ()  # harmless observations, e.g. "progressive JPEG"
+    fixed_from: Path | None = None  # --fix-icons: the user's file this converted copy (`path`) stands for
+    fixes: tuple[str, ...] = ()  # --fix-icons: what the conversion changed
 
 
 def display_path(path: str | os.PathLike[str]) -> str:

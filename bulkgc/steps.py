@@ -165,7 +165,7 @@ class ItemSteps:
             version_id = await self.create_version(item_id, p)
             # whatever the new version starts with (copied or empty), diff against it
             locs = await self.reader.localizations(p.kind, k, version_id)
-            p.localizations = localization_actions(p.item, locs, self.images)
+            p.localizations = localization_actions(p.item, locs, self.images, p.pulled)
             if p.default_image is not None:
                 remote = await self.reader.default_image(k, version_id)
                 p.default_image = default_image_action(p.item, remote, self.images)

@@ -496,6 +496,7 @@ def test_sim_help_uses_readable_placeholders(capsys: pytest.CaptureFixture[str])
         "ADDRESS",
         "PORT",
         "APP_ID",
+        "BUNDLE_ID",
         "N",
         "KEY_ID",
         "UUID",

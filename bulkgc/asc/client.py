@@ -647,6 +647,34 @@ class AscClient:
         return await self._patiently(lambda policy: call_with_retry(attempt, policy, on_retry=on_retry),
                                      is_transient)
 
+    # -- downloads -------------------------------------------------------------------------------------------
+    async def download(self, raw_url: str, *, max_bytes: int = 32 * 1024 * 1024) -> bytes:
+        """GET a rendition of an image (an `imageAsset.templateUrl` filled in); returns its bytes.
+
+        Like uploads, never sends the Authorization header (the image host is not the API). https only, except
+        a loopback simulator. Retried on transient failure.
+        """
+        assert self._session is not None, "use AscClient as an async context manager"
+        url = URL(raw_url, encoded=True)
+        shown = redact_url(raw_url)
+        if url.scheme != "https" and not (url.scheme == "http" and _is_loopback(url.host or "")):
+            raise ApiError(f"refusing to download {shown}: image URLs must be https (http only on loopback)")
+
+        async def attempt() -> bytes:
+            status, content_type, _, raw = await self._exchange("GET", url, "download", shown, headers={})
+            if 200 <= status < 300:
+                if len(raw) > max_bytes:
+                    raise ApiError(f"GET {shown}: {len(raw)} bytes, more than an icon can be; not kept")
+                return raw
+            raise build_api_error(status, "GET", shown, raw, content_type)
+
+        def on_retry(e: BaseException, attempt_no: int) -> None:
+            self._stats.retries += 1
+            log.warning("retrying download %s after attempt %d: %s", shown, attempt_no, redact_text(str(e)))
+
+        return await self._patiently(lambda policy: call_with_retry(attempt, policy, on_retry=on_retry),
+                                     is_transient)
+
 
 def _chain(e: BaseException) -> list[BaseException]:
     """`e` and the exceptions it was raised from (aiohttp wraps ssl and socket errors)."""

@@ -36,7 +36,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                             2: "invalid input or usage (manifest, icons, flags, no manifest given)",
                             3: "authentication or configuration (key, key id, issuer id)"}),
                        **HELP_LAYOUT)
-    add_arguments(p, only={"manifest", "assets", "api", "base_url", "key_id", "issuer_id", "private_key_path",
+    add_arguments(p, only={"manifest", "assets", "app_id", "bundle_id", "fix_icons", "icon_background", "api",
+                           "base_url", "key_id", "issuer_id", "private_key_path",
                            "api_key_json", "on_live", "api_concurrency", "request_timeout", "token_lifetime",
                            "journal", "platform"})
     p.add_argument("--json", action="store_true",

@@ -53,7 +53,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                             "BULKGC_DEADLINE=5h30m bulkgc push manifests/mygame.toml   # exit 4 = run again",
                             "bulkgc push manifests/mygame.toml --base-url http://127.0.0.1:PORT",
                             "bulkgc push manifests/mygame.toml --submit         # then submit for review",
-                            "bulkgc push manifests/mygame.toml --submit --send  # ... and send it"],
+                            "bulkgc push manifests/mygame.toml --submit --send  # ... and send it",
+                            "bulkgc push MyGame/GameCenterResources.gamekit --bundle-id com.example.mygame --fix-icons",
+                            "bulkgc push pulled/manifest.toml   # right after `bulkgc pull`: nothing to do"],
                            {0: "everything is done (or nothing needed doing; with --submit: and submitted)",
                             1: "some items failed or are blocked (e.g. a version in review); the summary "
                                "names them; with --submit also what blocks the submission",

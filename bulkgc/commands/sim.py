@@ -29,6 +29,7 @@ _HELP: dict[str, tuple[str, str | None]] = {
     "host": ("address to listen on; keep the loopback address unless you know why", "ADDRESS"),
     "port": ("TCP port; 0 picks a free one (printed, and written to --ready-file)", "PORT"),
     "app_id": ("id of the seeded app with Game Center enabled; use your manifest's app_id", "APP_ID"),
+    "bundle_id": ("bundle id of the seeded app (what `--bundle-id` of push, plan and pull looks up)", "BUNDLE_ID"),
     "use_group": ("seed a Game Center group that owns the achievements", None),
     "seed": ("seed of every random choice (ids, jitter, fault probabilities): same seed, same run", "N"),
     "key_id": ("key id of the seeded team key (default: derived from --seed)", "KEY_ID"),

@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import io
 import json
 import logging
 import random
+import re
 import signal
 import time
 from collections.abc import Awaitable, Callable
@@ -16,6 +18,7 @@ from typing import Any
 
 import anyio
 from aiohttp import web
+from PIL import Image, PngImagePlugin
 
 from . import errors as E
 from . import specdata
@@ -113,7 +116,7 @@ class Simulator:
         if cfg.state_file and cfg.state_file.exists():
             extra = await anyio.to_thread.run_sync(self.state.load, cfg.state_file)
         self._init_keys(extra.get("keys", []))
-        self.state.seed_app(cfg.app_id, cfg.use_group)
+        self.state.seed_app(cfg.app_id, cfg.use_group, cfg.bundle_id)
         self.upload_tokens = {img["token"]: img["id"] for img in self.state.all_images()}
         app = web.Application(middlewares=[self._middleware], client_max_size=64 * 1024 * 1024)
         for method, path, api, handler in routes():
@@ -571,6 +574,21 @@ class Simulator:
             data = await anyio.to_thread.run_sync(self.state.image_bytes, image_id)
             return web.Response(body=data, content_type="application/octet-stream")
 
+        async def image_rendition(request: web.Request) -> Any:
+            # The imageAsset.templateUrl of a COMPLETE image, filled in: like Apple's image CDN it serves a
+            # re-encoded rendition at the asked size and format, never the uploaded bytes (no auth, as a CDN).
+            image_id, name = request.match_info["id"], request.match_info["name"]
+            img = self.state.image(image_id)
+            found = re.fullmatch(r"(\d{1,5})x(\d{1,5})bb\.(png|jpg|jpeg)", name)
+            if img is None or (img.get("result") or {}).get("state") != "COMPLETE":
+                return web.json_response({"error": f"no processed image {image_id}"}, status=404)
+            if found is None or not (0 < int(found.group(1)) <= 4096 and 0 < int(found.group(2)) <= 4096):
+                return web.json_response({"error": f"{name}: expected {{w}}x{{h}}bb.{{png|jpg}}"}, status=400)
+            size, fmt = (int(found.group(1)), int(found.group(2))), found.group(3)
+            data = await anyio.to_thread.run_sync(self.state.image_bytes, image_id)
+            body = await anyio.to_thread.run_sync(render_rendition, data, size, fmt)
+            return web.Response(body=body, content_type="image/png" if fmt == "png" else "image/jpeg")
+
         async def set_version_state(request: web.Request) -> Any:
             payload = await request.json()
             version_id = request.match_info["id"]
@@ -592,8 +610,25 @@ class Simulator:
         r.add_post("/sim/faults", control(post_faults))
         r.add_delete("/sim/faults", control(delete_faults))
         r.add_get("/sim/images/{id}/bytes", control(image_bytes))
+        r.add_get("/sim/assets/{id}/{name}", control(image_rendition))
         r.add_post("/sim/versions/{id}/state", control(set_version_state))
         r.add_post("/sim/reset-counters", control(reset_counters))
+
+
+def render_rendition(data: bytes, size: tuple[int, int], fmt: str) -> bytes:
+    """A re-encoded rendition of an uploaded image, as an image CDN serves it (other bytes, same picture)."""
+    with Image.open(io.BytesIO(data)) as img:
+        picture = img.convert("RGB")
+    if picture.size != size:
+        picture = picture.resize(size, Image.Resampling.LANCZOS)
+    out = io.BytesIO()
+    if fmt == "png":
+        meta = PngImagePlugin.PngInfo()
+        meta.add_text("Software", "bulkgc App Store Connect simulator rendition")
+        picture.save(out, format="PNG", compress_level=9, pnginfo=meta)
+    else:
+        picture.save(out, format="JPEG", quality=90)
+    return out.getvalue()
 
 
 def _sizes(img: dict[str, Any]) -> tuple[tuple[int, int], ...] | None:

@@ -19,6 +19,8 @@ class SimConfig:
     """TCP port; 0 picks a free one (read it back from `Simulator.base_url`)."""
     app_id: str = "6446000001"
     """Id of the seeded app (Game Center enabled: it has one gameCenterDetail)."""
+    bundle_id: str = "com.example.simgame"
+    """Bundle id of the seeded app (GET /v1/apps?filter[bundleId]= finds it)."""
     use_group: bool = False
     """Seed a Game Center group that the detail belongs to; achievements are then owned by the group."""
     seed: int = 0

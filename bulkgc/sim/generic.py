@@ -55,25 +55,40 @@ def get_related(parent: str, rel_name: str, *, linkage: bool = False) -> Handler
                 data = r.linkage(rel.target, target) if target else None
                 return 200, {"data": data, "links": {"self": call.self_url}}, {}
             return 200, r.document(rel.target, target, {"self": call.self_url}), {}
-        target_key = rel.target
-        target = apply_filters(
-            target, call.query.filters, lambda rec, name: r.attribute(target_key, rec, name)
-        )
-        limit = call.query.limit or call.sim.config.default_limit
-        page = target[call.query.offset : call.query.offset + limit]
-        next_offset = call.query.offset + limit if call.query.offset + limit < len(target) else None
-        links = paged_links(call.sim.base_url, call.path, call.items, limit, next_offset)
-        paging: dict[str, Any] = {"total": len(target), "limit": limit}
-        if next_offset is not None:
-            paging["nextCursor"] = links["next"].split("cursor=", 1)[1].split("&", 1)[0]
-        if linkage:
-            doc = {"data": [r.linkage(rel.target, t) for t in page], "links": links}
-        else:
-            doc = r.document(rel.target, page, links)
-        doc["meta"] = {"paging": paging}
-        return 200, doc, {}
+        return paged_document(call, rel.target, target, linkage=linkage)
 
     return handler
+
+
+def get_collection(key: str) -> Handler:
+    """GET /{collection}: every record of a top-level resource (apps), filtered and paged."""
+
+    async def handler(call: Call) -> Result:
+        records = list(call.sim.state.data[resource(key).collection].values())
+        return paged_document(call, key, records)
+
+    return handler
+
+
+def paged_document(call: Call, target_key: str, target: list[dict[str, Any]], *, linkage: bool = False) -> Result:
+    """A collection answer: the query's filters, then one page with Apple's paging links and meta."""
+    r = call.renderer()
+    target = apply_filters(
+        target, call.query.filters, lambda rec, name: r.attribute(target_key, rec, name)
+    )
+    limit = call.query.limit or call.sim.config.default_limit
+    page = target[call.query.offset : call.query.offset + limit]
+    next_offset = call.query.offset + limit if call.query.offset + limit < len(target) else None
+    links = paged_links(call.sim.base_url, call.path, call.items, limit, next_offset)
+    paging: dict[str, Any] = {"total": len(target), "limit": limit}
+    if next_offset is not None:
+        paging["nextCursor"] = links["next"].split("cursor=", 1)[1].split("&", 1)[0]
+    if linkage:
+        doc = {"data": [r.linkage(target_key, t) for t in page], "links": links}
+    else:
+        doc = r.document(target_key, page, links)
+    doc["meta"] = {"paging": paging}
+    return 200, doc, {}
 
 
 # ------------------------------------------------------------------ helpers for writes

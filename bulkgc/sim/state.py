@@ -96,7 +96,7 @@ class SimState:
 
     # ---------------------------------------------------------------- seed
 
-    def seed_app(self, app_id: str, use_group: bool) -> None:
+    def seed_app(self, app_id: str, use_group: bool, bundle_id: str = "com.example.simgame") -> None:
         if app_id in self.data["apps"]:
             return
         detail_id = self.new_id("numeric")
@@ -104,7 +104,7 @@ class SimState:
         self.data["apps"][app_id] = {
             "id": app_id,
             "name": "Sim Game",
-            "bundleId": "com.example.simgame",
+            "bundleId": bundle_id,
             "detail_id": detail_id,
         }
         self.data["details"][detail_id] = {

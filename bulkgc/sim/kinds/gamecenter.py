@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..call import Handler
-from ..generic import get_instance, related_routes
+from ..generic import get_collection, get_instance, related_routes
 from ..resources import KINDS, Rel, Resource, fields, register, to_one
 
 
@@ -78,6 +78,8 @@ def register_owners() -> None:
 
 def routes() -> list[tuple[str, str, str, Handler]]:
     out: list[tuple[str, str, str, Handler]] = [
+        # the app by bundle id (filter[bundleId]): how a client finds the app of an Xcode project
+        ("GET", "/v1/apps", "v1", get_collection("app")),
         *related_routes("v1", "app", "/v1/apps/{id}", "gameCenterDetail"),
         ("GET", "/v1/gameCenterDetails/{id}", "v1", get_instance("detail")),
         *related_routes("v1", "detail", "/v1/gameCenterDetails/{id}", "gameCenterGroup"),
