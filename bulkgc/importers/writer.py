@@ -278,9 +278,9 @@ class ImportResult:
             lines += [f"    - {note}" for note in r["notes"]]
         if r["icons_to_fix"]:
             lines.append(
-                f"{len(r['icons_to_fix'])} icon(s) must be fixed before `bulkgc validate` accepts "
-                "the manifest (a mechanical fix: --fix-icons will do it once available; until then "
-                "convert each to an 8-bit RGB PNG of 512x512 or 1024x1024 without alpha):"
+                f"{len(r['icons_to_fix'])} icon(s) need a mechanical fix: run `bulkgc validate --fix-icons` "
+                "and `bulkgc push --fix-icons` (fixed copies go beside the journal; your files stay as they "
+                "are), or convert each to an 8-bit RGB PNG of 512x512 or 1024x1024 without alpha:"
             )
             lines += [f"  - {i['icon']}: {i['problem']}" for i in r["icons_to_fix"]]
         return lines

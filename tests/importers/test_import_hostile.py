@@ -416,7 +416,7 @@ def test_fixable_icons_are_reported_and_the_manifest_is_written(
         str(tmp_path / "r.json"),
     )
     assert code == 0, stderr
-    assert "3 icon(s) must be fixed before `bulkgc validate` accepts the manifest" in stdout
+    assert "3 icon(s) need a mechanical fix: run `bulkgc validate --fix-icons`" in stdout
     assert f"{folder}/{names[0]}: is 300x300: App Store Connect needs 512x512 or 1024x1024" in stdout
     assert f"{folder}/{names[1]}: has an alpha channel (fully opaque)" in stdout
     assert f"{folder}/{names[3]}: is in grayscale" in stdout
@@ -429,6 +429,10 @@ def test_fixable_icons_are_reported_and_the_manifest_is_written(
     for name in (names[0], names[1], names[3]):
         assert name in stderr
     assert names[2] not in stderr
+    sources = {n: (folder / n).read_bytes() for n in names}
+    code, _, stderr = run_cli(capsys, "validate", str(out), "--fix-icons")
+    assert code == 0, stderr
+    assert {n: (folder / n).read_bytes() for n in names} == sources  # the sources are never touched
 
 
 @pytest.mark.parametrize(
@@ -472,7 +476,7 @@ def test_steam_and_igdb_icons_needing_a_fix_are_reported(
         APP_ID,
     )
     assert code == 0, stderr
-    assert "4 icon(s) must be fixed before `bulkgc validate` accepts the manifest" in stdout
+    assert "4 icon(s) need a mechanical fix: run `bulkgc validate --fix-icons`" in stdout
     assert stdout.count("is 300x300: App Store Connect needs 512x512 or 1024x1024 pixels; resize it") == 4
     path, igdb_icons = make_igdb(tmp_path / "igdb")
     (igdb_icons / "achv3c4d.png").write_bytes(icon_bytes(3, mode="RGBA"))
@@ -490,7 +494,7 @@ def test_steam_and_igdb_icons_needing_a_fix_are_reported(
     )
     assert code == 0, stderr
     assert (
-        "1 icon(s) must be fixed" in stdout and f"{igdb_icons}/achv3c4d.png: has an alpha channel" in stdout
+        "1 icon(s) need a mechanical fix" in stdout and f"{igdb_icons}/achv3c4d.png: has an alpha channel" in stdout
     )
     assert "icon achv3c4d.png needs fixing" in stdout  # on the achievement that uses it, too
 
