@@ -650,6 +650,19 @@ async def _deadline(seconds: float, stop: anyio.Event) -> None:
     stop.set()
 
 
+def _unsent_row(p: ItemPlan, action: str, outcome: str, message: str = "") -> ItemResult:
+    """A review row for an item this run sent nothing for (already in, nothing to submit, interrupted)."""
+    return ItemResult(
+        kind="review",
+        gc_kind=p.kind.name,
+        vendor_identifier=p.vendor_id,
+        action=action,
+        outcome=outcome,
+        attempts=0,
+        message=message,
+    )
+
+
 async def _submit(
     client: Any,
     settings: RunSettings,
@@ -680,29 +693,10 @@ async def _submit(
             parent_id=sid,
             detail=f"version {c.version_id}",
         )
-        results.append(
-            ItemResult(
-                kind="review",
-                gc_kind=c.plan.kind.name,
-                vendor_identifier=c.plan.vendor_id,
-                action="none",
-                outcome="unchanged",
-                attempts=0,
-                message=f"{c.version_text} already in review submission {c.submission_id}",
-            )
-        )
+        message = f"{c.version_text} already in review submission {c.submission_id}"
+        results.append(_unsent_row(c.plan, "none", "unchanged", message))
     for p, why in sp.not_editable:
-        results.append(
-            ItemResult(
-                kind="review",
-                gc_kind=p.kind.name,
-                vendor_identifier=p.vendor_id,
-                action="none",
-                outcome="unchanged",
-                attempts=0,
-                message=f"nothing to submit: {why}",
-            )
-        )
+        results.append(_unsent_row(p, "none", "unchanged", f"nothing to submit: {why}"))
     n = len(sp.to_add)
     if len(sp.batches) > 1:
         lines.append(
@@ -723,16 +717,7 @@ async def _submit(
     done = {(r.gc_kind, r.vendor_identifier) for r in submitter.results}
     for c in sp.to_add:
         if (c.plan.kind.name, c.plan.vendor_id) not in done:
-            submitter.results.append(
-                ItemResult(
-                    kind="review",
-                    gc_kind=c.plan.kind.name,
-                    vendor_identifier=c.plan.vendor_id,
-                    action="add",
-                    outcome="interrupted",
-                    attempts=0,
-                )
-            )
+            submitter.results.append(_unsent_row(c.plan, "add", "interrupted"))
     results += submitter.results
     added_ok = not any(r.outcome in ("failed", "interrupted") for r in submitter.results)
     for sid, members in holding.items():

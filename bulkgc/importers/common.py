@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from bulkgc.errors import Problem, _ProblemsError
 from bulkgc.scan import display_path
@@ -131,6 +133,25 @@ def read_text(path: Path, display: str, collector: Collector) -> str | None:
         collector.problem(display, f"cannot read the file ({exc.strerror or exc}); check permissions")
         return None
     return decode_utf8(raw, display, collector)
+
+
+def read_json(path: Path, display: str, collector: Collector, remedy: str) -> tuple[str, Any] | None:
+    """A JSON source file's text and value, or None with a problem (`remedy` says how to get a good file).
+
+    The text comes back too so callers can find element line numbers (jsonlines.element_lines).
+    """
+    text = read_text(path, display, collector)
+    if text is None:
+        return None
+    try:
+        return text, json.loads(text)
+    except json.JSONDecodeError as exc:
+        collector.problem(
+            f"{display}:{exc.lineno}", f"JSON syntax error: {exc.msg} (column {exc.colno}); {remedy}"
+        )
+    except RecursionError:
+        collector.problem(display, "JSON nested too deeply to be an export; check the file")
+    return None
 
 
 def decode_utf8(raw: bytes, display: str, collector: Collector) -> str | None:

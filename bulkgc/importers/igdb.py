@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -13,7 +12,7 @@ from bulkgc.importers.common import (
     ImportOptions,
     SourceAchievement,
     SourceText,
-    read_text,
+    read_json,
     set_text,
     show,
     where,
@@ -66,20 +65,10 @@ def _overrides(locale_map: dict[str, str]) -> dict[str, str]:
 
 
 def _records(path: Path, display: str, collector: Collector) -> list[tuple[str, Any]]:
-    text = read_text(path, display, collector)
-    if text is None:
+    loaded = read_json(path, display, collector, "fix the file or export it again")
+    if loaded is None:
         return []
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        collector.problem(
-            f"{display}:{exc.lineno}",
-            f"JSON syntax error: {exc.msg} (column {exc.colno}); fix the file or export it again",
-        )
-        return []
-    except RecursionError:
-        collector.problem(display, "JSON nested too deeply to be an export; check the file")
-        return []
+    text, data = loaded
     if isinstance(data, dict):
         return [(where(display, 1), data)]
     if not isinstance(data, list):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,7 @@ from bulkgc.importers.common import (
     ImportOptions,
     SourceAchievement,
     SourceText,
-    read_text,
+    read_json,
     set_text,
     show,
     where,
@@ -68,20 +67,10 @@ def _string(value: Any) -> str | None:
 def read_schema(path: Path, options: ImportOptions, collector: Collector) -> list[SourceAchievement]:
     """The achievements of a GetSchemaForGame answer, in schema order (texts in the default locale)."""
     display = show(path)
-    text = read_text(path, display, collector)
-    if text is None:
+    loaded = read_json(path, display, collector, "fix the file or download the schema again")
+    if loaded is None:
         return []
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        collector.problem(
-            f"{display}:{exc.lineno}",
-            f"JSON syntax error: {exc.msg} (column {exc.colno}); fix the file or download the schema again",
-        )
-        return []
-    except RecursionError:
-        collector.problem(display, "JSON nested too deeply to be an export; check the file")
-        return []
+    text, data = loaded
     game = data.get("game") if isinstance(data, dict) else None
     stats = game.get("availableGameStats") if isinstance(game, dict) else None
     raw = stats.get("achievements") if isinstance(stats, dict) else None

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Collection
 from typing import Any
 
 from . import errors as E
@@ -104,6 +105,20 @@ def check_id(call: Call) -> None:
             f"('{call.rid}').",
             pointer="/data/id",
         )
+
+
+def given(resource_object: dict[str, Any]) -> dict[str, Any]:
+    """The attributes a request's resource object sets: a null attribute means "not given"."""
+    return {k: v for k, v in (resource_object.get("attributes") or {}).items() if v is not None}
+
+
+def reject_blank(
+    attrs: dict[str, Any], names: Collection[str] | None = None, at: str = "/data/attributes"
+) -> None:
+    """A text attribute that is given must not be blank (only those in `names`, when named)."""
+    for name, value in attrs.items():
+        if (names is None or name in names) and isinstance(value, str) and not value.strip():
+            raise E.attribute_invalid(f"{at}/{name}", f"{name} must not be empty.")
 
 
 def related(call: Call, name: str) -> dict[str, Any] | None:
@@ -218,10 +233,8 @@ def _inline_version(call: Call, kind: Kind, api: str) -> dict[str, Any]:
             "Every included resource must be referenced by relationships.versions (exactly one).",
             pointer="/included",
         )
-    attrs = {k: v for k, v in (included[0].get("attributes") or {}).items() if v is not None}
-    for name, value in attrs.items():
-        if isinstance(value, str) and not value.strip():
-            raise E.attribute_invalid(f"/included/0/attributes/{name}", f"{name} must not be empty.")
+    attrs = given(included[0])
+    reject_blank(attrs, at="/included/0/attributes")
     return attrs
 
 
@@ -292,9 +305,8 @@ def update_item(kind: Kind) -> Handler:
     async def handler(call: Call) -> Result:
         check_id(call)
         rec = find(call, kind.item, call.rid)
-        attrs = {k: v for k, v in (call.body["data"].get("attributes") or {}).items() if v is not None}
-        if "referenceName" in attrs and not attrs["referenceName"].strip():
-            raise E.attribute_invalid("/data/attributes/referenceName", "referenceName must not be empty.")
+        attrs = given(call.body["data"])
+        reject_blank(attrs, ("referenceName",))
         if kind.check_item is not None:
             kind.check_item(call, (rec["owner_kind"], rec["owner_id"]), attrs, rec)
         with call.sim.state.lock:
@@ -365,7 +377,7 @@ def create_version(kind: Kind) -> Handler:
                 "when the latest version is LIVE.",
                 pointer=f"/data/relationships/{kind.version_parent_rel}",
             )
-        attrs = {k: v for k, v in (call.body["data"].get("attributes") or {}).items() if v is not None}
+        attrs = given(call.body["data"])
         with s.lock:
             if latest is not None:
                 attrs = {**{n: latest.get(n) for n in kind.version_attributes}, **attrs}
@@ -382,10 +394,8 @@ def update_version(kind: Kind) -> Handler:
         check_id(call)
         version = find(call, kind.version, call.rid)
         require_editable(kind, version, "its attributes")
-        attrs = {k: v for k, v in (call.body["data"].get("attributes") or {}).items() if v is not None}
-        for name, value in attrs.items():
-            if isinstance(value, str) and not value.strip():
-                raise E.attribute_invalid(f"/data/attributes/{name}", f"{name} must not be empty.")
+        attrs = given(call.body["data"])
+        reject_blank(attrs)
         version.update(attrs)
         return ok(call, kind.version, version)
 
@@ -446,10 +456,7 @@ def _parent_version(call: Call, kind: Kind, rel_name: str) -> dict[str, Any]:
 
 
 def _check_texts(kind: Kind, attrs: dict[str, Any]) -> None:
-    required = {f.name for f in kind.text_fields if f.required}
-    for name, value in attrs.items():
-        if name in required and isinstance(value, str) and not value.strip():
-            raise E.attribute_invalid(f"/data/attributes/{name}", f"{name} must not be empty.")
+    reject_blank(attrs, {f.name for f in kind.text_fields if f.required})
 
 
 def create_localization(kind: Kind, api: str) -> Handler:
@@ -485,7 +492,7 @@ def update_localization(kind: Kind) -> Handler:
         check_id(call)
         rec = find(call, kind.localization, call.rid)
         require_editable(kind, call.sim.state.version_of_localization(rec, kind.name), "localizations")
-        attrs = {k: v for k, v in (call.body["data"].get("attributes") or {}).items() if v is not None}
+        attrs = given(call.body["data"])
         _check_texts(kind, attrs)
         rec.update(attrs)
         return ok(call, kind.localization, rec)

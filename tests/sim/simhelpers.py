@@ -156,6 +156,20 @@ def owner_rel(sim: Simulator) -> dict[str, Any]:
     return rel("gameCenterDetail", "gameCenterDetails", sim.detail_id)
 
 
+async def localize(api: Api, prefix: str, stem: str, version_id: str, name: str,
+                   locale: str = "en-US") -> tuple[int, Any]:
+    """POST a localization of a version of any kind (prefix "/v2", stem "Leaderboard"); returns (status, doc)."""
+    body = {
+        "data": {
+            "type": f"gameCenter{stem}Localizations",
+            "attributes": {"locale": locale, "name": name},
+            "relationships": rel("version", f"gameCenter{stem}Versions", version_id),
+        }
+    }
+    status, doc, _ = await api.post(f"{prefix}/gameCenter{stem}Localizations", body)
+    return status, doc
+
+
 async def upload_image(api: Api, prefix: str, image_type: str, relationships: dict[str, Any], data: bytes,
                        name: str = "icon.png") -> tuple[str, Any]:
     """Reserve an image of any kind at `prefix` (e.g. /v2/gameCenterLeaderboardImages), upload every part, commit,

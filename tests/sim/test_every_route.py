@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from simhelpers import Api, png_bytes, rel, upload_image
+from simhelpers import Api, localize, png_bytes, rel, upload_image
 from test_activities_challenges import create_activity, wide_png
 from test_leaderboard_sets import create_set
 from test_leaderboards import create_leaderboard
@@ -14,65 +14,38 @@ from bulkgc.sim.kinds import routes
 from bulkgc.sim.resources import RESOURCES
 
 
+async def _localized_image(api: Api, prefix: str, stem: str, version_id: str, data: bytes) -> None:
+    """A localization of the version, with a processed image."""
+    status, doc = await localize(api, prefix, stem, version_id, stem)
+    assert status == 201, doc
+    await upload_image(
+        api,
+        f"{prefix}/gameCenter{stem}Images",
+        f"gameCenter{stem}Images",
+        rel("localization", f"gameCenter{stem}Localizations", doc["data"]["id"]),
+        data,
+    )
+
+
+async def _default_image(api: Api, stem: str, version_id: str) -> None:
+    """A processed default image of an activity or challenge version (v1)."""
+    images = f"gameCenter{stem}Images"
+    await upload_image(
+        api, f"/v1/{images}", images, rel("version", f"gameCenter{stem}Versions", version_id), wide_png()
+    )
+
+
 async def _populate(api: Api) -> None:
     """One item of every kind with a version, a localization, an image (and default images)."""
     ach_id, version_id, loc_id = await api.localized_version("sweep.ach")
     _s, doc = await api.reserve_image(loc_id, 100)
     lb_id, lb_version = await create_leaderboard(api, "sweep.lb")
-    body = {
-        "data": {
-            "type": "gameCenterLeaderboardLocalizations",
-            "attributes": {"locale": "en-US", "name": "L"},
-            "relationships": rel("version", "gameCenterLeaderboardVersions", lb_version),
-        }
-    }
-    status, doc, _ = await api.post("/v2/gameCenterLeaderboardLocalizations", body)
-    await upload_image(
-        api,
-        "/v2/gameCenterLeaderboardImages",
-        "gameCenterLeaderboardImages",
-        rel("localization", "gameCenterLeaderboardLocalizations", doc["data"]["id"]),
-        png_bytes(512),
-    )
+    await _localized_image(api, "/v2", "Leaderboard", lb_version, png_bytes(512))
     _set, set_version = await create_set(api, "sweep.set", [lb_id])
-    body = {
-        "data": {
-            "type": "gameCenterLeaderboardSetLocalizations",
-            "attributes": {"locale": "en-US", "name": "S"},
-            "relationships": rel("version", "gameCenterLeaderboardSetVersions", set_version),
-        }
-    }
-    status, doc, _ = await api.post("/v2/gameCenterLeaderboardSetLocalizations", body)
-    await upload_image(
-        api,
-        "/v2/gameCenterLeaderboardSetImages",
-        "gameCenterLeaderboardSetImages",
-        rel("localization", "gameCenterLeaderboardSetLocalizations", doc["data"]["id"]),
-        png_bytes(512),
-    )
+    await _localized_image(api, "/v2", "LeaderboardSet", set_version, png_bytes(512))
     _act, act_version = await create_activity(api, "sweep.act")
-    body = {
-        "data": {
-            "type": "gameCenterActivityLocalizations",
-            "attributes": {"locale": "en-US", "name": "A"},
-            "relationships": rel("version", "gameCenterActivityVersions", act_version),
-        }
-    }
-    status, doc, _ = await api.post("/v1/gameCenterActivityLocalizations", body)
-    await upload_image(
-        api,
-        "/v1/gameCenterActivityImages",
-        "gameCenterActivityImages",
-        rel("localization", "gameCenterActivityLocalizations", doc["data"]["id"]),
-        wide_png(),
-    )
-    await upload_image(
-        api,
-        "/v1/gameCenterActivityImages",
-        "gameCenterActivityImages",
-        rel("version", "gameCenterActivityVersions", act_version),
-        wide_png(),
-    )
+    await _localized_image(api, "/v1", "Activity", act_version, wide_png())
+    await _default_image(api, "Activity", act_version)
     body = {
         "data": {
             "type": "gameCenterChallenges",
@@ -90,21 +63,9 @@ async def _populate(api: Api) -> None:
     status, doc, _ = await api.post("/v1/gameCenterChallenges", body)
     status, versions, _ = await api.get(f"/v1/gameCenterChallenges/{doc['data']['id']}/versions")
     ch_version = versions["data"][0]["id"]
-    body = {
-        "data": {
-            "type": "gameCenterChallengeLocalizations",
-            "attributes": {"locale": "en-US", "name": "C"},
-            "relationships": rel("version", "gameCenterChallengeVersions", ch_version),
-        }
-    }
-    status, doc, _ = await api.post("/v1/gameCenterChallengeLocalizations", body)
-    await upload_image(
-        api,
-        "/v1/gameCenterChallengeImages",
-        "gameCenterChallengeImages",
-        rel("version", "gameCenterChallengeVersions", ch_version),
-        wide_png(),
-    )
+    status, doc = await localize(api, "/v1", "Challenge", ch_version, "C")
+    assert status == 201, doc
+    await _default_image(api, "Challenge", ch_version)
     body = {"data": {"type": "reviewSubmissions", "relationships": rel("app", "apps", api.sim.app_id)}}
     status, doc, _ = await api.post("/v1/reviewSubmissions", body)
     item = {

@@ -117,13 +117,11 @@ def declare(
         Rel("localizations", keys[2], True, "links", locs_of),
     ) + version_rels
     if default_image:
-        default_of = first_of(
-            lambda state, rec: [
-                i
-                for i in state.data[image_c].values()
-                if i.get("localization_id") is None and i.get("version_id") == rec["id"]
-            ]
-        )
+
+        def default_of(state: SimState, rec: Record) -> Any:
+            # the same lookup the handlers use (a version's image with no localization)
+            return state.default_image_of(rec["id"], name)
+
         version_rel_list += (Rel("defaultImage", keys[3], False, "links", default_of),)
     register(
         Resource(

@@ -29,7 +29,7 @@ from typing import Any
 
 from .. import errors as E
 from ..call import Call, Handler, Result
-from ..generic import check_id, created, find, get_instance, ok, related, related_routes
+from ..generic import check_id, created, find, get_instance, given, ok, related, related_routes
 from ..jsonapi import paged_links
 from ..resources import (
     EDITABLE_STATES,
@@ -224,7 +224,7 @@ def update_submission() -> Handler:
         check_id(call)
         s = call.sim.state
         rec = find(call, SUBMISSION, call.rid)
-        attrs = {k: v for k, v in (call.body["data"].get("attributes") or {}).items() if v is not None}
+        attrs = given(call.body["data"])
         if attrs.get("submitted") and attrs.get("canceled"):
             raise E.attribute_invalid("/data/attributes/canceled", "Submit or cancel a submission, not both.")
         with s.lock:
