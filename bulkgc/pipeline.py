@@ -18,6 +18,7 @@ from pathlib import Path
 import anyio
 
 from bulkgc.asc.auth import Credentials, TokenProvider
+from bulkgc.asc.burstmemory import FILE_NAME as BURST_MEMORY_FILE
 from bulkgc.asc.client import AscClient, ClientConfig
 from bulkgc.config import RunSettings
 from bulkgc.errors import (
@@ -100,6 +101,8 @@ def client_config(settings: RunSettings) -> ClientConfig:
         rate_limit_margin=settings.rate_margin,
         window_seconds=settings.rate_window,
         outage_patience=settings.outage_patience,
+        # beside the journal, so a build farm that caches the journal's folder keeps the learned limit too
+        burst_memory=settings.journal_path.parent / BURST_MEMORY_FILE,
     )
 
 
