@@ -133,7 +133,8 @@ class RunSettings:
                                    env="BULKGC_JOURNAL", parse=Path, metavar="FILE")
     images_in_flight: int = setting(16, "images being reserved/uploaded/committed at once",
                                     env="BULKGC_IMAGES_IN_FLIGHT", parse=_positive_int, metavar="N")
-    api_concurrency: int = setting(10, "API requests in flight at once (halves on a burst 429, then recovers)",
+    api_concurrency: int = setting(10, "API requests in flight at most; the server's burst limit is learned "
+                                   "from its 429s and remembered beside the journal",
                                    env="BULKGC_API_CONCURRENCY", parse=_positive_int, metavar="N")
     upload_concurrency: int = setting(16, "upload-part requests in flight at once",
                                       env="BULKGC_UPLOAD_CONCURRENCY", parse=_positive_int, metavar="N")

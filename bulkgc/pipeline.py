@@ -18,6 +18,7 @@ from pathlib import Path
 import anyio
 
 from bulkgc.asc.auth import Credentials, TokenProvider
+from bulkgc.asc.burstmemory import FILE_NAME as BURST_MEMORY_FILE
 from bulkgc.asc.client import AscClient, ClientConfig
 from bulkgc.config import RunSettings
 from bulkgc.errors import (
@@ -100,7 +101,16 @@ def client_config(settings: RunSettings) -> ClientConfig:
         rate_limit_margin=settings.rate_margin,
         window_seconds=settings.rate_window,
         outage_patience=settings.outage_patience,
+        burst_memory=_burst_memory_path(settings),
     )
+
+
+def _burst_memory_path(settings: RunSettings) -> Path | None:
+    """burst-limits.json beside the journal, so a build farm that caches the journal's folder keeps the learned
+    limit too; None (nothing remembered) for a command without a journal location (pull: no manifest)."""
+    if settings.journal is None and settings.manifest is None:
+        return None
+    return settings.journal_path.parent / BURST_MEMORY_FILE
 
 
 # ---------------------------------------------------------------------------------------------- entry points

@@ -12,14 +12,15 @@ from bulkgc import bench
 from bulkgc.bench import BenchConfig, Work, lower_bound, minimum_requests
 
 SMALL = dict(achievements=6, locales=2, api_latency=0.004, api_jitter=0.002, upload_latency=0.002,
-             processing_delay=0.08, processing_jitter=0.02, poll_interval=0.1, change_fraction=0.25)
+             processing_delay=0.08, processing_jitter=0.02, poll_interval=0.1, change_fraction=0.25,
+             budget_limit=20, budget_window=2.0)
 
 
 @pytest.fixture(scope="module")
 def small_run(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, object]]:
     """Run `python -m bulkgc.bench --json` on 6 achievements x 2 locales once for the module."""
     cache = tmp_path_factory.mktemp("bench-cache")
-    argv = ["--json", "--cache", str(cache)]
+    argv = ["--json", "--cache", str(cache), "--phases", "fresh,noop,changed,budget"]  # scale: its own test
     for name, value in SMALL.items():
         argv += ["--" + name.replace("_", "-"), str(value)]
     import contextlib
@@ -33,7 +34,7 @@ def small_run(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, object
 
 def test_json_lines_have_every_field(small_run: list[dict[str, object]]) -> None:
     """One JSON line per phase, in order, each carrying every PhaseResult field."""
-    assert [r["phase"] for r in small_run] == ["fresh", "noop", "changed"]
+    assert [r["phase"] for r in small_run] == ["fresh", "noop", "changed", "budget"]
     names = {f.name for f in dataclasses.fields(bench.PhaseResult)}
     for r in small_run:
         assert names <= set(r), names - set(r)
@@ -68,6 +69,30 @@ def test_changed_phase_writes_only_changed_items(small_run: list[dict[str, objec
     assert changed["targets"] == {"writes only for changed items": True}
 
 
+def test_budget_phase_paces_to_the_compressed_window(small_run: list[dict[str, object]]) -> None:
+    """Budget phase (20 per 2 s window): the fresh push's 50 requests span 3 windows with zero 429s, and the
+    measured wall is never below the budget-bound time (the bound is a true lower bound)."""
+    budget = small_run[3]
+    assert budget["exit_code"] == 0, budget["failures"]
+    assert budget["rate_limited_429"] == 0
+    assert budget["writes"] == budget["expected_writes"] == small_run[0]["writes"]
+    assert str(budget["bound_by"]).endswith("+budget")
+    assert float(budget["lower_bound_s"]) >= 2 * 2.0  # 50 requests at 19 usable per window: 2 full windows
+    assert float(budget["wall_s"]) >= float(budget["lower_bound_s"])
+    assert set(budget["targets"]) == {"zero 429s", "wall <= 1.05 x budget-bound time",  # type: ignore[arg-type]
+                                      "requests <= 1.02 x minimum"}
+
+
+def test_request_time_spans_windows_when_the_budget_binds() -> None:
+    """n requests with u usable per window: floor((n - 1) / u) windows, then the rest at the burst limit."""
+    cfg = BenchConfig(api_latency=0.1, api_jitter=0.0, burst_limit=10, hourly_limit=100, rate_window=36.0,
+                      rate_margin=0.02)
+    assert cfg.usable_budget() == 98
+    assert bench.request_time(98, cfg) == pytest.approx(98 * 0.01)
+    assert bench.request_time(99, cfg) == pytest.approx(36.0 + 0.01)
+    assert bench.request_time(250, cfg) == pytest.approx(2 * 36.0 + 54 * 0.01)
+
+
 def test_minimum_requests_fresh_push() -> None:
     """Fresh 3 achievements x 2 locales: detail + 1 list page + 3 creates + 6 locs + 12 image writes + 3 polls."""
     work = Work(existing_achievements=0, achievements_created=3, localizations_written=6, images_uploaded=6,
@@ -89,11 +114,15 @@ def test_minimum_requests_changes() -> None:
 
 
 def test_lower_bound_is_the_larger_of_throughput_and_chain() -> None:
-    """Throughput dominates a big push; one image's chain dominates a tiny one."""
+    """Throughput (or its processing tail) dominates a big push; one image's chain dominates a tiny one."""
     cfg = BenchConfig(api_latency=0.1, api_jitter=0.0, upload_latency=0.05, upload_bandwidth=1e6,
                       processing_delay=1.0, burst_limit=10)
     big = Work(0, 100, 1000, 1000, 0, 100)
-    assert lower_bound(big, cfg, 100_000) == pytest.approx(minimum_requests(big) * 0.1 / 10)
+    # the requests before the last commit (all but the 100 polls), then processing and one poll
+    assert lower_bound(big, cfg, 100_000) == pytest.approx((minimum_requests(big) - 100) * 0.1 / 10 + 1.0 + 0.1)
+    assert bench.bound_by(big, cfg, 100_000) == "tail"
+    texts_only = Work(100, 0, 1000, 0, 0, 0)
+    assert lower_bound(texts_only, cfg, 100_000) == pytest.approx(minimum_requests(texts_only) * 0.1 / 10)
     tiny = Work(0, 1, 1, 1, 0, 1)
     # detail + list, then create achievement, create localization, reserve, part, commit, processing, poll
     assert lower_bound(tiny, cfg, 100_000) == pytest.approx(0.2 + 0.5 + 0.05 + 0.1 + 1.0)
@@ -113,3 +142,25 @@ def test_workload_cache_is_reused_and_changes_make_new_files(tmp_path: Path) -> 
     changed = {bench.icon_path(copy, i, loc).name for i, loc in changes.icons}
     for p in (copy / "assets").glob("*.png"):
         assert (p.read_bytes() != before[p.name]) == (p.name in changed)
+
+
+def test_scale_phase_runs_its_own_workload(tmp_path: Path) -> None:
+    """`--phases scale` pushes its own workload (achievements x scale_locales icons) on a fresh app, once each."""
+    import contextlib
+    import io
+
+    argv = ["--json", "--cache", str(tmp_path / "cache"), "--phases", "scale", "--achievements", "3",
+            "--scale-locales", "3", "--scale-image-size", "512"]
+    for name, value in SMALL.items():
+        if name not in ("achievements", "locales"):
+            argv += ["--" + name.replace("_", "-"), str(value)]
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+        bench.main(argv)
+    (scale,) = [json.loads(line) for line in out.getvalue().splitlines() if line.strip()]
+    assert scale["phase"] == "scale" and scale["images"] == 9 and scale["exit_code"] == 0, scale["failures"]
+    assert scale["upload_parts"] == 9 and scale["writes"] == scale["expected_writes"] == 3 + 9 + 2 * 9
+    assert scale["minimum_requests"] == 1 + 1 + 3 + 9 + 18 + 3
+    assert set(scale["targets"]) == {"client peak RSS <= 150 MB", "client CPU <= 8 ms/image",
+                                     "requests <= 1.02 x minimum"}
+    assert scale["first_request_s"] >= 0 and float(scale["wall_s"]) >= float(scale["lower_bound_s"])

@@ -517,7 +517,7 @@ def test_bench_help_keeps_the_formulas_layout(capsys: pytest.CaptureFixture[str]
         "    minimum = 1 (app's Game Center detail) + max(1, ceil(existing achievements / 200)) list pages",
         "            + 2 x images uploaded              (reserve + commit; parts go to upload URLs, "
         "not the API)",
-        "    throughput = minimum x api_latency / burst_limit",
-        "    bound      = max(throughput, critical)",
+        "    throughput = T(minimum)",
+        "    bound      = max(throughput, critical, tail)",
     ):
         assert line in text.splitlines(), line

@@ -23,6 +23,7 @@ from yarl import URL
 
 from bulkgc import __version__
 from bulkgc.asc.auth import TokenProvider
+from bulkgc.asc.burstmemory import BurstMemory
 from bulkgc.asc.jsonapi import Document, merge_documents, parse_document, parse_errors
 from bulkgc.asc.outage import OutageMonitor
 from bulkgc.asc.ratelimit import HEADER as RATE_LIMIT_HEADER
@@ -62,7 +63,7 @@ class ClientConfig:
     """How the client talks to App Store Connect. Validated on creation; every field has a safe default."""
 
     base_url: str = DEFAULT_BASE_URL  # https only; plain http is accepted for a loopback host (the simulator)
-    api_concurrency: int = 8  # API requests in flight at most (adaptive: halves on a burst 429, recovers)
+    api_concurrency: int = 8  # API requests in flight at most (adaptive: learns the burst limit from 429s)
     upload_concurrency: int = 16  # upload-part requests in flight at most (separate from API requests)
     connect_timeout: float = 10.0  # seconds to open a connection
     read_timeout: float = 30.0  # seconds without a byte from the server before a request is abandoned
@@ -77,6 +78,8 @@ class ClientConfig:
     rate_limit_margin_requests: int = 0  # ... or at least this many requests, whichever is larger
     window_seconds: float = 3600.0  # the rolling rate-limit window (Apple: one hour; shorter in tests)
     recover_after: int = 20  # successes in a row before the adaptive concurrency cap grows by one
+    slow_start: int = 4  # API requests in flight at first while the server's burst limit is unknown
+    burst_memory: Path | None = None  # file remembering learned burst limits (burstmemory.py); None: none
     user_agent: str = f"bulkgc/{__version__}"
     sleep: Sleep = field(default=anyio.sleep, repr=False, compare=False)  # back-off sleep; tests make it instant
     clock: Callable[[], float] = field(default=time.monotonic, repr=False, compare=False)  # pacing clock
@@ -90,7 +93,7 @@ class ClientConfig:
             raise ConfigError(
                 f"base URL {self.base_url!r} uses plain http; use https (http is allowed only for a loopback simulator)"
             )
-        for name in ("api_concurrency", "upload_concurrency", "max_attempts", "recover_after"):
+        for name in ("api_concurrency", "upload_concurrency", "max_attempts", "recover_after", "slow_start"):
             if int(getattr(self, name)) < 1:
                 raise ConfigError(f"client setting {name} must be at least 1")
         for name in ("connect_timeout", "read_timeout", "request_timeout", "retry_deadline", "window_seconds"):
@@ -257,7 +260,14 @@ class AscClient:
             margin_requests=config.rate_limit_margin_requests,
             clock=config.clock,
         )
-        self.concurrency = AdaptiveConcurrency(config.api_concurrency, recover_after=config.recover_after)
+        self._memory = BurstMemory(config.burst_memory) if config.burst_memory is not None else None
+        # a limit learned by an earlier run with this key against this server: start at it, never above
+        remembered = self._memory.recall(config.base_url, tokens.credentials.key_id) if self._memory else None
+        self.concurrency = AdaptiveConcurrency(
+            config.api_concurrency, recover_after=config.recover_after, learned=remembered,
+            slow_start=config.slow_start,
+        )
+        self._in_flight = 0  # API requests sent and not yet answered (the burst-limit evidence of a 429)
         self._stats = RequestStats()
         self._base = URL(config.base_url.rstrip("/"))
         self._session: aiohttp.ClientSession | None = None
@@ -296,7 +306,11 @@ class AscClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the HTTP session (idempotent)."""
+        """Close the HTTP session (idempotent) and remember a burst limit this run learned."""
+        ac = self.concurrency
+        if self._memory is not None and ac.learned_this_run and ac.ceiling is not None:
+            ac.learned_this_run = False
+            self._memory.remember(self.config.base_url, self.tokens.credentials.key_id, ac.ceiling)
         if self._session is not None:
             session, self._session = self._session, None
             await session.close()
@@ -511,6 +525,8 @@ class AscClient:
             used_tokens.append(token)
             headers["Authorization"] = f"Bearer {token}"
             generation = self.concurrency.generation
+            self._in_flight += 1
+            in_flight = self._in_flight  # this request included
             try:
                 status, content_type, rl_header, raw = await self._exchange(
                     method, url, purpose, shown, params=query, data=data, headers=headers
@@ -520,11 +536,12 @@ class AscClient:
                 reached_server = False
                 raise
             finally:
+                self._in_flight -= 1
                 self.budget.release(ticket, rate_limit, counted=reached_server)
         log.debug("%s %s -> %d", method, shown, status)
         if 200 <= status < 300:
             self.budget.on_success()
-            self.concurrency.on_success()
+            self.concurrency.on_success(in_flight)
             try:
                 return parse_document(json.loads(raw) if raw.strip() else None)
             except (ValueError, RecursionError) as e:  # DocumentShapeError is a ValueError
@@ -537,7 +554,7 @@ class AscClient:
             self._stats.rate_limited += 1
             if self.budget.is_burst_429(rate_limit):
                 self._stats.burst_429s += 1
-                self.concurrency.on_burst_429(generation)
+                self.concurrency.on_burst_429(generation, in_flight)
             pause = self.budget.on_429(rate_limit, base=self.config.backoff_base, maximum=self.config.backoff_max)
             log.info("429 on %s %s: all requests pause %.2fs", method, shown, pause)
         raise build_api_error(status, method, shown, raw, content_type)

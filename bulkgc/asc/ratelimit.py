@@ -286,16 +286,40 @@ class RateBudget:
 
 
 class AdaptiveConcurrency:
-    """A CapacityLimiter on API requests in flight that halves on a burst 429 and recovers additively.
+    """A CapacityLimiter on API requests in flight that learns the server's burst limit from its 429s.
 
-    Only one halving per "generation": the 429s of requests that started before the last cut belong to
-    the same burst and do not cut again (like TCP's one decrease per round trip).
+    The server refuses a request when it already holds its burst limit of our requests; the client always
+    holds at least as many in flight as the server does (a request counts from before it is sent until its
+    answer is read), so a 429 sent with `n` requests in flight (itself included) proves the limit is at most
+    `n - 1`. That bound becomes the `ceiling`; the cap never grows above it again, so a limit once learned
+    costs no further 429s. A ceiling remembered from an earlier run (`learned`) is used from the start.
+
+    Until a ceiling is known the cap starts small (`slow_start`) and grows by one per success (doubling per
+    round trip, like TCP's slow start) up to `maximum`: a server with an unknown limit sees the first 429 at
+    most a request or two past it, not a whole wave of `maximum` requests. A 429 that says nothing about the
+    limit (one request in flight, or no count given) halves the cap once per burst ("generation"), as TCP
+    does once per round trip, and successes grow it back one at a time.
     """
 
-    def __init__(self, maximum: int, *, recover_after: int = 20) -> None:
+    def __init__(
+        self,
+        maximum: int,
+        *,
+        recover_after: int = 20,
+        learned: int | None = None,
+        slow_start: int | None = None,
+    ) -> None:
         self.maximum = max(1, int(maximum))
         self.recover_after = max(1, int(recover_after))
-        self.current = self.maximum
+        self.ceiling: int | None = max(1, int(learned)) if learned is not None else None
+        self.learned_this_run = False  # a 429 of this run lowered the ceiling (worth remembering)
+        if self.ceiling is not None:
+            self.current = min(self.maximum, self.ceiling)
+        elif slow_start is not None:
+            self.current = min(self.maximum, max(1, int(slow_start)))
+        else:
+            self.current = self.maximum
+        self._probing = self.ceiling is None and self.current < self.maximum
         self.generation = 0
         self.decreases = 0
         self._successes = 0
@@ -308,24 +332,60 @@ class AdaptiveConcurrency:
             self._limiter = anyio.CapacityLimiter(self.current)
         return self._limiter
 
-    def on_burst_429(self, generation: int) -> bool:
-        """Halve the cap (min 1) unless this 429 belongs to a burst already answered; True when it halved."""
+    @property
+    def top(self) -> int:
+        """The highest cap allowed: the configured maximum, or the learned ceiling if lower."""
+        return self.maximum if self.ceiling is None else min(self.maximum, self.ceiling)
+
+    def _set(self, value: int) -> None:
+        self.current = value
+        self.limiter.total_tokens = value  # lowering does not revoke tokens held; new requests wait
+
+    def on_burst_429(self, generation: int, in_flight: int | None = None) -> bool:
+        """Take in a burst 429 of a request sent with `in_flight` requests in flight; True when the cap fell.
+
+        With `in_flight` >= 2 the ceiling becomes `in_flight - 1` (if lower) and the cap at most that. Else
+        the cap halves (min 1), once per burst: 429s of requests started before the last cut do not cut again.
+        """
         self._successes = 0
+        self._probing = False
+        if in_flight is not None and in_flight >= 2:
+            bound = in_flight - 1
+            if self.ceiling is None or bound < self.ceiling:
+                self.ceiling = bound
+                self.learned_this_run = True
+            if self.current > self.top:
+                self.generation += 1
+                self.decreases += 1
+                self._set(self.top)
+                return True
+            return False
         if generation != self.generation:
             return False
         self.generation += 1
         new = max(1, self.current // 2)
         if new != self.current:
-            self.current = new
             self.decreases += 1
-            self.limiter.total_tokens = new  # lowering does not revoke tokens held; new requests wait
+            self._set(new)
             return True
         return False
 
-    def on_success(self) -> None:
-        """Count a success; after `recover_after` in a row, allow one more request in flight."""
-        self._successes += 1
-        if self._successes >= self.recover_after and self.current < self.maximum:
+    def on_success(self, in_flight: int | None = None) -> None:
+        """Count a success of a request sent with `in_flight` requests in flight (itself included).
+
+        The cap grows only when it was what held requests back (`in_flight` reached it; None: assume so), by
+        one per such success while probing, else by one per `recover_after` in a row: one-at-a-time reads say
+        nothing about how many the server takes at once, so it must not open the cap for the next wave.
+        """
+        if self.current >= self.top:
             self._successes = 0
-            self.current += 1
-            self.limiter.total_tokens = self.current
+            return
+        if in_flight is not None and in_flight < self.current:
+            return
+        if self._probing:
+            self._set(self.current + 1)
+            return
+        self._successes += 1
+        if self._successes >= self.recover_after:
+            self._successes = 0
+            self._set(self.current + 1)

@@ -466,6 +466,7 @@ class Simulator:
         latency = cfg.upload_latency
         fault = self.faults.pick({"latency"}, request.method, request.path, route)
         if fault:
+            self._count("faults_applied")  # counted like an API latency fault: it hit whether or not it was read
             latency += fault.delay
         fault = self.faults.pick({"status", "drop"}, request.method, request.path, route)
         if fault is not None:

@@ -161,3 +161,32 @@ def test_adaptive_concurrency_halves_once_per_burst_and_recovers() -> None:
     for _ in range(6):
         ac.on_success()
     assert ac.current == 3 and ac.limiter.total_tokens == 3
+
+
+def test_burst_429_with_in_flight_count_sets_the_ceiling() -> None:
+    """A 429 sent with 7 in flight proves the limit is <= 6: the cap drops to 6 and never grows past it."""
+    ac = AdaptiveConcurrency(10, recover_after=2, slow_start=4)
+    assert ac.current == 4 and ac.ceiling is None
+    for in_flight in (1, 2, 3):  # the cap was not what held these back: no growth
+        ac.on_success(in_flight)
+    assert ac.current == 4
+    for _ in range(4):  # slow start: one more per success sent at the cap
+        ac.on_success(ac.current)
+    assert ac.current == 8
+    assert ac.on_burst_429(ac.generation, in_flight=7) is True
+    assert ac.ceiling == 6 and ac.current == 6 and ac.learned_this_run
+    assert ac.on_burst_429(ac.generation, in_flight=8) is False and ac.ceiling == 6  # a later, looser bound
+    for _ in range(10):
+        ac.on_success(ac.current)
+    assert ac.current == 6 and ac.limiter.total_tokens == 6
+
+
+def test_remembered_ceiling_starts_there_and_unknown_limit_starts_small() -> None:
+    """A remembered limit is the starting cap (below the maximum); without one the cap slow-starts."""
+    assert AdaptiveConcurrency(10, learned=6, slow_start=4).current == 6
+    assert AdaptiveConcurrency(5, learned=6, slow_start=4).current == 5
+    fresh = AdaptiveConcurrency(10, slow_start=4)
+    assert fresh.current == 4 and not fresh.learned_this_run
+    lone = AdaptiveConcurrency(10, learned=6)
+    assert lone.on_burst_429(lone.generation, in_flight=1) is True and lone.current == 3  # no evidence: halve
+    assert lone.ceiling == 6 and not lone.learned_this_run
