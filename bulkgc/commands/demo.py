@@ -67,14 +67,19 @@ class CondensedSink(LogSink):
 
 
 NEXT_STEPS = """What next:
-  1. Describe your game's achievements in a manifest: see docs/MANIFEST.md
-     (manifests/example.toml is a complete one).
+  1. Describe your game's achievements, leaderboards, leaderboard sets, activities and challenges in a
+     manifest: see docs/MANIFEST.md (manifests/example.toml is a complete one). Or start from what you have:
+       Xcode's file:         bulkgc validate MyGame/GameCenterResources.gamekit --app-id <your app id>
+       another store:        bulkgc import igdb|play|steam ...   (docs/IMPORT.md)
+       App Store Connect:    bulkgc pull --app-id <your app id> --out mygame/
   2. Check it and its icons locally (no network):  bulkgc validate mygame.toml
+     (icons with an opaque alpha channel or the wrong size: add --fix-icons; your files are not touched)
   3. Rehearse against the local simulator: in another terminal run
        bulkgc sim --app-id <your app id> --key-dir sim-keys
      paste the export lines it prints here, then:  bulkgc plan mygame.toml && bulkgc push mygame.toml
   4. For real: unset BULKGC_BASE_URL; set ASC_KEY_ID, ASC_ISSUER_ID and ASC_PRIVATE_KEY_PATH
-     (README "Using it"), then:  bulkgc plan mygame.toml && bulkgc push mygame.toml"""
+     (README "Using it"), then:  bulkgc plan mygame.toml && bulkgc push mygame.toml
+     and, when it looks right in App Store Connect:  bulkgc submit mygame.toml --send"""
 
 
 def run(args: argparse.Namespace) -> int:
