@@ -131,3 +131,18 @@ def test_name_not_resolved_is_said_with_the_host_and_what_to_check() -> None:
     what, check = describe_transport_failure(err, "bulkgc-test.invalid:443", "bulkgc-test.invalid", 60.0)
     assert what == "name not resolved: bulkgc-test.invalid could not be looked up"
     assert "check the host name in --base-url" in check and "DNS" in check
+
+
+def test_refused_before_any_answer_is_tried_three_times_not_backed_off_for_a_minute(tmp_path: Path) -> None:
+    """A base URL that refuses every connection from the start is a wrong URL far more often than an outage:
+    the client tries three connections in all (two retries logged), then exits 4 naming it, instead of the
+    full back-off of one request (six sends, about 16 s)."""
+    from bulkgc.asc.client import UNREACHED_TRIES
+
+    refused = closed_port()
+    proc = start_push(tmp_path, f"http://127.0.0.1:{refused}", "--outage-patience", "10m")
+    out, err = proc.communicate(timeout=BOUND)
+    assert proc.returncode == 4, err[-1500:]
+    retries = [line for line in err.splitlines() if "retrying" in line]
+    assert len(retries) == UNREACHED_TRIES - 1 == 2, err[-3000:]
+    assert f"connection refused by 127.0.0.1:{refused}" in err.strip().splitlines()[-1]

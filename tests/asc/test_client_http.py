@@ -13,7 +13,7 @@ from aiohttp import web
 from simclient import instant_sleep
 
 from bulkgc.asc.auth import Credentials, TokenProvider
-from bulkgc.asc.client import AscClient, ClientConfig, ConnectFailedError, build_api_error
+from bulkgc.asc.client import UNREACHED_TRIES, AscClient, ClientConfig, ConnectFailedError, build_api_error
 from bulkgc.errors import ApiError, ConfigError, ConflictError, ServerError, TransportError
 from bulkgc.redact import redact_text, redact_url
 
@@ -119,7 +119,9 @@ async def test_conflict_keeps_every_error(server: Any, p256_pem: str) -> None:
 
 
 async def test_connection_refused_is_wrapped(p256_pem: str) -> None:
-    """A closed port gives ConnectFailedError (a TransportError), never an aiohttp exception; retried."""
+    """A closed port gives ConnectFailedError (a TransportError), never an aiohttp exception; retried, even a
+    POST (surely not applied). Before the service has answered once, a client tries UNREACHED_TRIES
+    connections in all, then stops retrying: a wrong URL is said within seconds, not after the back-off."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
@@ -128,8 +130,16 @@ async def test_connection_refused_is_wrapped(p256_pem: str) -> None:
         with pytest.raises(ConnectFailedError) as info:
             await client.get("/v1/apps")
         assert isinstance(info.value, TransportError) and client.stats.retries == 1
+    async with _client(f"http://127.0.0.1:{port}", p256_pem, max_attempts=2) as client:
         with pytest.raises(ConnectFailedError):  # surely not applied, so even a POST is retried
             await client.post("/v1/apps", {"data": {}})
+        assert client.stats.retries == 1
+    async with _client(f"http://127.0.0.1:{port}", p256_pem, max_attempts=6) as client:
+        with pytest.raises(ConnectFailedError):
+            await client.get("/v1/apps")
+        assert client.stats.retries == UNREACHED_TRIES - 1 == 2  # three connections, not six
+        with pytest.raises(ConnectFailedError):  # the cap is the client's: the next request is not retried
+            await client.get("/v1/apps")
         assert client.stats.retries == 2
 
 
