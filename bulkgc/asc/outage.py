@@ -7,9 +7,9 @@ outage has lasted `patience` seconds, every waiting request raises OutageError (
 resumable), so the run ends with its summary and reports instead of aborting.
 
 A service that has not answered once in this run is not waited for: that is a wrong base URL, DNS, proxy
-or TLS problem far more often than an outage, and the user learns it within seconds (a connection that cannot be opened is tried three times in
-all before anything answered; other failures get one request's retries) (the
-error is raised as it is; the CLI exits 4). With a patience of 0 (the library default) nothing is waited.
+or TLS problem far more often than an outage. The user learns it within seconds: a connection that cannot be
+opened is tried three times in all before anything answered, other failures get one request's retries; the
+error is raised as it is and the CLI exits 4. With a patience of 0 (the library default) nothing is waited.
 """
 
 from __future__ import annotations
