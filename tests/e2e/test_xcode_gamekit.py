@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import io
 import json
 import tomllib
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import anyio
 import pytest
-from anyio.from_thread import start_blocking_portal
 from conftest import fast_sim_config, settings_for
+from live import cli_args, live_sim, run_cli
 from PIL import Image
 from workload import make_workload, sim_image_state, writes
 from xcode import make_gamekit, make_rgba_icon, resources_as_data
@@ -22,39 +20,7 @@ from xcode import make_gamekit, make_rgba_icon, resources_as_data
 from bulkgc.cli import main
 from bulkgc.pipeline import push
 from bulkgc.pull import pull
-from bulkgc.sim import SimConfig, Simulator
-
-
-def cli_args(sim: Simulator, tmp: Path) -> list[str]:
-    key = sim.key.write_p8(tmp / "keys")
-    return [
-        "--base-url",
-        sim.base_url,
-        "--key-id",
-        sim.key.key_id,
-        "--issuer-id",
-        sim.key.issuer_id,
-        "--private-key-path",
-        str(key),
-        "--poll-interval",
-        "0.05",
-    ]
-
-
-@contextlib.contextmanager
-def live_sim(config: SimConfig) -> Iterator[Simulator]:
-    """A simulator on 127.0.0.1 in its own thread, so the CLI can run `anyio.run` here."""
-    with start_blocking_portal() as portal:
-        with portal.wrap_async_context_manager(Simulator(config)) as sim:
-            yield sim
-
-
-def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    """Run the real CLI in-process; (exit code, stdout, stderr). No traceback may reach the user."""
-    code = main(argv)
-    out, err = capsys.readouterr()
-    assert "Traceback" not in out + err, err
-    return code, out, err
+from bulkgc.sim import Simulator
 
 
 def digests(paths: list[Path]) -> dict[Path, str]:
