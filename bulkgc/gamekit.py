@@ -7,7 +7,13 @@ localizations, each with a `localID`) and `<kind>Images` (localID -> one `{local
 the bundle). The reader checks the structure (every problem with its JSON path and the fix), turns the file
 into the manifest's own data and lets `bulkgc.manifest` check the values; the validator's labels are
 translated back into JSON paths. Keys bulkgc does not know are warnings, and kept when the writer rewrites an
-existing file."""
+existing file.
+
+Observed vs inferred names: achievements and leaderboards (their three sections, fields, `localID`s and
+`<locale>/AchievementImage-<localID>.png` files) are [OBS], seen in Xcode's files. Leaderboard sets, activities
+and challenges were never seen in a public file: their sections, reference fields, version attributes and
+default images are [INFER], spelled by `Section` below; reader and writer both use only `Section`, so they
+agree, and docs/MANIFEST.md lists the two groups."""
 
 from __future__ import annotations
 
@@ -271,7 +277,7 @@ def read_gamekit(path: Path, app_id: str | None) -> GamekitReading:
     return reading
 
 
-def _read_section(
+def _read_section(  # names: Section's ([OBS] for achievements and leaderboards, [INFER] for the rest)
     s: Section,
     resources: Mapping[str, Any],
     reading: GamekitReading,
@@ -519,7 +525,9 @@ def _show(value: Any) -> str:
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Writing
+# Writing: the names are Section's, [OBS] for achievements and leaderboards, [INFER] for sets, activities and
+# challenges (their sections, `leaderboardVendorIdentifier(s)`, `fallbackUrl` in the item, `<kind>DefaultImages`
+# and `<Kind>DefaultImage-<vendorIdentifier>.png`)
 
 
 def image_url(section: Section, locale: str, local_id: str) -> str:

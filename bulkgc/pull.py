@@ -451,8 +451,9 @@ def manifest_text(items: list[PulledItem], app_id: str, fmt: str, base: Path) ->
 def gamekit_resources(
     items: list[PulledItem], bundle: Path, local_ids: dict[tuple[str, str, str], str]
 ) -> dict[str, Any]:
-    """`resources` as Xcode writes it, for every kind bulkgc supports (the names of sets', activities' and
-    challenges' sections and fields are inferred: see `bulkgc.gamekit.Section`)."""
+    """`resources` as Xcode writes it, for every kind bulkgc supports. Achievements' and leaderboards' names
+    are Xcode's own [OBS]; those of sets, activities and challenges (sections, `leaderboardVendorIdentifier(s)`,
+    `fallbackUrl` in the item, `<kind>DefaultImages`) are inferred [INFER]: see `bulkgc.gamekit.Section`."""
     resources: dict[str, Any] = {}
     for s in SECTIONS:
         kind_items = [i for i in items if i.kind is s.kind]
