@@ -135,13 +135,22 @@ def test_gamekit_problems_carry_json_paths_and_unknown_keys_warn(
 
 @pytest.mark.parametrize(
     "case",
-    ["malformed", "escape", "missing_file", "duplicate_local_id", "empty_resources"],
+    [
+        "malformed",
+        "escape",
+        "missing_file",
+        "duplicate_local_id",
+        "empty_resources",
+        "default_image_escape",
+        "bad_references",
+    ],
 )
 def test_hostile_gamekits_are_refused_clearly_and_nothing_is_sent(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], case: str
 ) -> None:
     """Hostile gamekits are refused with path and fix (or a clean no-op) and nothing is sent."""
-    kit = make_gamekit(tmp_path / "proj", achievements=2, leaderboards=1)
+    newer = case in ("default_image_escape", "bad_references")
+    kit = make_gamekit(tmp_path / "proj", achievements=2, leaderboards=1, newer_kinds=newer)
     res = kit.doc["resources"]
     expect = ""
     if case == "malformed":
@@ -160,6 +169,17 @@ def test_hostile_gamekits_are_refused_clearly_and_nothing_is_sent(
                 "com.example.xcode.ach0-en-US"
             )
             expect = "duplicate localID"
+        elif case == "default_image_escape":
+            (tmp_path / "proj" / "outside.png").write_bytes(kit.icons[0].read_bytes())
+            res["activityDefaultImages"]["com.example.xcode.raid"][0]["url"] = "../outside.png"
+            expect = 'resources.activityDefaultImages["com.example.xcode.raid"][0].url'
+        elif case == "bad_references":
+            res["leaderboardSets"][0]["leaderboardVendorIdentifiers"] = "com.example.xcode.board0"
+            del res["challenges"][0]["leaderboardVendorIdentifier"]
+            expect = (
+                "resources.leaderboardSets[0].leaderboardVendorIdentifiers: must be an array of leaderboard "
+                "vendor identifiers"
+            )
         else:
             kit.doc["resources"] = {}
         kit.write()
@@ -183,8 +203,11 @@ def test_hostile_gamekits_are_refused_clearly_and_nothing_is_sent(
         assert code == 0, err
         return
     assert code == 2 and expect in err and "Nothing was sent" in err
-    if case == "escape":
+    if case in ("escape", "default_image_escape"):
         assert "outside the bundle" in err
+    if case == "bad_references":
+        challenge = "resources.challenges[0].leaderboardVendorIdentifier"
+        assert f'{challenge}: missing; add "leaderboardVendorIdentifier"' in err
 
 
 # ------------------------------------------------------------------------------------------ pull round trips
