@@ -313,6 +313,7 @@ async def pull(
             url = image.rendition_url("png") if image.state == "COMPLETE" else None
             if url is None:
                 result.without_image.append(f"{label}: image {image.id} is {image.state}, not COMPLETE")
+                sink.on_item_done(key, "skipped")  # counted in on_plan: the progress still ends
                 return None
             target = file_for(item, slot)
             have = await anyio.to_thread.run_sync(_sha256, target)

@@ -79,9 +79,15 @@ def test_pull_every_kind_then_push_writes_nothing(
         out = tmp_path / "pulled"
         pull_args = ["pull", *cli_args(sim, tmp_path)[:8], "--app-id", wl.app_id, "--out", str(out)]
         mark, seq = len(sim.requests), last_seq(sim)
-        code, stdout, err = run_cli([*pull_args, "--format", fmt], capsys)
+        code, stdout, err = run_cli([*pull_args, "--format", fmt, "--log-format", "json"], capsys)
         assert code == 0, stdout + err
         assert "2 achievements, 3 leaderboards, 2 leaderboard sets, 1 activity, 1 challenge" in stdout
+        # progress: the plan counts every image, default images included, and each one is reported done
+        events = [json.loads(line) for line in err.splitlines()]
+        (planned,) = [e for e in events if e["event"] == "plan"]
+        assert planned["images"] == n_complete and planned["items"] == 9
+        done = {e["item"] for e in events if e["event"] == "item_done" and e["outcome"] == "done"}
+        assert done == {f"image:{k}:{v}:{s}" for k in KINDS for v in wl.of_kind(k) for s in wl.slots(k)}
         assert "27 localization(s), 6 reference(s)" in stdout and "(2 of them default images)" in stdout
         logged = logged_since(sim, seq)
         assert {r["method"] for r in logged} == {"GET"} and not [r for r in logged if r["kind"] == "upload"]

@@ -238,6 +238,8 @@ def test_pull_then_push_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFix
         )
         assert code == 0, err
         assert "reads only" in stdout
+        # the summary counts every kind, those App Store Connect has none of included
+        assert "2 achievements, 2 leaderboards, 0 leaderboard sets, 0 activities, 0 challenges" in stdout
         pulled = sim.requests[mark:]
         assert {r.method for r in pulled if r.kind == "api"} == {"GET"}
         renditions = [r for r in pulled if r.path.startswith("/sim/assets/")]
