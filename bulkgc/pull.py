@@ -188,6 +188,11 @@ async def read_app(
                         f"{kind.name} {item.vendor_id}: {ref.key} names {ref.kind} id {i}, which is not "
                         f"among the app's {BY_NAME[ref.kind].plural}; left out"
                     )
+            if ref.required and not ref.many and not item.references[ref.key] and notes is not None:
+                notes.append(
+                    f"{kind.name} {item.vendor_id}: no {ref.kind} in App Store Connect; push needs one: set "
+                    f"{ref.key} = \"<vendor id>\" in the manifest"
+                )
         return item
 
     async def one_kind(kind: Kind) -> None:
