@@ -7,7 +7,13 @@ localizations, each with a `localID`) and `<kind>Images` (localID -> one `{local
 the bundle). The reader checks the structure (every problem with its JSON path and the fix), turns the file
 into the manifest's own data and lets `bulkgc.manifest` check the values; the validator's labels are
 translated back into JSON paths. Keys bulkgc does not know are warnings, and kept when the writer rewrites an
-existing file."""
+existing file.
+
+Observed vs inferred names: achievements and leaderboards (their three sections, fields, `localID`s and
+`<locale>/AchievementImage-<localID>.png` files) are [OBS], seen in Xcode's files. Leaderboard sets, activities
+and challenges were never seen in a public file: their sections, reference fields, version attributes and
+default images are [INFER], spelled by `Section` below; reader and writer both use only `Section`, so they
+agree, and docs/MANIFEST.md lists the two groups."""
 
 from __future__ import annotations
 
@@ -20,7 +26,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from bulkgc.errors import Problem
-from bulkgc.kinds import KINDS, Kind
+from bulkgc.kinds import KINDS, Kind, Reference
 
 RESOURCES_FILE = "gameCenterResources.json"
 BUNDLE_SUFFIX = ".gamekit"
@@ -32,6 +38,7 @@ _XCODE_ONLY: dict[str, dict[str, Any]] = {
     "leaderboard": {"activityProperties": {}},
 }
 _LOC_KEYS = ("locale", "localID")
+DEFAULT_SLOT = "default"  # image_paths / reported_images key of an item's default image
 
 
 def _camel(name: str) -> str:
@@ -41,20 +48,57 @@ def _camel(name: str) -> str:
 
 @dataclass(frozen=True)
 class Section:
-    """Where one kind lives in `resources` (achievements, achievementLocalizations, achievementImages)."""
+    """Where one kind lives in `resources` (achievements, achievementLocalizations, achievementImages).
+
+    Observed [OBS] in Xcode's files: `achievements`, `achievementLocalizations`, `achievementImages`,
+    `leaderboards`, `leaderboardLocalizations`, `leaderboardImages` and their fields. No public file holds a
+    leaderboard set, an activity or a challenge, so every name below for those is inferred [INFER] by the same
+    pattern (XCODE_GAMEKIT.md): sections `leaderboardSets`, `activities`, `challenges` and
+    `<kind>Localizations` / `<kind>Images`; in an item, App Store Connect's attribute names (including the
+    version's, e.g. an activity's `fallbackUrl`), a reference as the referenced items' vendor identifiers
+    (`leaderboardVendorIdentifiers`, an ordered array, for a set's members; `leaderboardVendorIdentifier` for
+    a challenge's leaderboard); the version's default image in `<kind>DefaultImages`: vendorIdentifier ->
+    `[{"vendorIdentifier", "url"}]`, the file `<Kind>DefaultImage-<vendorIdentifier>.png` at the bundle's top.
+    The reader reads and the writer writes exactly these names; a file Xcode writes with other names is read
+    with warnings (unknown keys), and those keys are kept on rewrite.
+    """
 
     kind: Kind
     items: str
     localizations: str
     images: str
     image_prefix: str  # file names Xcode gives: AchievementImage-<localID>.png
+    references: tuple[tuple[Reference, str], ...] = ()  # (reference, its key in an item) [INFER]
+    default_images: str | None = None  # section of the version's default images [INFER]
+    default_prefix: str = ""  # file name of a default image: ActivityDefaultImage-<vendorIdentifier>.png
 
     @classmethod
     def of(cls, kind: Kind) -> Section:
         base = _camel(kind.name)
         items = _camel(kind.plural.replace(" ", "_"))  # leaderboardSets, activities: [INFER] beyond two kinds
-        prefix = f"{base[0].upper()}{base[1:]}Image-"
-        return cls(kind, items, f"{base}Localizations", f"{base}Images", prefix)
+        title = f"{base[0].upper()}{base[1:]}"
+        refs = tuple(
+            (r, _camel(r.kind) + ("VendorIdentifiers" if r.many else "VendorIdentifier"))
+            for r in kind.references
+        )
+        defaults = f"{base}DefaultImages" if kind.default_image is not None else None
+        return cls(
+            kind, items, f"{base}Localizations", f"{base}Images", f"{title}Image-", refs, defaults,
+            f"{title}DefaultImage-",
+        )
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Every key of `resources` this section owns."""
+        defaults = (self.default_images,) if self.default_images else ()
+        return (self.items, self.localizations, self.images, *defaults)
+
+    def item_key(self, manifest_key: str) -> str:
+        """The key in an item for a manifest key (an attribute's Apple name, a reference's gamekit name)."""
+        for ref, key in self.references:
+            if ref.key == manifest_key:
+                return key
+        return _asc_name(self.kind, manifest_key)
 
 
 SECTIONS = tuple(Section.of(k) for k in KINDS)
@@ -104,8 +148,8 @@ class GamekitReading:
             return None
         m = re.fullmatch(r"missing; (?:set|add) (\w+) = (.+?)(?: here or in \[defaults\])?", message)
         if m:
-            kind = next((s.kind for s in SECTIONS if where.startswith(f"{s.kind.name}[")), None)
-            name = _asc_name(kind, m.group(1)) if kind else m.group(1)
+            section = next((s for s in SECTIONS if where.startswith(f"{s.kind.name}[")), None)
+            name = section.item_key(m.group(1)) if section else m.group(1)
             message = f'missing; add "{name}" : {m.group(2)}'
         found = re.search(r"no localization; add at least one \[(\w+)\.locales\.<locale>\] table", message)
         if found:
@@ -142,11 +186,16 @@ class GamekitReading:
                     return None
                 return self.image_paths.get((kind_name, vid, code), loc) + ".url"
             return f"{loc}.{_asc_name(kind, key)}" if key else loc
-        return f"{item_path}.{_asc_name(kind, rest)}"
+        if rest == "default_image" and vid is not None:
+            if (kind_name, vid, DEFAULT_SLOT) in self.reported_images:
+                return None
+            return self.image_paths.get((kind_name, vid, DEFAULT_SLOT), item_path) + ".url"
+        section = next(s for s in SECTIONS if s.kind is kind)
+        return f"{item_path}.{section.item_key(rest)}"
 
 
 def _asc_name(kind: Kind, key: str) -> str:
-    for a in kind.attributes:
+    for a in (*kind.attributes, *kind.version_attributes):
         if a.key == key:
             return a.asc
     for t in kind.texts:
@@ -210,7 +259,7 @@ def read_gamekit(path: Path, app_id: str | None) -> GamekitReading:
     if not isinstance(resources, dict):
         problem("resources", "must be an object keyed by achievements, leaderboards, ...")
         return reading
-    known = {name for s in SECTIONS for name in (s.items, s.localizations, s.images)}
+    known = {name for s in SECTIONS for name in s.names}
     for key in resources:
         if key not in known:
             warn(
@@ -228,7 +277,7 @@ def read_gamekit(path: Path, app_id: str | None) -> GamekitReading:
     return reading
 
 
-def _read_section(
+def _read_section(  # names: Section's ([OBS] for achievements and leaderboards, [INFER] for the rest)
     s: Section,
     resources: Mapping[str, Any],
     reading: GamekitReading,
@@ -239,7 +288,8 @@ def _read_section(
     raw_items = resources.get(s.items)
     raw_locs = resources.get(s.localizations)
     raw_images = resources.get(s.images)
-    if raw_items is None and raw_locs is None and raw_images is None:
+    raw_defaults = resources.get(s.default_images) if s.default_images else None
+    if raw_items is None and raw_locs is None and raw_images is None and raw_defaults is None:
         return []
     if raw_items is None:
         raw_items = []
@@ -258,13 +308,25 @@ def _read_section(
     if not isinstance(raw_images, dict):
         problem(f"resources.{s.images}", "must be an object: localID -> [{localID, url}]")
         raw_images = {}
+    if raw_defaults is None:
+        raw_defaults = {}
+    if not isinstance(raw_defaults, dict):
+        problem(
+            f"resources.{s.default_images}",
+            "must be an object: vendorIdentifier -> [{vendorIdentifier, url}]",
+        )
+        raw_defaults = {}
     images = _read_images(s, raw_images, reading, problem)
-    attr_names = {a.asc for a in kind.attributes}
+    defaults = _read_images(s, raw_defaults, reading, problem, id_key="vendorIdentifier")
+    # the version's attributes (an activity's fallbackUrl) sit in the item, by Apple's name [INFER]
+    attr_names = {a.asc for a in (*kind.attributes, *kind.version_attributes)}
+    ref_keys = {key: ref for ref, key in s.references}
     text_names = {t.asc for t in kind.texts}
     xcode_only = _XCODE_ONLY.get(kind.name, {})
     items: list[Any] = []
     vids: set[str] = set()
     used_images: set[str] = set()
+    used_defaults: set[str] = set()
     local_ids: dict[str, str] = {}
     for index, raw in enumerate(raw_items, start=1):
         item_path = f"resources.{s.items}[{index - 1}]"
@@ -280,6 +342,8 @@ def _read_section(
             if key in attr_names:
                 if value is not None:  # Xcode writes null for a range it does not set
                     item[key] = value
+            elif key in ref_keys:
+                item[ref_keys[key].key] = value  # vendor identifiers; the validator checks their shape
             elif key in xcode_only:
                 if value != xcode_only[key]:
                     warn(
@@ -358,6 +422,13 @@ def _read_section(
             locales[code] = texts
         if locales:
             item["locales"] = locales
+        default = defaults.get(vid) if vid is not None else None
+        if default is not None and vid is not None:
+            used_defaults.add(vid)
+            reading.image_paths[(kind.name, vid, DEFAULT_SLOT)] = default[1]
+            if default[0] is None:  # a bad url, already reported
+                reading.reported_images.add((kind.name, vid, DEFAULT_SLOT))
+            item["default_image"] = default[0] if default[0] is not None else "."
         items.append(item)
     for vid in raw_locs:
         if vid not in vids:
@@ -371,27 +442,39 @@ def _read_section(
                 f"resources.{s.images}.{_json_key(local_id)}",
                 "no localization has this localID; image ignored",
             )
+    for vid in defaults:
+        if vid not in used_defaults:
+            problem(
+                f"resources.{s.default_images}.{_json_key(vid)}",
+                f"no {kind.name} in resources.{s.items} has vendorIdentifier {vid!r}; add it or fix the key",
+            )
     return items
 
 
 def _read_images(
-    s: Section, raw_images: Mapping[str, Any], reading: GamekitReading, problem: Callable[[str, str], None]
+    s: Section,
+    raw_images: Mapping[str, Any],
+    reading: GamekitReading,
+    problem: Callable[[str, str], None],
+    id_key: str = "localID",
 ) -> dict[str, tuple[str | None, str]]:
-    """localID -> (url relative to the bundle, or None when bad; JSON path of the entry)."""
+    """localID (or, for default images, vendorIdentifier) -> (url relative to the bundle, or None when bad;
+    JSON path of the entry)."""
+    section = s.images if id_key == "localID" else s.default_images
     out: dict[str, tuple[str | None, str]] = {}
     for local_id, entry in raw_images.items():
-        where = f"resources.{s.images}[{_json_key(str(local_id))}]"
+        where = f"resources.{section}[{_json_key(str(local_id))}]"
         if isinstance(entry, list) and len(entry) == 1:
             entry = entry[0]
             where += "[0]"
         if not isinstance(entry, dict):
-            problem(where, 'must be [{"localID" : ..., "url" : ...}] (an array of one object)')
+            problem(where, f'must be [{{"{id_key}" : ..., "url" : ...}}] (an array of one object)')
             out[str(local_id)] = (None, where)
             continue
-        if entry.get("localID", local_id) != local_id:
+        if entry.get(id_key, local_id) != local_id:
             problem(
-                f"{where}.localID",
-                f"{_show(entry.get('localID'))} differs from its key {local_id!r}; make them equal",
+                f"{where}.{id_key}",
+                f"{_show(entry.get(id_key))} differs from its key {local_id!r}; make them equal",
             )
         url = entry.get("url")
         out[str(local_id)] = (_check_url(url, reading.bundle, f"{where}.url", problem), where)
@@ -442,12 +525,19 @@ def _show(value: Any) -> str:
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Writing
+# Writing: the names are Section's, [OBS] for achievements and leaderboards, [INFER] for sets, activities and
+# challenges (their sections, `leaderboardVendorIdentifier(s)`, `fallbackUrl` in the item, `<kind>DefaultImages`
+# and `<Kind>DefaultImage-<vendorIdentifier>.png`)
 
 
 def image_url(section: Section, locale: str, local_id: str) -> str:
     """Where Xcode puts a localization's image inside the bundle."""
     return f"{locale}/{section.image_prefix}{local_id}.png"
+
+
+def default_image_url(section: Section, vendor_id: str) -> str:
+    """Where bulkgc puts an item's default image inside the bundle [INFER: Xcode's spelling not seen]."""
+    return f"{section.default_prefix}{vendor_id}.png"
 
 
 def dumps(doc: Any) -> str:
@@ -475,18 +565,21 @@ def merge_resources(existing: Mapping[str, Any] | None, written: Mapping[str, An
         for vid, entries in (written.get(s.localizations) or {}).items():
             by_id = {o.get("localID"): o for o in old_locs.get(vid) or [] if isinstance(o, dict)}
             locs[vid] = [{**by_id.get(e["localID"], {}), **e} for e in entries]
-        old_images: dict[str, Any] = _object(old_resources.get(s.images))
-        images: dict[str, Any] = {}
-        for local_id, entries in (written.get(s.images) or {}).items():
-            old = old_images.get(local_id)
-            old_entry = old[0] if isinstance(old, list) and old and isinstance(old[0], dict) else {}
-            images[local_id] = [{**old_entry, **entries[0]}]
         if items or s.items in resources:
             resources[s.items] = items
         if locs or s.localizations in resources:
             resources[s.localizations] = locs
-        if images or s.images in resources:
-            resources[s.images] = images
+        for name in (s.images, s.default_images):
+            if name is None:
+                continue
+            old_images: dict[str, Any] = _object(old_resources.get(name))
+            images: dict[str, Any] = {}
+            for key, entries in (written.get(name) or {}).items():
+                old = old_images.get(key)
+                old_entry = old[0] if isinstance(old, list) and old and isinstance(old[0], dict) else {}
+                images[key] = [{**old_entry, **entries[0]}]
+            if images or name in resources:
+                resources[name] = images
     doc["resources"] = resources
     return doc
 

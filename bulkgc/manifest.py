@@ -115,7 +115,7 @@ class Manifest:
     items: tuple[Item, ...]  # every kind's items, kind by kind in registry order, manifest order within
     warnings: tuple[str, ...] = ()  # things worth saying that do not stop a push (unknown keys of a gamekit)
     # sha256 of a file `bulkgc pull` wrote -> (fileName, fileSize) of the remote image it stands for
-    image_aliases: Mapping[str, tuple[str, int]] = field(default_factory=dict)
+    image_aliases: Mapping[str, frozenset[tuple[str, int]]] = field(default_factory=dict)
 
     def of_kind(self, name: str) -> tuple[Item, ...]:
         """The items of the kind called `name`."""
@@ -1229,11 +1229,17 @@ def pulled_record_path(manifest_path: Path) -> Path:
     return base / PULLED_RECORD
 
 
-def load_image_aliases(record: Path) -> dict[str, tuple[str, int]]:
-    """sha256 -> (remote fileName, fileSize) from a pull record; {} when there is none or it is unreadable."""
+def load_image_aliases(record: Path) -> dict[str, frozenset[tuple[str, int]]]:
+    """sha256 -> the remote images (fileName, fileSize) a pulled file with those bytes stands for, from a pull
+    record; {} when there is none or it is unreadable. Several remote images can share one sha256: App Store
+    Connect renders the same uploaded picture (one icon for every locale) into the same rendition."""
     try:
         doc = json.loads(record.read_text(encoding="utf-8"))
-        return {str(sha): (str(v["fileName"]), int(v["fileSize"])) for sha, v in doc["images"].items()}
+        out: dict[str, frozenset[tuple[str, int]]] = {}
+        for sha, entries in doc["images"].items():
+            listed = entries if isinstance(entries, list) else [entries]  # bulkgc-pulled/1: one per sha256
+            out[str(sha)] = frozenset((str(v["fileName"]), int(v["fileSize"])) for v in listed)
+        return out
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return {}
 

@@ -150,7 +150,7 @@ class ItemPlan:
         out = [(la.locale, la.image) for la in self.localizations if la.image is not None]
         return out + ([(DEFAULT_SLOT, self.default_image)] if self.default_image is not None else [])
     # what `bulkgc pull` recorded (sha256 -> remote fileName, fileSize): kept to diff a new version again
-    pulled: Mapping[str, tuple[str, int]] = field(default_factory=dict, repr=False)
+    pulled: Mapping[str, frozenset[tuple[str, int]]] = field(default_factory=dict, repr=False)
 
     @property
     def kind(self) -> Kind:
@@ -604,14 +604,17 @@ def reference_changes(desired: Item, remote: RemoteItem, vendors: dict[str, str]
 
 
 def default_image_action(
-    desired: Item, remote: RemoteImage | None, images: dict[str, ImageInfo]
+    desired: Item,
+    remote: RemoteImage | None,
+    images: dict[str, ImageInfo],
+    pulled: Mapping[str, frozenset[tuple[str, int]]] | None = None,
 ) -> ImageAction | None:
     """What happens to the version's default image (None: the manifest gives none, the remote is left)."""
     if desired.default_image is None:
         return None
     info = images[str(desired.default_image)]
     name = remote_file_name(desired.vendor_identifier, DEFAULT_SLOT, info)
-    action, reason = decide_image(info, name, remote)
+    action, reason = decide_image(info, name, remote, (pulled or {}).get(info.sha256, frozenset()))
     return ImageAction(str(desired.default_image), info, name, action, reason, remote)
 
 
@@ -633,17 +636,20 @@ def text_changes(kind: Kind, desired: Localization, remote: RemoteLocalization |
 
 
 def decide_image(
-    info: ImageInfo, file_name: str, remote: RemoteImage | None, pulled: tuple[str, int] | None = None
+    info: ImageInfo,
+    file_name: str,
+    remote: RemoteImage | None,
+    pulled: frozenset[tuple[str, int]] = frozenset(),
 ) -> tuple[str, str]:
     """(action, reason) for one localization's icon.
 
-    `pulled` is what `bulkgc pull` recorded for a file it wrote: the remote image (fileName, fileSize) the
-    file stands for. App Store Connect serves re-encoded renditions, so a pulled file never hashes to the
-    digest in the remote fileName; while the file is unchanged (same sha256) and the remote image is the one
-    pulled, they are the same image."""
+    `pulled` is what `bulkgc pull` recorded for a file it wrote: the remote images (fileName, fileSize) files
+    with its bytes stand for. App Store Connect serves re-encoded renditions, so a pulled file never hashes to
+    the digest in the remote fileName; while the file is unchanged (same sha256) and the remote image is one
+    it was pulled from, they are the same image."""
     if remote is None:
         return "upload", "no image yet"
-    if pulled is not None and (remote.file_name, remote.file_size) == pulled and remote.state == "COMPLETE":
+    if (remote.file_name, remote.file_size) in pulled and remote.state == "COMPLETE":
         return "none", "the remote image this file was pulled from, COMPLETE"
     same = remote.file_name == file_name and remote.file_size == info.size
     if not same:
@@ -670,7 +676,7 @@ def localization_actions(
     desired: Item,
     remote_locs: dict[str, RemoteLocalization],
     images: dict[str, ImageInfo],
-    pulled: Mapping[str, tuple[str, int]] | None = None,
+    pulled: Mapping[str, frozenset[tuple[str, int]]] | None = None,
 ) -> list[LocalizationAction]:
     """One action per desired locale, against the container's current localizations."""
     out = []
@@ -683,7 +689,8 @@ def localization_actions(
             info = images[str(loc.image)]
             name = remote_file_name(desired.vendor_identifier, loc.locale, info)
             remote_image = remote.image if remote else None
-            img_action, reason = decide_image(info, name, remote_image, (pulled or {}).get(info.sha256))
+            recorded = (pulled or {}).get(info.sha256, frozenset())
+            img_action, reason = decide_image(info, name, remote_image, recorded)
             image = ImageAction(str(loc.image), info, name, img_action, reason, remote_image)
         action = "create" if remote is None else ("update" if changes else "none")
         out.append(
@@ -730,7 +737,7 @@ def plan_item(
     locs: dict[str, RemoteLocalization],
     version: tuple[str, RemoteVersion | None, str] | None,
     images: dict[str, ImageInfo],
-    pulled: Mapping[str, tuple[str, int]] | None = None,
+    pulled: Mapping[str, frozenset[tuple[str, int]]] | None = None,
     *,
     remote_default: RemoteImage | None = None,
     vendors: dict[str, str] | None = None,
@@ -751,7 +758,7 @@ def plan_item(
             version_note=f"new {desired.kind.name}" + (" (v1)" if kapi.version else ""),
             localizations=localization_actions(desired, {}, images, pulled),
             attribute_diffs=attribute_diffs(desired, None),
-            default_image=default_image_action(desired, None, images),
+            default_image=default_image_action(desired, None, images, pulled),
             pulled=pulled or {},
         )
     version_action, latest, note = version
@@ -773,7 +780,7 @@ def plan_item(
         version_state=latest.state if latest else None,
         version_changes=version_changes(desired, latest) if kapi.version else {},
         reference_changes=reference_changes(desired, remote, vendors or {}),
-        default_image=default_image_action(desired, remote_default, images),
+        default_image=default_image_action(desired, remote_default, images, pulled),
         pulled=pulled or {},
     )
     frozen = frozen_after_release(desired.kind, kapi, remote, changes)

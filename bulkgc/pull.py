@@ -33,23 +33,20 @@ from bulkgc.gamekit import (
     SECTIONS,
     Section,
     dumps,
+    default_image_url,
     image_url,
     merge_resources,
 )
-from bulkgc.kinds import KINDS, Kind
+from bulkgc.kinds import BY_NAME, KINDS, Kind
 from bulkgc.manifest import PULLED_RECORD, load_image_aliases
 from bulkgc.progress import Event, NullSink, ProgressSink
-from bulkgc.remote import RemoteImage, RemoteReader
+from bulkgc.remote import RemoteImage, RemoteItem, RemoteReader
 
 FORMATS = ("toml", "json", "gamekit")
-#: kinds pull writes: an item, its versions' localized texts and images. Set membership, a challenge's
-#: leaderboard, an activity's version attributes and default images are not written yet (see the report).
-PULLED_KINDS = tuple(
-    k for k in KINDS if not k.references and not k.version_attributes and k.default_image is None
-)
 MANIFEST_NAMES = {"toml": "manifest.toml", "json": "manifest.json"}
 # Optional leaderboard attributes Xcode writes as null rather than leaving out [OBS]
 _XCODE_NULLS = {"leaderboard": ("scoreRangeStart", "scoreRangeEnd")}
+DEFAULT_SLOT = "default"  # an item's default image in record entries and progress keys
 
 
 @dataclass
@@ -65,6 +62,10 @@ class PulledItem:
     kind: Kind
     attributes: dict[str, Any]  # Apple's attribute name -> value
     localizations: list[PulledLocalization]
+    version_attributes: dict[str, Any] = field(default_factory=dict)  # Apple's name -> value (fallbackUrl)
+    references: dict[str, list[str]] = field(default_factory=dict)  # reference key -> vendor ids, in order
+    default_image: RemoteImage | None = None  # the latest version's default image (activities, challenges)
+    default_file: Path | None = None  # where it was written (None: none, or not COMPLETE)
 
     @property
     def vendor_id(self) -> str:
@@ -77,26 +78,35 @@ class PullResult:
 
     manifest: Path
     app_id: str
-    items: dict[str, int]  # kind -> items written
+    items: dict[str, int]  # kind name -> items written (every kind bulkgc supports, 0 included)
     localizations: int = 0
     images_downloaded: int = 0
     images_kept: int = 0  # already there from an earlier pull
+    default_images: int = 0  # of the images written (downloaded or kept), the versions' default images
+    references: int = 0  # set members and challenge leaderboards written
     without_image: list[str] = field(default_factory=list)  # "<kind> <vendor> <locale>: why"
+    notes: list[str] = field(default_factory=list)  # what App Store Connect holds that could not be written
     requests: int = 0
     seconds: float = 0.0
 
     def summary(self) -> str:
-        kinds = ", ".join(f"{n} {k}(s)" for k, n in self.items.items()) or "nothing"
+        counts = ", ".join(f"{n} {_kind_label(k, n)}" for k, n in self.items.items()) or "nothing"
         lines = [
-            f"bulkgc pull: wrote {self.manifest} for app {self.app_id}: {kinds}, {self.localizations} "
-            f"localization(s); images: {self.images_downloaded} downloaded, {self.images_kept} unchanged; "
-            f"{self.requests} requests in {self.seconds:.1f}s (reads only)",
+            f"bulkgc pull: wrote {self.manifest} for app {self.app_id}: {counts}; {self.localizations} "
+            f"localization(s), {self.references} reference(s) (set members, challenge leaderboards); images: "
+            f"{self.images_downloaded} downloaded, {self.images_kept} unchanged "
+            f"({self.default_images} of them default images); {self.requests} requests in "
+            f"{self.seconds:.1f}s (reads only)",
         ]
         if self.without_image:
             lines.append(
-                f"{len(self.without_image)} localization(s) without a COMPLETE image (no file written):"
+                f"{len(self.without_image)} localization(s) or version(s) without a COMPLETE image "
+                "(no file written):"
             )
             lines += [f"  - {w}" for w in self.without_image[:20]]
+        if self.notes:
+            lines.append(f"{len(self.notes)} thing(s) App Store Connect holds that the manifest cannot say:")
+            lines += [f"  - {n}" for n in self.notes[:20]]
         lines.append(
             f"Push it with: bulkgc push {self.manifest}"
             + (
@@ -106,6 +116,11 @@ class PullResult:
             )
         )
         return "\n".join(lines)
+
+
+def _kind_label(name: str, n: int) -> str:
+    kind = BY_NAME[name]
+    return kind.plural if n != 1 else kind.name.replace("_", " ")
 
 
 def _write_bytes(path: Path, data: bytes) -> None:
@@ -123,37 +138,78 @@ def _sha256(path: Path) -> str | None:
         return None
 
 
-async def read_app(client: AscClient, api: str, app_id: str) -> list[PulledItem]:
-    """Every item of every supported kind, with its latest version's localizations and images."""
+async def read_app(
+    client: AscClient, api: str, app_id: str, notes: list[str] | None = None
+) -> list[PulledItem]:
+    """Every item of every kind bulkgc supports, as its latest version holds it: attributes (the item's and
+    the version's), references by vendor id (in App Store Connect's order), localizations with their images,
+    and the default image. The same reads a plan makes; `notes` gets what cannot be expressed (a reference to
+    a leaderboard the app's lists do not hold)."""
     reader = RemoteReader(client)
     detail_id, group_id = await reader.detail(app_id)
+    remote: dict[str, dict[str, RemoteItem]] = {}
+
+    async def read_kind(kind: Kind) -> None:
+        remote[kind.name] = await reader.items(kind.api(api), detail_id, group_id)
+
+    async with anyio.create_task_group() as tg:
+        for kind in KINDS:
+            tg.start_soon(read_kind, kind)
+    vendors_of = {name: {r.id: v for v, r in items.items()} for name, items in remote.items()}
     pulled: dict[str, list[PulledItem]] = {}
 
-    async def one_kind(kind: Kind) -> None:
+    async def one_item(kind: Kind, r: RemoteItem) -> PulledItem:
         kapi = kind.api(api)
-        remote = await reader.items(kapi, detail_id, group_id)
+        latest = r.latest
+        container = latest.id if latest else (None if kapi.version else r.id)
+        locs = await reader.localizations(kind, kapi, container) if container else {}
+        default = None
+        if kind.default_image is not None and latest is not None and kapi.version is not None:
+            default = await reader.default_image(kapi, latest.id)
+        for link in kapi.references:
+            if link.read == "linkage":
+                r.references[link.key] = await reader.linkage(kapi.path(link.linkage, r.id))
+        item = PulledItem(
+            kind,
+            {a.asc: r.attributes.get(a.asc) for a in kind.attributes},
+            [PulledLocalization(code, dict(loc.texts), loc.image) for code, loc in sorted(locs.items())],
+            version_attributes={
+                a.asc: (latest.attributes if latest else {}).get(a.asc) for a in kind.version_attributes
+            },
+            default_image=default,
+        )
+        for ref in kind.references:
+            names = vendors_of.get(ref.kind, {})
+            ids = r.references.get(ref.key, [])
+            item.references[ref.key] = [names[i] for i in ids if i in names]
+            for i in ids:
+                if i not in names and notes is not None:
+                    notes.append(
+                        f"{kind.name} {item.vendor_id}: {ref.key} names {ref.kind} id {i}, which is not "
+                        f"among the app's {BY_NAME[ref.kind].plural}; left out"
+                    )
+            if ref.required and not ref.many and not item.references[ref.key] and notes is not None:
+                notes.append(
+                    f"{kind.name} {item.vendor_id}: no {ref.kind} in App Store Connect; push needs one: set "
+                    f"{ref.key} = \"<vendor id>\" in the manifest"
+                )
+        return item
+
+    async def one_kind(kind: Kind) -> None:
         items: list[PulledItem] = []
 
-        async def one_item(vid: str) -> None:
-            r = remote[vid]
-            latest = r.latest
-            container = latest.id if latest else (None if kapi.version else r.id)
-            locs = await reader.localizations(kind, kapi, container) if container else {}
-            attrs = {a.asc: r.attributes.get(a.asc) for a in kind.attributes}
-            localizations = [
-                PulledLocalization(code, dict(loc.texts), loc.image) for code, loc in sorted(locs.items())
-            ]
-            items.append(PulledItem(kind, attrs, localizations))
+        async def add(r: RemoteItem) -> None:
+            items.append(await one_item(kind, r))
 
         async with anyio.create_task_group() as tg:
-            for vid in remote:
-                tg.start_soon(one_item, vid)
+            for r in remote[kind.name].values():
+                tg.start_soon(add, r)
         pulled[kind.name] = sorted(items, key=lambda i: i.vendor_id)
 
     async with anyio.create_task_group() as tg:
-        for kind in PULLED_KINDS:
+        for kind in KINDS:
             tg.start_soon(one_kind, kind)
-    return [item for kind in PULLED_KINDS for item in pulled.get(kind.name, [])]
+    return [item for kind in KINDS for item in pulled.get(kind.name, [])]
 
 
 def _target(out: Path, fmt: str) -> tuple[Path, Path]:
@@ -213,53 +269,60 @@ async def pull(
             raise ConfigError(
                 "which app? pass --app-id ID (or BULKGC_APP_ID), or --bundle-id com.example.game"
             )
-        items = await read_app(client, settings.api, app_id)
+        result = PullResult(manifest=manifest_path, app_id=app_id, items={k.name: 0 for k in KINDS})
+        items = await read_app(client, settings.api, app_id, result.notes)
         record_path = manifest_path.parent / PULLED_RECORD
         earlier = load_image_aliases(record_path)
-        result = PullResult(manifest=manifest_path, app_id=app_id, items={})
-        record: dict[str, dict[str, Any]] = {}
+        record: dict[str, list[dict[str, Any]]] = {}  # sha256 -> the remote images files with it stand for
         limiter = anyio.CapacityLimiter(settings.images_in_flight)
 
-        def file_for(item: PulledItem, loc: PulledLocalization) -> Path:
+        def file_for(item: PulledItem, slot: str) -> Path:
+            """Where the image of one slot (a locale, or DEFAULT_SLOT) is written."""
             section = next(s for s in SECTIONS if s.kind is item.kind)
             if fmt == "gamekit":
-                local_id = local_ids.get(
-                    (item.kind.name, item.vendor_id, loc.locale), f"{item.vendor_id}-{loc.locale}"
-                )
-                return image_root / image_url(section, loc.locale, local_id)
-            folder = item.kind.image.folder
-            return image_root / folder / f"{item.vendor_id}.{loc.locale}.png"
+                if slot == DEFAULT_SLOT:
+                    return image_root / default_image_url(section, item.vendor_id)
+                local_id = local_ids.get((item.kind.name, item.vendor_id, slot), f"{item.vendor_id}-{slot}")
+                return image_root / image_url(section, slot, local_id)
+            rule = item.kind.default_image if slot == DEFAULT_SLOT else item.kind.image
+            assert rule is not None
+            return image_root / rule.folder / f"{item.vendor_id}.{slot}.png"
 
         sink = sink or NullSink()
-        wanted = [(i, loc) for i in items for loc in i.localizations if loc.image is not None]
-        sink.on_plan(
-            images=len(wanted),
-            bytes_total=sum(loc.image.file_size for _, loc in wanted if loc.image),
-            items=len(items),
-        )
+        # (item, slot: a locale or DEFAULT_SLOT, its remote image, its localization or None)
+        slots = [(item, loc.locale, loc.image, loc) for item in items for loc in item.localizations]
+        slots += [(i, DEFAULT_SLOT, i.default_image, None) for i in items if i.default_image is not None]
+        wanted = [image for _, _, image, _ in slots if image is not None]
+        sink.on_plan(images=len(wanted), bytes_total=sum(i.file_size for i in wanted), items=len(items))
 
-        async def fetch(item: PulledItem, loc: PulledLocalization) -> None:
-            key = f"image:{item.kind.name}:{item.vendor_id}:{loc.locale}"
+        async def fetch(
+            item: PulledItem, slot: str, image: RemoteImage | None, loc: PulledLocalization | None
+        ) -> None:
+            key = f"image:{item.kind.name}:{item.vendor_id}:{slot}"
             try:
-                await fetch_one(item, loc, key)
+                target = await fetch_one(item, slot, image, key)
             except BaseException:
                 sink.on_item_done(key, "failed")
                 raise
+            if loc is not None:
+                loc.file = target
+            else:
+                item.default_file = target
 
-        async def fetch_one(item: PulledItem, loc: PulledLocalization, key: str) -> None:
-            image = loc.image
-            label = f"{item.kind.name} {item.vendor_id} {loc.locale}"
+        async def fetch_one(item: PulledItem, slot: str, image: RemoteImage | None, key: str) -> Path | None:
+            label = f"{item.kind.name} {item.vendor_id} {slot}"
             if image is None:
                 if item.kind.image.required:
                     result.without_image.append(f"{label}: no image in App Store Connect")
-                return
+                return None
             url = image.rendition_url("png") if image.state == "COMPLETE" else None
             if url is None:
                 result.without_image.append(f"{label}: image {image.id} is {image.state}, not COMPLETE")
-                return
-            target = file_for(item, loc)
+                sink.on_item_done(key, "skipped")  # counted in on_plan: the progress still ends
+                return None
+            target = file_for(item, slot)
             have = await anyio.to_thread.run_sync(_sha256, target)
-            if have is not None and earlier.get(have) == (image.file_name, image.file_size):
+            if have is not None and (image.file_name, image.file_size) in earlier.get(have, ()):
                 result.images_kept += 1  # the same remote image was pulled into this very file before
                 sink.on_item_done(key, "unchanged")
             else:
@@ -271,23 +334,25 @@ async def pull(
                 sink.on_event(Event(time.time(), key, "download", "ok", bytes=len(data)))
                 sink.on_bytes(len(data))
                 sink.on_item_done(key, "done")
-            loc.file = target
-            record[have] = {
+            if slot == DEFAULT_SLOT:
+                result.default_images += 1
+            record.setdefault(have, []).append({
                 "fileName": image.file_name,
                 "fileSize": image.file_size,
                 "imageId": image.id,
                 "kind": item.kind.name,
                 "vendorIdentifier": item.vendor_id,
-                "locale": loc.locale,
-            }
+                "locale" if slot != DEFAULT_SLOT else "slot": slot,
+            })
+            return target
 
         async with anyio.create_task_group() as tg:
-            for item in items:
-                for loc in item.localizations:
-                    tg.start_soon(fetch, item, loc)
+            for item, slot, image, loc in slots:
+                tg.start_soon(fetch, item, slot, image, loc)
         for item in items:
-            result.items[item.kind.name] = result.items.get(item.kind.name, 0) + 1
+            result.items[item.kind.name] += 1
             result.localizations += len(item.localizations)
+            result.references += sum(len(v) for v in item.references.values())
         if fmt == "gamekit":
             text = dumps(merge_resources(existing_doc, gamekit_resources(items, manifest_path, local_ids)))
             await anyio.to_thread.run_sync(_write_bytes, manifest_path / RESOURCES_FILE, text.encode("utf-8"))
@@ -295,12 +360,15 @@ async def pull(
             text = manifest_text(items, app_id, fmt, manifest_path.parent)
             await anyio.to_thread.run_sync(_write_bytes, manifest_path, text.encode("utf-8"))
         doc = {
-            "schema": "bulkgc-pulled/1",
+            "schema": "bulkgc-pulled/2",
             "app_id": app_id,
             "note": "which App Store Connect image each pulled file stands for (by sha256); keep it "
             "beside the "
             "manifest so a push right after a pull sends nothing",
-            "images": dict(sorted(record.items())),
+            "images": {
+                sha: sorted(entries, key=lambda e: (e["kind"], e["vendorIdentifier"], e.get("locale", "")))
+                for sha, entries in sorted(record.items())
+            },
         }
         await anyio.to_thread.run_sync(_write_bytes, record_path, (json.dumps(doc, indent=2) + "\n").encode())
         result.requests = client.stats.requests
@@ -314,6 +382,7 @@ async def pull(
 
 def manifest_data(items: list[PulledItem], app_id: str, base: Path) -> dict[str, Any]:
     """The manifest (bulkgc's own format) for `items`; image paths relative to `base`/assets."""
+    assets = base / "assets"
     data: dict[str, Any] = {"app_id": app_id, "assets": "assets"}
     for kind in KINDS:
         entries = []
@@ -323,11 +392,23 @@ def manifest_data(items: list[PulledItem], app_id: str, base: Path) -> dict[str,
                 value = item.attributes.get(a.asc)
                 if value is not None:
                     entry[a.key] = value
+            for a in kind.version_attributes:
+                value = item.version_attributes.get(a.asc)
+                if value is not None:
+                    entry[a.key] = value
+            for ref in kind.references:
+                names = item.references.get(ref.key, [])
+                if ref.many:
+                    entry[ref.key] = list(names)  # the order is the membership's: kept
+                elif names:
+                    entry[ref.key] = names[0]
+            if item.default_file is not None:
+                entry["default_image"] = item.default_file.relative_to(assets).as_posix()
             locales: dict[str, Any] = {}
             for loc in item.localizations:
                 texts = {t.key: loc.texts.get(t.asc) for t in kind.texts if loc.texts.get(t.asc) is not None}
                 if loc.file is not None:
-                    texts["image"] = loc.file.relative_to(base / "assets").as_posix()
+                    texts["image"] = loc.file.relative_to(assets).as_posix()
                 locales[loc.locale] = texts
             entry["locales"] = locales
             entries.append(entry)
@@ -341,6 +422,10 @@ def _toml_value(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, int | float):
         return repr(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):  # an inline table (an activity's properties)
+        return "{ " + ", ".join(f"{_toml_key(str(k))} = {_toml_value(v)}" for k, v in value.items()) + " }"
     # a JSON string is a valid TOML basic string (same escapes; \uXXXX for control characters)
     return json.dumps(str(value), ensure_ascii=False)
 
@@ -372,7 +457,9 @@ def manifest_text(items: list[PulledItem], app_id: str, fmt: str, base: Path) ->
 def gamekit_resources(
     items: list[PulledItem], bundle: Path, local_ids: dict[tuple[str, str, str], str]
 ) -> dict[str, Any]:
-    """`resources` as Xcode writes it, for the kinds bulkgc supports."""
+    """`resources` as Xcode writes it, for every kind bulkgc supports. Achievements' and leaderboards' names
+    are Xcode's own [OBS]; those of sets, activities and challenges (sections, `leaderboardVendorIdentifier(s)`,
+    `fallbackUrl` in the item, `<kind>DefaultImages`) are inferred [INFER]: see `bulkgc.gamekit.Section`."""
     resources: dict[str, Any] = {}
     for s in SECTIONS:
         kind_items = [i for i in items if i.kind is s.kind]
@@ -381,6 +468,7 @@ def gamekit_resources(
         resources[s.items] = [_gamekit_item(s, i) for i in kind_items]
         locs: dict[str, Any] = {}
         images: dict[str, Any] = {}
+        defaults: dict[str, Any] = {}
         for item in kind_items:
             entries = []
             for loc in item.localizations:
@@ -394,15 +482,28 @@ def gamekit_resources(
                 if loc.file is not None:
                     images[local_id] = [{"localID": local_id, "url": loc.file.relative_to(bundle).as_posix()}]
             locs[item.vendor_id] = entries
+            if item.default_file is not None:
+                url = item.default_file.relative_to(bundle).as_posix()
+                defaults[item.vendor_id] = [{"vendorIdentifier": item.vendor_id, "url": url}]
         resources[s.localizations] = locs
         resources[s.images] = images
+        if s.default_images is not None:
+            resources[s.default_images] = defaults
     return resources
 
 
 def _gamekit_item(s: Section, item: PulledItem) -> dict[str, Any]:
     nulls = _XCODE_NULLS.get(s.kind.name, ())
-    return {
+    out = {
         a.asc: item.attributes.get(a.asc)
         for a in s.kind.attributes
         if item.attributes.get(a.asc) is not None or a.asc in nulls
     }
+    out.update({k: v for k, v in item.version_attributes.items() if v is not None})
+    for ref, key in s.references:
+        names = item.references.get(ref.key, [])
+        if ref.many:
+            out[key] = list(names)
+        elif names:
+            out[key] = names[0]
+    return out

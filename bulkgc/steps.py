@@ -168,7 +168,7 @@ class ItemSteps:
             p.localizations = localization_actions(p.item, locs, self.images, p.pulled)
             if p.default_image is not None:
                 remote = await self.reader.default_image(k, version_id)
-                p.default_image = default_image_action(p.item, remote, self.images)
+                p.default_image = default_image_action(p.item, remote, self.images, p.pulled)
         elif k.version and p.action != "create" and p.version_changes:
             assert version_id is not None and k.version.item
             t0 = time.monotonic()

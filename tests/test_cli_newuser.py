@@ -461,7 +461,7 @@ def test_sim_stop_line_reads_well(tmp_path: Path) -> None:
 
 # ---------------------------------------------------------------------------------- item 11: --help
 
-SUBCOMMANDS = ["demo", "push", "submit", "plan", "validate", "status", "sim", "bench"]
+SUBCOMMANDS = ["demo", "push", "submit", "plan", "validate", "status", "pull", "sim", "bench"]
 
 
 def help_text(capsys: pytest.CaptureFixture[str], *argv: str) -> str:

@@ -40,6 +40,23 @@ KEYS = [
     "v1-en-US",
     "resources",
     "meta",
+    # the newer kinds, under the names bulkgc infers for them
+    "leaderboardSets",
+    "leaderboardSetLocalizations",
+    "leaderboardSetImages",
+    "leaderboardVendorIdentifiers",
+    "activities",
+    "activityLocalizations",
+    "activityImages",
+    "activityDefaultImages",
+    "fallbackUrl",
+    "properties",
+    "challenges",
+    "challengeLocalizations",
+    "challengeImages",
+    "challengeDefaultImages",
+    "leaderboardVendorIdentifier",
+    "challengeType",
 ]
 scalars = st.one_of(
     st.none(),

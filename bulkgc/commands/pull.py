@@ -4,36 +4,45 @@ from __future__ import annotations
 
 import argparse
 import sys
-import textwrap
 from pathlib import Path
 
 import anyio
 
+from bulkgc.commands import HELP_LAYOUT, help_epilog
 from bulkgc.config import add_arguments, from_sources
 from bulkgc.progress import choose_sink, install_log_handler
 from bulkgc.pull import FORMATS, pull
 
-EXAMPLES = """examples:
-  bulkgc pull --app-id 1234567890 --out pulled/                    # pulled/manifest.toml + pulled/assets/
-  bulkgc pull --bundle-id com.example.game --out MyGame --format gamekit  # MyGame/GameCenterResources.gamekit
-  bulkgc push pulled/manifest.toml                                 # right after a pull: nothing to do
-"""
+EXAMPLES = [
+    "bulkgc pull --app-id 1234567890 --out pulled/                    # pulled/manifest.toml + pulled/assets/",
+    "bulkgc pull --app-id 1234567890 --out pulled/ --format json      # pulled/manifest.json + pulled/assets/",
+    "bulkgc pull --bundle-id com.example.game --out MyGame --format gamekit  # MyGame/GameCenterResources.gamekit",
+    "bulkgc pull --app-id 1234567890 --out pulled/   # again: downloads only images whose file changed",
+]
+EXIT_CODES = {
+    0: "written (the summary counts each kind, localizations, references and images)",
+    1: "App Store Connect answered with an error (the message has Apple's code)",
+    2: "invalid usage (flags)",
+    3: "authentication or configuration (key, key id, issuer id; no app for --app-id or --bundle-id)",
+    4: "interrupted, or App Store Connect unreachable: run the same command again (it resumes cheaply)",
+}
+DESCRIPTION = """\
+Read every kind bulkgc pushes from App Store Connect and write what push accepts: achievements,
+leaderboards, leaderboard sets (members in order), activities (the version's fallback URL and default
+image) and challenges (their leaderboard and default image), each as its latest version holds it, every
+locale, with the images downloaded from each COMPLETE image's imageAsset. Changes nothing in App Store
+Connect. bulkgc-pulled.json beside the manifest records which remote image each file stands for: keep it
+there, and `bulkgc push pulled/manifest.toml` (or `bulkgc push MyGame/GameCenterResources.gamekit
+--bundle-id com.example.game`) right after a pull writes nothing."""
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser(
         "pull",
         help="write the app's Game Center content as a manifest or Xcode gamekit (reads only)",
-        description=textwrap.fill(
-            "Read every achievement and leaderboard (latest version, every locale) from App "
-            "Store Connect and write what push accepts, with the images downloaded from "
-            "each COMPLETE image's imageAsset. Changes nothing in App Store Connect; "
-            "bulkgc-pulled.json beside the manifest records which remote image each file "
-            "stands for, so push right after pull writes nothing.",
-            100,
-        ),
-        epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=DESCRIPTION,
+        epilog=help_epilog(EXAMPLES, EXIT_CODES),
+        **HELP_LAYOUT,
     )
     add_arguments(
         p,

@@ -1,14 +1,16 @@
-"""Icon triage: `bulkgc validate`'s checks, and whether a refused icon only needs a mechanical conversion."""
+"""Icon triage: `bulkgc validate`'s checks, and whether a refused icon only needs what `--fix-icons` does.
+
+What is fixable, and how, is decided in one place, `bulkgc.fixicons.analyze_icon`: an icon the import calls
+fixable is one `validate --fix-icons` and `push --fix-icons` will convert."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image
-
 from bulkgc.errors import InvalidImageError
-from bulkgc.scan import MAX_FILE_BYTES, check_image
+from bulkgc.fixicons import analyze_icon
+from bulkgc.scan import check_image
 
 ICON_EXTENSIONS = (".png", ".jpg", ".jpeg")
 
@@ -18,37 +20,26 @@ class IconVerdict:
     """What the local checks say of one source icon."""
 
     ok: bool
-    fixable: bool  # square, opaque, decodable: a conversion/resize would make it valid
-    message: str  # the checks' message (empty when ok)
+    fixable: bool  # --fix-icons would convert it into a valid copy (no background colour needed)
+    message: str  # the checks' message (empty when ok), with why --fix-icons cannot help when it cannot
 
 
 def triage_icon(path: Path) -> IconVerdict:
-    """Check one icon as `bulkgc validate` does; when refused, tell a mechanical fix from a designer's."""
+    """Check one icon as `bulkgc validate` does; when refused, tell a mechanical fix from a designer's.
+
+    An import has no `--icon-background`: a semi-transparent icon is not fixable here (the message says how
+    `--fix-icons --icon-background` would flatten it)."""
     try:
         check_image(path)
         return IconVerdict(True, False, "")
     except InvalidImageError as exc:
         message = "; ".join(p.message for p in exc.problems)
-    try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            return IconVerdict(False, False, message)
-        with Image.open(path) as img:
-            fmt, (width, height), frames = img.format, img.size, getattr(img, "n_frames", 1)
-            limit = Image.MAX_IMAGE_PIXELS
-            if limit is not None and width * height > limit:  # never decode a bomb
-                return IconVerdict(False, False, message)
-            img.load()
-            translucent = False
-            if "A" in img.mode or "transparency" in img.info:
-                alpha = img.convert("RGBA").getchannel("A")
-                translucent = alpha.point(lambda a: 255 - a).getbbox() is not None
-    except Exception:  # noqa: BLE001 - whatever Pillow says, the checks' message already explains it
+    fix = analyze_icon(path, None)
+    if fix is None:  # damaged, not an image, or nothing a conversion changes: the checks' message says it
         return IconVerdict(False, False, message)
-    expected = {"PNG": (".png",), "JPEG": (".jpg", ".jpeg")}.get(str(fmt), ())
-    if width != height:
-        message += f"; it is not square ({width}x{height}): crop it to a square first (bulkgc never crops)"
-    fixable = path.suffix.lower() in expected and width == height and frames == 1 and not translucent
-    return IconVerdict(False, fixable, message)
+    if fix.refusal is not None:
+        return IconVerdict(False, False, f"{message}; --fix-icons cannot fix it: it {fix.refusal}")
+    return IconVerdict(False, True, message)
 
 
 def find_icon(icons_dir: Path, names: list[str]) -> str | None:

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import io
 import json
 import tomllib
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import anyio
 import pytest
-from anyio.from_thread import start_blocking_portal
 from conftest import fast_sim_config, settings_for
+from live import cli_args, live_sim, run_cli
 from PIL import Image
 from workload import make_workload, sim_image_state, writes
 from xcode import make_gamekit, make_rgba_icon, resources_as_data
@@ -22,39 +20,7 @@ from xcode import make_gamekit, make_rgba_icon, resources_as_data
 from bulkgc.cli import main
 from bulkgc.pipeline import push
 from bulkgc.pull import pull
-from bulkgc.sim import SimConfig, Simulator
-
-
-def cli_args(sim: Simulator, tmp: Path) -> list[str]:
-    key = sim.key.write_p8(tmp / "keys")
-    return [
-        "--base-url",
-        sim.base_url,
-        "--key-id",
-        sim.key.key_id,
-        "--issuer-id",
-        sim.key.issuer_id,
-        "--private-key-path",
-        str(key),
-        "--poll-interval",
-        "0.05",
-    ]
-
-
-@contextlib.contextmanager
-def live_sim(config: SimConfig) -> Iterator[Simulator]:
-    """A simulator on 127.0.0.1 in its own thread, so the CLI can run `anyio.run` here."""
-    with start_blocking_portal() as portal:
-        with portal.wrap_async_context_manager(Simulator(config)) as sim:
-            yield sim
-
-
-def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    """Run the real CLI in-process; (exit code, stdout, stderr). No traceback may reach the user."""
-    code = main(argv)
-    out, err = capsys.readouterr()
-    assert "Traceback" not in out + err, err
-    return code, out, err
+from bulkgc.sim import Simulator
 
 
 def digests(paths: list[Path]) -> dict[Path, str]:
@@ -169,13 +135,22 @@ def test_gamekit_problems_carry_json_paths_and_unknown_keys_warn(
 
 @pytest.mark.parametrize(
     "case",
-    ["malformed", "escape", "missing_file", "duplicate_local_id", "empty_resources"],
+    [
+        "malformed",
+        "escape",
+        "missing_file",
+        "duplicate_local_id",
+        "empty_resources",
+        "default_image_escape",
+        "bad_references",
+    ],
 )
 def test_hostile_gamekits_are_refused_clearly_and_nothing_is_sent(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], case: str
 ) -> None:
     """Hostile gamekits are refused with path and fix (or a clean no-op) and nothing is sent."""
-    kit = make_gamekit(tmp_path / "proj", achievements=2, leaderboards=1)
+    newer = case in ("default_image_escape", "bad_references")
+    kit = make_gamekit(tmp_path / "proj", achievements=2, leaderboards=1, newer_kinds=newer)
     res = kit.doc["resources"]
     expect = ""
     if case == "malformed":
@@ -194,6 +169,17 @@ def test_hostile_gamekits_are_refused_clearly_and_nothing_is_sent(
                 "com.example.xcode.ach0-en-US"
             )
             expect = "duplicate localID"
+        elif case == "default_image_escape":
+            (tmp_path / "proj" / "outside.png").write_bytes(kit.icons[0].read_bytes())
+            res["activityDefaultImages"]["com.example.xcode.raid"][0]["url"] = "../outside.png"
+            expect = 'resources.activityDefaultImages["com.example.xcode.raid"][0].url'
+        elif case == "bad_references":
+            res["leaderboardSets"][0]["leaderboardVendorIdentifiers"] = "com.example.xcode.board0"
+            del res["challenges"][0]["leaderboardVendorIdentifier"]
+            expect = (
+                "resources.leaderboardSets[0].leaderboardVendorIdentifiers: must be an array of leaderboard "
+                "vendor identifiers"
+            )
         else:
             kit.doc["resources"] = {}
         kit.write()
@@ -217,8 +203,11 @@ def test_hostile_gamekits_are_refused_clearly_and_nothing_is_sent(
         assert code == 0, err
         return
     assert code == 2 and expect in err and "Nothing was sent" in err
-    if case == "escape":
+    if case in ("escape", "default_image_escape"):
         assert "outside the bundle" in err
+    if case == "bad_references":
+        challenge = "resources.challenges[0].leaderboardVendorIdentifier"
+        assert f'{challenge}: missing; add "leaderboardVendorIdentifier"' in err
 
 
 # ------------------------------------------------------------------------------------------ pull round trips
@@ -249,6 +238,8 @@ def test_pull_then_push_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFix
         )
         assert code == 0, err
         assert "reads only" in stdout
+        # the summary counts every kind, those App Store Connect has none of included
+        assert "2 achievements, 2 leaderboards, 0 leaderboard sets, 0 activities, 0 challenges" in stdout
         pulled = sim.requests[mark:]
         assert {r.method for r in pulled if r.kind == "api"} == {"GET"}
         renditions = [r for r in pulled if r.path.startswith("/sim/assets/")]

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from allkinds import make_wide
 from PIL import Image, ImageDraw
 
 XCODE_LOCALES = ("en-US", "de-DE", "ja")
@@ -40,9 +41,18 @@ class Gamekit:
 
 
 def make_gamekit(
-    root: Path, achievements: int = 2, leaderboards: int = 2, locales: tuple[str, ...] = XCODE_LOCALES
+    root: Path,
+    achievements: int = 2,
+    leaderboards: int = 2,
+    locales: tuple[str, ...] = XCODE_LOCALES,
+    *,
+    newer_kinds: bool = False,
 ) -> Gamekit:
-    """A bundle as Xcode 16 writes it: each localization has an opaque-RGBA image; the last board recurs."""
+    """A bundle as Xcode 16 writes it: each localization has an opaque-RGBA image; the last board recurs.
+
+    With `newer_kinds` it also holds two leaderboard sets (ordered members), an activity and a challenge (tied
+    to the first board), each activity/challenge with localized 3840x2160 RGB images and a default image, under
+    the names bulkgc infers for them (`bulkgc.gamekit.Section`: no public file shows Xcode's)."""
     bundle = root / "GameCenterResources.gamekit"
     bundle.mkdir(parents=True)
     res: dict[str, Any] = {
@@ -128,6 +138,9 @@ def make_gamekit(
             n += 1
             res["leaderboardImages"][local_id] = [{"localID": local_id, "url": url}]
         res["leaderboardLocalizations"][vid] = locs
+    if newer_kinds:
+        boards = [b["vendorIdentifier"] for b in res["leaderboards"]]
+        n = _add_newer_kinds(bundle, res, boards, locales, n)
     kit = Gamekit(bundle, {"meta": {"version": "2024-11-15"}, "resources": res}, icons)
     kit.write()
     return kit
@@ -154,3 +167,69 @@ def resources_as_data(doc: dict[str, Any]) -> dict[str, Any]:
         else:
             out[key] = sorted(value, key=lambda e: e["vendorIdentifier"])
     return out
+
+
+def _add_newer_kinds(
+    bundle: Path, res: dict[str, Any], boards: list[str], locales: tuple[str, ...], n: int
+) -> int:
+    """Leaderboard sets, an activity and a challenge (names as `bulkgc.gamekit.Section` infers them)."""
+    sets = {"com.example.xcode.set0": boards[::-1], "com.example.xcode.set1": boards[:1]}
+    res["leaderboardSets"] = [
+        {"vendorIdentifier": vid, "referenceName": f"Set {i}", "leaderboardVendorIdentifiers": members}
+        for i, (vid, members) in enumerate(sets.items())
+    ]
+    res["leaderboardSetLocalizations"] = {
+        vid: [{"locale": loc, "localID": f"{vid}-{loc}", "name": f"Set {vid[-1]} {loc}"} for loc in locales]
+        for vid in sets
+    }
+    res["leaderboardSetImages"] = {}
+    for vid in sets:  # sets' icons are optional: only the first locale has one
+        local_id = f"{vid}-{locales[0]}"
+        url = f"{locales[0]}/LeaderboardSetImage-{local_id}.png"
+        make_rgba_icon(bundle / url, n)
+        Image.open(bundle / url).convert("RGB").save(bundle / url)
+        n += 1
+        res["leaderboardSetImages"][local_id] = [{"localID": local_id, "url": url}]
+    act, chal = "com.example.xcode.raid", "com.example.xcode.weekly"
+    res["activities"] = [
+        {
+            "vendorIdentifier": act,
+            "referenceName": "Raid",
+            "playStyle": "SYNCHRONOUS",
+            "minimumPlayersCount": 2,
+            "maximumPlayersCount": 6,
+            "supportsPartyCode": True,
+            "properties": {"mode": "raid", "tier": "3"},
+            "archived": False,
+            "fallbackUrl": "https://example.com/raid",
+        }
+    ]
+    res["challenges"] = [
+        {
+            "vendorIdentifier": chal,
+            "referenceName": "Weekly",
+            "challengeType": "LEADERBOARD",
+            "repeatable": True,
+            "archived": False,
+            "leaderboardVendorIdentifier": boards[0],
+        }
+    ]
+    for section, title, vid in (("activity", "Activity", act), ("challenge", "Challenge", chal)):
+        res[f"{section}Localizations"] = {
+            vid: [
+                {"locale": loc, "localID": f"{vid}-{loc}", "name": f"{title} {loc}", "description": f"Go {loc}"}
+                for loc in locales
+            ]
+        }
+        res[f"{section}Images"] = {}
+        for loc in locales:
+            local_id = f"{vid}-{loc}"
+            url = f"{loc}/{title}Image-{local_id}.png"
+            make_wide(bundle / url, n)
+            n += 1
+            res[f"{section}Images"][local_id] = [{"localID": local_id, "url": url}]
+        url = f"{title}DefaultImage-{vid}.png"
+        make_wide(bundle / url, n)
+        n += 1
+        res[f"{section}DefaultImages"] = {vid: [{"vendorIdentifier": vid, "url": url}]}
+    return n

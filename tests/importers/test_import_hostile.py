@@ -438,7 +438,10 @@ def test_fixable_icons_are_reported_and_the_manifest_is_written(
 @pytest.mark.parametrize(
     ("make", "why"),
     [
-        (lambda: icon_bytes(5, size=(1240, 768)), "it is not square (1240x768): crop it to a square first"),
+        (
+            lambda: icon_bytes(5, size=(1240, 768)),
+            "--fix-icons cannot fix it: it is 1240x768, not square: --fix-icons never crops",
+        ),
         (lambda: b"GIF89a not an icon", "not a PNG or JPEG"),
     ],
 )
