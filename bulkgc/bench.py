@@ -30,10 +30,10 @@ Lower bound on wall time, mean latencies (`latency + jitter/2`), usable = window
     bound      = max(throughput, critical, tail)
 
 Mixed phases (`mixed`, then `mixed-noop`: the same manifest again) on a simulator of their own: every kind at
-once. --mixed-items each of achievements, leaderboards, activities and challenges, a quarter as many
-leaderboard sets (4 ordered members each), --mixed-locales locales each; 512 px icons (achievements,
-leaderboards, sets); 3840x2160 images: a default image per activity and challenge, and an activity's first
-locale's image.
+once. --mixed-items achievements and leaderboards, a third as many activities and challenges (each challenge
+tied to a leaderboard), a quarter as many leaderboard sets (4 ordered members each), --mixed-locales locales
+each; 512 px icons (achievements, leaderboards, sets); 3840x2160 images: a default image per activity and
+challenge, and an activity's first locale's image; an activity's version carries its fallback URL.
 Their minimum, summed over the kinds, each kind's terms from its declaration (bulkgc/kinds):
 
     minimum = 1 (app's Game Center detail) + per kind: max(1, ceil(existing / 200)) list pages
@@ -144,8 +144,8 @@ class BenchConfig:
     """Scale phase: locales per achievement (100 x 39 = 3,900 distinct icons by default)."""
     scale_image_size: int = 1024
     """Scale phase: icon edge in pixels (512 or 1024)."""
-    mixed_items: int = 24
-    """Mixed phases: achievements, leaderboards, activities, challenges each (leaderboard sets: a quarter)."""
+    mixed_items: int = 30
+    """Mixed phases: achievements and leaderboards each (activities, challenges: a third; sets: a quarter)."""
     mixed_locales: int = 5
     """Mixed phases: locales per item."""
     rate_margin: float = 0.02
@@ -978,7 +978,7 @@ def run_bench(cfg: BenchConfig, *, log: Any = None) -> list[PhaseResult]:
 def run_mixed(cfg: BenchConfig, workdir: Path, say: Any,
               chain: Sequence[str]) -> list[tuple[str, PhaseResult]]:
     """The mixed phases on a simulator of their own: every kind pushed fresh, then (mixed-noop) unchanged."""
-    from bulkgc.benchwork import ensure_mixed_workload, largest_images, mixed_work, write_mixed_manifest
+    from bulkgc.benchwork import SHORT, ensure_mixed_workload, largest_images, mixed_work, write_mixed_manifest
 
     spec = cfg.mixed_spec()
     base = cfg.cache if cfg.cache is not None else Path.home() / ".cache" / "bulkgc-bench"
@@ -990,8 +990,8 @@ def run_mixed(cfg: BenchConfig, workdir: Path, say: Any,
         images = spec.images(cache)
         wide = sum(1 for _, _, _, size in images if size[0] != size[1])
         how = f", generated in {generated:.1f}s" if generated else ", cached"
-        say(f"mixed workload: {spec.items} achievements, leaderboards, activities, challenges and "
-            f"{spec.count('leaderboard_set')} sets x {len(spec.locales)} locales; {len(images)} images "
+        counts = ", ".join(f"{spec.count(k)} {k}" for k in SHORT)
+        say(f"mixed workload: {counts}, {len(spec.locales)} locales each; {len(images)} images "
             f"({wide} of 3840x2160) in {cache}{how}")
         run_dir = copy_workload(cache, workdir / "workload")
         write_mixed_manifest(run_dir / "manifest.toml", spec, app_id)

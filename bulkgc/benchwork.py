@@ -46,15 +46,18 @@ MEMBERS_PER_SET = 4
 
 @dataclass(frozen=True)
 class MixedSpec:
-    """The mixed workload's shape: `items` of every kind but sets, which group the leaderboards in fours."""
+    """The mixed workload's shape: `items` achievements and leaderboards, a third as many activities and
+    challenges (their 3840x2160 images are the heavy ones), a quarter as many sets of 4 leaderboards."""
 
-    items: int = 24
+    items: int = 30
     locales: tuple[str, ...] = ("en-US", "fr-FR", "de-DE", "ja", "es-ES")
     seed: int = 7
 
     def count(self, kind: str) -> int:
         if kind == "leaderboard_set":
             return max(1, self.items // MEMBERS_PER_SET)
+        if kind in ("activity", "challenge"):
+            return max(1, self.items // 3)
         return self.items
 
     def vendor(self, kind: str, index: int) -> str:
