@@ -841,8 +841,10 @@ def targets_for(phase: str, r: PhaseResult) -> dict[str, bool]:
 
 
 def measure_phase(phase: str, cfg: BenchConfig, sim: SimProcess, workdir: Path, work: Work | MixedWork,
-                  changed: set[tuple[str, str]], image_bytes: int, images: int | None = None) -> PhaseResult:
-    """Run one phase's client against `sim` and measure it (`images`: default, the achievement workload's)."""
+                  changed: set[tuple[str, str]], image_bytes: int, images: int | None = None,
+                  log: list[dict[str, Any]] | None = None) -> PhaseResult:
+    """Run one phase's client against `sim` and measure it (`images`: default, the achievement workload's);
+    the phase's simulator request records are appended to `log` when one is given."""
     since = max((r["seq"] for r in sim.control("/sim/requests?since=0")[-1:]), default=0)
     before_state = sim.control("/sim/state") if phase == "changed" else {}
     before = sim.control("/sim/counters")
@@ -853,6 +855,8 @@ def measure_phase(phase: str, cfg: BenchConfig, sim: SimProcess, workdir: Path, 
     out = run_client(spec, timeout=3600)
     after = sim.control("/sim/counters")
     records = sim.control(f"/sim/requests?since={since}")
+    if log is not None:
+        log.extend(records)
     c = classify(records)
     totals = out["totals"]
     purpose = totals.get("by_purpose", {})
@@ -975,14 +979,17 @@ def run_bench(cfg: BenchConfig, *, log: Any = None) -> list[PhaseResult]:
     return sorted(results, key=lambda r: order[r.phase])
 
 
-def run_mixed(cfg: BenchConfig, workdir: Path, say: Any,
-              chain: Sequence[str]) -> list[tuple[str, PhaseResult]]:
-    """The mixed phases on a simulator of their own: every kind pushed fresh, then (mixed-noop) unchanged."""
+def run_mixed(cfg: BenchConfig, workdir: Path, say: Any, chain: Sequence[str],
+              logs: dict[str, list[dict[str, Any]]] | None = None) -> list[tuple[str, PhaseResult]]:
+    """The mixed phases on a simulator of their own: every kind pushed fresh, then (mixed-noop) unchanged.
+
+    `logs`, when given, receives each phase's simulator request records (tests count from them).
+    """
     from bulkgc.benchwork import SHORT, ensure_mixed_workload, largest_images, mixed_work, write_mixed_manifest
 
     spec = cfg.mixed_spec()
     base = cfg.cache if cfg.cache is not None else Path.home() / ".cache" / "bulkgc-bench"
-    workdir.mkdir()
+    workdir.mkdir(parents=True, exist_ok=True)
     out = []
     with SimProcess(cfg, workdir) as sim:
         app_id = sim.info["app_id"]
@@ -999,8 +1006,9 @@ def run_mixed(cfg: BenchConfig, workdir: Path, say: Any,
         for phase in chain:
             say(f"phase {phase}: running")
             work = mixed_work(spec, phase, sizes)
+            log = logs.setdefault(phase, []) if logs is not None else None
             out.append((phase, measure_phase(phase, cfg, sim, run_dir, work, set(), max(sizes.values()),
-                                             images=len(images))))
+                                             images=len(images), log=log)))
     return out
 
 
