@@ -29,11 +29,36 @@ Lower bound on wall time, mean latencies (`latency + jitter/2`), usable = window
     tail       = T(minimum - polls) + processing + one poll   (when every write leads to an image commit)
     bound      = max(throughput, critical, tail)
 
+Mixed phases (`mixed`, then `mixed-noop`: the same manifest again) on a simulator of their own: every kind at
+once. --mixed-items achievements and leaderboards, a third as many activities and challenges (each challenge
+tied to a leaderboard), a quarter as many leaderboard sets (4 ordered members each), --mixed-locales locales
+each; 512 px icons (achievements, leaderboards, sets); 3840x2160 images: a default image per activity and
+challenge, and an activity's first locale's image; an activity's version carries its fallback URL.
+Their minimum, summed over the kinds, each kind's terms from its declaration (bulkgc/kinds):
+
+    minimum = 1 (app's Game Center detail) + per kind: max(1, ceil(existing / 200)) list pages
+            + per existing item: 1 localization read [+ 1 member-list read: sets] [+ 1 default image read]
+            + items created                    (one POST each; first version and references inline)
+            + items wanting an update-only attribute (one PATCH each, e.g. archived = true; none here)
+            + localizations created            (one POST each)
+            + 2 x images uploaded              (reserve + commit; localized and default images)
+            + versions polled                  (one batched read of the localizations, images embedded)
+            + default images polled            (one read of the version's default image each)
+
+Their bound is max(throughput, critical, tail) as above, with the chain and tail of many kinds:
+
+    critical = detail + lists (all kinds at once) [+ one localization read, if items exist]
+             + max over kinds of: [create of a referenced item made in the same push: a set's leaderboards,
+               a challenge's board] + create + [localization create, for a localized image] + reserve
+               + upload_latency + part/bandwidth + commit + processing + one poll
+    tail     = T(minimum - polls - localizations created without an image) + processing + one poll
+
 Targets (report only): fresh: first API request <= 0.5 s, wall <= 1.10 x bound, requests <= 1.02 x minimum,
 no 429, client peak RSS <= 150 MB, client CPU <= 8 ms per image; scale: RSS <= 150 MB, CPU <= 8 ms per image,
 requests <= 1.02 x minimum; noop: no write, <= 0.25 requests per image; changed: writes only
 for the changed items (exactly the minimum's writes); budget: no 429, wall <= 1.05 x bound, requests <= 1.02 x
-minimum. See docs/BENCHMARK.md.
+minimum; mixed: requests <= 1.02 x minimum, writes per kind exactly the minimum's, zero 429s, wall <= 1.10 x
+bound; mixed-noop: zero writes, requests <= 1.02 x minimum. See docs/BENCHMARK.md.
 """
 
 from __future__ import annotations
@@ -59,17 +84,21 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from bulkgc.benchwork import MixedSpec, MixedWork, chain_seconds
+
 # Bump when the generated images or texts change, so stale caches are not reused.
 WORKLOAD_FORMAT = 1
 CHAIN = ("fresh", "noop", "changed")  # one simulated app: each phase starts from the state the last one left
 ALONE = ("budget", "scale")  # each on a fresh simulator of its own
-PHASES = CHAIN + ALONE
+MIXED = ("mixed", "mixed-noop")  # every kind, chained on a simulator of their own
+PHASES = CHAIN + ALONE + MIXED
 WRITE_METHODS = frozenset({"POST", "PATCH", "DELETE"})
 LOCALE_POOL = ("en-US", "fr-FR", "de-DE", "ja", "es-ES", "it", "pt-BR", "ko", "zh-Hans", "nl-NL", "sv", "ru",
                "pl", "tr", "zh-Hant", "da", "fi", "no", "cs", "hu", "ro", "uk", "el", "he", "th", "vi", "id",
                "ms", "hi", "ar-SA", "ca", "hr", "sk", "en-GB", "en-AU", "en-CA", "es-MX", "fr-CA", "pt-PT")
 LIST_PAGE = 200  # achievements per list page (limit=200 is the API's maximum)
 MAX_ACHIEVEMENTS = 100  # per app (Apple; the manifest enforces it)
+MIXED_MIN_ITEMS = 1
 
 
 # ---------------------------------------------------------------------------------------------- settings
@@ -115,6 +144,10 @@ class BenchConfig:
     """Scale phase: locales per achievement (100 x 39 = 3,900 distinct icons by default)."""
     scale_image_size: int = 1024
     """Scale phase: icon edge in pixels (512 or 1024)."""
+    mixed_items: int = 30
+    """Mixed phases: achievements and leaderboards each (activities, challenges: a third; sets: a quarter)."""
+    mixed_locales: int = 5
+    """Mixed phases: locales per item."""
     rate_margin: float = 0.02
     """Client: share of each window's budget left for other tools (push's default; the bound excludes it)."""
     part_size: int = 5 * 1024 * 1024
@@ -128,7 +161,8 @@ class BenchConfig:
     poll_interval: float | None = None
     """Client: seconds between polls of a version (default: as push)."""
     phases: tuple[str, ...] = PHASES
-    """Phases to run (fresh, noop, changed share one app and run from the first; budget, scale get their own)."""
+    """Phases to run (fresh, noop, changed share one app and run from the first; budget, scale get their own;
+    mixed-noop runs after mixed on a third)."""
     cache: Path | None = None
     """Workload cache directory (default ~/.cache/bulkgc-bench/<params-hash>)."""
     keep: bool = False
@@ -146,6 +180,10 @@ class BenchConfig:
             problems.append("image sizes must be 512 or 1024")
         if not 1 <= self.scale_locales <= len(LOCALE_POOL):
             problems.append(f"scale locales must be 1..{len(LOCALE_POOL)}")
+        if not MIXED_MIN_ITEMS <= self.mixed_items <= MAX_ACHIEVEMENTS:
+            problems.append(f"mixed items must be {MIXED_MIN_ITEMS}..{MAX_ACHIEVEMENTS} (per kind and app)")
+        if not 1 <= self.mixed_locales <= len(LOCALE_POOL):
+            problems.append(f"mixed locales must be 1..{len(LOCALE_POOL)}")
         if not 0.0 <= self.change_fraction <= 1.0:
             problems.append("change fraction must be within 0..1")
         unknown = [p for p in self.phases if p not in PHASES]
@@ -184,6 +222,10 @@ class BenchConfig:
     def for_scale_phase(self) -> BenchConfig:
         """The scale phase's workload: as many achievements, `scale_locales` each, `scale_image_size` icons."""
         return replace(self, locales=self.scale_locales, image_size=self.scale_image_size)
+
+    def mixed_spec(self) -> MixedSpec:
+        """The mixed phases' workload."""
+        return MixedSpec(items=self.mixed_items, locales=LOCALE_POOL[: self.mixed_locales], seed=self.seed)
 
     def for_budget_phase(self) -> BenchConfig:
         """The same run with Apple's hour compressed: the budget phase's simulator and client."""
@@ -264,16 +306,47 @@ def bound_terms(work: Work, cfg: BenchConfig, image_bytes: int) -> dict[str, flo
     return {"throughput": request_time(minimum, cfg), "chain": discovery + chain, "tail": tail}
 
 
-def lower_bound(work: Work, cfg: BenchConfig, image_bytes: int) -> float:
-    """Seconds the phase cannot take less than: the largest of `bound_terms`."""
-    return max(bound_terms(work, cfg, image_bytes).values())
+def mixed_bound_terms(work: MixedWork, cfg: BenchConfig) -> dict[str, float]:
+    """The mixed phases' bound terms: throughput as for achievements; the chain of the kind whose items wait
+    longest (a set or challenge waits for its leaderboard's create); the tail before the last commit."""
+    t_api = cfg.mean_api_latency()
+    existing = any(k.existing for k in work.kinds)
+    # detail, then every kind's list at once, then (items exist) their localizations (a set's member list
+    # and a version's default image can be read alongside)
+    discovery = t_api * (2 + (1 if existing else 0))
+    chain = chain_seconds(work, api=t_api, upload_latency=cfg.upload_latency, bandwidth=cfg.upload_bandwidth,
+                          part_size=cfg.part_size, processing=cfg.processing_delay)
+    if not chain and work.writes:
+        chain = t_api
+    tail = 0.0
+    if work.images_uploaded:
+        # every request but the polls and the localizations without an image precedes some commit
+        before_last_commit = work.minimum - work.polls - work.bare_localizations
+        tail = request_time(before_last_commit, cfg) + cfg.processing_delay + t_api
+    return {"throughput": request_time(work.minimum, cfg), "chain": discovery + chain, "tail": tail}
 
 
-def bound_by(work: Work, cfg: BenchConfig, image_bytes: int) -> str:
+def phase_bound_terms(work: Work | MixedWork, cfg: BenchConfig, image_bytes: int) -> dict[str, float]:
+    """The bound's terms of either kind of work (achievements only, or mixed)."""
+    if isinstance(work, MixedWork):
+        return mixed_bound_terms(work, cfg)
+    return bound_terms(work, cfg, image_bytes)
+
+
+def phase_minimum(work: Work | MixedWork) -> int:
+    return work.minimum if isinstance(work, MixedWork) else minimum_requests(work)
+
+
+def lower_bound(work: Work | MixedWork, cfg: BenchConfig, image_bytes: int) -> float:
+    """Seconds the phase cannot take less than: the largest of its bound terms."""
+    return max(phase_bound_terms(work, cfg, image_bytes).values())
+
+
+def bound_by(work: Work | MixedWork, cfg: BenchConfig, image_bytes: int) -> str:
     """Which term sets the bound; "+budget" when the work does not fit in one window of the usable budget."""
-    terms = bound_terms(work, cfg, image_bytes)
+    terms = phase_bound_terms(work, cfg, image_bytes)
     name = max(terms, key=lambda k: terms[k])
-    return name + ("+budget" if minimum_requests(work) > cfg.usable_budget() else "")
+    return name + ("+budget" if phase_minimum(work) > cfg.usable_budget() else "")
 
 
 # ---------------------------------------------------------------------------------------------- workload
@@ -609,6 +682,35 @@ def classify(records: Iterable[dict[str, Any]]) -> dict[str, int]:
     return dict(c)
 
 
+def _kind_of_type() -> dict[str, str]:
+    """Resource type in a path (`gameCenterLeaderboardSetImages`) -> its kind, from the kinds' API rows."""
+    from bulkgc.kinds import KINDS
+
+    out: dict[str, str] = {}
+    for kind in KINDS:
+        for row in kind.apis:
+            version = row.version.type if row.version else None
+            for type_ in (row.parent_type, row.loc_type, row.image_type, version):
+                if type_:
+                    out[type_] = kind.name
+    return out
+
+
+_PATH_TYPE = re.compile(r"^/v\d+/(\w+)")
+
+
+def writes_by_kind(records: Iterable[dict[str, Any]]) -> dict[str, int]:
+    """Writes (POST, PATCH, DELETE) answered without a 429, by the Game Center kind their path names."""
+    types = _kind_of_type()
+    c: Counter[str] = Counter()
+    for r in records:
+        if r.get("kind") != "api" or r.get("method") not in WRITE_METHODS or r.get("status") == 429:
+            continue
+        m = _PATH_TYPE.match(r.get("path", ""))
+        c[types.get(m.group(1), "other") if m else "other"] += 1
+    return dict(sorted(c.items()))
+
+
 def item_index(before: dict[str, Any], after: dict[str, Any]) -> dict[str, tuple[str, str | None]]:
     """Simulator id -> (vendor identifier, locale or None) over two state snapshots."""
     out: dict[str, tuple[str, str | None]] = {}
@@ -695,6 +797,8 @@ class PhaseResult:
     targets: dict[str, bool]
     work: dict[str, int]
     failures: list[str]
+    writes_by_kind: dict[str, int] = field(default_factory=dict)  # measured (simulator log), 429s left out
+    expected_writes_by_kind: dict[str, int] = field(default_factory=dict)  # the minimum's writes per kind
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=False)
@@ -724,11 +828,23 @@ def targets_for(phase: str, r: PhaseResult) -> dict[str, bool]:
             "wall <= 1.05 x budget-bound time": r.wall_ratio <= 1.05,
             "requests <= 1.02 x minimum": r.requests_ratio <= 1.02,
         }
+    if phase == "mixed":
+        return {
+            "requests <= 1.02 x minimum": r.requests_ratio <= 1.02,
+            "writes per kind = minimum's": r.writes_by_kind == r.expected_writes_by_kind,
+            "zero 429s": r.rate_limited_429 == 0,
+            "wall <= 1.10 x bound": r.wall_ratio <= 1.10,
+        }
+    if phase == "mixed-noop":
+        return {"zero writes": r.writes == 0, "requests <= 1.02 x minimum": r.requests_ratio <= 1.02}
     return {"writes only for changed items": r.writes == r.expected_writes and not r.stray_writes}
 
 
-def measure_phase(phase: str, cfg: BenchConfig, sim: SimProcess, workdir: Path, work: Work,
-                  changed: set[tuple[str, str]], image_bytes: int) -> PhaseResult:
+def measure_phase(phase: str, cfg: BenchConfig, sim: SimProcess, workdir: Path, work: Work | MixedWork,
+                  changed: set[tuple[str, str]], image_bytes: int, images: int | None = None,
+                  log: list[dict[str, Any]] | None = None) -> PhaseResult:
+    """Run one phase's client against `sim` and measure it (`images`: default, the achievement workload's);
+    the phase's simulator request records are appended to `log` when one is given."""
     since = max((r["seq"] for r in sim.control("/sim/requests?since=0")[-1:]), default=0)
     before_state = sim.control("/sim/state") if phase == "changed" else {}
     before = sim.control("/sim/counters")
@@ -739,21 +855,28 @@ def measure_phase(phase: str, cfg: BenchConfig, sim: SimProcess, workdir: Path, 
     out = run_client(spec, timeout=3600)
     after = sim.control("/sim/counters")
     records = sim.control(f"/sim/requests?since={since}")
+    if log is not None:
+        log.extend(records)
     c = classify(records)
     totals = out["totals"]
     purpose = totals.get("by_purpose", {})
     api = c.get("api", 0)
     polls = int(purpose.get("poll", 0))
-    minimum = minimum_requests(work)
+    minimum = phase_minimum(work)
     bound = lower_bound(work, cfg, image_bytes)
     stray: list[str] = []
     if phase == "changed":
         index = item_index(before_state, sim.control("/sim/state"))
         stray = writes_outside(records, index, changed)
     client_api = int(totals.get("requests", 0)) - int(purpose.get("upload", 0))
-    n = max(cfg.images, 1)
+    images = cfg.images if images is None else images
+    n = max(images, 1)
+    if isinstance(work, MixedWork):
+        work_fields, expected_by_kind = work.flat(), {k: v for k, v in work.writes_by_kind().items() if v}
+    else:
+        work_fields, expected_by_kind = asdict(work), ({"achievement": work.writes} if work.writes else {})
     r = PhaseResult(
-        phase=phase, images=cfg.images, wall_s=round(out["wall"], 3), lower_bound_s=round(bound, 3),
+        phase=phase, images=images, wall_s=round(out["wall"], 3), lower_bound_s=round(bound, 3),
         wall_ratio=round(out["wall"] / bound, 3) if bound else 0.0, bound_by=bound_by(work, cfg, image_bytes),
         minimum_requests=minimum, requests=api,
         requests_ratio=round(api / minimum, 3) if minimum else 0.0, requests_per_image=round(api / n, 3),
@@ -768,8 +891,9 @@ def measure_phase(phase: str, cfg: BenchConfig, sim: SimProcess, workdir: Path, 
         client_peak_rss_mb=round(out["maxrss_kb"] / 1024, 1), client_requests=client_api,
         counts_agree=client_api == api and int(totals.get("bytes_uploaded", 0)) == (
             int(after.get("bytes_uploaded", 0)) - int(before.get("bytes_uploaded", 0))),
-        stray_writes=stray[:20], **timeline(records, float(out["started_at"])), exit_code=int(out["exit_code"]), targets={}, work=asdict(work),
-        failures=out.get("failures", []),
+        stray_writes=stray[:20], **timeline(records, float(out["started_at"])),
+        exit_code=int(out["exit_code"]), targets={}, work=work_fields, failures=out.get("failures", []),
+        writes_by_kind=writes_by_kind(records), expected_writes_by_kind=expected_by_kind,
     )
     r.targets = targets_for(phase, r)
     return r
@@ -782,7 +906,8 @@ def run_bench(cfg: BenchConfig, *, log: Any = None) -> list[PhaseResult]:
     """Generate (or reuse) the workload, start the simulator in its own process, run the phases in order.
 
     The chained phases (fresh, noop, changed) share one simulated app and run from the first up to the last one
-    asked for; each other phase gets a simulator and a working copy of its own.
+    asked for; budget and scale each get a simulator and a working copy of their own; the mixed phases (mixed,
+    then mixed-noop) share another.
     """
     def say(text: str) -> None:
         if log is not None:
@@ -840,6 +965,11 @@ def run_bench(cfg: BenchConfig, *, log: Any = None) -> list[PhaseResult]:
                     f"{pcfg.rate_window:g} s window)")
                 record(phase, measure_phase(phase, pcfg, sim, run_dir, work_of(pcfg, "fresh", Changes()), set(),
                                             _largest_icon(run_dir)))
+        if wanted & set(MIXED):
+            # mixed-noop re-runs what mixed pushed: mixed always runs first
+            chain = ["mixed"] + (["mixed-noop"] if "mixed-noop" in wanted else [])
+            for phase, result in run_mixed(cfg, workdir / "mixed", say, chain):
+                record(phase, result)
     finally:
         if cfg.keep:
             say(f"kept the run directory: {workdir}")
@@ -847,6 +977,39 @@ def run_bench(cfg: BenchConfig, *, log: Any = None) -> list[PhaseResult]:
             shutil.rmtree(workdir, ignore_errors=True)
     order = {p: i for i, p in enumerate(PHASES)}
     return sorted(results, key=lambda r: order[r.phase])
+
+
+def run_mixed(cfg: BenchConfig, workdir: Path, say: Any, chain: Sequence[str],
+              logs: dict[str, list[dict[str, Any]]] | None = None) -> list[tuple[str, PhaseResult]]:
+    """The mixed phases on a simulator of their own: every kind pushed fresh, then (mixed-noop) unchanged.
+
+    `logs`, when given, receives each phase's simulator request records (tests count from them).
+    """
+    from bulkgc.benchwork import SHORT, ensure_mixed_workload, largest_images, mixed_work, write_mixed_manifest
+
+    spec = cfg.mixed_spec()
+    base = cfg.cache if cfg.cache is not None else Path.home() / ".cache" / "bulkgc-bench"
+    workdir.mkdir(parents=True, exist_ok=True)
+    out = []
+    with SimProcess(cfg, workdir) as sim:
+        app_id = sim.info["app_id"]
+        cache, generated = ensure_mixed_workload(spec, base, app_id)
+        images = spec.images(cache)
+        wide = sum(1 for _, _, _, size in images if size[0] != size[1])
+        how = f", generated in {generated:.1f}s" if generated else ", cached"
+        counts = ", ".join(f"{spec.count(k)} {k}" for k in SHORT)
+        say(f"mixed workload: {counts}, {len(spec.locales)} locales each; {len(images)} images "
+            f"({wide} of 3840x2160) in {cache}{how}")
+        run_dir = copy_workload(cache, workdir / "workload")
+        write_mixed_manifest(run_dir / "manifest.toml", spec, app_id)
+        sizes = largest_images(spec, run_dir)
+        for phase in chain:
+            say(f"phase {phase}: running")
+            work = mixed_work(spec, phase, sizes)
+            log = logs.setdefault(phase, []) if logs is not None else None
+            out.append((phase, measure_phase(phase, cfg, sim, run_dir, work, set(), max(sizes.values()),
+                                             images=len(images), log=log)))
+    return out
 
 
 def _largest_icon(run_dir: Path) -> int:

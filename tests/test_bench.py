@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -40,6 +42,7 @@ def test_json_lines_have_every_field(small_run: list[dict[str, object]]) -> None
         assert names <= set(r), names - set(r)
         assert r["exit_code"] == 0, r["failures"]
         assert r["counts_agree"] is True
+        assert 0 < float(r["first_request_s"]) < float(r["wall_s"])  # type: ignore[arg-type]
 
 
 def test_fresh_push_counts(small_run: list[dict[str, object]]) -> None:
@@ -164,3 +167,136 @@ def test_scale_phase_runs_its_own_workload(tmp_path: Path) -> None:
     assert set(scale["targets"]) == {"client peak RSS <= 150 MB", "client CPU <= 8 ms/image",
                                      "requests <= 1.02 x minimum"}
     assert scale["first_request_s"] >= 0 and float(scale["wall_s"]) >= float(scale["lower_bound_s"])
+
+
+# ---------------------------------------------------------------------------------------------- mixed phases
+
+# the first path segment's resource type -> kind, written out here (not taken from the kinds' declarations) so
+# the count below is independent of what the minimum is computed from
+TYPE_PREFIXES = (("gameCenterLeaderboardSet", "leaderboard_set"), ("gameCenterLeaderboard", "leaderboard"),
+                 ("gameCenterAchievement", "achievement"), ("gameCenterActivit", "activity"),
+                 ("gameCenterChallenge", "challenge"))
+TINY_MIXED: dict[str, Any] = dict(SMALL, mixed_items=3, mixed_locales=2)
+# each phase's JSON object, and each phase's simulator request records
+MixedRun = tuple[dict[str, dict[str, Any]], dict[str, list[dict[str, Any]]]]
+
+
+def kind_and_step(record: dict[str, Any]) -> tuple[str, str]:
+    """(kind, step) of one API request from its method and path alone: create, localization, reserve, ..."""
+    path = str(record["path"]).split("?")[0]
+    segments = path.strip("/").split("/")  # v2, gameCenterAchievementImages, <id>, ...
+    # a kind's list hangs off the Game Center detail (or group): its type is the last segment
+    noun = segments[-1] if segments[1] in ("gameCenterDetails", "gameCenterGroups") else segments[1]
+    kind = next((k for prefix, k in TYPE_PREFIXES if noun.startswith(prefix)), "other")
+    if record["method"] == "GET":
+        return kind, "read"
+    if noun.endswith("Localizations"):
+        return kind, "localization"
+    if noun.endswith("Images"):
+        return kind, {"POST": "reserve", "PATCH": "commit", "DELETE": "delete"}[str(record["method"])]
+    if noun.endswith("Versions"):
+        return kind, "version"
+    if "relationships" in segments:
+        return kind, "members"
+    return kind, "create" if record["method"] == "POST" else "update"
+
+
+@pytest.fixture(scope="module")
+def mixed_run(tmp_path_factory: pytest.TempPathFactory) -> MixedRun:
+    """The mixed and mixed-noop phases once for the module at a tiny size (3 achievements and leaderboards,
+    1 set, 1 activity, 1 challenge, 2 locales), with each phase's simulator request log."""
+    cfg = BenchConfig(**TINY_MIXED, cache=tmp_path_factory.mktemp("mixed-cache"))
+    logs: dict[str, list[dict[str, Any]]] = {}
+    results = bench.run_mixed(cfg, tmp_path_factory.mktemp("mixed-run") / "mixed", lambda _: None,
+                              ["mixed", "mixed-noop"], logs=logs)
+    return {phase: json.loads(r.to_json()) for phase, r in results}, logs
+
+
+def test_mixed_work_counts_every_kind_from_its_declaration() -> None:
+    """3 achievements and boards, 1 set, 1 activity, 1 challenge x 2 locales, fresh: per item a create,
+    2 localizations, reserve + commit per image (an activity: its first locale's and its default image; a
+    challenge: only its default image) and a poll per image owner; 6 list reads (detail + 5 kinds)."""
+    from bulkgc.benchwork import mixed_work
+
+    spec = BenchConfig(**TINY_MIXED).mixed_spec()
+    work = mixed_work(spec, "mixed")
+    assert work.writes_by_kind() == {"achievement": 3 * (1 + 2 + 2 * 2), "leaderboard": 3 * (1 + 2 + 2 * 2),
+                                     "leaderboard_set": 1 + 2 + 2 * 2, "activity": 1 + 2 + 2 * 2,
+                                     "challenge": 1 + 2 + 2 * 1}
+    assert work.polls == 3 + 3 + 1 + 2 + 1
+    assert work.minimum == 6 + (21 + 21 + 7 + 7 + 5) + 10
+    noop = mixed_work(spec, "mixed-noop")
+    # detail, 5 lists, a localization read per item, a set's members, the default image of the activity and
+    # of the challenge
+    assert (noop.minimum, noop.writes) == (1 + 5 + 9 + 1 + 2, 0)
+
+
+def test_mixed_bound_follows_the_longest_chain() -> None:
+    """A challenge waits for its board's create, then its own; with a 1 MB default image its chain (create
+    x 2, reserve, 1 s part, commit, processing, poll) outlasts a set's (one more step, a small icon)."""
+    from bulkgc.benchwork import mixed_work
+
+    cfg = BenchConfig(api_latency=0.1, api_jitter=0.0, upload_latency=0.05, upload_bandwidth=1e6,
+                      processing_delay=1.0, burst_limit=1000, mixed_items=3, mixed_locales=2)
+    sizes = {"achievement": 100_000, "leaderboard": 100_000, "leaderboard_set": 100_000,
+             "activity": 1_000_000, "challenge": 1_000_000}
+    work = mixed_work(cfg.mixed_spec(), "mixed", sizes)
+    terms = bench.mixed_bound_terms(work, cfg)
+    # detail + lists, then board create, challenge create, reserve, commit, poll + 0.05 + 1.0 + 1.0
+    assert terms["chain"] == pytest.approx(0.2 + 5 * 0.1 + 0.05 + 1.0 + 1.0)
+    assert bench.lower_bound(work, cfg, 0) == pytest.approx(terms["chain"])
+
+
+def test_mixed_phase_writes_exactly_the_minimum_per_kind(mixed_run: MixedRun) -> None:
+    """Counted from the simulator's log alone, the mixed push's writes per kind and step (creates,
+    localizations, reserves, commits) are exactly the minimum's, and its requests are at least the minimum."""
+    from bulkgc.benchwork import mixed_work
+
+    results, logs = mixed_run
+    mixed = results["mixed"]
+    assert mixed["exit_code"] == 0, mixed["failures"]
+    api = [r for r in logs["mixed"] if r.get("kind") == "api" and r.get("status") != 429]
+    steps = Counter(kind_and_step(r) for r in api if r["method"] != "GET")
+    work = mixed_work(BenchConfig(**TINY_MIXED).mixed_spec(), "mixed")
+    for row in work.kinds:
+        assert steps.pop((row.kind, "create"), 0) == row.created, row.kind
+        assert steps.pop((row.kind, "localization"), 0) == row.localizations_written, row.kind
+        assert steps.pop((row.kind, "reserve"), 0) == row.images_uploaded, row.kind
+        assert steps.pop((row.kind, "commit"), 0) == row.images_uploaded, row.kind
+    assert steps == Counter(), "writes the minimum does not count"
+    by_kind = Counter(kind for kind, step in (kind_and_step(r) for r in api) if step != "read")
+    assert dict(by_kind) == mixed["expected_writes_by_kind"] == mixed["writes_by_kind"]
+    assert mixed["minimum_requests"] == work.minimum
+    assert mixed["requests"] == len(api) >= work.minimum
+    assert mixed["upload_parts"] == 17  # 6 + 6 + 2 icons, 2 activity images, 1 challenge image
+
+
+def test_mixed_noop_rerun_writes_nothing(mixed_run: MixedRun) -> None:
+    """The same all-kinds manifest again: zero writes, and per kind at least the minimum's reads."""
+    from bulkgc.benchwork import mixed_work
+
+    results, logs = mixed_run
+    noop = results["mixed-noop"]
+    assert noop["exit_code"] == 0, noop["failures"]
+    assert noop["writes"] == 0 and noop["upload_parts"] == 0 and noop["writes_by_kind"] == {}
+    api = [r for r in logs["mixed-noop"] if r.get("kind") == "api"]
+    reads = Counter(kind for kind, _ in map(kind_and_step, api))
+    work = mixed_work(BenchConfig(**TINY_MIXED).mixed_spec(), "mixed-noop")
+    for row in work.kinds:
+        assert reads[row.kind] >= row.reads, row.kind
+    assert reads["other"] == 1  # the app's Game Center detail
+    assert int(noop["requests"]) >= int(noop["minimum_requests"]) == work.minimum
+
+
+def test_mixed_phases_report_every_field(mixed_run: MixedRun) -> None:
+    """Each mixed phase's JSON carries every PhaseResult field, a first request time and a true bound."""
+    results, _ = mixed_run
+    names = {f.name for f in dataclasses.fields(bench.PhaseResult)}
+    for phase, r in results.items():
+        assert names <= set(r), names - set(r)
+        assert r["phase"] == phase and r["images"] == 17
+        assert 0 < float(r["first_request_s"]) < float(r["wall_s"])
+        assert float(r["wall_s"]) >= float(r["lower_bound_s"]) > 0
+        assert r["counts_agree"] is True
+    assert set(results["mixed"]["targets"]) == {
+        "requests <= 1.02 x minimum", "writes per kind = minimum's", "zero 429s", "wall <= 1.10 x bound"}
