@@ -206,24 +206,20 @@ class ItemSteps:
         """The version App Store Connect made with a just-created item (its create answer names no ids).
 
         Reads coalesce: the items of a kind created while one read is in flight are asked for together in the
-        next one (the owner's list, `filter[id]`, versions included), so a fresh push of a hundred items costs
-        a handful of reads, not a hundred.
+        next one (the owner's list with versions included: `filter[id]` where the list has it, else the whole
+        list, which a manifest's at most 100 items of a kind keep to one page), so a fresh push of a hundred
+        items costs a handful of reads, not a hundred.
         """
-        if not p.kapi.list_filters_id:  # the owner's list cannot be filtered by id: ask the item itself
-            versions = await self.reader.versions(p.kapi, item_id)
-            if not versions:
-                raise ApiError(
-                    f"{p.kind.name} {item_id} has no version; create one in App Store Connect and run again"
-                )
-            return versions[-1].id
         waiting = self._created_waiting.setdefault(p.kind.name, [])
         waiting.append(item_id)
         async with self._created_lock:
             if item_id not in self._created_versions:
-                others = [i for i in waiting if i != item_id][: VERSION_BATCH - 1]
+                filtered = p.kapi.list_filters_id  # else the whole list answers for every item waiting
+                others = [i for i in waiting if i != item_id][: VERSION_BATCH - 1 if filtered else None]
                 batch = [item_id, *others]
                 waiting[:] = [i for i in waiting if i not in batch]
-                found = await self.reader.items(p.kapi, plan.detail_id, plan.group_id, ids=batch)
+                ids = batch if filtered else None
+                found = await self.reader.items(p.kapi, plan.detail_id, plan.group_id, ids=ids)
                 for remote in found.values():
                     if remote.id in batch and remote.versions:
                         self._created_versions[remote.id] = max(remote.versions, key=lambda v: v.number).id
