@@ -89,6 +89,13 @@ class SimProc:
         observer of tests/conftest.py cannot see another process); returns how many were checked."""
         return assert_all_conform(self.requests(), "simulator process")
 
+    def progress(self) -> tuple[int, int]:
+        """(API and upload requests the simulator has started, those it has finished and recorded): it counts
+        each one when it starts, and its status when it records it at the end."""
+        counters = self.call("GET", "/sim/counters")
+        ended = sum(n for name, n in counters.items() if name.startswith("status_"))
+        return int(counters.get("api_requests", 0) + counters.get("upload_requests", 0)), int(ended)
+
     def last_seq(self) -> int:
         reqs = self.call("GET", "/sim/requests")
         return max((r["seq"] for r in reqs), default=0)
@@ -171,14 +178,29 @@ def run_push(sim: SimProc, manifest: Path, journal: Path, *extra: str, fault: di
     return PushResult(proc.returncode, out.decode(), err.decode(), first, launched, events)
 
 
-def settle(sim: SimProc, quiet: float = 0.3) -> None:
-    """Wait until the simulator has finished what a killed client still had in flight (no new record for `quiet` s)."""
-    last, since = sim.last_seq(), time.monotonic()
-    while time.monotonic() - since < quiet:
-        time.sleep(0.05)
-        now = sim.last_seq()
-        if now != last:
-            last, since = now, time.monotonic()
+def settle(sim: SimProc, quiet: float = 2.0, timeout: float = 30.0) -> None:
+    """Wait until the simulator has finished what a killed (or frozen) client still had in flight.
+
+    Observed, not guessed: the simulator counts each API and upload request when it starts and records it when
+    it ends, so nothing is in flight when the counts agree. The client is dead (or stopped) before this is
+    called, so everything it sent is already in the simulator's socket buffers; two agreeing reads in a row
+    (each a round trip through the simulator's event loop) leave no buffered request unstarted. A request that
+    stays in flight with nothing recorded for `quiet` s (a frozen client's half-sent body) ends the wait too.
+    """
+    deadline = time.monotonic() + timeout
+    agreeing = 0
+    last, since = -1, time.monotonic()
+    while True:
+        started, ended = sim.progress()
+        agreeing = agreeing + 1 if started == ended else 0
+        if agreeing == 2:
+            return
+        if ended != last:
+            last, since = ended, time.monotonic()
+        elif agreeing == 0 and time.monotonic() - since >= quiet:
+            return
+        assert time.monotonic() < deadline, f"the simulator still has {started - ended} request(s) in flight"
+        time.sleep(0.01)
 
 
 def copy_tree(src: Path, dst: Path) -> None:
