@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import json
 import os
@@ -9,6 +10,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Callable
@@ -28,38 +30,64 @@ SIM_ARGS = ("--part-size", "4096", "--processing-delay", "0.1", "--seed", "5")
 
 
 class SimProc:
-    """`python -m bulkgc sim --state-file ... --ready-file ...` as a subprocess, read through its control routes."""
+    """`python -m bulkgc sim --state-file ... --ready-file ...` as a subprocess, read through its control routes.
 
-    def __init__(self, root: Path, app_id: str) -> None:
+    Each test gets a simulator process of its own that nothing else has talked to. Its start-up (an interpreter
+    and the simulator's imports, most of a second) is taken off the test's path: once a test's simulator is
+    ready, the next one (same app id) is launched in a directory of its own and waits, unused, to be adopted by
+    the next `start()`; and `stop()` reaps a stopped simulator later instead of waiting for it to save and exit.
+    """
+
+    def __init__(self, root: Path, app_id: str, *args: str) -> None:
         self.root = root
         self.app_id = app_id
+        self.args = args  # more `bulkgc sim` flags, after SIM_ARGS (a repeated flag overrides it)
         self.state_file = root / "sim-state.json"
         self.ready = root / "sim-ready.json"
         self.proc: subprocess.Popen[bytes] | None = None
         self.info: dict[str, Any] = {}
+        self.spare_dir: Path | None = None  # the directory of a pre-launched simulator (removed once reaped)
 
     def start(self) -> SimProc:
+        _reap_stopped()
+        spare = _take_spare(self.app_id, self.args)
+        if spare is not None:
+            self.root, self.state_file, self.ready = spare.root, spare.state_file, spare.ready
+            self.proc, self.spare_dir = spare.proc, spare.spare_dir
+        else:
+            self._launch()
+        self._wait_ready()
+        _launch_spare(self.app_id, self.args)  # the next test's simulator starts while this test runs
+        return self
+
+    def _launch(self) -> None:
         self.ready.unlink(missing_ok=True)
         log = open(self.root / "sim.log", "ab")  # noqa: SIM115 - the child owns it
         self.proc = subprocess.Popen(
-            [PY, "-m", "bulkgc", "sim", *SIM_ARGS, "--app-id", self.app_id, "--state-file", str(self.state_file),
+            [PY, "-m", "bulkgc", "sim", *SIM_ARGS, *self.args, "--app-id", self.app_id,
+             "--state-file", str(self.state_file),
              "--ready-file", str(self.ready), "--key-dir", str(self.root / "keys")],
             stdout=log, stderr=log,
         )
         log.close()
+
+    def _wait_ready(self) -> None:
+        assert self.proc is not None
         deadline = time.monotonic() + 30
         while not self.ready.exists():
             assert self.proc.poll() is None, (self.root / "sim.log").read_text()
             assert time.monotonic() < deadline, "simulator did not start"
             time.sleep(0.02)
         self.info = json.loads(self.ready.read_text())
-        return self
 
     def stop(self) -> None:
+        """SIGTERM; the process is reaped (and a spare's directory removed) before the next start or at exit."""
         if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
-            self.proc.wait(timeout=15)
+        if self.proc is not None:
+            _STOPPED.append((self.proc, self.spare_dir))
         self.proc = None
+
 
     # -- control routes ------------------------------------------------------------------------------------
 
@@ -115,6 +143,50 @@ class SimProc:
         env.update(BULKGC_BASE_URL=self.info["base_url"], ASC_KEY_ID=self.info["key_id"],
                    ASC_ISSUER_ID=self.info["issuer_id"], ASC_PRIVATE_KEY_PATH=self.info["private_key_path"])
         return env
+
+
+_SPARE: list[SimProc] = []  # at most one simulator launched ahead, not yet adopted
+_STOPPED: list[tuple[subprocess.Popen[bytes], Path | None]] = []  # sent SIGTERM, not yet reaped
+
+
+def _launch_spare(app_id: str, args: tuple[str, ...]) -> None:
+    if not _SPARE:
+        spare_dir = Path(tempfile.mkdtemp(prefix="bulkgc-crashbed-sim-"))
+        spare = SimProc(spare_dir, app_id, *args)
+        spare.spare_dir = spare_dir
+        spare._launch()
+        _SPARE.append(spare)
+
+
+def _take_spare(app_id: str, args: tuple[str, ...]) -> SimProc | None:
+    """The pre-launched simulator if it is the one asked for (else it is stopped: the next one will be)."""
+    if not _SPARE:
+        return None
+    spare = _SPARE.pop()
+    if (spare.app_id, spare.args) == (app_id, args) and spare.proc is not None and spare.proc.poll() is None:
+        return spare
+    spare.stop()
+    return None
+
+
+def _reap_stopped() -> None:
+    while _STOPPED:
+        proc, spare_dir = _STOPPED.pop()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        if spare_dir is not None:
+            shutil.rmtree(spare_dir, ignore_errors=True)
+
+
+@atexit.register
+def _stop_all() -> None:
+    for spare in _SPARE:
+        spare.stop()
+    _SPARE.clear()
+    _reap_stopped()
 
 
 @dataclass
