@@ -63,9 +63,9 @@ def _command_module(word: str | None) -> str | None:
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
-    """The whole command line, or with `only` (a module of COMMANDS) the one command about to run: each command
-    module imports what its command needs, so `bulkgc sim` or `bulkgc status` does not load the push pipeline
-    (most of a second of start-up); `bulkgc --help` and an unknown command still see every command."""
+    """The whole command line, or with `only` (a module of COMMANDS) the one command about to run: each
+    command module imports what its command needs, so `bulkgc sim` or `bulkgc status` does not load the push
+    pipeline (most of a second of start-up); `bulkgc --help` and an unknown command see every command."""
     parser = argparse.ArgumentParser(
         prog="bulkgc",
         description="Push Game Center achievements, leaderboards, leaderboard sets, activities and challenges, their "

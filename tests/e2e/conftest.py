@@ -40,9 +40,9 @@ async def sim() -> AsyncIterator[Simulator]:
         yield s
 
 
-#: Client back-off for tests that ride out simulated outages: the same policy (exponential with jitter, capped,
-#: then the outage monitor's capped back-off) on a compressed time scale. With the defaults (0.5 s doubling, 30 s
-#: cap) one request's six attempts alone take ~16 s before an outage is even declared.
+#: Client back-off for tests that ride out simulated outages: the same policy (exponential with jitter,
+#: capped, then the outage monitor's capped back-off) on a compressed time scale. With the defaults (0.5 s
+#: doubling, 30 s cap) one request's six attempts alone take ~16 s before an outage is even declared.
 QUICK_BACKOFF_BASE, QUICK_BACKOFF_MAX = 0.05, 1.0
 
 
@@ -53,7 +53,8 @@ def quick_backoff(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[float, floa
     real = bulkgc.pipeline.client_config
 
     def client_config(settings: RunSettings) -> ClientConfig:
-        return dataclasses.replace(real(settings), backoff_base=QUICK_BACKOFF_BASE, backoff_max=QUICK_BACKOFF_MAX)
+        config = real(settings)
+        return dataclasses.replace(config, backoff_base=QUICK_BACKOFF_BASE, backoff_max=QUICK_BACKOFF_MAX)
 
     monkeypatch.setattr(bulkgc.pipeline, "client_config", client_config)
     yield QUICK_BACKOFF_BASE, QUICK_BACKOFF_MAX

@@ -58,8 +58,8 @@ class OutageAt:
 async def test_long_outage_is_ridden_out_to_the_exact_end_state(
     tmp_path: Path, quick_backoff: tuple[float, float],
 ) -> None:
-    """An outage (503s, dropped uploads) from the first commit on, lasting many times one request's retries and
-    the back-off cap: exit 0, all COMPLETE, none lost."""
+    """An outage (503s, dropped uploads) from the first commit on, lasting many times one request's retries
+    and the back-off cap: exit 0, all COMPLETE, none lost."""
     _, cap = quick_backoff
     wl = make_workload(tmp_path / "wl", 4, locales=("en-US", "fr-FR", "de-DE"))
     async with Simulator(fast_sim_config(app_id=wl.app_id, part_size=4096, processing_delay=0.3)) as sim:

@@ -22,9 +22,9 @@ pytestmark = pytest.mark.timeout(120)
 
 
 async def test_concurrency_learns_a_burst_limit_below_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Burst limit 3 < 8 allowed in flight: the run completes with <= 3 x 429; after each 429 the cap is at most
-    the bound it proved and never grows past it; the limit learned is exactly 3 and the cap works at it; the
-    limit is remembered beside the journal."""
+    """Burst limit 3 < 8 allowed in flight: the run completes with <= 3 x 429; after each 429 the cap is at
+    most the bound it proved and never grows past it; the limit learned is exactly 3 and the cap works at it;
+    the limit is remembered beside the journal."""
     real = bulkgc.pipeline.client_config
 
     def quick_backoff(settings: bulkgc.pipeline.RunSettings) -> ClientConfig:
@@ -59,10 +59,11 @@ async def test_concurrency_learns_a_burst_limit_below_it(tmp_path: Path, monkeyp
     # slow start begins at 4 in flight: the first wave passes the limit by one or two, then the cap is learned
     assert 1 <= limited <= 3
     assert report.totals["burst_429s"] == limited and report.totals["rate_limited"] == limited
-    # A 429 of a request sent with n in flight (itself included) proves the limit is at most n - 1; the cap never
-    # exceeds the tightest bound proved so far. The first bound is usually exact (3); on a loaded machine it can
-    # be loose by one (an answer the simulator has sent and the client not yet read still counts as in flight:
-    # 1 run in 120 at load 9 learned 4 first) and a later 429 tightens it, within the <= 3 above.
+    # A 429 of a request sent with n in flight (itself included) proves the limit is at most n - 1; the cap
+    # never exceeds the tightest bound proved so far. The first bound is usually exact (3); on a loaded
+    # machine it can be loose by one (an answer the simulator has sent and the client not yet read still
+    # counts as in flight: 1 run in 120 at load 9 learned 4 first) and a later 429 tightens it, within the
+    # <= 3 above.
     bound: int | None = None
     for event, cap, in_flight in trace:
         if event == "429":

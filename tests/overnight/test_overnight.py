@@ -19,7 +19,8 @@ LIMIT, WINDOW, MARGIN = 400, 8.0, 0.02
 @pytest.mark.slow
 @pytest.mark.timeout(150)
 async def test_overnight_run_paces_to_the_budget_and_renews_tokens(tmp_path: Path) -> None:
-    """511 icons, >4 windows of budget: zero 429s, run within 15% of the budget's minimum, >= 5 token renewals."""
+    """511 icons, >4 windows of budget: zero 429s, run within 15% of the budget's minimum, >= 5 token
+    renewals."""
     # 73 x 7 = 511 icons, ~1,750 API requests = 4.5 windows: the minimum is 4 windows (32 s) plus the client's
     # time for the last ~180 at full speed, while an even spread from the start (the pacer before issue 6)
     # takes 4.5 windows (36 s); with 10 s tokens renewed 5 s before expiry (the shortest lifetime bulkgc

@@ -30,12 +30,14 @@ SIM_ARGS = ("--part-size", "4096", "--processing-delay", "0.1", "--seed", "5")
 
 
 class SimProc:
-    """`python -m bulkgc sim --state-file ... --ready-file ...` as a subprocess, read through its control routes.
+    """`python -m bulkgc sim --state-file ... --ready-file ...` as a subprocess, read through its control
+    routes.
 
-    Each test gets a simulator process of its own that nothing else has talked to. Its start-up (an interpreter
-    and the simulator's imports, most of a second) is taken off the test's path: once a test's simulator is
-    ready, the next one (same app id) is launched in a directory of its own and waits, unused, to be adopted by
-    the next `start()`; and `stop()` reaps a stopped simulator later instead of waiting for it to save and exit.
+    Each test gets a simulator process of its own that nothing else has talked to. Its start-up (an
+    interpreter and the simulator's imports, most of a second) is taken off the test's path: once a test's
+    simulator is ready, the next one (same app id and flags) is launched in a directory of its own and waits,
+    unused, to be adopted by the next `start()`; and `stop()` reaps a stopped simulator later instead of
+    waiting for it to save its state and exit.
     """
 
     def __init__(self, root: Path, app_id: str, *args: str) -> None:
@@ -81,7 +83,7 @@ class SimProc:
         self.info = json.loads(self.ready.read_text())
 
     def stop(self) -> None:
-        """SIGTERM; the process is reaped (and a spare's directory removed) before the next start or at exit."""
+        """SIGTERM; the process is reaped (a spare's directory removed) before the next start, or at exit."""
         if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
         if self.proc is not None:

@@ -14,8 +14,8 @@ from bulkgc.sim import FaultRule, Simulator
 
 
 async def test_rolling_window_429_and_recovery(rate_clock: Any) -> None:
-    """The header counts down per key, the window-full request gets 429 RATE_LIMIT_EXCEEDED, and the budget returns
-    once the window has passed (not before)."""
+    """The header counts down per key, the window-full request gets 429 RATE_LIMIT_EXCEEDED, and the budget
+    returns once the window has passed (not before)."""
     async with Simulator(sim_config(rate_limit=3, rate_window=0.5)) as sim, aiohttp.ClientSession() as s:
         api = Api(sim, s)
         path = f"/v1/apps/{sim.app_id}/gameCenterDetail"

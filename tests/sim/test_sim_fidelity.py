@@ -214,7 +214,7 @@ async def test_upload_latency_plus_bandwidth_is_a_lower_bound() -> None:
 
 async def test_rate_window_rolls_per_request(rate_clock: Any) -> None:
     """A slot frees when the oldest request leaves the window while a later one still blocks: a rolling, not a fixed, window."""
-    window = 2.0  # on the test's clock (the `rate_clock` fixture): no real waiting, no dependence on machine load
+    window = 2.0  # on the test's clock (the `rate_clock` fixture): no real waiting, no dependence on load
     async with Simulator(sim_config(rate_limit=2, rate_window=window)) as sim, aiohttp.ClientSession() as s:
         api = Api(sim, s)
         path = DETAIL_PATH.format(app_id=sim.app_id)
