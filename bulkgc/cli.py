@@ -54,7 +54,18 @@ Each command's --help has its own examples and exit codes, e.g. `bulkgc push --h
 """
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _command_module(word: str | None) -> str | None:
+    """The module of the command named `word` (`import` lives in import_), None if `word` names none."""
+    if word is None:
+        return None
+    name = "import_" if word == "import" else word
+    return name if name in COMMANDS and word != "import_" else None
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The whole command line, or with `only` (a module of COMMANDS) the one command about to run: each
+    command module imports what its command needs, so `bulkgc sim` or `bulkgc status` does not load the push
+    pipeline (most of a second of start-up); `bulkgc --help` and an unknown command see every command."""
     parser = argparse.ArgumentParser(
         prog="bulkgc",
         description="Push Game Center achievements, leaderboards, leaderboard sets, activities and challenges, their "
@@ -64,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"bulkgc {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name in COMMANDS:
+    for name in COMMANDS if only is None else (only,):
         importlib.import_module(f"bulkgc.commands.{name}").register(sub)
     for command_parser in sub.choices.values():
         command_parser.set_defaults(command_parser=command_parser)  # for the usage line of a UsageError
@@ -99,7 +110,8 @@ def _stdout_closed() -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `bulkgc` console script."""
-    parser = build_parser()
+    words = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(_command_module(words[0] if words else None))
     try:
         args = parser.parse_args(argv)
     except SystemExit:  # --help, --version or a usage error: already printed, but maybe into a closed pipe

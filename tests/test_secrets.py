@@ -145,7 +145,8 @@ def _success_then_failures(tmp_path: Path, capsys: pytest.CaptureFixture[str], c
         path.rename(path.with_name(path.name.replace("e2e", "sec")))
     write_manifest(wl)
 
-    assert run(capsys, outputs, "clean", push_argv(sim, wl, tmp_path, "--log-format", "json")) == 0
+    quick = ("--poll-interval", "0.05")  # the simulator processes in 0.05 s: no 2 s (default) waits per poll
+    assert run(capsys, outputs, "clean", push_argv(sim, wl, tmp_path, "--log-format", "json", *quick)) == 0
     assert_private(tmp_path)
     outputs.add_files("clean", tmp_path / "state", tmp_path / "out")
 
@@ -156,7 +157,7 @@ def _success_then_failures(tmp_path: Path, capsys: pytest.CaptureFixture[str], c
     sim.add_fault(FaultRule(kind="fail_processing", method="PATCH", route_glob="*/gameCenterAchievementImages/*",
                             code="IMAGE_ASSET_CORRUPT", count=1))
     try:
-        code = run(capsys, outputs, "faulty", push_argv(sim, wl, tmp_path, "--log-format", "json"))
+        code = run(capsys, outputs, "faulty", push_argv(sim, wl, tmp_path, "--log-format", "json", *quick))
     finally:
         sim.clear_faults()
     assert code == 1

@@ -24,7 +24,8 @@ async def test_raised_name_limit_lets_push_send_the_long_name(tmp_path: Path) ->
         args = [sys.executable, "-m", "bulkgc", "push", str(wl.manifest), "--base-url", sim.base_url,
                 "--key-id", settings.key_id or "",
                 "--issuer-id", settings.issuer_id or "", "--private-key-path", str(settings.private_key_path),
-                "--journal", str(tmp_path / "journal.sqlite")]
+                "--journal", str(tmp_path / "journal.sqlite"),
+                "--poll-interval", "0.05"]  # the simulator processes in 0.05 s: no 2 s (default) poll wait
         # a real `bulkgc push` process (it installs signal handlers, so not in a worker thread)
         done = await anyio.run_process(args, check=False)
         err = done.stderr.decode()

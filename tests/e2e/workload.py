@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import io
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,6 +16,12 @@ LOCALES = ("en-US", "fr-FR", "de-DE", "ja")
 
 def make_icon(path: Path, index: int, size: int = 512, variant: int = 0) -> None:
     """A distinct, opaque RGB PNG for `index` (and `variant`, to make a changed icon)."""
+    path.write_bytes(icon_png(index, size, variant))
+
+
+@functools.lru_cache(maxsize=4096)
+def icon_png(index: int, size: int = 512, variant: int = 0) -> bytes:
+    """The bytes of `make_icon`'s PNG: drawn and encoded once per session (many tests use the same icons)."""
     r, g, b = (index * 37 + variant * 101) % 256, (index * 91 + 40) % 256, (index * 53 + variant * 17 + 90) % 256
     img = Image.new("RGB", (size, size), (r, g, b))
     draw = ImageDraw.Draw(img)
@@ -21,7 +29,9 @@ def make_icon(path: Path, index: int, size: int = 512, variant: int = 0) -> None
     for k in range(0, size, step):
         draw.line([(k, 0), (size - k, size)], fill=((r + 90) % 256, (g + 50) % 256, (b + 20) % 256), width=3)
     draw.rectangle([size // 4, size // 4, size // 4 + 40 + variant * 30, size // 2], fill=(255 - r, 255 - g, 255 - b))
-    img.save(path, "PNG")
+    out = io.BytesIO()
+    img.save(out, "PNG")
+    return out.getvalue()
 
 
 def sha256(path: Path) -> str:

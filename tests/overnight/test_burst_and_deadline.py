@@ -22,24 +22,25 @@ pytestmark = pytest.mark.timeout(120)
 
 
 async def test_concurrency_learns_a_burst_limit_below_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Burst limit 3 < 8 allowed in flight: the run completes with <= 3 x 429; after the first 429 the cap is the
-    learned 3 and never grows past it; the limit is remembered beside the journal."""
+    """Burst limit 3 < 8 allowed in flight: the run completes with <= 3 x 429; after each 429 the cap is at
+    most the bound it proved and never grows past it; the limit learned is exactly 3 and the cap works at it;
+    the limit is remembered beside the journal."""
     real = bulkgc.pipeline.client_config
 
     def quick_backoff(settings: bulkgc.pipeline.RunSettings) -> ClientConfig:
         return dataclasses.replace(real(settings), backoff_base=0.02, backoff_max=0.2)
 
     monkeypatch.setattr(bulkgc.pipeline, "client_config", quick_backoff)
-    trace: list[tuple[str, int]] = []  # ("ok" | "429", the cap after it)
+    trace: list[tuple[str, int, int | None]] = []  # ("ok" | "429", the cap after it, in flight at its send)
     grow, cut = AdaptiveConcurrency.on_success, AdaptiveConcurrency.on_burst_429
 
     def on_success(self: AdaptiveConcurrency, in_flight: int | None = None) -> None:
         grow(self, in_flight)
-        trace.append(("ok", self.current))
+        trace.append(("ok", self.current, in_flight))
 
     def on_burst_429(self: AdaptiveConcurrency, generation: int, in_flight: int | None = None) -> bool:
         fell = cut(self, generation, in_flight)
-        trace.append(("429", self.current))
+        trace.append(("429", self.current, in_flight))
         return fell
 
     monkeypatch.setattr(AdaptiveConcurrency, "on_success", on_success)
@@ -58,9 +59,21 @@ async def test_concurrency_learns_a_burst_limit_below_it(tmp_path: Path, monkeyp
     # slow start begins at 4 in flight: the first wave passes the limit by one or two, then the cap is learned
     assert 1 <= limited <= 3
     assert report.totals["burst_429s"] == limited and report.totals["rate_limited"] == limited
-    first = next(i for i, (event, _) in enumerate(trace) if event == "429")
-    assert trace[first][1] <= 3 and all(cap <= 3 for _, cap in trace[first:])
-    assert max(cap for _, cap in trace[first:]) == 3  # it works at the limit, not below it
+    # A 429 of a request sent with n in flight (itself included) proves the limit is at most n - 1; the cap
+    # never exceeds the tightest bound proved so far. The first bound is usually exact (3); on a loaded
+    # machine it can be loose by one (an answer the simulator has sent and the client not yet read still
+    # counts as in flight: 1 run in 120 at load 9 learned 4 first) and a later 429 tightens it, within the
+    # <= 3 above.
+    bound: int | None = None
+    for event, cap, in_flight in trace:
+        if event == "429":
+            assert in_flight is not None and in_flight >= 2, trace
+            bound = in_flight - 1 if bound is None else min(bound, in_flight - 1)
+        if bound is not None:
+            assert cap <= bound, (cap, bound, trace)
+    assert bound == 3  # the limit learned exactly, never below it
+    last = max(i for i, (event, _, _) in enumerate(trace) if event == "429")
+    assert max(cap for _, cap, _ in trace[last:]) == 3  # it works at the limit, not below it
     assert [entry["burst_limit"] for entry in remembered.values()] == [3]
 
 

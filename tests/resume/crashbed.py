@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import json
 import os
@@ -9,6 +10,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Callable
@@ -28,38 +30,66 @@ SIM_ARGS = ("--part-size", "4096", "--processing-delay", "0.1", "--seed", "5")
 
 
 class SimProc:
-    """`python -m bulkgc sim --state-file ... --ready-file ...` as a subprocess, read through its control routes."""
+    """`python -m bulkgc sim --state-file ... --ready-file ...` as a subprocess, read through its control
+    routes.
 
-    def __init__(self, root: Path, app_id: str) -> None:
+    Each test gets a simulator process of its own that nothing else has talked to. Its start-up (an
+    interpreter and the simulator's imports, most of a second) is taken off the test's path: once a test's
+    simulator is ready, the next one (same app id and flags) is launched in a directory of its own and waits,
+    unused, to be adopted by the next `start()`; and `stop()` reaps a stopped simulator later instead of
+    waiting for it to save its state and exit.
+    """
+
+    def __init__(self, root: Path, app_id: str, *args: str) -> None:
         self.root = root
         self.app_id = app_id
+        self.args = args  # more `bulkgc sim` flags, after SIM_ARGS (a repeated flag overrides it)
         self.state_file = root / "sim-state.json"
         self.ready = root / "sim-ready.json"
         self.proc: subprocess.Popen[bytes] | None = None
         self.info: dict[str, Any] = {}
+        self.spare_dir: Path | None = None  # the directory of a pre-launched simulator (removed once reaped)
 
     def start(self) -> SimProc:
+        _reap_stopped()
+        spare = _take_spare(self.app_id, self.args)
+        if spare is not None:
+            self.root, self.state_file, self.ready = spare.root, spare.state_file, spare.ready
+            self.proc, self.spare_dir = spare.proc, spare.spare_dir
+        else:
+            self._launch()
+        self._wait_ready()
+        _launch_spare(self.app_id, self.args)  # the next test's simulator starts while this test runs
+        return self
+
+    def _launch(self) -> None:
         self.ready.unlink(missing_ok=True)
         log = open(self.root / "sim.log", "ab")  # noqa: SIM115 - the child owns it
         self.proc = subprocess.Popen(
-            [PY, "-m", "bulkgc", "sim", *SIM_ARGS, "--app-id", self.app_id, "--state-file", str(self.state_file),
+            [PY, "-m", "bulkgc", "sim", *SIM_ARGS, *self.args, "--app-id", self.app_id,
+             "--state-file", str(self.state_file),
              "--ready-file", str(self.ready), "--key-dir", str(self.root / "keys")],
             stdout=log, stderr=log,
         )
         log.close()
+
+    def _wait_ready(self) -> None:
+        assert self.proc is not None
         deadline = time.monotonic() + 30
         while not self.ready.exists():
             assert self.proc.poll() is None, (self.root / "sim.log").read_text()
             assert time.monotonic() < deadline, "simulator did not start"
             time.sleep(0.02)
         self.info = json.loads(self.ready.read_text())
-        return self
 
     def stop(self) -> None:
+        """SIGTERM; the process is reaped (a spare's directory removed) before the next start, or at exit."""
         if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
-            self.proc.wait(timeout=15)
+        if self.proc is not None:
+            _STOPPED.append((self.proc, self.spare_dir))
         self.proc = None
+
 
     # -- control routes ------------------------------------------------------------------------------------
 
@@ -89,6 +119,13 @@ class SimProc:
         observer of tests/conftest.py cannot see another process); returns how many were checked."""
         return assert_all_conform(self.requests(), "simulator process")
 
+    def progress(self) -> tuple[int, int]:
+        """(API and upload requests the simulator has started, those it has finished and recorded): it counts
+        each one when it starts, and its status when it records it at the end."""
+        counters = self.call("GET", "/sim/counters")
+        ended = sum(n for name, n in counters.items() if name.startswith("status_"))
+        return int(counters.get("api_requests", 0) + counters.get("upload_requests", 0)), int(ended)
+
     def last_seq(self) -> int:
         reqs = self.call("GET", "/sim/requests")
         return max((r["seq"] for r in reqs), default=0)
@@ -108,6 +145,50 @@ class SimProc:
         env.update(BULKGC_BASE_URL=self.info["base_url"], ASC_KEY_ID=self.info["key_id"],
                    ASC_ISSUER_ID=self.info["issuer_id"], ASC_PRIVATE_KEY_PATH=self.info["private_key_path"])
         return env
+
+
+_SPARE: list[SimProc] = []  # at most one simulator launched ahead, not yet adopted
+_STOPPED: list[tuple[subprocess.Popen[bytes], Path | None]] = []  # sent SIGTERM, not yet reaped
+
+
+def _launch_spare(app_id: str, args: tuple[str, ...]) -> None:
+    if not _SPARE:
+        spare_dir = Path(tempfile.mkdtemp(prefix="bulkgc-crashbed-sim-"))
+        spare = SimProc(spare_dir, app_id, *args)
+        spare.spare_dir = spare_dir
+        spare._launch()
+        _SPARE.append(spare)
+
+
+def _take_spare(app_id: str, args: tuple[str, ...]) -> SimProc | None:
+    """The pre-launched simulator if it is the one asked for (else it is stopped: the next one will be)."""
+    if not _SPARE:
+        return None
+    spare = _SPARE.pop()
+    if (spare.app_id, spare.args) == (app_id, args) and spare.proc is not None and spare.proc.poll() is None:
+        return spare
+    spare.stop()
+    return None
+
+
+def _reap_stopped() -> None:
+    while _STOPPED:
+        proc, spare_dir = _STOPPED.pop()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        if spare_dir is not None:
+            shutil.rmtree(spare_dir, ignore_errors=True)
+
+
+@atexit.register
+def _stop_all() -> None:
+    for spare in _SPARE:
+        spare.stop()
+    _SPARE.clear()
+    _reap_stopped()
 
 
 @dataclass
@@ -171,14 +252,29 @@ def run_push(sim: SimProc, manifest: Path, journal: Path, *extra: str, fault: di
     return PushResult(proc.returncode, out.decode(), err.decode(), first, launched, events)
 
 
-def settle(sim: SimProc, quiet: float = 0.3) -> None:
-    """Wait until the simulator has finished what a killed client still had in flight (no new record for `quiet` s)."""
-    last, since = sim.last_seq(), time.monotonic()
-    while time.monotonic() - since < quiet:
-        time.sleep(0.05)
-        now = sim.last_seq()
-        if now != last:
-            last, since = now, time.monotonic()
+def settle(sim: SimProc, quiet: float = 2.0, timeout: float = 30.0) -> None:
+    """Wait until the simulator has finished what a killed (or frozen) client still had in flight.
+
+    Observed, not guessed: the simulator counts each API and upload request when it starts and records it when
+    it ends, so nothing is in flight when the counts agree. The client is dead (or stopped) before this is
+    called, so everything it sent is already in the simulator's socket buffers; two agreeing reads in a row
+    (each a round trip through the simulator's event loop) leave no buffered request unstarted. A request that
+    stays in flight with nothing recorded for `quiet` s (a frozen client's half-sent body) ends the wait too.
+    """
+    deadline = time.monotonic() + timeout
+    agreeing = 0
+    last, since = -1, time.monotonic()
+    while True:
+        started, ended = sim.progress()
+        agreeing = agreeing + 1 if started == ended else 0
+        if agreeing == 2:
+            return
+        if ended != last:
+            last, since = ended, time.monotonic()
+        elif agreeing == 0 and time.monotonic() - since >= quiet:
+            return
+        assert time.monotonic() < deadline, f"the simulator still has {started - ended} request(s) in flight"
+        time.sleep(0.01)
 
 
 def copy_tree(src: Path, dst: Path) -> None:

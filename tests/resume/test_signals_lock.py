@@ -73,9 +73,28 @@ def test_noop_rerun_reads_about_one_request_per_achievement(tmp_path: Path, sim_
     assert_exact_state(sim_proc, wl)
 
 
-def test_sigterm_exit_4_intact_journal_hint_and_resume(tmp_path: Path, sim_proc: SimProc) -> None:
+#: The simulator's processing time for the SIGTERM test: longer than any plausible delay between an image's
+#: commit and the stopped push's first poll of it, so the images in flight when SIGTERM lands are certainly
+#: still processing when that run ends (unfinished, for `status` to list). With the bed's 0.1 s the margin was
+#: ~0.05 s (one --poll-interval): on a loaded machine the first poll sometimes found them COMPLETE, the run
+#: left no started image unfinished, and `status` rightly listed none. A timing tolerance, widened.
+SIGTERM_PROCESSING_DELAY = "1.5"
+
+
+@pytest.fixture
+def slow_processing_sim(tmp_path: Path) -> Iterator[SimProc]:
+    sim = SimProc(tmp_path, "6446000001", "--processing-delay", SIGTERM_PROCESSING_DELAY).start()
+    try:
+        yield sim
+        sim.assert_conforms()
+    finally:
+        sim.stop()
+
+
+def test_sigterm_exit_4_intact_journal_hint_and_resume(tmp_path: Path, slow_processing_sim: SimProc) -> None:
     """SIGTERM mid-upload: exit 4, resume hint naming the journal, journal passes quick_check, status lists the
     unfinished items, and the same command completes the push."""
+    sim_proc = slow_processing_sim
     wl = make_workload(tmp_path / "wl", 4, LOCALES)
     journal = tmp_path / "journal.sqlite"
     stopped = run_push(sim_proc, wl.manifest, journal, "--images-in-flight", "2",
@@ -91,7 +110,8 @@ def test_sigterm_exit_4_intact_journal_hint_and_resume(tmp_path: Path, sim_proc:
     assert status.returncode == 0, status.stderr
     info = json.loads(status.stdout)
     assert info["running"] is None
-    assert info["unfinished"], "status shows nothing unfinished after an interrupted push"
+    assert info["unfinished"], ("status shows nothing unfinished after an interrupted push", info,
+                                stopped.stdout, stopped.stderr[-4000:])
     text = _status(wl.manifest, journal)
     assert "Run the same push again to resume" in text.stdout
 

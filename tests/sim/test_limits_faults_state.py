@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -12,8 +13,9 @@ from simhelpers import Api, png_bytes, sim_config
 from bulkgc.sim import FaultRule, Simulator
 
 
-async def test_rolling_window_429_and_recovery() -> None:
-    """The header counts down per key, the window-full request gets 429 RATE_LIMIT_EXCEEDED, and the budget returns."""
+async def test_rolling_window_429_and_recovery(rate_clock: Any) -> None:
+    """The header counts down per key, the window-full request gets 429 RATE_LIMIT_EXCEEDED, and the budget
+    returns once the window has passed (not before)."""
     async with Simulator(sim_config(rate_limit=3, rate_window=0.5)) as sim, aiohttp.ClientSession() as s:
         api = Api(sim, s)
         path = f"/v1/apps/{sim.app_id}/gameCenterDetail"
@@ -22,15 +24,18 @@ async def test_rolling_window_429_and_recovery() -> None:
             status, _doc, headers = await api.get(path)
             assert status == 200
             remaining.append(headers["X-Rate-Limit"])
+            rate_clock.advance(0.01)
         assert remaining == [f"user-hour-lim:3;user-hour-rem:{n};" for n in (2, 1, 0)]
         status, doc, headers = await api.get(path)
         assert status == 429 and doc["errors"][0]["code"] == "RATE_LIMIT_EXCEEDED"
         assert headers["X-Rate-Limit"] == "user-hour-lim:3;user-hour-rem:0;"
         other = sim.add_key()
         assert (await api.get(path, token=other.make_token()))[0] == 200  # budgets are per key
-        await asyncio.sleep(0.55)
+        rate_clock.advance(0.5 - 0.03 - 0.01)  # just short of the window after the first request: still full
+        assert (await api.get(path))[0] == 429
+        rate_clock.advance(0.02)  # the first request has left the window
         assert (await api.get(path))[0] == 200
-        assert sim.counters["rate_limited"] == 1
+        assert sim.counters["rate_limited"] == 2
 
 
 async def test_burst_limit_429_with_budget_left() -> None:

@@ -212,24 +212,22 @@ async def test_upload_latency_plus_bandwidth_is_a_lower_bound() -> None:
 # ------------------------------------------------------------------ rolling window
 
 
-async def test_rate_window_rolls_per_request() -> None:
+async def test_rate_window_rolls_per_request(rate_clock: Any) -> None:
     """A slot frees when the oldest request leaves the window while a later one still blocks: a rolling, not a fixed, window."""
-    window = 2.0  # generous: C and D must reach the simulator within ~0.9 s of each other's schedule
+    window = 2.0  # on the test's clock (the `rate_clock` fixture): no real waiting, no dependence on load
     async with Simulator(sim_config(rate_limit=2, rate_window=window)) as sim, aiohttp.ClientSession() as s:
         api = Api(sim, s)
         path = DETAIL_PATH.format(app_id=sim.app_id)
-        loop = asyncio.get_running_loop()
 
         async def rem() -> tuple[int, str]:
             status, _doc, headers = await api.get(path)
             return status, headers["X-Rate-Limit"]
 
         assert await rem() == (200, "user-hour-lim:2;user-hour-rem:1;")  # A
-        a_done = loop.time()  # A was admitted before this
-        await asyncio.sleep(window / 2)
-        assert await rem() == (200, "user-hour-lim:2;user-hour-rem:0;")  # B, about half a window after A
+        rate_clock.advance(window / 2)
+        assert await rem() == (200, "user-hour-lim:2;user-hour-rem:0;")  # B, half a window after A
         assert await rem() == (429, "user-hour-lim:2;user-hour-rem:0;")  # full: A and B are inside
-        await asyncio.sleep(max(0.0, a_done + window + 0.05 - loop.time()))
+        rate_clock.advance(window / 2 + 0.05)
         # A has left the window, B has not: exactly one slot is free
         assert await rem() == (200, "user-hour-lim:2;user-hour-rem:0;")  # C
         status, doc, headers = await api.get(path)  # D, right after C: a fixed window would have reset and allowed it
