@@ -206,6 +206,8 @@ def test_status_while_a_push_runs_says_running_not_resume(
         journal.close()
     code, out, _ = run_cli(capsys, "status", str(manifest))  # the same journal once that push is gone
     assert "did not finish (resumable)" in out and "Run the same push again to resume" in out
+    # a run cut off before it started some images: those are in no list, and status says so
+    assert "items that run had not started yet" in out
 
 
 # ------------------------------------------------------------------------------ item 10: no manifest given

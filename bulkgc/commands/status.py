@@ -127,8 +127,13 @@ def run(args: argparse.Namespace) -> int:
         print(f"  ... and {len(in_flight) - SHOW} more (--json lists all)")
     for i in failed:
         print(f"  failed {i.item_key}: {', '.join(i.error_codes) or '-'} {i.detail}")
+    cut_off = last is not None and not last.outcome and not running
     if running and (in_flight or failed):
         print("The running push is still working on these; run status again to follow it.")
+    elif cut_off:
+        # the journal holds only what the run started: items it had not reached yet are in no list above
+        print("The last run was cut off before it finished. Run the same push again to resume: it also does the "
+              "items that run had not started yet, which no list above shows; finished items are not redone.")
     elif in_flight or failed:
         print("Run the same push again to resume: finished items are not redone.")
     return 0
