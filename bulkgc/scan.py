@@ -107,6 +107,8 @@ def _png_bit_depth(data: bytes) -> int | None:
 
 
 _TRUNCATED = "is truncated (the file ends before the image data does)"
+# Pixel-stream bytes inflated at a time by the quick PNG check (a heap-sized piece, reused, not mmapped anew)
+_PIECE = 64 * 1024
 
 
 def _png_pixel_data_problem(data: bytes, width: int, height: int, channels: int) -> str | None:
@@ -120,7 +122,8 @@ def _png_pixel_data_problem(data: bytes, width: int, height: int, channels: int)
     stride = 1 + channels * width
     needed = height * stride
     inflater = zlib.decompressobj()
-    raw = bytearray()
+    seen = 0  # pixel-stream bytes inflated so far; each piece is checked and dropped (no 3 MB buffer per icon)
+    bad_filter = False
     view = memoryview(data)
     pos = 8
     try:
@@ -132,16 +135,24 @@ def _png_pixel_data_problem(data: bytes, width: int, height: int, channels: int)
                 return _TRUNCATED
             if zlib.crc32(view[pos + 8:end - 4], zlib.crc32(kind)) != int.from_bytes(view[end - 4:end], "big"):
                 return f"is damaged (its {kind.decode('latin-1')} chunk fails its checksum)"
-            if kind == b"IDAT" and len(raw) < needed:
-                raw += inflater.decompress(view[pos + 8:end - 4], needed - len(raw))
+            if kind == b"IDAT":
+                compressed: bytes | memoryview = view[pos + 8:end - 4]
+                while compressed and seen < needed:
+                    # at most _PIECE bytes at a time, however well one chunk compresses
+                    piece = inflater.decompress(compressed, min(needed - seen, _PIECE))
+                    compressed = inflater.unconsumed_tail
+                    row_starts = piece[(-seen) % stride::stride]  # the filter-type bytes in this piece
+                    if row_starts and max(row_starts) > 4:
+                        bad_filter = True
+                    seen += len(piece)
             elif kind == b"IEND":
                 break
             pos = end
     except zlib.error as exc:
         return f"cannot be decoded (broken data stream: {exc})"
-    if len(raw) < needed:
+    if seen < needed:
         return _TRUNCATED
-    if max(raw[0:needed:stride]) > 4:
+    if bad_filter:
         return "cannot be decoded (a row has an unknown filter type)"
     return None
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import random
+import re
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
@@ -30,6 +31,9 @@ class RateLimit:
     extra: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))  # keys we do not know (yet)
 
 
+_CANONICAL = re.compile(r"user-hour-lim:(\d{1,15});user-hour-rem:(\d{1,15});?")
+
+
 def parse_rate_limit(header: str | None) -> RateLimit | None:
     """Parse `user-hour-lim:3500;user-hour-rem:500;`; None unless both numbers are present and sane.
 
@@ -38,6 +42,10 @@ def parse_rate_limit(header: str | None) -> RateLimit | None:
     """
     if not header or not isinstance(header, str):
         return None
+    canonical = _CANONICAL.fullmatch(header)  # what App Store Connect sends: no need to take it apart
+    if canonical is not None:
+        limit, remaining = int(canonical[1]), int(canonical[2])
+        return RateLimit(limit=limit, remaining=min(remaining, limit)) if limit > 0 else None
     values: dict[str, str] = {}
     for piece in header.replace(",", ";").split(";"):
         sep = ":" if ":" in piece else "=" if "=" in piece else None
