@@ -722,13 +722,19 @@ class AsyncJournal:
         op = _PendingWrite(lambda: fn(*args, **kwargs))
         self.writes += 1
         self._queue.append(op)
-        async with self._lock:
+        if self._lock.locked():
+            await self._lock.acquire()
+        else:  # free: taken at once, without the lock's trip through the event loop (its checkpoint)
+            self._lock.acquire_nowait()
+        try:
             if not op.done:  # else an earlier holder of the lock already wrote it in its batch
                 batch, self._queue = self._queue, []
                 # once begun, a batch is committed (or rolled back) whatever happens to this task
                 with anyio.CancelScope(shield=True):
                     if self._apply_batch(batch):
                         await anyio.to_thread.run_sync(self._commit_batch, batch)
+        finally:
+            self._lock.release()
         if op.error is not None:
             raise op.error
         return op.result  # type: ignore[no-any-return]

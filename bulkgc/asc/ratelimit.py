@@ -197,6 +197,10 @@ class RateBudget:
         """
         if self._lock is None:
             self._lock = anyio.Lock()
+        if not self._lock.locked() and self.admission_delay() <= 0:
+            # nobody deciding or queued and room in the window (nearly always): admitted without a trip
+            # through the event loop (the lock's checkpoint), so no request is delayed behind a waiter
+            return self._admit()
         slot_waits_before = self._slot_waits  # a slot wait while this request queues holds it up as well
         async with self._lock:  # one admission decision at a time, so waiters cannot all rush in together
             waited_for_budget = False
@@ -224,11 +228,13 @@ class RateBudget:
                     self.paced_seconds += waited
             if waited_for_budget or self._slot_waits != slot_waits_before:
                 self.paced_requests += 1
-            now = self._clock()
-            self._inflight += 1
-            if self._pending:
-                self._pending -= 1
-            return BudgetTicket(admitted_at=now)
+            return self._admit()
+
+    def _admit(self) -> BudgetTicket:
+        self._inflight += 1
+        if self._pending:
+            self._pending -= 1
+        return BudgetTicket(admitted_at=self._clock())
 
     def release(self, ticket: BudgetTicket, rate_limit: RateLimit | None = None, *, counted: bool = True) -> None:
         """Record the end of a request and the header of its response (if any).
