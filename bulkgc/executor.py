@@ -19,7 +19,7 @@ import anyio
 
 from bulkgc.config import RunSettings
 from bulkgc.errors import FATAL, BulkgcError
-from bulkgc.images import ImageJob, ImageMachine, wait_for_service
+from bulkgc.images import IconGate, ImageJob, ImageMachine, wait_for_service
 from bulkgc.ledger import Ledger, codes_of, key_of
 from bulkgc.plan import DEFAULT_SLOT, ItemPlan, Plan
 from bulkgc.remote import RemoteImage, RemoteReader
@@ -37,13 +37,14 @@ class Executor:
         images: dict[str, ImageInfo],
         ledger: Ledger,
         stop: anyio.Event,
+        icons: IconGate | None = None,
     ) -> None:
         self.client = client
         self.ledger = ledger
         self.stop = stop
         reader = RemoteReader(client)
         self.steps = ItemSteps(client, reader, ledger, images)
-        self.machine = ImageMachine(client, settings, ledger, stop, reader)
+        self.machine = ImageMachine(client, settings, ledger, stop, reader, icons=icons)
 
     @property
     def stopping(self) -> bool:

@@ -13,18 +13,20 @@ from __future__ import annotations
 import hashlib
 import os
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import anyio
 
+from bulkgc.asc.ratelimit import held
 from bulkgc.config import RunSettings
-from bulkgc.errors import FATAL, BulkgcError, FileChangedError, InvalidImageError
+from bulkgc.errors import FATAL, INVALID_IMAGE, BulkgcError, FileChangedError, InvalidImageError
 from bulkgc.ledger import Ledger, codes_of, key_of
 from bulkgc.plan import DEFAULT_SLOT, ImageAction, ItemPlan, remote_file_name
 from bulkgc.remote import RemoteImage, RemoteLocalization, RemoteReader
-from bulkgc.scan import check_image_data, display_path, read_image_file
+from bulkgc.scan import ImageInfo, PixelVerdict, check_image_data, display_path, read_image_file
 from bulkgc.upload import (
     commit_image,
     delete_image,
@@ -33,6 +35,9 @@ from bulkgc.upload import (
     upload_parts,
     wait_until_processed,
 )
+
+#: `IconChecks.verdict`: an icon's verdict once it is checked in full (None: checked before, or stopped first)
+IconGate = Callable[[Path], Awaitable[PixelVerdict | None]]
 
 
 async def wait_for_service(client: Any) -> None:
@@ -88,6 +93,7 @@ class ImageMachine:
     ledger: Ledger
     stop: anyio.Event
     reader: RemoteReader
+    icons: IconGate | None = None  # waits for an icon's check in full (`IconChecks.verdict`)
     polls: int = 0
     first_poll_delay: float = field(init=False)
 
@@ -260,8 +266,13 @@ class ImageMachine:
             )
 
     async def upload_one(self, job: ImageJob) -> None:
-        """Reserve (or resume), upload the parts, commit, sets job.image_id once committed."""
-        async with self.limiter:
+        """Reserve (or resume), upload the parts, commit, sets job.image_id once committed.
+
+        Nothing happens before the icon is checked in full (the second half of the checks may still be going):
+        an icon that failed is never sent."""
+        if self.icons is not None and not await self.icon_passed(job):
+            return
+        async with held(self.limiter):
             await wait_for_service(self.client)
             if self.stopping:
                 job.done = True
@@ -318,6 +329,36 @@ class ImageMachine:
             )
             await self.ledger.put(job.key, state="failed", error_codes=codes_of(last), detail=str(last))
 
+    async def icon_passed(self, job: ImageJob) -> bool:
+        """Wait for the verdict on the job's icon; False (the image failed, recorded) when it did not pass."""
+        assert self.icons is not None
+        verdict = await self.icons(Path(job.image.path))
+        if verdict is None:  # checked before the push, or the run is stopping (upload_one records that)
+            return True
+        if verdict.problem is None:
+            if verdict.info is not None and verdict.info.sha256 != job.image.info.sha256:
+                self.use_changed_file(job, verdict.info)
+            return True
+        problem = verdict.problem
+        message = f"{problem.location} {problem.message}"
+        # damaged as given: invalid input (the push exits 2); changed during the push: as at the upload
+        codes = [FileChangedError.__name__] if verdict.changed else [INVALID_IMAGE]
+        job.done, job.attempts = True, 1
+        self.ledger.event(job.key, "check", "failed", attempt=1, detail=message)
+        self.ledger.record("image", job.plan, job.slot, job.image.action, "failed", codes=codes,
+                           message=message, attempts=1)
+        await self.ledger.put(job.key, state="failed", error_codes=codes, detail=message)
+        return False
+
+    def use_changed_file(self, job: ImageJob, fresh: ImageInfo) -> None:
+        """The job's icon changed since the plan was made and is valid as it is now: upload that content,
+        under its own digest (the reservation's fileName follows the content)."""
+        job.image.info = fresh
+        job.image.file_name = remote_file_name(job.plan.vendor_id, job.slot, fresh)
+        self.ledger.event(job.key, "changed", "ok", attempt=job.attempts,
+                          detail=f"{display_path(fresh.path)} changed since the scan; uploading its new "
+                                 f"content (sha256 {fresh.sha256[:12]})")
+
     async def read_for_upload(self, job: ImageJob) -> tuple[bytes, tuple[int, ...]]:
         """The icon's bytes for this attempt, read once, and the file's stamp when read.
 
@@ -353,11 +394,7 @@ class ImageMachine:
                 f"{display_path(path)} changed during the push and is no longer a valid icon "
                 f"({exc.problems[0].message}); fix the file, then run the same command again",
                 retry=False) from None
-        job.image.info = fresh
-        job.image.file_name = remote_file_name(job.plan.vendor_id, job.slot, fresh)
-        self.ledger.event(job.key, "changed", "ok", attempt=job.attempts,
-                          detail=f"{display_path(path)} changed since the scan; uploading its new content "
-                                 f"(sha256 {fresh.sha256[:12]})")
+        self.use_changed_file(job, fresh)
         return data, stamp
 
     async def upload_attempt(self, job: ImageJob) -> None:
