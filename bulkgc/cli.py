@@ -135,6 +135,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         getattr(args, "command_parser", parser).print_usage(sys.stderr)
         return _fail(str(exc), EXIT_INVALID_INPUT)
     except (ManifestError, InvalidImageError) as exc:
+        if getattr(exc, "reads_sent", False):
+            return _fail(f"{exc}\nNothing was written to App Store Connect (it was only read).",
+                         EXIT_INVALID_INPUT)
         return _fail(f"{exc}\nNothing was sent to App Store Connect.", EXIT_INVALID_INPUT)
     except AuthError as exc:
         return _fail(str(exc), EXIT_AUTH_OR_CONFIG)

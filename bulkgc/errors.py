@@ -84,6 +84,7 @@ class InvalidImageError(_ProblemsError):
     """One or more icons fail the local checks; `problems` lists each file and the fix."""
 
     headline = "image problem(s)"
+    reads_sent = False  # True when found while App Store Connect was being read (nothing was written)
 
 
 class FileChangedError(BulkgcError):
@@ -196,6 +197,9 @@ class TransportError(ApiError):
 #: errors that doom the whole run (they cancel it) rather than one item
 #: (an outage beyond --outage-patience ends the run resumable, exit 4)
 FATAL: tuple[type[BulkgcError], ...] = (AuthError, JournalError, OutageError)
+
+#: the report's error code of an icon that failed its checks during a push (its item is not pushed; exit 2)
+INVALID_IMAGE = "INVALID_IMAGE"
 
 
 def meaningful_error(

@@ -19,10 +19,10 @@ import anyio
 
 from bulkgc.config import RunSettings
 from bulkgc.errors import FATAL, BulkgcError
-from bulkgc.images import ImageJob, ImageMachine, wait_for_service
+from bulkgc.images import IconGate, ImageJob, ImageMachine, wait_for_service
 from bulkgc.ledger import Ledger, codes_of, key_of
 from bulkgc.plan import DEFAULT_SLOT, ItemPlan, Plan
-from bulkgc.remote import RemoteReader
+from bulkgc.remote import RemoteImage, RemoteReader
 from bulkgc.scan import ImageInfo
 from bulkgc.steps import ItemSteps
 
@@ -37,13 +37,14 @@ class Executor:
         images: dict[str, ImageInfo],
         ledger: Ledger,
         stop: anyio.Event,
+        icons: IconGate | None = None,
     ) -> None:
         self.client = client
         self.ledger = ledger
         self.stop = stop
         reader = RemoteReader(client)
         self.steps = ItemSteps(client, reader, ledger, images)
-        self.machine = ImageMachine(client, settings, ledger, stop, reader)
+        self.machine = ImageMachine(client, settings, ledger, stop, reader, icons=icons)
 
     @property
     def stopping(self) -> bool:
@@ -79,6 +80,7 @@ class Executor:
             return
         if not p.has_work:
             books.record("item", p, None, "none", "unchanged", attempts=0)
+            complete: list[tuple[str, RemoteImage | None]] = []
             for la in p.localizations:
                 books.record("localization", p, la.locale, "none", "unchanged", attempts=0)
                 if la.image is not None:
@@ -92,12 +94,13 @@ class Executor:
                         image_id=la.image.remote.id if la.image.remote else None,
                         attempts=0,
                     )
-                    await self.machine.confirm_complete(key_of(p, "image", la.locale), la.image.remote)
+                    complete.append((key_of(p, "image", la.locale), la.image.remote))
             if p.default_image is not None:
                 remote = p.default_image.remote
                 books.record("image", p, DEFAULT_SLOT, "none", "unchanged", final_state="COMPLETE",
                              image_id=remote.id if remote else None, attempts=0)
-                await self.machine.confirm_complete(key_of(p, "image", DEFAULT_SLOT), remote)
+                complete.append((key_of(p, "image", DEFAULT_SLOT), remote))
+            await self.machine.confirm_complete(complete)
             return
         await wait_for_service(self.client)
         if self.stopping:

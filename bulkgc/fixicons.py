@@ -27,8 +27,10 @@ from bulkgc.errors import InvalidImageError, Problem
 from bulkgc.scan import (
     ALLOWED_SIZES,
     ImageInfo,
+    PendingIcon,
     ScanCache,
     check_image,
+    check_threads,
     display_path,
     read_image_file,
     scan_images,
@@ -264,12 +266,14 @@ async def check_icons(
     fix_dir: Path | None = None,
     cache: ScanCache | None = None,
     sizes: Mapping[Path, tuple[tuple[int, int], ...]] | None = None,
+    pending: list[PendingIcon] | None = None,
 ) -> tuple[dict[Path, ImageInfo], list[Problem]]:
     """Check every icon; with `fix`, refused ones are converted into `fix_dir` (their ImageInfo describes the
     copy that is uploaded, `fixed_from` the user's file). Without `fix`, each refusal a conversion would cure
-    says so."""
+    says so. With a `pending` list, plain PNGs get only the first half of the checks and go there
+    (`scan_images`): what they hold can only be damaged pixel data, which no conversion cures."""
     unique = list(dict.fromkeys(Path(p) for p in paths))
-    limiter = anyio.CapacityLimiter(_cores())
+    limiter = anyio.CapacityLimiter(check_threads())
     known: dict[Path, ImageInfo] = {}
     fixing = fix and fix_dir is not None
 
@@ -288,9 +292,14 @@ async def check_icons(
         async with anyio.create_task_group() as tg:
             for path in unique:
                 tg.start_soon(reuse, path)
-    infos, problems = await scan_images([p for p in unique if p not in known], cache=cache, sizes=sizes)
+    halves: list[PendingIcon] = []
+    infos, problems = await scan_images([p for p in unique if p not in known], cache=cache, sizes=sizes,
+                                        pending=halves if pending is not None else None)
     infos.update(known)
-    failing = [p for p in unique if p not in infos]
+    if pending is not None:
+        pending += halves
+    half_checked = {icon.path for icon in halves}
+    failing = [p for p in unique if p not in infos and p not in half_checked]
     by_path = dict(zip(failing, problems, strict=True))
     results: dict[Path, ImageInfo | Problem] = {}
 
@@ -319,12 +328,6 @@ async def check_icons(
     out = [r for p in failing if isinstance(r := results[p], Problem)]
     ordered = {p: infos[p] for p in unique if p in infos}
     return ordered, out
-
-
-def _cores() -> int:
-    # Pillow decodes without the GIL: one thread per core (at most 4, like the scan)
-    n = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return max(1, min(4, n))
 
 
 def fixed_icons(infos: Iterable[ImageInfo]) -> list[tuple[str, tuple[str, ...]]]:

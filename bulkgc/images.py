@@ -13,18 +13,20 @@ from __future__ import annotations
 import hashlib
 import os
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import anyio
 
+from bulkgc.asc.ratelimit import held
 from bulkgc.config import RunSettings
-from bulkgc.errors import FATAL, BulkgcError, FileChangedError, InvalidImageError
+from bulkgc.errors import FATAL, INVALID_IMAGE, BulkgcError, FileChangedError, InvalidImageError
 from bulkgc.ledger import Ledger, codes_of, key_of
 from bulkgc.plan import DEFAULT_SLOT, ImageAction, ItemPlan, remote_file_name
 from bulkgc.remote import RemoteImage, RemoteLocalization, RemoteReader
-from bulkgc.scan import check_image_data, display_path, read_image_file
+from bulkgc.scan import ImageInfo, PixelVerdict, check_image_data, display_path, read_image_file
 from bulkgc.upload import (
     commit_image,
     delete_image,
@@ -33,6 +35,9 @@ from bulkgc.upload import (
     upload_parts,
     wait_until_processed,
 )
+
+#: `IconChecks.verdict`: an icon's verdict once it is checked in full (None: checked before, or stopped first)
+IconGate = Callable[[Path], Awaitable[PixelVerdict | None]]
 
 
 async def wait_for_service(client: Any) -> None:
@@ -69,6 +74,17 @@ class ImageJob:
 
 
 @dataclass
+class Outcome:
+    """How one image's push ended in this run (`ImageMachine.finish` records it)."""
+
+    job: ImageJob
+    outcome: str  # done | failed | interrupted
+    state: str  # the state App Store Connect last showed (COMPLETE, FAILED, PROCESSING, ...)
+    codes: list[str] | None = None
+    message: str = ""
+
+
+@dataclass
 class ImageMachine:
     """Runs image jobs against App Store Connect for a whole push."""
 
@@ -77,6 +93,7 @@ class ImageMachine:
     ledger: Ledger
     stop: anyio.Event
     reader: RemoteReader
+    icons: IconGate | None = None  # waits for an icon's check in full (`IconChecks.verdict`)
     polls: int = 0
     first_poll_delay: float = field(init=False)
 
@@ -103,6 +120,7 @@ class ImageMachine:
 
     async def settle(self, plan: ItemPlan, container: str, jobs: list[ImageJob]) -> None:
         """Upload what needs uploading, then poll the container until every image is final (bounded redo)."""
+        unchanged: list[tuple[str, RemoteImage | None]] = []
         for job in jobs:
             if job.action == "none":
                 self.ledger.record(
@@ -115,13 +133,14 @@ class ImageMachine:
                     final_state="COMPLETE",
                     attempts=0,
                 )
-                await self.confirm_complete(job.key, job.remote)
+                unchanged.append((job.key, job.remote))
                 job.done = True
             elif job.action == "wait" and job.remote is not None:
                 job.image_id, job.started = job.remote.id, time.time()
                 job.committed_at = (
                     time.monotonic()
                 )  # committed by an earlier run: processing is timed from now
+        await self.confirm_complete(unchanged)
         pending = [j for j in jobs if not j.done and j.action != "wait"]
         kapi = plan.kapi
         while True:
@@ -168,36 +187,23 @@ class ImageMachine:
             self.polls += result.polls
             self.learn_processing_time(first_poll_sufficed=result.polls == 1 and not result.stuck)
             pending = []
+            final: list[Outcome] = []  # journaled together below: one write (one fsync) per poll
             for job in committed:
                 assert job.image_id is not None
                 seen = result.states[job.image_id]
                 if seen.state == "COMPLETE":
-                    await self.finish(job, "done", "COMPLETE")
+                    final.append(Outcome(job, "done", "COMPLETE"))
                 elif seen.state == "FAILED":
                     codes = seen.error_codes or ["FAILED"]
-                    await self.finish(
-                        job,
-                        "failed",
-                        "FAILED",
-                        codes=codes,
-                        message=f"App Store Connect rejected the image: {', '.join(codes)}",
-                    )
+                    final.append(Outcome(job, "failed", "FAILED", codes,
+                                         f"App Store Connect rejected the image: {', '.join(codes)}"))
                 elif self.stopping:
-                    await self.finish(
-                        job,
-                        "interrupted",
-                        seen.state,
-                        message="still processing when the run stopped; the next run checks it",
-                    )
+                    why = "still processing when the run stopped; the next run checks it"
+                    final.append(Outcome(job, "interrupted", seen.state, message=why))
                 elif job.attempts >= self.settings.image_attempts:
-                    await self.finish(
-                        job,
-                        "failed",
-                        seen.state,
-                        codes=["PROCESSING_TIMEOUT"],
-                        message=f"still {seen.state} after {job.attempts} attempt(s) of "
-                        f"{self.settings.processing_timeout:.0f}s; run again later",
-                    )
+                    final.append(Outcome(job, "failed", seen.state, ["PROCESSING_TIMEOUT"],
+                                         f"still {seen.state} after {job.attempts} attempt(s) of "
+                                         f"{self.settings.processing_timeout:.0f}s; run again later"))
                 else:  # stuck or vanished: delete and start that image over
                     self.ledger.event(
                         job.key, "poll", "retry", attempt=job.attempts, detail=f"{seen.state}; starting over"
@@ -206,57 +212,67 @@ class ImageMachine:
                         await delete_image(self.client, kapi, job.image_id)
                     job.action, job.remote, job.image_id = "upload", None, None
                     pending.append(job)
+            await self.finish(final)
 
-    async def confirm_complete(self, key: str, remote: RemoteImage | None) -> None:
-        """An image App Store Connect already holds COMPLETE: bring a stale journal record up to date (a run
-        killed
-        after its commit, or a failure since fixed), so `bulkgc status` does not report it unfinished."""
-        record = await self.ledger.get(key)
-        if record is not None and record.state != "complete":
-            await self.ledger.put(
-                key,
-                state="complete",
-                remote_id=remote.id if remote else record.remote_id,
-                error_codes=[],
-                detail="found COMPLETE in App Store Connect",
+    async def confirm_complete(self, images: list[tuple[str, RemoteImage | None]]) -> None:
+        """Images App Store Connect already holds COMPLETE (journal key, remote image): bring stale journal
+        records up to date (a run killed after its commit, or a failure since fixed), so `bulkgc status` does
+        not report them unfinished. One journal read and at most one write for all of them."""
+        if not images:
+            return
+        records = await self.ledger.get_many([key for key, _ in images])
+        stale: list[tuple[str, dict[str, Any]]] = [
+            (key, {"state": "complete", "remote_id": remote.id if remote else record.remote_id,
+                   "error_codes": [], "detail": "found COMPLETE in App Store Connect"})
+            for key, remote in images
+            if (record := records.get(key)) is not None and record.state != "complete"
+        ]
+        if stale:
+            await self.ledger.put_many(stale)
+
+    async def finish(self, outcomes: list[Outcome]) -> None:
+        """Record images that reached their final state of this run: their journal states in one write, then
+        each one's progress event and report row."""
+        for o in outcomes:
+            o.job.done = True
+        await self.ledger.put_many([
+            (o.job.key, {"state": o.state.lower() if o.outcome != "interrupted" else "committed",
+                         "error_codes": list(o.codes or []), "detail": o.message})
+            for o in outcomes
+        ])
+        for o in outcomes:
+            job = o.job
+            waited = None if job.committed_at is None else time.monotonic() - job.committed_at
+            self.ledger.event(
+                job.key,
+                "processed",
+                "ok" if o.outcome == "done" else o.outcome,
+                attempt=max(job.attempts, 1),
+                latency=waited,
+                detail=", ".join(o.codes or []),
+            )
+            self.ledger.record(
+                "image",
+                job.plan,
+                job.slot,
+                job.image.action,
+                o.outcome,
+                image_id=job.image_id,
+                final_state=o.state,
+                codes=o.codes,
+                message=o.message,
+                attempts=max(job.attempts, 1),
+                started=job.started,
             )
 
-    async def finish(
-        self, job: ImageJob, outcome: str, state: str, *, codes: list[str] | None = None, message: str = ""
-    ) -> None:
-        job.done = True
-        await self.ledger.put(
-            job.key,
-            state=state.lower() if outcome != "interrupted" else "committed",
-            error_codes=list(codes or []),
-            detail=message,
-        )
-        waited = None if job.committed_at is None else time.monotonic() - job.committed_at
-        self.ledger.event(
-            job.key,
-            "processed",
-            "ok" if outcome == "done" else outcome,
-            attempt=max(job.attempts, 1),
-            latency=waited,
-            detail=", ".join(codes or []),
-        )
-        self.ledger.record(
-            "image",
-            job.plan,
-            job.slot,
-            job.image.action,
-            outcome,
-            image_id=job.image_id,
-            final_state=state,
-            codes=codes,
-            message=message,
-            attempts=max(job.attempts, 1),
-            started=job.started,
-        )
-
     async def upload_one(self, job: ImageJob) -> None:
-        """Reserve (or resume), upload the parts, commit, sets job.image_id once committed."""
-        async with self.limiter:
+        """Reserve (or resume), upload the parts, commit, sets job.image_id once committed.
+
+        Nothing happens before the icon is checked in full (the second half of the checks may still be going):
+        an icon that failed is never sent."""
+        if self.icons is not None and not await self.icon_passed(job):
+            return
+        async with held(self.limiter):
             await wait_for_service(self.client)
             if self.stopping:
                 job.done = True
@@ -313,6 +329,36 @@ class ImageMachine:
             )
             await self.ledger.put(job.key, state="failed", error_codes=codes_of(last), detail=str(last))
 
+    async def icon_passed(self, job: ImageJob) -> bool:
+        """Wait for the verdict on the job's icon; False (the image failed, recorded) when it did not pass."""
+        assert self.icons is not None
+        verdict = await self.icons(Path(job.image.path))
+        if verdict is None:  # checked before the push, or the run is stopping (upload_one records that)
+            return True
+        if verdict.problem is None:
+            if verdict.info is not None and verdict.info.sha256 != job.image.info.sha256:
+                self.use_changed_file(job, verdict.info)
+            return True
+        problem = verdict.problem
+        message = f"{problem.location} {problem.message}"
+        # damaged as given: invalid input (the push exits 2); changed during the push: as at the upload
+        codes = [FileChangedError.__name__] if verdict.changed else [INVALID_IMAGE]
+        job.done, job.attempts = True, 1
+        self.ledger.event(job.key, "check", "failed", attempt=1, detail=message)
+        self.ledger.record("image", job.plan, job.slot, job.image.action, "failed", codes=codes,
+                           message=message, attempts=1)
+        await self.ledger.put(job.key, state="failed", error_codes=codes, detail=message)
+        return False
+
+    def use_changed_file(self, job: ImageJob, fresh: ImageInfo) -> None:
+        """The job's icon changed since the plan was made and is valid as it is now: upload that content,
+        under its own digest (the reservation's fileName follows the content)."""
+        job.image.info = fresh
+        job.image.file_name = remote_file_name(job.plan.vendor_id, job.slot, fresh)
+        self.ledger.event(job.key, "changed", "ok", attempt=job.attempts,
+                          detail=f"{display_path(fresh.path)} changed since the scan; uploading its new "
+                                 f"content (sha256 {fresh.sha256[:12]})")
+
     async def read_for_upload(self, job: ImageJob) -> tuple[bytes, tuple[int, ...]]:
         """The icon's bytes for this attempt, read once, and the file's stamp when read.
 
@@ -348,11 +394,7 @@ class ImageMachine:
                 f"{display_path(path)} changed during the push and is no longer a valid icon "
                 f"({exc.problems[0].message}); fix the file, then run the same command again",
                 retry=False) from None
-        job.image.info = fresh
-        job.image.file_name = remote_file_name(job.plan.vendor_id, job.slot, fresh)
-        self.ledger.event(job.key, "changed", "ok", attempt=job.attempts,
-                          detail=f"{display_path(path)} changed since the scan; uploading its new content "
-                                 f"(sha256 {fresh.sha256[:12]})")
+        self.use_changed_file(job, fresh)
         return data, stamp
 
     async def upload_attempt(self, job: ImageJob) -> None:

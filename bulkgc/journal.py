@@ -6,6 +6,7 @@ import contextlib
 import dataclasses
 import errno
 import fcntl
+import functools
 import json
 import os
 import re
@@ -13,7 +14,7 @@ import socket
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -429,6 +430,19 @@ class Journal:
         with self._read() as conn:
             return self._get(conn, item_key)
 
+    def get_many(self, item_keys: list[str]) -> dict[str, ItemRecord]:
+        """The records of those of `item_keys` the journal has seen, by key."""
+        found: dict[str, ItemRecord] = {}
+        with self._read() as conn:
+            for start in range(0, len(item_keys), 500):  # SQLite caps the variables of one statement
+                keys = item_keys[start:start + 500]
+                marks = ", ".join("?" * len(keys))
+                sql = f"SELECT {', '.join(_ITEM_FIELDS)} FROM items WHERE item_key IN ({marks})"
+                for row in conn.execute(sql, keys):
+                    record = _item_from_row(row)
+                    found[record.item_key] = record
+        return found
+
     @staticmethod
     def _get(conn: sqlite3.Connection, key: str) -> ItemRecord | None:
         sql = f"SELECT {', '.join(_ITEM_FIELDS)} FROM items WHERE item_key = ?"
@@ -443,6 +457,21 @@ class Journal:
         With `clear_parts`, its uploaded parts are forgotten in the same transaction (a new reservation).
         Raises TypeError for an unknown field and JournalError for a value that looks like a secret.
         """
+        self._check_fields(fields)
+        with self._write() as conn:
+            self._set(conn, item_key, fields, clear_parts)
+            record = self._get(conn, item_key)
+        assert record is not None
+        return record
+
+    def update(self, item_key: str, *, clear_parts: bool = False, **fields: Any) -> None:
+        """`put` without reading the record back (the pipeline's writes: nobody looks at the row)."""
+        self._check_fields(fields)
+        with self._write() as conn:
+            self._set(conn, item_key, fields, clear_parts)
+
+    @staticmethod
+    def _check_fields(fields: dict[str, Any]) -> None:
         unknown = set(fields) - _WRITABLE_FIELDS
         if unknown:
             raise TypeError(f"ItemRecord has no writable field(s) {', '.join(sorted(unknown))}")
@@ -450,25 +479,21 @@ class Journal:
             raise ValueError(f"kind must be one of {', '.join(KINDS)}, not {fields['kind']!r}")
         for name, value in fields.items():
             _reject_secrets(value, name)
-        with self._write() as conn:
-            current = self._get(conn, item_key)
-            if current is None:
-                level, _, vendor, locale = split_key(item_key)
-                defaults: dict[str, Any] = {"vendor_id": vendor, "locale": locale, "kind": level}
-                current = ItemRecord(item_key=item_key, **{**defaults, **fields})
-            record = dataclasses.replace(current, **fields, updated_at=time.time())
-            row = [
-                json.dumps(getattr(record, name)) if name in _JSON_FIELDS else getattr(record, name)
-                for name in _ITEM_FIELDS
-            ]
-            conn.execute(
-                f"INSERT OR REPLACE INTO items ({', '.join(_ITEM_FIELDS)}) "
-                f"VALUES ({', '.join('?' * len(_ITEM_FIELDS))})",
-                row,
-            )
-            if clear_parts:
-                conn.execute("DELETE FROM parts WHERE item_key = ?", (item_key,))
-            return record
+
+    @staticmethod
+    def _set(conn: sqlite3.Connection, item_key: str, fields: dict[str, Any], clear_parts: bool) -> None:
+        """UPDATE only the given columns of an existing row (in place: its key's index entry stays, so a
+        commit writes fewer pages than a whole-row replace); INSERT a new one with the key's defaults."""
+        values = {**fields, "updated_at": time.time()}
+        row = [json.dumps(v) if k in _JSON_FIELDS else v for k, v in values.items()]
+        names = tuple(values)
+        if conn.execute(_update_sql(names), (*row, item_key)).rowcount == 0:
+            level, _, vendor, locale = split_key(item_key)
+            new = {"item_key": item_key, "kind": level, "vendor_id": vendor, "locale": locale}
+            new.update(zip(names, row, strict=True))
+            conn.execute(_insert_sql(tuple(new)), tuple(new.values()))
+        if clear_parts:
+            conn.execute("DELETE FROM parts WHERE item_key = ?", (item_key,))
 
     def items(self, kind: str | None = None, state: str | None = None) -> list[ItemRecord]:
         """All records, optionally of one kind and/or in one state, ordered by key."""
@@ -510,6 +535,16 @@ class Journal:
         """Forget the uploaded parts of `item_key` (a new reservation starts over)."""
         with self._write() as conn:
             conn.execute("DELETE FROM parts WHERE item_key = ?", (item_key,))
+
+
+@functools.cache
+def _update_sql(names: tuple[str, ...]) -> str:
+    return f"UPDATE items SET {', '.join(f'{n} = ?' for n in names)} WHERE item_key = ?"
+
+
+@functools.cache
+def _insert_sql(names: tuple[str, ...]) -> str:
+    return f"INSERT INTO items ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
 
 
 def _item_from_row(row: tuple[Any, ...]) -> ItemRecord:
@@ -687,13 +722,19 @@ class AsyncJournal:
         op = _PendingWrite(lambda: fn(*args, **kwargs))
         self.writes += 1
         self._queue.append(op)
-        async with self._lock:
+        if self._lock.locked():
+            await self._lock.acquire()
+        else:  # free: taken at once, without the lock's trip through the event loop (its checkpoint)
+            self._lock.acquire_nowait()
+        try:
             if not op.done:  # else an earlier holder of the lock already wrote it in its batch
                 batch, self._queue = self._queue, []
                 # once begun, a batch is committed (or rolled back) whatever happens to this task
                 with anyio.CancelScope(shield=True):
                     if self._apply_batch(batch):
                         await anyio.to_thread.run_sync(self._commit_batch, batch)
+        finally:
+            self._lock.release()
         if op.error is not None:
             raise op.error
         return op.result  # type: ignore[no-any-return]
@@ -743,8 +784,20 @@ class AsyncJournal:
     async def get(self, item_key: str) -> ItemRecord | None:
         return await self._call(self.journal.get, item_key)
 
-    async def put(self, item_key: str, *, clear_parts: bool = False, **fields: Any) -> ItemRecord:
-        return await self._write(self.journal.put, item_key, clear_parts=clear_parts, **fields)
+    async def put(self, item_key: str, *, clear_parts: bool = False, **fields: Any) -> None:
+        await self._write(self.journal.update, item_key, clear_parts=clear_parts, **fields)
+
+    async def get_many(self, item_keys: list[str]) -> dict[str, ItemRecord]:
+        return await self._call(self.journal.get_many, item_keys)
+
+    async def put_many(self, writes: Sequence[tuple[str, Mapping[str, Any]]]) -> None:
+        """Several `put`s as one write: one fsync for all of them (and whatever else is queued)."""
+
+        def apply() -> None:
+            for key, fields in writes:
+                self.journal.update(key, **fields)
+
+        await self._write(apply)
 
     async def items(self, kind: str | None = None, state: str | None = None) -> list[ItemRecord]:
         return await self._call(self.journal.items, kind, state)

@@ -158,8 +158,17 @@ class Ledger:
         if self.journal is not None:
             await self.journal.put(key, clear_parts=clear_parts, **fields)
 
+    async def put_many(self, writes: list[tuple[str, dict[str, Any]]]) -> None:
+        """Several durable journal writes made together (one fsync), as `put` each."""
+        if self.journal is not None and writes:
+            await self.journal.put_many(writes)
+
     async def get(self, key: str) -> ItemRecord | None:
         return None if self.journal is None else await self.journal.get(key)
+
+    async def get_many(self, keys: list[str]) -> dict[str, ItemRecord]:
+        """The journal's records of `keys` that it has (one read)."""
+        return {} if self.journal is None or not keys else await self.journal.get_many(keys)
 
     async def parts_done(self, key: str) -> set[int]:
         return set() if self.journal is None else await self.journal.parts_done(key)

@@ -23,6 +23,7 @@ from bulkgc.asc.client import AscClient, ClientConfig
 from bulkgc.config import RunSettings
 from bulkgc.errors import (
     EXIT_INTERRUPTED,
+    EXIT_INVALID_INPUT,
     EXIT_ITEMS_FAILED,
     EXIT_OK,
     FATAL,
@@ -30,10 +31,12 @@ from bulkgc.errors import (
     ConfigError,
     InvalidImageError,
     OutageError,
+    Problem,
     meaningful_error,
 )
 from bulkgc.executor import Executor
 from bulkgc.fixicons import check_icons, fixed_icons
+from bulkgc.iconchecks import IconChecks
 from bulkgc.journal import AsyncJournal, Journal
 from bulkgc.ledger import Ledger, key_of
 from bulkgc.manifest import Manifest, load_manifest
@@ -53,13 +56,7 @@ async def load_inputs(settings: RunSettings) -> tuple[Manifest, dict[str, ImageI
     and their ImageInfo describes the copy (the bytes that are uploaded). The app id may still be empty when
     it is to be looked up by bundle id (`resolve_app_id`).
     """
-    manifest = await anyio.to_thread.run_sync(
-        lambda: load_manifest(settings.manifest_file, assets_dir=settings.assets, app_id=settings.app_id,
-                              app_id_optional=settings.bundle_id is not None)
-    )
-    if manifest.items and not manifest.app_id and settings.bundle_id is None:
-        raise ConfigError(f"{manifest.path} names no App Store Connect app: pass --app-id ID (or set "
-                          "BULKGC_APP_ID), or --bundle-id com.example.game to look it up")
+    manifest = await read_manifest(settings)
     sizes = manifest.image_sizes()
     paths = sorted(sizes)
     # icons unchanged since the last run are not decoded again (most of a no-op run's CPU otherwise)
@@ -72,6 +69,19 @@ async def load_inputs(settings: RunSettings) -> tuple[Manifest, dict[str, ImageI
         raise InvalidImageError(problems)
     await anyio.to_thread.run_sync(cache.save)
     return manifest, {str(p): info for p, info in infos.items()}
+
+
+async def read_manifest(settings: RunSettings) -> Manifest:
+    """The manifest (read in a worker thread); raises ManifestError listing every problem, ConfigError when
+    it names no app and no bundle id is given to look it up by."""
+    manifest = await anyio.to_thread.run_sync(
+        lambda: load_manifest(settings.manifest_file, assets_dir=settings.assets, app_id=settings.app_id,
+                              app_id_optional=settings.bundle_id is not None)
+    )
+    if manifest.items and not manifest.app_id and settings.bundle_id is None:
+        raise ConfigError(f"{manifest.path} names no App Store Connect app: pass --app-id ID (or set "
+                          "BULKGC_APP_ID), or --bundle-id com.example.game to look it up")
+    return manifest
 
 
 async def resolve_app_id(client: AscClient, manifest: Manifest, bundle_id: str | None) -> Manifest:
@@ -127,13 +137,19 @@ async def push(
 ) -> RunReport:
     """The whole push. Returns a RunReport; raises BulkgcError subclasses for run-level failures.
 
-    `on_target(app_id, key_id)` is called once the inputs and key are checked, before any request."""
+    `on_target(app_id, key_id)` is called once the inputs and key are checked, before any request.
+
+    The icons are checked in two halves (`IconChecks`): every cheap check before any request (a problem stops
+    the push with nothing sent), digests and pixel data while App Store Connect is read and written. An item
+    is written only once its own icons passed in full; an item with an icon whose pixel data is damaged is
+    left untouched while the others are pushed, and the run exits 2 listing every such icon."""
     sink = sink or NullSink()
     stop = stop or anyio.Event()
     started = time.time()
     # a refused base URL (plain http to a real host) stops before anything is written: journal, scan cache
     config = client_config(settings)
-    manifest, images = await load_inputs(settings)
+    manifest = await read_manifest(settings)
+    checks = await IconChecks.first_half(settings, manifest)
     if not manifest.items:  # e.g. a gamekit with empty resources: nothing to compare, nothing is sent
         sink.close()
         return RunReport(command="push", started=started, finished=time.time(), items=[], totals={},
@@ -147,20 +163,26 @@ async def push(
     interrupted = False
     budget_bound = False
     plan: Plan | None = None
+    executor: Executor | None = None
+    images: dict[str, ImageInfo] = {}
+    icon_problems: list[Problem] = []
     outage: OutageError | None = None
     try:
         run_id = await ajournal.start_run(str(settings.manifest), {"api": settings.api, "base_url": settings.base_url})
         async with AscClient(config, tokens) as client:
             ledger = Ledger(journal=ajournal, sink=sink)
-            executor = Executor(client, settings, images, ledger, stop)
             try:
                 async with anyio.create_task_group() as tg:
                     if settings.deadline is not None:
                         tg.start_soon(_deadline, settings.deadline, stop)
+                    tg.start_soon(checks.run)  # the second half of the icon checks, while requests go
+                    tg.start_soon(checks.abandon_when, stop)
                     try:
                         manifest = await resolve_app_id(client, manifest, settings.bundle_id)
-                        plan = await build_plan(client, settings.api, manifest, images,
+                        plan = await build_plan(client, settings.api, manifest, checks.images,
                                                 on_live=settings.on_live)
+                        images = await checks.images()
+                        executor = Executor(client, settings, images, ledger, stop, icons=checks.verdict)
                         if on_plan is not None:
                             on_plan(plan)
                         # the pacer goes at full speed while the window has room and then admits one request
@@ -173,6 +195,8 @@ async def push(
                         sink.on_plan(images=len(work), bytes_total=sum(i.info.size for i in work),
                                      items=len(plan.items), stages=stage_items(plan))
                         await executor.run(plan)
+                        if not stop.is_set():  # every icon checked in full: every problem is listed
+                            icon_problems = await checks.finished()
                     except BaseExceptionGroup as eg:
                         raise meaningful_error(eg, (*FATAL, BulkgcError)) from None
                     finally:
@@ -183,7 +207,7 @@ async def push(
                 if outage is None:
                     raise
                 stop.set()
-                if plan is not None:
+                if plan is not None and executor is not None:
                     executor.record_unfinished(plan, f"not finished: {exc}")
             interrupted = outage is not None or (
                 stop.is_set() and any(r.outcome == "interrupted" for r in ledger.results))
@@ -192,7 +216,7 @@ async def push(
             stats["outage_seconds"] = round(client.outage.waited_seconds, 3)
         stats["requests_by_method"] = stats.get("by_method", {})
         stats["requests_by_purpose"] = stats.get("by_purpose", {})
-        stats["polls"] = executor.polls
+        stats["polls"] = executor.polls if executor is not None else 0
         stats["budget_bound"] = budget_bound
         stats["plan_reads"] = plan.reads if plan is not None else 0
         stats["icons_fixed"] = [{"file": f, "fixes": list(fx)} for f, fx in fixed_icons(images.values())]
@@ -205,6 +229,8 @@ async def push(
             report.exit_code = EXIT_INTERRUPTED
             report.resume_hint = "run the same command again to resume; finished items are not redone"
             report.stop_reason = str(outage) if outage is not None else ""
+        elif icon_problems:  # their items were left untouched (the report lists each icon): invalid input
+            report.exit_code = EXIT_INVALID_INPUT
         elif failed:
             report.exit_code = EXIT_ITEMS_FAILED
         await ajournal.finish_run(run_id, "interrupted" if interrupted else ("failed" if failed else "ok"),

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -840,7 +840,7 @@ async def build_plan(
     client: Any,
     api: str,
     manifest: Manifest,
-    images: dict[str, ImageInfo],
+    images: dict[str, ImageInfo] | Callable[[], Awaitable[dict[str, ImageInfo]]],
     *,
     on_live: str = "new-version",
     read_concurrency: int = 16,
@@ -849,8 +849,14 @@ async def build_plan(
     """Read App Store Connect and compare it with the manifest. Changes nothing.
 
     First every needed kind's list (concurrently), then each existing item's localizations (and a set's
-    members, a version's default image) under `read_concurrency`.
+    members, a version's default image) under `read_concurrency`. `images` may be a coroutine function that
+    waits for the icons' digests (`IconChecks.images`): the reads then go while the icons are being checked,
+    and each item is compared once both its reads and the digests are there.
     """
+
+    async def local_images() -> dict[str, ImageInfo]:
+        return images if isinstance(images, dict) else await images()
+
     reader = RemoteReader(client)
     detail_id, group_id = await reader.detail(manifest.app_id)
     plans: dict[tuple[str, str], ItemPlan] = {}
@@ -887,7 +893,7 @@ async def build_plan(
             for ref in kind.references:
                 vendors.update(vendors_of.get(ref.kind, {}))
         plans[(kind.name, desired.vendor_identifier)] = plan_item(
-            kapi, desired, found, locs or {}, version, images, manifest.image_aliases,
+            kapi, desired, found, locs or {}, version, await local_images(), manifest.image_aliases,
             remote_default=default, vendors=vendors
         )
 

@@ -52,6 +52,11 @@ _ADVICE: tuple[tuple[str, str], ...] = (
         "new item with a new vendor_identifier",
     ),
     (
+        "INVALID_IMAGE",
+        "the icon's pixel data is damaged (it was not uploaded; everything else was pushed): export or copy the "
+        "file again, then run the same command again",
+    ),
+    (
         "PROCESSING_TIMEOUT",
         "App Store Connect did not finish processing in time; run the same command again later",
     ),

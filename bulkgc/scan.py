@@ -107,6 +107,8 @@ def _png_bit_depth(data: bytes) -> int | None:
 
 
 _TRUNCATED = "is truncated (the file ends before the image data does)"
+# Pixel-stream bytes inflated at a time by the quick PNG check (a heap-sized piece, reused, not mmapped anew)
+_PIECE = 64 * 1024
 
 
 def _png_pixel_data_problem(data: bytes, width: int, height: int, channels: int) -> str | None:
@@ -120,7 +122,8 @@ def _png_pixel_data_problem(data: bytes, width: int, height: int, channels: int)
     stride = 1 + channels * width
     needed = height * stride
     inflater = zlib.decompressobj()
-    raw = bytearray()
+    seen = 0  # pixel-stream bytes inflated so far; each piece is checked, then dropped (no 3 MB per icon)
+    bad_filter = False
     view = memoryview(data)
     pos = 8
     try:
@@ -132,16 +135,24 @@ def _png_pixel_data_problem(data: bytes, width: int, height: int, channels: int)
                 return _TRUNCATED
             if zlib.crc32(view[pos + 8:end - 4], zlib.crc32(kind)) != int.from_bytes(view[end - 4:end], "big"):
                 return f"is damaged (its {kind.decode('latin-1')} chunk fails its checksum)"
-            if kind == b"IDAT" and len(raw) < needed:
-                raw += inflater.decompress(view[pos + 8:end - 4], needed - len(raw))
+            if kind == b"IDAT":
+                compressed: bytes | memoryview = view[pos + 8:end - 4]
+                while compressed and seen < needed:
+                    # at most _PIECE bytes at a time, however well one chunk compresses
+                    piece = inflater.decompress(compressed, min(needed - seen, _PIECE))
+                    compressed = inflater.unconsumed_tail
+                    row_starts = piece[(-seen) % stride::stride]  # the filter-type bytes in this piece
+                    if row_starts and max(row_starts) > 4:
+                        bad_filter = True
+                    seen += len(piece)
             elif kind == b"IEND":
                 break
             pos = end
     except zlib.error as exc:
         return f"cannot be decoded (broken data stream: {exc})"
-    if len(raw) < needed:
+    if seen < needed:
         return _TRUNCATED
-    if max(raw[0:needed:stride]) > 4:
+    if bad_filter:
         return "cannot be decoded (a row has an unknown filter type)"
     return None
 
@@ -394,6 +405,134 @@ def _check_or_problem(path: Path, sizes: tuple[tuple[int, int], ...] = ALLOWED_S
         return Problem(display_path(path), f"unexpected error while checking ({type(exc).__name__}: {exc})")
 
 
+# ---------------------------------------------------------------------------------------------------------
+# The same checks in two halves (push): the cheap one before any request, digest and pixel data later
+
+# The first half reads this much of a PNG: every chunk before the first IDAT of an ordinary PNG fits
+_PREFIX_BYTES = 64 * 1024
+
+
+@dataclass(frozen=True)
+class PendingIcon:
+    """A plain 8-bit RGB PNG that passed the first half of the checks (`first_half`): file, name, format,
+    pixel size, colour mode and chunk structure. Its sha256 (`digest_icon`) and its pixel data
+    (`pixel_problem`) are checked later; until then it is not known to be valid."""
+
+    path: Path
+    sizes: tuple[tuple[int, int], ...]  # the pixel sizes its slots take
+    width: int
+    height: int
+    size: int
+    stat: os.stat_result  # taken before the first half read it: what later reads and the cache compare with
+
+
+def first_half(path: Path, sizes: tuple[tuple[int, int], ...] = ALLOWED_SIZES) -> PendingIcon | None:
+    """The cheap half of a plain PNG's checks, from its first 64 KB and one 8-byte header per chunk (no
+    inflate, no hash); None for any other file and for one that fails any of these checks (the full check
+    then says what is wrong, or checks it in full when the shortcut does not apply)."""
+    if path.suffix.lower() != ".png" or _has_undecodable_name(path):
+        return None
+    try:
+        st = os.stat(path)
+        if not stat.S_ISREG(st.st_mode) or not 0 < st.st_size <= MAX_FILE_BYTES:
+            return None
+        fd = _open_nonblocking(path)
+        with open(fd, "rb", closefd=True) as handle:
+            if _stamp_of(os.fstat(fd)) != _stamp_of(st):  # replaced since the stat: the full check decides
+                return None
+            prefix = handle.read(_PREFIX_BYTES)
+            if not prefix.startswith(_PNG_MAGIC):
+                return None
+            with PngImagePlugin.PngImageFile(io.BytesIO(prefix)) as img:
+                width, height = img.size
+                plain = (img.mode == "RGB" and _png_bit_depth(prefix) == 8 and not img.info.get("interlace")
+                         and "transparency" not in img.info and getattr(img, "n_frames", 1) == 1)
+            limit = Image.MAX_IMAGE_PIXELS
+            pixels = width * height
+            if (not plain or size_problem(width, height, sizes) is not None or pixels > _MAX_DECODE_PIXELS
+                    or (limit is not None and pixels > limit)):
+                return None
+            pos = 8
+            while pos + 12 <= st.st_size:  # chunk lengths followed to IEND (a cut file never gets there)
+                if pos + 8 <= len(prefix):
+                    head = prefix[pos:pos + 8]
+                else:
+                    handle.seek(pos)
+                    head = handle.read(8)
+                end = pos + 12 + int.from_bytes(head[:4], "big")
+                if len(head) < 8 or end > st.st_size:
+                    return None
+                if head[4:8] == b"IEND":
+                    return PendingIcon(path, sizes, width, height, st.st_size, st)
+                pos = end
+    except Exception:  # noqa: BLE001 - anything odd: the full check decides and explains
+        return None
+    return None
+
+
+def _stamp_of(st: os.stat_result) -> tuple[int, ...]:
+    """What changes when a file is rewritten or replaced (the rule of ScanCache, git's index and rsync)."""
+    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
+
+
+def digest_icon(icon: PendingIcon) -> tuple[ImageInfo, tuple[int, ...] | None]:
+    """The icon's ImageInfo with the sha256 of what the file holds now, and the file's stamp before it was
+    read (None when it could not be read: `pixel_check` says why). Nothing is checked here: the plan needs
+    the digest, `pixel_check` says whether those bytes may be uploaded."""
+    try:
+        st = os.stat(icon.path)  # before the read: a change during it makes the stamp stale (the safe side)
+        data = read_regular_file(icon.path)
+    except (OSError, TooLargeError):
+        data, stamp = b"", None
+    else:
+        stamp = _stamp_of(st)
+    info = ImageInfo(path=icon.path, format="PNG", width=icon.width, height=icon.height, size=len(data),
+                     sha256=hashlib.sha256(data).hexdigest(), mime=_MIME["PNG"])
+    return info, stamp
+
+
+@dataclass(frozen=True)
+class PixelVerdict:
+    """The outcome of an icon's second half (`pixel_check`)."""
+
+    problem: Problem | None = None  # None: the bytes may be uploaded
+    changed: bool = False  # changed since the first half (a problem then reads "changed during the push")
+    info: ImageInfo | None = None  # changed, and valid as it is now: this describes it (digest included)
+
+
+def pixel_check(icon: PendingIcon, hashed: tuple[int, ...] | None) -> PixelVerdict:
+    """The second half of a plain PNG's checks: its pixel data (every chunk's CRC, the inflated stream, each
+    row's filter), for the bytes `digest_icon` hashed when it read them at stamp `hashed`.
+
+    A file that changed since the first half or since it was hashed is checked in full as it is now; valid,
+    the verdict carries its new ImageInfo (the push uploads it under its own digest), else it is "changed
+    during the push", as an icon that changes under the upload is."""
+    path = icon.path
+    try:
+        st = os.stat(path)
+        data = read_image_file(path)
+    except InvalidImageError as exc:
+        return PixelVerdict(_changed(path, f"can no longer be read ({exc.problems[0].message})"),
+                            changed=True)
+    except OSError as exc:
+        return PixelVerdict(_changed(path, f"can no longer be read ({exc.strerror or exc})"), changed=True)
+    if _stamp_of(st) == hashed == _stamp_of(icon.stat) and len(data) == icon.size:
+        damage = _png_pixel_data_problem(data, icon.width, icon.height, channels=3)
+        if damage is None:
+            return PixelVerdict()
+        return PixelVerdict(Problem(display_path(path), f"{damage}: export or copy it again"))
+    try:
+        return PixelVerdict(changed=True, info=check_image_data(path, data, icon.sizes))
+    except InvalidImageError as exc:
+        why = f"is no longer a valid icon ({exc.problems[0].message})"
+        return PixelVerdict(_changed(path, why), changed=True)
+
+
+def _changed(path: Path, why: str) -> Problem:
+    return Problem(display_path(path), f"changed during the push and {why}; fix the file, then run the same "
+                                       "command again")
+
+
 # Bump when a check changes, so results cached by an older bulkgc are not trusted.
 CHECKS_VERSION = 1
 
@@ -466,15 +605,22 @@ class ScanCache:
 
 
 def _check_cached(
-    path: Path, cache: ScanCache | None, sizes: tuple[tuple[int, int], ...] = ALLOWED_SIZES
-) -> ImageInfo | Problem:
-    if cache is None:
-        return _check_or_problem(path, sizes)
-    hit = cache.get(path)
+    path: Path,
+    cache: ScanCache | None,
+    sizes: tuple[tuple[int, int], ...] = ALLOWED_SIZES,
+    halves: bool = False,
+) -> ImageInfo | Problem | PendingIcon:
+    hit = cache.get(path) if cache is not None else None
     if hit is not None:
         # the cache remembers a valid file, not the slot it was checked for: its size is checked again
         wrong_size = size_problem(hit.width, hit.height, sizes)
         return hit if wrong_size is None else Problem(display_path(path), wrong_size)
+    if halves:
+        pending = first_half(path, sizes)
+        if pending is not None:
+            return pending
+    if cache is None:
+        return _check_or_problem(path, sizes)
     try:
         before = path.stat()
     except OSError:
@@ -491,23 +637,24 @@ async def scan_images(
     concurrency: int | None = None,
     cache: ScanCache | None = None,
     sizes: Mapping[Path, tuple[tuple[int, int], ...]] | None = None,
+    pending: list[PendingIcon] | None = None,
 ) -> tuple[dict[Path, ImageInfo], list[Problem]]:
     """Check every path (each once) in worker threads: the valid ones and every problem, in input order.
 
     `sizes` gives a path's allowed pixel sizes (its slot's rule; `Manifest.image_sizes()`); others are icons
     (512x512 or 1024x1024). With a `cache`, images unchanged since an earlier check are not decoded again
-    (`cache.save()` keeps what this scan learned).
+    (`cache.save()` keeps what this scan learned). With a `pending` list, plain PNGs get only the first half
+    of the checks (`first_half`) and go there, in input order, instead of into the valid ones.
     """
     unique = list(dict.fromkeys(Path(p) for p in paths))
-    results: dict[Path, ImageInfo | Problem] = {}
-    # Pillow decodes without the GIL: one thread per core keeps every core busy; more only adds switching
-    if concurrency is None:
-        concurrency = min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
-    limiter = anyio.CapacityLimiter(max(1, concurrency))
+    results: dict[Path, ImageInfo | Problem | PendingIcon] = {}
+    limiter = anyio.CapacityLimiter(max(1, concurrency or check_threads()))
 
     async def check(path: Path) -> None:
         allowed = (sizes or {}).get(path, ALLOWED_SIZES)
-        results[path] = await anyio.to_thread.run_sync(_check_cached, path, cache, allowed, limiter=limiter)
+        results[path] = await anyio.to_thread.run_sync(
+            _check_cached, path, cache, allowed, pending is not None, limiter=limiter
+        )
 
     async with anyio.create_task_group() as tg:
         for path in unique:
@@ -518,9 +665,19 @@ async def scan_images(
         outcome = results[path]
         if isinstance(outcome, ImageInfo):
             infos[path] = outcome
+        elif isinstance(outcome, PendingIcon):
+            assert pending is not None
+            pending.append(outcome)
         else:
             problems.append(outcome)
     return infos, problems
+
+
+def check_threads() -> int:
+    """Worker threads for icon checks: inflate, hashing and Pillow work without the GIL, so one per core (at
+    most 4) keeps every core busy; more only adds switching."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(4, cores))
 
 
 def walk_images(directory: str | os.PathLike[str]) -> tuple[list[Path], list[Problem]]:

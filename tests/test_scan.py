@@ -13,7 +13,18 @@ import pytest
 from PIL import Image
 
 from bulkgc.errors import InvalidImageError, Problem
-from bulkgc.scan import ImageInfo, check_image, display_path, scan_directory, scan_images, walk_images
+from bulkgc.scan import (
+    ImageInfo,
+    PendingIcon,
+    check_image,
+    digest_icon,
+    display_path,
+    first_half,
+    pixel_check,
+    scan_directory,
+    scan_images,
+    walk_images,
+)
 
 
 def save(img: Image.Image, path: Path, fmt: str | None = None, **params: object) -> Path:
@@ -150,6 +161,10 @@ async def test_every_bad_kind_is_reported_in_one_scan(tmp_path: Path) -> None:
         paths, walk_problems = walk_images(d)
         infos, image_problems = await scan_images([*paths, *sorted(named.iterdir())], concurrency=3)
         problems = walk_problems + image_problems
+        # a push's first half finds every one of them too; only the good PNG is left for the second half
+        pending: list[PendingIcon] = []
+        half_infos, half_problems = await scan_images([*paths, *sorted(named.iterdir())], concurrency=3,
+                                                      pending=pending)
     finally:
         for path, _ in bad.values():
             if path.exists() and not path.is_symlink():
@@ -161,6 +176,8 @@ async def test_every_bad_kind_is_reported_in_one_scan(tmp_path: Path) -> None:
         message = reason(problems, path)
         assert fragment in message, (key, message)
     assert len(problems) == len(bad)
+    assert [icon.path for icon in pending] == [good] and set(half_infos) == {good_jpg}
+    assert [str(p) for p in half_problems] == [str(p) for p in image_problems]
     readable = [p for p in problems if p.location.endswith("caf\\xe9.png")]
     assert len(readable) == 1 and str(readable[0]).encode("utf-8")  # printable: no lone surrogates
 
@@ -308,6 +325,22 @@ def pillow_decodes(data: bytes) -> bool:
         return False
 
 
+def _two_halves(path: Path) -> str | None:
+    """A push's verdict on `path`: the first half's, or once that passed the second's (None: valid)."""
+    icon = first_half(path)
+    if icon is None:  # not for the first half to vouch for: the full check decides (as the push does)
+        try:
+            check_image(path)
+        except InvalidImageError as exc:
+            return exc.problems[0].message
+        return None
+    info, stamp = digest_icon(icon)
+    assert info.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    verdict = pixel_check(icon, stamp)
+    assert not verdict.changed
+    return None if verdict.problem is None else verdict.problem.message
+
+
 def test_plain_png_pixel_stream_check_agrees_with_a_full_decode(tmp_path: Path) -> None:
     """A valid 8-bit RGB PNG's pixel stream is checked without unpacking it: every way of breaking it is caught
     (a short stream, a bad filter type, broken deflate data, a file cut mid-chunk, a flipped bit) with the same
@@ -339,6 +372,7 @@ def test_plain_png_pixel_stream_check_agrees_with_a_full_decode(tmp_path: Path) 
                 check_image(path)
             assert expected in err.value.problems[0].message and "export or copy it again" in str(err.value), name
             assert not pillow_decodes(data), name
+        assert _two_halves(path) == (None if expected is None else err.value.problems[0].message), name
     # stricter than Pillow on purpose: a flipped bit breaks the chunk's CRC, which libpng (and so App Store
     # Connect's processing) refuses even where the deflate data still happens to inflate
     path = tmp_path / "flipped.png"

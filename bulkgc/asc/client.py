@@ -27,7 +27,7 @@ from bulkgc.asc.burstmemory import BurstMemory
 from bulkgc.asc.jsonapi import Document, merge_documents, parse_document, parse_errors
 from bulkgc.asc.outage import OutageMonitor
 from bulkgc.asc.ratelimit import HEADER as RATE_LIMIT_HEADER
-from bulkgc.asc.ratelimit import AdaptiveConcurrency, RateBudget, RateLimit, parse_rate_limit
+from bulkgc.asc.ratelimit import AdaptiveConcurrency, RateBudget, RateLimit, held, parse_rate_limit
 from bulkgc.asc.retry import RetryPolicy, Sleep, call_with_retry, is_transient
 from bulkgc.errors import (
     ApiError,
@@ -529,7 +529,7 @@ class AscClient:
         shown = _shown(url, params)
         rate_limit: RateLimit | None = None
         reached_server = True
-        async with self.concurrency.limiter:
+        async with held(self.concurrency.limiter):
             # The shared 429 pause and the pacing are checked after getting a slot, right before sending,
             # so no task that queued for a slot before a 429 slips through the pause.
             ticket = await self.budget.acquire()
@@ -650,7 +650,7 @@ class AscClient:
 
         async def attempt() -> int:
             assert self._session is not None and self._upload_limiter is not None
-            async with self._upload_limiter:
+            async with held(self._upload_limiter):
                 status, content_type, _, raw = await self._exchange(
                     method, url, "upload", shown, data=chunk, headers=op_headers
                 )

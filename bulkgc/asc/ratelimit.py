@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import random
+import re
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
@@ -30,6 +31,9 @@ class RateLimit:
     extra: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))  # keys we do not know (yet)
 
 
+_CANONICAL = re.compile(r"user-hour-lim:(\d{1,15});user-hour-rem:(\d{1,15});?")
+
+
 def parse_rate_limit(header: str | None) -> RateLimit | None:
     """Parse `user-hour-lim:3500;user-hour-rem:500;`; None unless both numbers are present and sane.
 
@@ -38,6 +42,10 @@ def parse_rate_limit(header: str | None) -> RateLimit | None:
     """
     if not header or not isinstance(header, str):
         return None
+    canonical = _CANONICAL.fullmatch(header)  # what App Store Connect sends: no need to take it apart
+    if canonical is not None:
+        limit, remaining = int(canonical[1]), int(canonical[2])
+        return RateLimit(limit=limit, remaining=min(remaining, limit)) if limit > 0 else None
     values: dict[str, str] = {}
     for piece in header.replace(",", ";").split(";"):
         sep = ":" if ":" in piece else "=" if "=" in piece else None
@@ -55,6 +63,25 @@ def parse_rate_limit(header: str | None) -> RateLimit | None:
     if limit <= 0 or remaining < 0:
         return None
     return RateLimit(limit=limit, remaining=min(remaining, limit), extra=MappingProxyType(values))
+
+
+class held:  # noqa: N801 - used like a function: `async with held(limiter):`
+    """`async with held(limiter)`: like `async with limiter`, but a free token (nobody queued) is taken at
+    once, without anyio's checkpoint: a round trip through the event loop per request otherwise."""
+
+    __slots__ = ("limiter",)
+
+    def __init__(self, limiter: anyio.CapacityLimiter) -> None:
+        self.limiter = limiter
+
+    async def __aenter__(self) -> None:
+        try:
+            self.limiter.acquire_nowait()  # refuses while others queue: the order of waiters is kept
+        except anyio.WouldBlock:
+            await self.limiter.acquire()
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self.limiter.release()
 
 
 @dataclass
@@ -189,6 +216,10 @@ class RateBudget:
         """
         if self._lock is None:
             self._lock = anyio.Lock()
+        if not self._lock.locked() and self.admission_delay() <= 0:
+            # nobody deciding or queued and room in the window (nearly always): admitted without a trip
+            # through the event loop (the lock's checkpoint), so no request is delayed behind a waiter
+            return self._admit()
         slot_waits_before = self._slot_waits  # a slot wait while this request queues holds it up as well
         async with self._lock:  # one admission decision at a time, so waiters cannot all rush in together
             waited_for_budget = False
@@ -216,11 +247,13 @@ class RateBudget:
                     self.paced_seconds += waited
             if waited_for_budget or self._slot_waits != slot_waits_before:
                 self.paced_requests += 1
-            now = self._clock()
-            self._inflight += 1
-            if self._pending:
-                self._pending -= 1
-            return BudgetTicket(admitted_at=now)
+            return self._admit()
+
+    def _admit(self) -> BudgetTicket:
+        self._inflight += 1
+        if self._pending:
+            self._pending -= 1
+        return BudgetTicket(admitted_at=self._clock())
 
     def release(self, ticket: BudgetTicket, rate_limit: RateLimit | None = None, *, counted: bool = True) -> None:
         """Record the end of a request and the header of its response (if any).
