@@ -273,6 +273,9 @@ class AscClient:
             slow_start=config.slow_start,
         )
         self._in_flight = 0  # API requests sent and not yet answered (the burst-limit evidence of a 429)
+        # per request in flight: the most requests in flight at once while it was (the bound its 429 proves)
+        self._peaks: dict[int, int] = {}  # request number -> that peak
+        self._sent = 0  # API requests sent (numbers them)
         # connections that could not be opened (refused, DNS) before the service ever answered in this run
         self._unreached = 0
         self._stats = RequestStats()
@@ -540,6 +543,13 @@ class AscClient:
             generation = self.concurrency.generation
             self._in_flight += 1
             in_flight = self._in_flight  # this request included
+            peaks = self._peaks
+            for other, seen in peaks.items():
+                if seen < in_flight:
+                    peaks[other] = in_flight
+            self._sent += 1
+            number = self._sent
+            peaks[number] = in_flight
             try:
                 status, content_type, rl_header, raw = await self._exchange(
                     method, url, purpose, shown, params=query, data=data, headers=headers
@@ -550,6 +560,7 @@ class AscClient:
                 raise
             finally:
                 self._in_flight -= 1
+                peak = self._peaks.pop(number)
                 self.budget.release(ticket, rate_limit, counted=reached_server)
         log.debug("%s %s -> %d", method, shown, status)
         if 200 <= status < 300:
@@ -567,7 +578,9 @@ class AscClient:
             self._stats.rate_limited += 1
             if self.budget.is_burst_429(rate_limit):
                 self._stats.burst_429s += 1
-                self.concurrency.on_burst_429(generation, in_flight)
+                # A request sent after this one may reach the server first, so the 429 proves only that the
+                # limit is below the most requests in flight while this one was, not those at its send.
+                self.concurrency.on_burst_429(generation, peak)
             pause = self.budget.on_429(rate_limit, base=self.config.backoff_base, maximum=self.config.backoff_max)
             log.info("429 on %s %s: all requests pause %.2fs", method, shown, pause)
         raise build_api_error(status, method, shown, raw, content_type)
