@@ -423,12 +423,10 @@ class AscClient:
         def retry_if(e: BaseException) -> bool:
             if not is_transient(e) or self._auth_failure is not None:
                 return False
-            if isinstance(e, ConnectFailedError) and not self.outage.answered:
+            if isinstance(e, ConnectFailedError) and self._unreached >= UNREACHED_TRIES:
                 # Nothing has answered yet in this run: a wrong base URL, DNS or proxy far more often than a
                 # blip. Three tries in all (about 1.5 s), not the full back-off (about 16 s), then say so.
-                self._unreached += 1
-                if self._unreached >= UNREACHED_TRIES:
-                    return False
+                return False
             if method == "POST" and lookup is None:
                 return _surely_not_applied(e)
             return True
@@ -557,6 +555,8 @@ class AscClient:
                 rate_limit = parse_rate_limit(rl_header)
             except ConnectFailedError:
                 reached_server = False
+                if not self.outage.answered:
+                    self._unreached += 1  # counted once per connection (retry_if may see one error twice)
                 raise
             finally:
                 self._in_flight -= 1
