@@ -13,6 +13,7 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import overload
 
 import anyio
 import anyio.to_thread
@@ -239,15 +240,30 @@ def open_regular_file(
         yield handle
 
 
-def read_regular_file(path: str | os.PathLike[str], limit: int = MAX_FILE_BYTES) -> bytes:
+@overload
+def read_regular_file(path: str | os.PathLike[str], limit: int = ..., *, into: None = None) -> bytes: ...
+@overload
+def read_regular_file(
+    path: str | os.PathLike[str], limit: int = ..., *, into: bytearray
+) -> bytes | memoryview: ...
+def read_regular_file(
+    path: str | os.PathLike[str], limit: int = MAX_FILE_BYTES, *, into: bytearray | None = None
+) -> bytes | memoryview:
     """The bytes of a regular file (symbolic links followed), at most `limit`; never blocks on an odd file.
 
     Opened by `open_regular_file`; the read stops at `limit + 1` bytes, whatever `fstat` claims (a link to
     /dev/zero reports size 0 and never ends). Raises NotRegularFileError (a FIFO, device, socket or
-    directory), TooLargeError, or the OSError of stat, open or read.
+    directory), TooLargeError, or the OSError of stat, open or read. With `into`, a buffer longer than the
+    file (its caller's, reused from read to read), the bytes are read into it and a view of them returned.
     """
     with open_regular_file(path, limit) as handle:
         size = os.fstat(handle.fileno()).st_size
+        if into is not None and len(into) > size:
+            with memoryview(into) as whole:
+                got = handle.readinto(whole[:size + 1])
+            if got <= size:  # else it grew since the fstat: read on below, the usual way
+                return memoryview(into)[:got]
+            handle.seek(0)
         # sized by fstat (a read(limit + 1) would allocate the whole limit for every icon); only a file that
         # grew since, or one whose size fstat cannot tell (0), is read on, in chunks, still capped
         data = handle.read(size + 1)
@@ -265,9 +281,9 @@ def read_regular_file(path: str | os.PathLike[str], limit: int = MAX_FILE_BYTES)
     return data
 
 
-def _read(path: Path) -> bytes:
+def _read(path: Path, into: bytearray | None = None) -> bytes | memoryview:
     """The file's bytes, read once (the hash and the decoder share them)."""
-    return read_regular_file(path, MAX_FILE_BYTES)
+    return read_regular_file(path, MAX_FILE_BYTES, into=into)
 
 
 def _problem(path: Path, reasons: list[str]) -> InvalidImageError:
@@ -304,13 +320,19 @@ def check_image(
     return check_image_data(path, read_image_file(path), sizes)
 
 
-def read_image_file(path: Path) -> bytes:
-    """Read an icon to check or upload it; InvalidImageError naming the file and the fix if it cannot be."""
+@overload
+def read_image_file(path: Path, into: None = None) -> bytes: ...
+@overload
+def read_image_file(path: Path, into: bytearray) -> bytes | memoryview: ...
+def read_image_file(path: Path, into: bytearray | None = None) -> bytes | memoryview:
+    """Read an icon to check or upload it; InvalidImageError naming the file and the fix if it cannot be.
+
+    With `into` (a buffer longer than the file, reused by the caller) the bytes are read into it: a view."""
     reasons: list[str] = []
     if _has_undecodable_name(path):
         reasons.append("the file name is not valid UTF-8 (App Store Connect needs UTF-8 names): rename it")
     try:
-        data = _read(path)
+        data = _read(path, into)
     except TooLargeError as exc:
         why = f"is {exc.args[0]} bytes, far more than an icon needs (limit {MAX_FILE_BYTES}): export it again"
         raise _problem(path, [*reasons, why]) from None
@@ -466,7 +488,7 @@ class PendingIcon:
     width: int
     height: int
     size: int
-    stat: os.stat_result  # taken before the first half read it: what later reads and the cache compare with
+    stamp: tuple[int, ...]  # `stamp_of` its stat before the first half read it: later reads compare with it
 
 
 def first_half(path: Path, sizes: tuple[tuple[int, int], ...] = ALLOWED_SIZES) -> PendingIcon | None:
@@ -481,7 +503,7 @@ def first_half(path: Path, sizes: tuple[tuple[int, int], ...] = ALLOWED_SIZES) -
             return None
         fd = _open_nonblocking(path)
         with open(fd, "rb", closefd=True) as handle:
-            if _stamp_of(os.fstat(fd)) != _stamp_of(st):  # replaced since the stat: the full check decides
+            if stamp_of(os.fstat(fd)) != stamp_of(st):  # replaced since the stat: the full check decides
                 return None
             prefix = handle.read(_PREFIX_BYTES)
             if not prefix.startswith(_PNG_MAGIC):
@@ -502,14 +524,14 @@ def first_half(path: Path, sizes: tuple[tuple[int, int], ...] = ALLOWED_SIZES) -
                 if len(head) < 8 or end > st.st_size:
                     return None
                 if head[4:8] == b"IEND":
-                    return PendingIcon(path, sizes, width, height, st.st_size, st)
+                    return PendingIcon(path, sizes, width, height, st.st_size, stamp_of(st))
                 pos = end
     except Exception:  # noqa: BLE001 - anything odd: the full check decides and explains
         return None
     return None
 
 
-def _stamp_of(st: os.stat_result) -> tuple[int, ...]:
+def stamp_of(st: os.stat_result) -> tuple[int, ...]:
     """What changes when a file is rewritten or replaced (the rule of ScanCache, git's index and rsync)."""
     return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
 
@@ -532,7 +554,7 @@ def digest_icon(icon: PendingIcon) -> tuple[ImageInfo, tuple[int, ...] | None]:
     except (OSError, TooLargeError):
         digest, size, stamp = hashlib.sha256(), 0, None
     else:
-        stamp = _stamp_of(st)
+        stamp = stamp_of(st)
     info = ImageInfo(path=icon.path, format="PNG", width=icon.width, height=icon.height, size=size,
                      sha256=digest.hexdigest(), mime=_MIME["PNG"])
     return info, stamp
@@ -558,11 +580,11 @@ def pixel_check(icon: PendingIcon, hashed: tuple[int, ...] | None) -> PixelVerdi
     path = icon.path
     try:
         st = os.stat(path)
-        if _stamp_of(st) == hashed == _stamp_of(icon.stat):
+        if stamp_of(st) == hashed == icon.stamp:
             with open_regular_file(path) as handle:
                 unchanged = handle.read(len(_PNG_MAGIC)) == _PNG_MAGIC
                 damage = _png_pixel_stream_problem(handle.read, icon.width, icon.height, channels=3)
-            if unchanged and _stamp_of(os.stat(path)) == _stamp_of(st):  # and not while it was read
+            if unchanged and stamp_of(os.stat(path)) == stamp_of(st):  # and not while it was read
                 if damage is None:
                     return PixelVerdict()
                 return PixelVerdict(Problem(display_path(path), f"{damage}: export or copy it again"))
@@ -610,7 +632,7 @@ class ScanCache:
 
     @staticmethod
     def _stamp(st: os.stat_result) -> list[int]:
-        return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev]
+        return list(stamp_of(st))
 
     def get(self, path: Path) -> ImageInfo | None:
         entry = self._entries.get(os.fsdecode(path.absolute()))
@@ -626,14 +648,17 @@ class ScanCache:
         except (OSError, KeyError, TypeError):
             return None
 
-    def put(self, info: ImageInfo, stat_before: os.stat_result) -> None:
+    def put(self, info: ImageInfo, stat_before: os.stat_result | tuple[int, ...]) -> None:
+        """Remember a valid icon, checked from bytes read after `stat_before` (a stat or its `stamp_of`)."""
+        # (a stat_result is a tuple too)
+        before = self._stamp(stat_before) if isinstance(stat_before, os.stat_result) else list(stat_before)
         try:
-            if self._stamp(info.path.stat()) != self._stamp(stat_before):
+            if self._stamp(info.path.stat()) != before:
                 return  # changed while it was being checked: do not remember
         except OSError:
             return
         self._entries[os.fsdecode(info.path.absolute())] = {
-            "stamp": self._stamp(stat_before),
+            "stamp": before,
             "info": {"format": info.format, "width": info.width, "height": info.height, "size": info.size,
                      "sha256": info.sha256, "mime": info.mime, "notes": list(info.notes)},
         }

@@ -599,7 +599,7 @@ class AscClient:
         return cls(f"{method} {shown}: {what}; {check}", status=0, method=method, url=shown)
 
     # -- uploads ---------------------------------------------------------------------------------------------
-    async def upload_part(self, operation: Mapping[str, Any], content: bytes) -> int:
+    async def upload_part(self, operation: Mapping[str, Any], content: bytes | memoryview) -> int:
         """Send one UploadOperation's byte range of `content` (the whole file, read and hashed once); returns
         the bytes sent.
 
