@@ -21,7 +21,7 @@ from bulkgc.config import RunSettings
 from bulkgc.errors import FATAL, BulkgcError
 from bulkgc.images import IconGate, ImageJob, ImageMachine, wait_for_service
 from bulkgc.ledger import Ledger, codes_of, key_of
-from bulkgc.plan import DEFAULT_SLOT, ItemPlan, Plan
+from bulkgc.plan import DEFAULT_SLOT, ItemPlan, LocalizationAction, Plan
 from bulkgc.remote import RemoteImage, RemoteReader
 from bulkgc.scan import ImageInfo
 from bulkgc.steps import ItemSteps
@@ -45,6 +45,9 @@ class Executor:
         reader = RemoteReader(client)
         self.steps = ItemSteps(client, reader, ledger, images)
         self.machine = ImageMachine(client, settings, ledger, stop, reader, icons=icons)
+        # localizations of all items being written at once: enough to keep every API slot busy; more would
+        # only wait for one, each holding a task and a built request (3,900 at once at scale: tens of MB)
+        self.localizations = anyio.Semaphore(2 * settings.api_concurrency)
 
     @property
     def stopping(self) -> bool:
@@ -133,11 +136,19 @@ class Executor:
         jobs: list[ImageJob] = []
         async with anyio.create_task_group() as tg:
             for la in p.localizations:
-                tg.start_soon(self.steps.run_localization, p, la, container, jobs, self.stopping)
+                await self.localizations.acquire()  # released by the localization's task
+                tg.start_soon(self.run_localization, p, la, container, jobs)
         if p.default_image is not None:  # the version's own image: its owner is the container itself
             image = p.default_image
             jobs.append(ImageJob(p, DEFAULT_SLOT, image, container, image.action, image.remote))
         await self.machine.settle(p, container, jobs)
+
+    async def run_localization(self, p: ItemPlan, la: LocalizationAction, container: str,
+                               jobs: list[ImageJob]) -> None:
+        try:
+            await self.steps.run_localization(p, la, container, jobs, self.stopping)
+        finally:
+            self.localizations.release()
 
     def record_unfinished(self, plan: Plan, message: str) -> None:
         """Record every planned item the run did not get to as interrupted (the report lists every item)."""

@@ -92,7 +92,7 @@ class IconChecks:
         """One icon's second half (in a worker thread)."""
         verdict = pixel_check(icon, self._hashed[icon.path])
         if verdict.problem is None and not verdict.changed:
-            self.cache.put(self.infos[icon.path], icon.stat)  # not remembered if it changed since
+            self.cache.put(self.infos[icon.path], icon.stamp)  # not remembered if it changed since
         return verdict
 
     def _publish(self, icon: PendingIcon, verdict: PixelVerdict) -> None:

@@ -10,9 +10,10 @@ import json
 import os
 import stat
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import overload
 
 import anyio
 import anyio.to_thread
@@ -107,8 +108,6 @@ def _png_bit_depth(data: bytes) -> int | None:
 
 
 _TRUNCATED = "is truncated (the file ends before the image data does)"
-# Pixel-stream bytes inflated at a time by the quick PNG check (a heap-sized piece, reused, not mmapped anew)
-_PIECE = 64 * 1024
 
 
 def _png_pixel_data_problem(data: bytes, width: int, height: int, channels: int) -> str | None:
@@ -119,37 +118,68 @@ def _png_pixel_data_problem(data: bytes, width: int, height: int, channels: int)
     filter type (0-4) opening every row. With those, the decoder (Pillow's, or App Store Connect's) cannot fail
     on the file; this costs about 40% less CPU than a full decode, which a thousand icons notice.
     """
+    view = memoryview(data)
+    at = 8  # after the signature
+
+    def read(n: int) -> memoryview:
+        nonlocal at
+        at += n
+        return view[at - n:at]
+
+    return _png_pixel_stream_problem(read, width, height, channels)
+
+
+# Bytes read (and inflated) at a time by the pixel-stream check: each piece is checked, then dropped
+_PIECE = 64 * 1024
+
+
+def _png_pixel_stream_problem(
+    read: Callable[[int], bytes | memoryview], width: int, height: int, channels: int
+) -> str | None:
+    """`_png_pixel_data_problem` over a PNG read piece by piece after its signature (`read(n)` gives at most
+    n bytes, fewer at the end): a file is checked without being held in memory, every verdict the same."""
     stride = 1 + channels * width
     needed = height * stride
     inflater = zlib.decompressobj()
-    seen = 0  # pixel-stream bytes inflated so far; each piece is checked, then dropped (no 3 MB per icon)
+    seen = 0  # pixel-stream bytes inflated so far
     bad_filter = False
-    view = memoryview(data)
-    pos = 8
-    try:
-        while pos + 8 <= len(data):
-            length = int.from_bytes(view[pos:pos + 4], "big")
-            kind = bytes(view[pos + 4:pos + 8])
-            end = pos + 12 + length
-            if end > len(data):
+    while True:
+        head = read(8)
+        if len(head) < 8:
+            break  # the end of the file (a missing IEND is harmless; missing pixel data is not)
+        length = int.from_bytes(head[:4], "big")
+        kind = bytes(head[4:8])
+        crc = zlib.crc32(kind)
+        broken: zlib.error | None = None  # an inflate error counts only in a chunk whose CRC holds
+        remaining = length
+        while remaining:
+            piece = read(min(remaining, _PIECE))
+            if not piece:
                 return _TRUNCATED
-            if zlib.crc32(view[pos + 8:end - 4], zlib.crc32(kind)) != int.from_bytes(view[end - 4:end], "big"):
-                return f"is damaged (its {kind.decode('latin-1')} chunk fails its checksum)"
-            if kind == b"IDAT":
-                compressed: bytes | memoryview = view[pos + 8:end - 4]
-                while compressed and seen < needed:
-                    # at most _PIECE bytes at a time, however well one chunk compresses
-                    piece = inflater.decompress(compressed, min(needed - seen, _PIECE))
-                    compressed = inflater.unconsumed_tail
-                    row_starts = piece[(-seen) % stride::stride]  # the filter-type bytes in this piece
-                    if row_starts and max(row_starts) > 4:
-                        bad_filter = True
-                    seen += len(piece)
-            elif kind == b"IEND":
-                break
-            pos = end
-    except zlib.error as exc:
-        return f"cannot be decoded (broken data stream: {exc})"
+            remaining -= len(piece)
+            crc = zlib.crc32(piece, crc)
+            compressed: bytes | memoryview = piece
+            while kind == b"IDAT" and broken is None and compressed and seen < needed:
+                try:
+                    # at most _PIECE bytes out at a time, however well the data compresses
+                    inflated = inflater.decompress(compressed, min(needed - seen, _PIECE))
+                except zlib.error as exc:
+                    broken = exc
+                    break
+                compressed = inflater.unconsumed_tail
+                row_starts = inflated[(-seen) % stride::stride]  # the filter-type bytes in this piece
+                if row_starts and max(row_starts) > 4:
+                    bad_filter = True
+                seen += len(inflated)
+        tail = read(4)
+        if len(tail) < 4:
+            return _TRUNCATED
+        if crc != int.from_bytes(tail, "big"):
+            return f"is damaged (its {kind.decode('latin-1')} chunk fails its checksum)"
+        if broken is not None:
+            return f"cannot be decoded (broken data stream: {broken})"
+        if kind == b"IEND":
+            break
     if seen < needed:
         return _TRUNCATED
     if bad_filter:
@@ -186,14 +216,16 @@ def _open_nonblocking(path: str | os.PathLike[str]) -> int:
     return os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
 
 
-def read_regular_file(path: str | os.PathLike[str], limit: int = MAX_FILE_BYTES) -> bytes:
-    """The bytes of a regular file (symbolic links followed), at most `limit`; never blocks on an odd file.
+@contextlib.contextmanager
+def open_regular_file(
+    path: str | os.PathLike[str], limit: int = MAX_FILE_BYTES
+) -> Iterator[io.BufferedReader]:
+    """A regular file (symbolic links followed) opened for reading; never blocks on an odd file.
 
     The kind is decided from `stat` before anything is opened (opening a FIFO blocks until a writer comes),
-    the open itself is non-blocking in case the path is swapped meanwhile, and the read stops at `limit + 1`
-    bytes, whatever `fstat` claims (a link to /dev/zero reports size 0 and never ends). Raises
-    NotRegularFileError (a FIFO, device, socket or directory), TooLargeError, or the OSError of stat, open
-    or read.
+    and the open itself is non-blocking in case the path is swapped meanwhile. Raises NotRegularFileError (a
+    FIFO, device, socket or directory), TooLargeError (over `limit` by `fstat`), or the OSError of stat or
+    open. Reading past `limit` is the caller's to stop: a file may grow.
     """
     st = os.stat(path)
     if not stat.S_ISREG(st.st_mode):
@@ -205,10 +237,37 @@ def read_regular_file(path: str | os.PathLike[str], limit: int = MAX_FILE_BYTES)
             raise NotRegularFileError(errno.EINVAL, _kind_of(st.st_mode)[0])
         if st.st_size > limit:
             raise TooLargeError(st.st_size)
+        yield handle
+
+
+@overload
+def read_regular_file(path: str | os.PathLike[str], limit: int = ..., *, into: None = None) -> bytes: ...
+@overload
+def read_regular_file(
+    path: str | os.PathLike[str], limit: int = ..., *, into: bytearray
+) -> bytes | memoryview: ...
+def read_regular_file(
+    path: str | os.PathLike[str], limit: int = MAX_FILE_BYTES, *, into: bytearray | None = None
+) -> bytes | memoryview:
+    """The bytes of a regular file (symbolic links followed), at most `limit`; never blocks on an odd file.
+
+    Opened by `open_regular_file`; the read stops at `limit + 1` bytes, whatever `fstat` claims (a link to
+    /dev/zero reports size 0 and never ends). Raises NotRegularFileError (a FIFO, device, socket or
+    directory), TooLargeError, or the OSError of stat, open or read. With `into`, a buffer longer than the
+    file (its caller's, reused from read to read), the bytes are read into it and a view of them returned.
+    """
+    with open_regular_file(path, limit) as handle:
+        size = os.fstat(handle.fileno()).st_size
+        if into is not None and len(into) > size:
+            with memoryview(into) as whole:
+                got = handle.readinto(whole[:size + 1])
+            if got <= size:  # else it grew since the fstat: read on below, the usual way
+                return memoryview(into)[:got]
+            handle.seek(0)
         # sized by fstat (a read(limit + 1) would allocate the whole limit for every icon); only a file that
         # grew since, or one whose size fstat cannot tell (0), is read on, in chunks, still capped
-        data = handle.read(st.st_size + 1)
-        if len(data) > st.st_size:
+        data = handle.read(size + 1)
+        if len(data) > size:
             parts, total = [data], len(data)
             while total <= limit:
                 more = handle.read(min(1 << 20, limit + 1 - total))
@@ -222,9 +281,9 @@ def read_regular_file(path: str | os.PathLike[str], limit: int = MAX_FILE_BYTES)
     return data
 
 
-def _read(path: Path) -> bytes:
+def _read(path: Path, into: bytearray | None = None) -> bytes | memoryview:
     """The file's bytes, read once (the hash and the decoder share them)."""
-    return read_regular_file(path, MAX_FILE_BYTES)
+    return read_regular_file(path, MAX_FILE_BYTES, into=into)
 
 
 def _problem(path: Path, reasons: list[str]) -> InvalidImageError:
@@ -261,13 +320,19 @@ def check_image(
     return check_image_data(path, read_image_file(path), sizes)
 
 
-def read_image_file(path: Path) -> bytes:
-    """Read an icon to check or upload it; InvalidImageError naming the file and the fix if it cannot be."""
+@overload
+def read_image_file(path: Path, into: None = None) -> bytes: ...
+@overload
+def read_image_file(path: Path, into: bytearray) -> bytes | memoryview: ...
+def read_image_file(path: Path, into: bytearray | None = None) -> bytes | memoryview:
+    """Read an icon to check or upload it; InvalidImageError naming the file and the fix if it cannot be.
+
+    With `into` (a buffer longer than the file, reused by the caller) the bytes are read into it: a view."""
     reasons: list[str] = []
     if _has_undecodable_name(path):
         reasons.append("the file name is not valid UTF-8 (App Store Connect needs UTF-8 names): rename it")
     try:
-        data = _read(path)
+        data = _read(path, into)
     except TooLargeError as exc:
         why = f"is {exc.args[0]} bytes, far more than an icon needs (limit {MAX_FILE_BYTES}): export it again"
         raise _problem(path, [*reasons, why]) from None
@@ -423,7 +488,7 @@ class PendingIcon:
     width: int
     height: int
     size: int
-    stat: os.stat_result  # taken before the first half read it: what later reads and the cache compare with
+    stamp: tuple[int, ...]  # `stamp_of` its stat before the first half read it: later reads compare with it
 
 
 def first_half(path: Path, sizes: tuple[tuple[int, int], ...] = ALLOWED_SIZES) -> PendingIcon | None:
@@ -438,7 +503,7 @@ def first_half(path: Path, sizes: tuple[tuple[int, int], ...] = ALLOWED_SIZES) -
             return None
         fd = _open_nonblocking(path)
         with open(fd, "rb", closefd=True) as handle:
-            if _stamp_of(os.fstat(fd)) != _stamp_of(st):  # replaced since the stat: the full check decides
+            if stamp_of(os.fstat(fd)) != stamp_of(st):  # replaced since the stat: the full check decides
                 return None
             prefix = handle.read(_PREFIX_BYTES)
             if not prefix.startswith(_PNG_MAGIC):
@@ -454,23 +519,19 @@ def first_half(path: Path, sizes: tuple[tuple[int, int], ...] = ALLOWED_SIZES) -
                 return None
             pos = 8
             while pos + 12 <= st.st_size:  # chunk lengths followed to IEND (a cut file never gets there)
-                if pos + 8 <= len(prefix):
-                    head = prefix[pos:pos + 8]
-                else:
-                    handle.seek(pos)
-                    head = handle.read(8)
+                head = prefix[pos:pos + 8] if pos + 8 <= len(prefix) else os.pread(fd, 8, pos)
                 end = pos + 12 + int.from_bytes(head[:4], "big")
                 if len(head) < 8 or end > st.st_size:
                     return None
                 if head[4:8] == b"IEND":
-                    return PendingIcon(path, sizes, width, height, st.st_size, st)
+                    return PendingIcon(path, sizes, width, height, st.st_size, stamp_of(st))
                 pos = end
     except Exception:  # noqa: BLE001 - anything odd: the full check decides and explains
         return None
     return None
 
 
-def _stamp_of(st: os.stat_result) -> tuple[int, ...]:
+def stamp_of(st: os.stat_result) -> tuple[int, ...]:
     """What changes when a file is rewritten or replaced (the rule of ScanCache, git's index and rsync)."""
     return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
 
@@ -478,16 +539,24 @@ def _stamp_of(st: os.stat_result) -> tuple[int, ...]:
 def digest_icon(icon: PendingIcon) -> tuple[ImageInfo, tuple[int, ...] | None]:
     """The icon's ImageInfo with the sha256 of what the file holds now, and the file's stamp before it was
     read (None when it could not be read: `pixel_check` says why). Nothing is checked here: the plan needs
-    the digest, `pixel_check` says whether those bytes may be uploaded."""
+    the digest, `pixel_check` says whether those bytes may be uploaded. Read piece by piece (no buffer of the
+    whole file: a thread's freed megabytes stay with its memory arena)."""
+    digest = hashlib.sha256()
+    size = 0
     try:
         st = os.stat(icon.path)  # before the read: a change during it makes the stamp stale (the safe side)
-        data = read_regular_file(icon.path)
+        with open_regular_file(icon.path) as handle:
+            while piece := handle.read(_PIECE):
+                digest.update(piece)
+                size += len(piece)
+                if size > MAX_FILE_BYTES:
+                    raise TooLargeError(size)
     except (OSError, TooLargeError):
-        data, stamp = b"", None
+        digest, size, stamp = hashlib.sha256(), 0, None
     else:
-        stamp = _stamp_of(st)
-    info = ImageInfo(path=icon.path, format="PNG", width=icon.width, height=icon.height, size=len(data),
-                     sha256=hashlib.sha256(data).hexdigest(), mime=_MIME["PNG"])
+        stamp = stamp_of(st)
+    info = ImageInfo(path=icon.path, format="PNG", width=icon.width, height=icon.height, size=size,
+                     sha256=digest.hexdigest(), mime=_MIME["PNG"])
     return info, stamp
 
 
@@ -502,25 +571,30 @@ class PixelVerdict:
 
 def pixel_check(icon: PendingIcon, hashed: tuple[int, ...] | None) -> PixelVerdict:
     """The second half of a plain PNG's checks: its pixel data (every chunk's CRC, the inflated stream, each
-    row's filter), for the bytes `digest_icon` hashed when it read them at stamp `hashed`.
+    row's filter), for the bytes `digest_icon` hashed when it read them at stamp `hashed` (read piece by
+    piece).
 
-    A file that changed since the first half or since it was hashed is checked in full as it is now; valid,
-    the verdict carries its new ImageInfo (the push uploads it under its own digest), else it is "changed
-    during the push", as an icon that changes under the upload is."""
+    A file that changed since the first half or since it was hashed (or while this read it) is checked in
+    full as it is now; valid, the verdict carries its new ImageInfo (the push uploads it under its own
+    digest), else it is "changed during the push", as an icon that changes under the upload is."""
     path = icon.path
     try:
         st = os.stat(path)
+        if stamp_of(st) == hashed == icon.stamp:
+            with open_regular_file(path) as handle:
+                unchanged = handle.read(len(_PNG_MAGIC)) == _PNG_MAGIC
+                damage = _png_pixel_stream_problem(handle.read, icon.width, icon.height, channels=3)
+            if unchanged and stamp_of(os.stat(path)) == stamp_of(st):  # and not while it was read
+                if damage is None:
+                    return PixelVerdict()
+                return PixelVerdict(Problem(display_path(path), f"{damage}: export or copy it again"))
+    except (OSError, TooLargeError):
+        pass  # gone or replaced by something odd: the full read below says what
+    try:
         data = read_image_file(path)
     except InvalidImageError as exc:
         return PixelVerdict(_changed(path, f"can no longer be read ({exc.problems[0].message})"),
                             changed=True)
-    except OSError as exc:
-        return PixelVerdict(_changed(path, f"can no longer be read ({exc.strerror or exc})"), changed=True)
-    if _stamp_of(st) == hashed == _stamp_of(icon.stat) and len(data) == icon.size:
-        damage = _png_pixel_data_problem(data, icon.width, icon.height, channels=3)
-        if damage is None:
-            return PixelVerdict()
-        return PixelVerdict(Problem(display_path(path), f"{damage}: export or copy it again"))
     try:
         return PixelVerdict(changed=True, info=check_image_data(path, data, icon.sizes))
     except InvalidImageError as exc:
@@ -558,7 +632,7 @@ class ScanCache:
 
     @staticmethod
     def _stamp(st: os.stat_result) -> list[int]:
-        return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev]
+        return list(stamp_of(st))
 
     def get(self, path: Path) -> ImageInfo | None:
         entry = self._entries.get(os.fsdecode(path.absolute()))
@@ -574,14 +648,17 @@ class ScanCache:
         except (OSError, KeyError, TypeError):
             return None
 
-    def put(self, info: ImageInfo, stat_before: os.stat_result) -> None:
+    def put(self, info: ImageInfo, stat_before: os.stat_result | tuple[int, ...]) -> None:
+        """Remember a valid icon, checked from bytes read after `stat_before` (a stat or its `stamp_of`)."""
+        # (a stat_result is a tuple too)
+        before = self._stamp(stat_before) if isinstance(stat_before, os.stat_result) else list(stat_before)
         try:
-            if self._stamp(info.path.stat()) != self._stamp(stat_before):
+            if self._stamp(info.path.stat()) != before:
                 return  # changed while it was being checked: do not remember
         except OSError:
             return
         self._entries[os.fsdecode(info.path.absolute())] = {
-            "stamp": self._stamp(stat_before),
+            "stamp": before,
             "info": {"format": info.format, "width": info.width, "height": info.height, "size": info.size,
                      "sha256": info.sha256, "mime": info.mime, "notes": list(info.notes)},
         }

@@ -141,7 +141,7 @@ async def read_image(client: Any, kapi: KindApi, image_id: str) -> RemoteImage:
 async def upload_parts(
     client: Any,
     image: RemoteImage,
-    content: bytes,
+    content: bytes | memoryview,
     *,
     skip: set[int] | None = None,
     on_part_done: Callable[[int, int], Any] | None = None,

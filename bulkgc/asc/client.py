@@ -593,7 +593,7 @@ class AscClient:
         shown: str,
         *,
         params: Mapping[str, str] | None = None,
-        data: bytes | None = None,
+        data: bytes | AsyncIterator[memoryview] | None = None,
         headers: Mapping[str, str],
     ) -> tuple[int, str, str | None, bytes]:
         """One HTTP exchange -> (status, content type, X-Rate-Limit header, body); aiohttp errors wrapped."""
@@ -625,7 +625,7 @@ class AscClient:
         return cls(f"{method} {shown}: {what}; {check}", status=0, method=method, url=shown)
 
     # -- uploads ---------------------------------------------------------------------------------------------
-    async def upload_part(self, operation: Mapping[str, Any], content: bytes) -> int:
+    async def upload_part(self, operation: Mapping[str, Any], content: bytes | memoryview) -> int:
         """Send one UploadOperation's byte range of `content` (the whole file, read and hashed once); returns
         the bytes sent.
 
@@ -658,14 +658,16 @@ class AscClient:
                 f"{method} {shown}: the upload operation covers bytes {offset}..{offset + length} but the "
                 f"file has {len(content)}; reserve the image again", method=method, url=shown,
             )
-        chunk = content[offset:offset + length]
+        chunk = memoryview(content)[offset:offset + length]
         url = URL(raw_url, encoded=True)
+        if not any(k.lower() == "content-length" for k in op_headers):
+            op_headers["Content-Length"] = str(length)  # sent as it is, not chunked
 
         async def attempt() -> int:
             assert self._session is not None and self._upload_limiter is not None
             async with held(self._upload_limiter):
                 status, content_type, _, raw = await self._exchange(
-                    method, url, "upload", shown, data=chunk, headers=op_headers
+                    method, url, "upload", shown, data=_pieces(chunk), headers=op_headers
                 )
             if 200 <= status < 300:
                 self._stats.bytes_uploaded += length
@@ -717,6 +719,16 @@ class AscClient:
 
         return await self._patiently(lambda policy: call_with_retry(attempt, policy, on_retry=on_retry),
                                      is_transient)
+
+
+_SEND_PIECE = 64 * 1024  # bytes of an upload part handed to the socket at a time (its write buffer's limit)
+
+
+async def _pieces(chunk: memoryview) -> AsyncIterator[memoryview]:
+    """An upload part in pieces, no copy made: aiohttp waits for the socket to take each (a part handed over
+    whole has its unsent rest copied into the transport's buffer, a megabyte per part in flight)."""
+    for start in range(0, len(chunk), _SEND_PIECE):
+        yield chunk[start:start + _SEND_PIECE]
 
 
 def _chain(e: BaseException) -> list[BaseException]:

@@ -205,3 +205,19 @@ async def test_an_icon_that_fails_the_cheap_half_stops_the_push_before_any_reque
         assert bad.name in str(caught.value) and "truncated" in str(caught.value)
         assert caught.value.reads_sent is False
         assert sim.requests == []
+
+
+async def test_icons_checked_in_two_halves_are_remembered(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """Icons that passed both halves are in the scan cache: the next push checks none of them again."""
+    wl = make_workload(tmp_path / "wl", 2, ("en-US", "fr-FR"))
+    async with Simulator(fast_sim_config(app_id=wl.app_id)) as sim:
+        settings = settings_for(sim, wl.manifest, tmp_path)
+        assert (await push(settings)).exit_code == 0
+        checked: list[Any] = []
+        monkeypatch.setattr(bulkgc.iconchecks, "pixel_check", lambda icon, *a: checked.append(icon))
+        monkeypatch.setattr(bulkgc.iconchecks, "digest_icon", lambda icon: checked.append(icon))
+        before = len(sim.requests)
+        again = await push(settings)
+        assert again.exit_code == 0 and checked == []
+        assert {r.method for r in sim.requests[before:]} == {"GET"}  # nothing to do either
