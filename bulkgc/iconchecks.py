@@ -55,6 +55,7 @@ class IconChecks:
         self._verdicts: dict[Path, PixelVerdict] = {}
         self._checked = {icon.path: anyio.Event() for icon in pending}
         self._over = anyio.Event()
+        self._images: dict[str, ImageInfo] | None = None
 
     @classmethod
     async def first_half(cls, settings: RunSettings, manifest: Manifest) -> IconChecks:
@@ -82,6 +83,7 @@ class IconChecks:
                 for info, stamp in batch:
                     self.infos[info.path], self._hashed[info.path] = info, stamp
             self._digested.set()
+            # one icon per trip: a verdict is published as soon as it is known (an upload waits for it)
             await _in_threads(self.pending, self._check_pixels, self._publish)
         finally:
             self._over.set()
@@ -100,9 +102,13 @@ class IconChecks:
         self._checked[icon.path].set()
 
     async def images(self) -> dict[str, ImageInfo]:
-        """Every icon's ImageInfo, digest included, once the digests are known (what the plan compares)."""
-        await self._digested.wait()
-        return {str(path): info for path, info in self.infos.items()}
+        """Every icon's ImageInfo, digest included, once the digests are known (what the plan compares; one
+        mapping for every item's comparison)."""
+        if self._images is None:
+            await self._digested.wait()
+            if self._images is None:
+                self._images = {str(path): info for path, info in self.infos.items()}
+        return self._images
 
     async def verdict(self, path: Path) -> PixelVerdict | None:
         """The verdict of the icon at `path` once it is checked in full; None for an icon that was checked in
