@@ -101,6 +101,15 @@ class ImageMachine:
     def __post_init__(self) -> None:
         self.first_poll_delay = self.settings.poll_interval
         self.limiter = anyio.CapacityLimiter(self.settings.images_in_flight)
+        # images of all items queued for a slot at once: enough to keep every slot busy; more would only
+        # wait, each holding a task (thousands at scale, while the texts of later items are being written)
+        self.queued = anyio.Semaphore(2 * self.settings.images_in_flight)
+
+    async def upload_one_queued(self, job: ImageJob) -> None:
+        try:
+            await self.upload_one(job)
+        finally:
+            self.queued.release()
 
     @property
     def stopping(self) -> bool:
@@ -147,7 +156,8 @@ class ImageMachine:
         while True:
             async with anyio.create_task_group() as tg:
                 for job in pending:
-                    tg.start_soon(self.upload_one, job)
+                    await self.queued.acquire()  # released when its upload_one ends
+                    tg.start_soon(self.upload_one_queued, job)
             committed = [j for j in jobs if not j.done and j.image_id]
             if not committed:
                 return
