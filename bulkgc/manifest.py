@@ -170,6 +170,8 @@ class _Source:
     # (line, dotted keys, is an [[array]] header) of each table header
     headers: list[tuple[int, tuple[str, ...], bool]] = field(default_factory=list)
     lines: list[str] = field(default_factory=list)  # the TOML text, to point at a key's own line
+    _indexed: tuple[dict[str, list[int]], dict[tuple[int, str, str], int]] | None = field(
+        default=None, repr=False, compare=False)
 
     def line_of_key(self, table_line: int | None, key: str) -> int | None:
         """Line of `key = ...` in the table whose header is at `table_line`, else `table_line` (a hint)."""
@@ -186,7 +188,7 @@ class _Source:
 
     def line_of_item(self, section: str, index: int) -> int | None:
         """Line of the `index`-th (1-based) `[[section]]` header."""
-        arrays = [line for line, keys, is_array in self.headers if is_array and keys == (section,)]
+        arrays = self._index()[0].get(section, [])
         return arrays[index - 1] if 0 < index <= len(arrays) else None
 
     def line_of_item_locale(self, section: str, index: int, locale: str) -> int | None:
@@ -194,12 +196,24 @@ class _Source:
         start = self.line_of_item(section, index)
         if start is None:
             return None
-        following = [line for line, keys, arr in self.headers if arr and len(keys) == 1 and line > start]
-        end = following[0] if following else 1 << 30
-        for line, keys, _ in self.headers:
-            if start < line < end and keys == (section, "locales", locale):
-                return line
-        return start
+        return self._index()[1].get((start, section, locale), start)
+
+    def _index(self) -> tuple[dict[str, list[int]], dict[tuple[int, str, str], int]]:
+        """The headers indexed once (a manifest of thousands of localizations asks for each one's line):
+        each section's `[[section]]` lines, and (item's header line, section, locale) -> the line of its
+        first `[section.locales.<locale>]`, counted as the item's when it comes before the next `[[...]]`."""
+        if self._indexed is None:
+            arrays: dict[str, list[int]] = {}
+            locales: dict[tuple[int, str, str], int] = {}
+            current: int | None = None  # the line of the latest one-key [[...]] header
+            for line, keys, is_array in self.headers:
+                if is_array and len(keys) == 1:
+                    arrays.setdefault(keys[0], []).append(line)
+                    current = line
+                elif current is not None and len(keys) == 3 and keys[1] == "locales":
+                    locales.setdefault((current, keys[0], keys[2]), line)
+            self._indexed = (arrays, locales)
+        return self._indexed
 
     def line_of_table(self, keys: tuple[str, ...]) -> int | None:
         """Line of the first table header whose key path is `keys`."""

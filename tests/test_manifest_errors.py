@@ -122,3 +122,20 @@ def test_apple_limits_say_so_and_cannot_be_overridden(
     assert "unknown limit 'descripton'; did you mean 'description'?" in found[2]
     assert "120 is out of range; App Store Connect allows 0..100 points each" in found[3]
     assert "(Apple's documented limit, App Store Connect Help, Achievements)" in found[3]
+
+
+def test_each_locale_problem_points_at_its_own_items_table(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The same locale mistake in two items (and a correct one between) is reported at each item's own
+    `[achievement.locales.<code>]` line, not at the first item's."""
+    body = (achievement("com.x.a", locales="en-US french") + achievement("com.x.b", locales="en-US fr-FR")
+            + achievement("com.x.c", locales="french de-DE"))
+    (tmp_path / "assets").mkdir()
+    (tmp_path / "assets" / "com.x.c.png").write_bytes(b"")
+    code, found, path = validate(tmp_path, body, capsys)
+    assert code == 2 and len(found) == 2, found
+    lines = [n for n, line in enumerate(path.read_text().splitlines(), 1)
+             if line.strip() == "[achievement.locales.french]"]
+    assert len(lines) == 2
+    for problem, line in zip(found, lines, strict=True):
+        assert problem.startswith(f"{path}:{line}: "), (problem, line)
