@@ -686,17 +686,10 @@ def _check_cached(
     path: Path,
     cache: ScanCache | None,
     sizes: tuple[tuple[int, int], ...] = ALLOWED_SIZES,
-    halves: bool = False,
-) -> ImageInfo | Problem | PendingIcon:
+) -> ImageInfo | Problem:
     hit = cache.get(path) if cache is not None else None
     if hit is not None:
-        # the cache remembers a valid file, not the slot it was checked for: its size is checked again
-        wrong_size = size_problem(hit.width, hit.height, sizes)
-        return hit if wrong_size is None else Problem(display_path(path), wrong_size)
-    if halves:
-        pending = first_half(path, sizes)
-        if pending is not None:
-            return pending
+        return _size_checked(path, hit, sizes)
     if cache is None:
         return _check_or_problem(path, sizes)
     try:
@@ -707,6 +700,12 @@ def _check_cached(
     if isinstance(outcome, ImageInfo):
         cache.put(outcome, before)
     return outcome
+
+
+def _size_checked(path: Path, hit: ImageInfo, sizes: tuple[tuple[int, int], ...]) -> ImageInfo | Problem:
+    """A cache hit, its size checked again: the cache remembers a valid file, not the slot it was checked for."""
+    wrong_size = size_problem(hit.width, hit.height, sizes)
+    return hit if wrong_size is None else Problem(display_path(path), wrong_size)
 
 
 async def scan_images(
@@ -727,19 +726,34 @@ async def scan_images(
     unique = list(dict.fromkeys(Path(p) for p in paths))
     results: dict[Path, ImageInfo | Problem | PendingIcon] = {}
     limiter = anyio.CapacityLimiter(max(1, concurrency or check_threads()))
-    halves = pending is not None
-    # a first half takes a tenth of a millisecond: handed to the threads in batches (a trip to a thread costs
-    # about as much); full checks one by one
-    batch = _FIRST_HALF_BATCH if halves else 1
 
-    def check_batch(batch_paths: list[Path]) -> None:
+    def allowed(path: Path) -> tuple[tuple[int, int], ...]:
+        return (sizes or {}).get(path, ALLOWED_SIZES)
+
+    def cheap(batch_paths: list[Path]) -> list[Path]:
+        """Cache hits and first halves (Python work that holds the GIL: one thread, no contention); the paths
+        that need a full check."""
+        full = []
         for path in batch_paths:
-            results[path] = _check_cached(path, cache, (sizes or {}).get(path, ALLOWED_SIZES), halves)
+            hit = cache.get(path) if cache is not None else None
+            if hit is not None:
+                results[path] = _size_checked(path, hit, allowed(path))
+            elif (half := first_half(path, allowed(path))) is not None:
+                results[path] = half
+            else:
+                full.append(path)
+        return full
 
+    def check_one(path: Path) -> None:
+        results[path] = _check_cached(path, cache, allowed(path))
+
+    # with halves, nearly every icon is settled by its cheap half (≈0.05 ms): all in one trip to one worker
+    # thread (several threads would only fight over the GIL: 1,000 icons took 87 ms on two, 50 on one);
+    # the rest (decoded by Pillow, which releases the GIL) one by one on every core
+    needing_full = await anyio.to_thread.run_sync(cheap, unique) if pending is not None else unique
     async with anyio.create_task_group() as tg:
-        for start in range(0, len(unique), batch):
-            tg.start_soon(partial(anyio.to_thread.run_sync, check_batch, unique[start:start + batch],
-                                  limiter=limiter))
+        for path in needing_full:
+            tg.start_soon(partial(anyio.to_thread.run_sync, check_one, path, limiter=limiter))
     infos: dict[Path, ImageInfo] = {}
     problems: list[Problem] = []
     for path in unique:
@@ -752,9 +766,6 @@ async def scan_images(
         else:
             problems.append(outcome)
     return infos, problems
-
-
-_FIRST_HALF_BATCH = 16  # icons per trip to a worker thread in a first half
 
 
 def check_threads() -> int:
