@@ -461,8 +461,9 @@ class ImageMachine:
             )
             job.image_id = image.id
             # The reservation is recorded once it exists (a kill before that leaves nothing the journal could
-            # save: the next run finds the reservation by its digest fileName). Parts recorded for an earlier
-            # reservation are forgotten in the same transaction.
+            # save: the next run finds the reservation by its digest fileName), durable before its upload
+            # starts: `bulkgc status` counts it in flight. Parts recorded for an earlier reservation are
+            # forgotten in the same transaction.
             await books.put(
                 key,
                 clear_parts=True,
@@ -498,7 +499,7 @@ class ImageMachine:
         t0 = time.monotonic()
         await commit_image(c, k, image.id)
         job.committed_at = time.monotonic()
-        await books.put(key, state="committed")
+        books.put_soon(key, state="committed")
         books.event(key, "commit", "ok", attempt=job.attempts, latency=time.monotonic() - t0)
 
 

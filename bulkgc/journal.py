@@ -694,6 +694,7 @@ class _PendingWrite:
     done: bool = False
     result: Any = None
     error: BaseException | None = None
+    deferred: bool = False  # a put_soon: nobody waits for it, its error is kept for `flush`
 
 
 class AsyncJournal:
@@ -704,7 +705,11 @@ class AsyncJournal:
     (no write waits for company: a kill loses at most the batch being committed). A batch's statements run
     on the event loop's thread (in SQLite's page cache, microseconds each: no thread switch, no GIL handover
     per write); its COMMIT, the fsync, runs in a worker thread. Every write is durable before its call
-    returns.
+    returns, except a `put_soon`: a record of what App Store Connect itself holds (an item created, a
+    localization saved, an image committed), which the next run rediscovers by reading App Store Connect if a
+    kill loses it. It waits in the queue and becomes durable with the next transaction (the next write, read
+    or `flush`), in order. A push's image reservations and parts done are durable before it goes on: they are
+    what a resumed run and `bulkgc status` rely on.
     """
 
     def __init__(self, journal: Journal) -> None:
@@ -713,10 +718,30 @@ class AsyncJournal:
         self._queue: list[_PendingWrite] = []
         self.transactions = 0  # durable commits made for writes (a batch counts once)
         self.writes = 0  # writes asked for
+        self._deferred_error: BaseException | None = None  # a put_soon that failed: raised by `flush`
 
     async def _call(self, fn: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs) -> _T:
+        if self._queue:  # a read sees every write queued before it
+            await self.flush()
         async with self._lock:
             return await anyio.to_thread.run_sync(lambda: fn(*args, **kwargs))
+
+    async def flush(self) -> None:
+        """Make every queued write durable (the `put_soon`s); raises the first of their errors."""
+        if self._queue:
+            await self._write(lambda: None)
+            self.writes -= 1  # not a write of its own
+        if self._deferred_error is not None:
+            error, self._deferred_error = self._deferred_error, None
+            raise error
+
+    def put_soon(self, item_key: str, *, clear_parts: bool = False, **fields: Any) -> None:
+        """`put` without waiting: durable with the next transaction (see the class). For records of what App
+        Store Connect holds, never for what only the journal knows (parts done, failures)."""
+        op = _PendingWrite(lambda: self.journal.update(item_key, clear_parts=clear_parts, **fields),
+                           deferred=True)
+        self.writes += 1
+        self._queue.append(op)
 
     async def _write(self, fn: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs) -> _T:
         op = _PendingWrite(lambda: fn(*args, **kwargs))
@@ -746,6 +771,8 @@ class AsyncJournal:
         except Exception as exc:  # noqa: BLE001 - belongs to every write's caller
             for op in batch:
                 op.error, op.done = exc, True
+                if op.deferred and self._deferred_error is None:
+                    self._deferred_error = exc
             return False
         for op in batch:
             try:
@@ -767,6 +794,8 @@ class AsyncJournal:
         finally:
             for op in batch:
                 op.done = True
+                if op.deferred and op.error is not None and self._deferred_error is None:
+                    self._deferred_error = op.error
             self.transactions += 1
 
     async def close(self) -> None:

@@ -158,6 +158,12 @@ class Ledger:
         if self.journal is not None:
             await self.journal.put(key, clear_parts=clear_parts, **fields)
 
+    def put_soon(self, key: str, *, clear_parts: bool = False, **fields: Any) -> None:
+        """A journal write of what App Store Connect holds (an item created, a localization saved, an image
+        reserved or committed): not waited for, durable with the next transaction (`AsyncJournal.put_soon`)."""
+        if self.journal is not None:
+            self.journal.put_soon(key, clear_parts=clear_parts, **fields)
+
     async def put_many(self, writes: list[tuple[str, dict[str, Any]]]) -> None:
         """Several durable journal writes made together (one fsync), as `put` each."""
         if self.journal is not None and writes:

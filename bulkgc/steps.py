@@ -130,7 +130,7 @@ class ItemSteps:
                 ids = doc.one.rel_ids(k.version.include_on_parent_list)
                 version_id = ids[-1] if ids else await self.version_of_created(plan, p, item_id)
             plan.ids[(p.kind.name, p.vendor_id)] = item_id
-            await books.put(
+            books.put_soon(
                 key,
                 kind="item",
                 vendor_id=p.vendor_id,
@@ -251,7 +251,7 @@ class ItemSteps:
         doc = await self.client.post(k.version.create, {"data": data}, lookup=lookup)
         key = key_of(p)
         self.ledger.event(key, "new-version", "ok", latency=time.monotonic() - t0)
-        await self.ledger.put(
+        self.ledger.put_soon(
             key,
             kind="item",
             vendor_id=p.vendor_id,
@@ -303,7 +303,7 @@ class ItemSteps:
                 )
             return
         if la.action != "none":
-            await books.put(
+            books.put_soon(
                 key,
                 kind="localization",
                 vendor_id=p.vendor_id,

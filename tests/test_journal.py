@@ -295,6 +295,56 @@ async def test_group_commit_batches_writes_and_isolates_a_failing_one(jpath: Pat
     await aj.close()
 
 
+def _on_disk(path: Path, key: str) -> str | None:
+    """The state another process would read for `key` now (a separate connection)."""
+    reader = sqlite3.connect(path)
+    try:
+        row = reader.execute("SELECT state FROM items WHERE item_key = ?", (key,)).fetchone()
+    finally:
+        reader.close()
+    return row[0] if row else None
+
+
+async def test_put_soon_rides_on_the_next_transaction_in_order(jpath: Path) -> None:
+    """A `put_soon` is not waited for: on disk with the next write's transaction (one fsync for both), before
+    a read of the journal sees anything, and with `flush`; a later `put` of the same key wins."""
+    aj = AsyncJournal(Journal.open(jpath))
+    loc = item_key("localization", "achievement", "com.x.s", "en-US")
+    img = item_key("image", "achievement", "com.x.s", "en-US")
+    aj.put_soon(loc, kind="localization", vendor_id="com.x.s", locale="en-US", state="saved", remote_id="L1")
+    assert _on_disk(jpath, loc) is None  # queued, not written
+    before = aj.transactions
+    await aj.put(img, kind="image", vendor_id="com.x.s", locale="en-US", state="reserved", remote_id="I1")
+    assert (_on_disk(jpath, loc), _on_disk(jpath, img)) == ("saved", "reserved")
+    assert aj.transactions == before + 1  # both in one transaction
+
+    aj.put_soon(img, state="committed")
+    assert (await aj.get(img)).state == "committed"  # type: ignore[union-attr]  # a read flushes first
+    assert _on_disk(jpath, img) == "committed"
+
+    aj.put_soon(img, state="complete")
+    await aj.flush()
+    assert _on_disk(jpath, img) == "complete"
+    await aj.flush()  # nothing queued: no transaction
+    assert aj.writes == 4
+    await aj.close()
+
+
+async def test_a_failed_put_soon_is_raised_by_the_next_flush(jpath: Path) -> None:
+    """Nobody waits for a `put_soon`, so its failure (a secret in a field) is kept and raised by `flush`; the
+    writes around it still land."""
+    aj = AsyncJournal(Journal.open(jpath))
+    good = item_key("image", "achievement", "com.x.ok", "en-US")
+    aj.put_soon(item_key("image", "achievement", "com.x.bad", "en-US"),
+                detail="Bearer eyJhbGciOiJFUzI1NiJ9.eyJpc3MiOiJ4In0.c2ln")
+    await aj.put(good, state="reserved")  # its own write is fine
+    assert _on_disk(jpath, good) == "reserved"
+    with pytest.raises(JournalError):
+        await aj.flush()
+    await aj.flush()  # raised once
+    await aj.close()
+
+
 def write_schema_1_journal(path: Path, rows: list[tuple[str, str, str, str | None]], parts: dict[str, list[int]]) -> None:
     """A journal as bulkgc wrote it before kinds (schema 1): keys `achievement:<v>`, `localization:<v>:<l>`,
     `image:<v>:<l>`, the item column naming the level with "achievement" for the parent."""
