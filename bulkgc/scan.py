@@ -732,9 +732,15 @@ async def scan_images(
 
     def cheap(batch_paths: list[Path]) -> list[Path]:
         """Cache hits and first halves (Python work that holds the GIL: one thread, no contention); the paths
-        that need a full check."""
+        that need a full check. Files not in the page cache are asked for `_READ_AHEAD` files ahead, so the
+        disk reads them while this thread works (one thread waiting for one file at a time took 7.8 s for
+        3,900 cold 1 MB icons)."""
         full = []
-        for path in batch_paths:
+        for ahead in batch_paths[:_READ_AHEAD]:
+            _prefetch(ahead)
+        for index, path in enumerate(batch_paths):
+            if index + _READ_AHEAD < len(batch_paths):
+                _prefetch(batch_paths[index + _READ_AHEAD])
             hit = cache.get(path) if cache is not None else None
             if hit is not None:
                 results[path] = _size_checked(path, hit, allowed(path))
@@ -766,6 +772,26 @@ async def scan_images(
         else:
             problems.append(outcome)
     return infos, problems
+
+
+_READ_AHEAD = 32  # files asked for ahead of the one being checked (`_prefetch`)
+
+
+def _prefetch(path: Path) -> None:
+    """Ask the kernel to start reading a regular file (all of it: its digest is taken next) without waiting
+    for it (POSIX_FADV_WILLNEED); nothing where that does not exist, or for anything odd."""
+    if not hasattr(os, "posix_fadvise"):
+        return
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):  # never open a FIFO or a device for this
+            return
+        fd = _open_nonblocking(path)
+        try:
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_WILLNEED)
+        finally:
+            os.close(fd)
+    except OSError:
+        pass
 
 
 def check_threads() -> int:
