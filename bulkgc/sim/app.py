@@ -98,6 +98,7 @@ class Simulator:
         self._save_lock = asyncio.Lock()
         self._dirty = False
         self._tasks: set[asyncio.Task[None]] = set()
+        self._deciding: dict[str, asyncio.Future[None]] = {}  # image id -> its processing being decided now
         self._handlers: dict[tuple[str, str], tuple[str, Any]] = {}
         self.reset_counters()
 
@@ -229,23 +230,38 @@ class Simulator:
             await self.save()
 
     async def _finish_processing(self, image_id: str) -> bool:
-        """Decide COMPLETE/FAILED for a committed image whose processing time is over (Pillow runs in a thread)."""
+        """Decide COMPLETE/FAILED for a committed image whose processing time is over (Pillow runs in a thread).
+
+        Once per image: a request that finds the image being decided waits for that decision instead of
+        decoding it again (every GET refreshes every due image, so ten polls at once used to decode the same
+        3840x2160 images ten times over, and every one of them waited seconds)."""
+        deciding = self._deciding.get(image_id)
+        if deciding is not None:
+            await asyncio.shield(deciding)
+            return False  # the request that decided it saves the state
         img = self.state.image(image_id)
         if img is None or img.get("committed_at") is None or img.get("result") is not None:
             return False
         if img.get("outcome") == "stuck" or time.time() < img["done_at"]:
             return False
-        outcome = img.get("outcome") or ""
-        if outcome.startswith("fail:"):
-            code = outcome[5:]
-            result = {"state": "FAILED", "errors": [{"code": code, "description": code}]}
-        else:
-            data = await anyio.to_thread.run_sync(self.state.image_bytes, image_id)
-            result = await anyio.to_thread.run_sync(analyse_image, data, img["fileName"], _sizes(img), img.get("label"))
-        if self.state.image(image_id) is img and img.get("result") is None:
-            img["result"] = result
-            return True
-        return False
+        decided = asyncio.get_running_loop().create_future()
+        self._deciding[image_id] = decided
+        try:
+            outcome = img.get("outcome") or ""
+            if outcome.startswith("fail:"):
+                code = outcome[5:]
+                result = {"state": "FAILED", "errors": [{"code": code, "description": code}]}
+            else:
+                data = await anyio.to_thread.run_sync(self.state.image_bytes, image_id)
+                result = await anyio.to_thread.run_sync(analyse_image, data, img["fileName"], _sizes(img),
+                                                        img.get("label"))
+            if self.state.image(image_id) is img and img.get("result") is None:
+                img["result"] = result
+                return True
+            return False
+        finally:
+            del self._deciding[image_id]
+            decided.set_result(None)  # (also when this request was cancelled: a waiter then finds it undecided)
 
     async def _refresh_due_images(self) -> None:
         now = time.time()

@@ -184,3 +184,36 @@ async def test_stuck_and_fail_processing_faults(api: Api) -> None:
     assert first["data"]["attributes"]["assetDeliveryState"]["state"] == "UPLOAD_COMPLETE"
     second = await api.wait_processed(ids[1])
     assert second["data"]["attributes"]["assetDeliveryState"]["errors"][0]["code"] == "IMAGE_BAD_ASPECT_RATIO"
+
+
+async def test_concurrent_reads_decide_a_due_image_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every GET brings due images up to date; ten GETs at once while three images are due decode each image
+    once (the others wait for that decision, none decodes it again), and every GET then shows it COMPLETE."""
+    import time
+
+    from bulkgc.sim import app as sim_app
+
+    decoded: list[str] = []
+    real = sim_app.analyse_image
+
+    def slow_analyse(data: bytes, file_name: str, *args: object) -> object:
+        decoded.append(file_name)
+        time.sleep(0.2)  # a 3840x2160 image takes about this long
+        return real(data, file_name, *args)
+
+    monkeypatch.setattr(sim_app, "analyse_image", slow_analyse)
+    async with Simulator(sim_config(processing_delay=0.3)) as sim, aiohttp.ClientSession() as session:
+        api = Api(sim, session)
+        images = []
+        for n in range(3):
+            _a, _v, loc_id = await api.localized_version(f"com.example.d{n}")
+            data = png_bytes(512)
+            _s, doc = await api.reserve_image(loc_id, len(data), f"d{n}.png")
+            await api.put_parts(doc["data"]["attributes"]["uploadOperations"], data)
+            await api.commit(doc["data"]["id"])
+            images.append(doc["data"]["id"])
+        await asyncio.sleep(0.35)  # all three due; their own processing tasks may be deciding them too
+        answers = await asyncio.gather(*(api.get(f"/v2/gameCenterAchievementImages/{images[i % 3]}")
+                                         for i in range(10)))
+        assert sorted(decoded) == ["d0.png", "d1.png", "d2.png"], decoded
+        assert {a[1]["data"]["attributes"]["assetDeliveryState"]["state"] for a in answers} == {"COMPLETE"}
