@@ -298,3 +298,36 @@ def assert_all_kinds_exact(
                     "properties": mode,
                 }, vendor
                 assert latest.get("fallbackUrl") == wl.fallback_url
+
+
+KIND_NAMES = ("achievement", "leaderboard", "leaderboard_set", "activity", "challenge")
+
+
+def uploaded(sim: Any) -> dict[str, str]:
+    """Every image App Store Connect holds, any kind: id -> sha256 of its uploaded bytes."""
+    return {
+        img["id"]: hashlib.sha256(sim.state.image_bytes(img["id"])).hexdigest()
+        for kind in KIND_NAMES
+        for img in sim.state.images(kind)
+    }
+
+
+def pixels(path: Path) -> bytes:
+    with Image.open(path) as img:
+        return img.convert("RGB").tobytes()
+
+
+def pulled_entries(record: Path) -> dict[tuple[str, str, str], str]:
+    """(kind, vendor, locale or "default") -> sha256 of the file, from bulkgc-pulled.json."""
+    doc = json.loads(record.read_text(encoding="utf-8"))
+    return {
+        (e["kind"], e["vendorIdentifier"], e.get("locale") or e["slot"]): sha
+        for sha, entries in doc["images"].items()
+        for e in entries
+    }
+
+
+def assert_nothing_written(logged: list[dict[str, Any]]) -> None:
+    """No write and no upload in what the simulator logged (its /sim/requests)."""
+    assert [(r["method"], r["path"]) for r in logged if r["method"] in ("POST", "PATCH", "DELETE")] == []
+    assert [r["path"] for r in logged if r["kind"] == "upload"] == []

@@ -8,11 +8,17 @@ import json
 import shutil
 import tomllib
 from pathlib import Path
-from typing import Any
 
 import anyio
 import pytest
-from allkinds import assert_all_kinds_exact, make_all_kinds
+from allkinds import (
+    assert_all_kinds_exact,
+    assert_nothing_written,
+    make_all_kinds,
+    pixels,
+    pulled_entries,
+    uploaded,
+)
 from conftest import fast_sim_config, settings_for
 from live import cli_args, last_seq, live_sim, logged_since, run_cli
 from PIL import Image
@@ -25,38 +31,8 @@ from bulkgc.sim import Simulator
 KINDS = ("achievement", "leaderboard", "leaderboard_set", "activity", "challenge")
 
 
-def uploaded(sim: Simulator) -> dict[str, str]:
-    """Every image App Store Connect holds, any kind: id -> sha256 of its uploaded bytes."""
-    return {
-        img["id"]: hashlib.sha256(sim.state.image_bytes(img["id"])).hexdigest()
-        for kind in KINDS
-        for img in sim.state.images(kind)
-    }
-
-
 def complete(sim: Simulator) -> int:
     return sum(sim_image_state(img) == "COMPLETE" for kind in KINDS for img in sim.state.images(kind))
-
-
-def pixels(path: Path) -> bytes:
-    with Image.open(path) as img:
-        return img.convert("RGB").tobytes()
-
-
-def pulled_entries(record: Path) -> dict[tuple[str, str, str], str]:
-    """(kind, vendor, locale or "default") -> sha256 of the file, from bulkgc-pulled.json."""
-    doc = json.loads(record.read_text(encoding="utf-8"))
-    return {
-        (e["kind"], e["vendorIdentifier"], e.get("locale") or e["slot"]): sha
-        for sha, entries in doc["images"].items()
-        for e in entries
-    }
-
-
-def assert_nothing_written(logged: list[dict[str, Any]]) -> None:
-    """No write and no upload in what the simulator logged (its /sim/requests)."""
-    assert [(r["method"], r["path"]) for r in logged if r["method"] in ("POST", "PATCH", "DELETE")] == []
-    assert [r["path"] for r in logged if r["kind"] == "upload"] == []
 
 
 @pytest.mark.parametrize("fmt", ["toml", "json", "gamekit"])

@@ -9,6 +9,7 @@ from typing import Any
 import anyio
 import pytest
 from conftest import fast_sim_config, settings_for
+from live import cli_args
 from workload import make_workload, writes
 
 from bulkgc.cli import main
@@ -247,17 +248,7 @@ async def test_plan_shows_what_submit_would_add(tmp_path: Path, capsys: pytest.C
         assert (await push(settings)).exit_code == 0
         release_everything(sim)
         wl.set_text(wl.vendors[0], "en-US", "name", "Edited")
-        args = [
-            str(wl.manifest),
-            "--base-url",
-            sim.base_url,
-            "--key-id",
-            sim.key.key_id,
-            "--issuer-id",
-            sim.key.issuer_id,
-            "--private-key-path",
-            str(settings.private_key_path),
-        ]
+        args = [str(wl.manifest), *cli_args(sim, tmp_path)[:8]]
         code = await anyio.to_thread.run_sync(lambda: main(["plan", *args]))
         out = capsys.readouterr().out
         assert (

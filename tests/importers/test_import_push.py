@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,6 +28,9 @@ from importsources import (
 
 from bulkgc.cli import main
 from bulkgc.sim import SimConfig, Simulator
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "e2e"))
+from live import cli_args  # noqa: E402  (tests/e2e/live.py: a simulator's connection flags)
 
 
 @pytest.fixture(autouse=True)
@@ -84,25 +88,8 @@ def import_source(kind: str, tmp: Path, out: Path, *extra: str) -> tuple[list[st
 
 
 def push_argv(sim: Simulator, manifest: Path, tmp: Path) -> list[str]:
-    key_path = sim.key.write_p8(tmp / "keys")
-    return [
-        "push",
-        str(manifest),
-        "--base-url",
-        sim.base_url,
-        "--key-id",
-        sim.key.key_id,
-        "--issuer-id",
-        sim.key.issuer_id,
-        "--private-key-path",
-        str(key_path),
-        "--journal",
-        str(tmp / "state" / "journal.sqlite"),
-        "--log-format",
-        "plain",
-        "--poll-interval",
-        "0.05",
-    ]
+    journal = ["--journal", str(tmp / "state" / "journal.sqlite"), "--log-format", "plain"]
+    return ["push", str(manifest), *cli_args(sim, tmp), *journal]
 
 
 def assert_sim_holds_exactly(sim: Simulator, expected: Expected) -> None:
