@@ -88,6 +88,7 @@ class PullResult:
     notes: list[str] = field(default_factory=list)  # what App Store Connect holds that could not be written
     requests: int = 0
     seconds: float = 0.0
+    api: str = "v2"  # the API version read: the push of the result should use the same one
 
     def summary(self) -> str:
         counts = ", ".join(f"{n} {_kind_label(k, n)}" for k, n in self.items.items()) or "nothing"
@@ -114,6 +115,7 @@ class PullResult:
                 if self.manifest.suffix != ".toml" and self.manifest.suffix != ".json"
                 else ""
             )
+            + (f" --api {self.api}" if self.api != "v2" else "")
         )
         return "\n".join(lines)
 
@@ -269,7 +271,8 @@ async def pull(
             raise ConfigError(
                 "which app? pass --app-id ID (or BULKGC_APP_ID), or --bundle-id com.example.game"
             )
-        result = PullResult(manifest=manifest_path, app_id=app_id, items={k.name: 0 for k in KINDS})
+        result = PullResult(manifest=manifest_path, app_id=app_id, items={k.name: 0 for k in KINDS},
+                            api=settings.api)
         items = await read_app(client, settings.api, app_id, result.notes)
         record_path = manifest_path.parent / PULLED_RECORD
         earlier = load_image_aliases(record_path)

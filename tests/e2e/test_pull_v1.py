@@ -150,6 +150,8 @@ def test_pull_v1_into_every_format_then_push_v1_writes_nothing(
             )
             assert code == 0, out + err
             assert f"wrote {manifest} for app {wl.app_id}" in out, out
+            hint = next(line for line in out.splitlines() if line.startswith("Push it with: "))
+            assert hint.endswith(" --api v1"), hint  # the push of the result reads the same generation
             (planned,) = [e for e in map(json.loads, err.splitlines()) if e["event"] == "plan"]
             assert planned["images"] == n_complete and planned["items"] == len(content), planned
 
