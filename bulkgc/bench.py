@@ -66,7 +66,6 @@ from __future__ import annotations
 import argparse
 import concurrent.futures
 import hashlib
-import io
 import json
 import math
 import os
@@ -84,7 +83,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from bulkgc.benchwork import MixedSpec, MixedWork, chain_seconds
+from bulkgc.benchwork import MixedSpec, MixedWork, chain_seconds, render_icon
 
 # Bump when the generated images or texts change, so stale caches are not reused.
 WORKLOAD_FORMAT = 1
@@ -368,33 +367,6 @@ def texts_for(index: int, locale: str, edition: int = 0) -> Texts:
     return Texts(name=f"Feat {index} {locale}{suffix}",
                  before=f"Complete challenge number {index} in {locale}.{suffix}",
                  after=f"You completed challenge number {index} in {locale}.{suffix}")
-
-
-def render_icon(seed: int, size: int) -> bytes:
-    """A distinct opaque RGB PNG: rotated gradient, a few shapes, light noise (compresses like a real icon)."""
-    from PIL import Image, ImageChops, ImageDraw
-
-    rng = random.Random(seed)
-    g = Image.linear_gradient("L").resize((size, size)).rotate(rng.uniform(0, 360), resample=Image.Resampling.BILINEAR,
-                                                               fillcolor=128)
-    shift_r, shift_b = rng.randrange(256), rng.randrange(256)
-    r = g.point(lambda v: (v + shift_r) % 256)
-    b = g.transpose(Image.Transpose.FLIP_LEFT_RIGHT).point(lambda v: (2 * v + shift_b) % 256)
-    img = Image.merge("RGB", (r, g, b))
-    draw = ImageDraw.Draw(img)
-    for _ in range(rng.randint(4, 9)):
-        x, y = rng.randrange(size), rng.randrange(size)
-        w = rng.randrange(size // 8, size // 2)
-        colour = (rng.randrange(256), rng.randrange(256), rng.randrange(256))
-        if rng.random() < 0.5:
-            draw.ellipse((x - w, y - w, x + w, y + w), fill=colour, outline=(0, 0, 0), width=size // 128)
-        else:
-            draw.regular_polygon((x, y, w), rng.randint(3, 8), rotation=rng.uniform(0, 360), fill=colour)
-    img = ImageChops.add(img, Image.effect_noise((size, size), 3).convert("RGB"), offset=-128)
-    ImageDraw.Draw(img).text((size // 16, size // 16), f"#{seed}", fill=(255, 255, 255))
-    out = io.BytesIO()
-    img.save(out, "PNG", compress_level=1)
-    return out.getvalue()
 
 
 def _write_icon(path: str, seed: int, size: int) -> int:

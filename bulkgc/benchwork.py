@@ -173,6 +173,33 @@ def write_mixed_manifest(path: Path, spec: MixedSpec, app_id: str) -> None:
     os.replace(tmp, path)
 
 
+def render_icon(seed: int, size: int) -> bytes:
+    """A distinct opaque RGB PNG: rotated gradient, a few shapes, light noise (compresses like a real icon)."""
+    from PIL import Image, ImageChops, ImageDraw
+
+    rng = random.Random(seed)
+    g = Image.linear_gradient("L").resize((size, size)).rotate(rng.uniform(0, 360), resample=Image.Resampling.BILINEAR,
+                                                               fillcolor=128)
+    shift_r, shift_b = rng.randrange(256), rng.randrange(256)
+    r = g.point(lambda v: (v + shift_r) % 256)
+    b = g.transpose(Image.Transpose.FLIP_LEFT_RIGHT).point(lambda v: (2 * v + shift_b) % 256)
+    img = Image.merge("RGB", (r, g, b))
+    draw = ImageDraw.Draw(img)
+    for _ in range(rng.randint(4, 9)):
+        x, y = rng.randrange(size), rng.randrange(size)
+        w = rng.randrange(size // 8, size // 2)
+        colour = (rng.randrange(256), rng.randrange(256), rng.randrange(256))
+        if rng.random() < 0.5:
+            draw.ellipse((x - w, y - w, x + w, y + w), fill=colour, outline=(0, 0, 0), width=size // 128)
+        else:
+            draw.regular_polygon((x, y, w), rng.randint(3, 8), rotation=rng.uniform(0, 360), fill=colour)
+    img = ImageChops.add(img, Image.effect_noise((size, size), 3).convert("RGB"), offset=-128)
+    ImageDraw.Draw(img).text((size // 16, size // 16), f"#{seed}", fill=(255, 255, 255))
+    out = io.BytesIO()
+    img.save(out, "PNG", compress_level=1)
+    return out.getvalue()
+
+
 def render_wide(seed: int, size: tuple[int, int] = WIDE) -> bytes:
     """A distinct opaque RGB PNG of `size` (rotated gradient, shapes, blocky noise): ~1.5 MB at 3840x2160."""
     from PIL import Image, ImageChops, ImageDraw
@@ -205,8 +232,6 @@ def render_wide(seed: int, size: tuple[int, int] = WIDE) -> bytes:
 
 
 def _write_image(path: str, seed: int, width: int, height: int) -> int:
-    from bulkgc.bench import render_icon
-
     data = render_icon(seed, width) if width == height else render_wide(seed, (width, height))
     tmp = f"{path}.tmp{os.getpid()}"
     with open(tmp, "wb") as fh:
