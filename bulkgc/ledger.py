@@ -159,8 +159,8 @@ class Ledger:
             await self.journal.put(key, clear_parts=clear_parts, **fields)
 
     def put_soon(self, key: str, *, clear_parts: bool = False, **fields: Any) -> None:
-        """A journal write of what App Store Connect holds (an item created, a localization saved, an image
-        reserved or committed): not waited for, durable with the next transaction (`AsyncJournal.put_soon`)."""
+        """A journal write of what App Store Connect holds (an item created, a new version, a localization
+        saved, an image committed): not waited for, durable with the next transaction (`AsyncJournal.put_soon`)."""
         if self.journal is not None:
             self.journal.put_soon(key, clear_parts=clear_parts, **fields)
 

@@ -5,7 +5,8 @@ The pieces: `manifest` + `scan` (inputs), `remote` + `plan` (what to do), `execu
 progress, report rows). Every Game Center kind goes through the same path; `bulkgc.kinds` declares them.
 
 Stopping (SIGINT/SIGTERM via the CLI, or `--deadline`) sets `stop`: no new item starts, in-flight requests
-finish, the journal is already durable after every transition, and the run reports itself interrupted.
+finish, every transition a resumed run needs is already durable in the journal (the queued records of what
+App Store Connect holds are written on the way out), and the run reports itself interrupted.
 """
 
 from __future__ import annotations

@@ -732,19 +732,23 @@ async def scan_images(
 
     def cheap(batch_paths: list[Path]) -> list[Path]:
         """Cache hits and first halves (Python work that holds the GIL: one thread, no contention); the paths
-        that need a full check. Files not in the page cache are asked for `_READ_AHEAD` files ahead, so the
-        disk reads them while this thread works (one thread waiting for one file at a time took 7.8 s for
-        3,900 cold 1 MB icons)."""
+        that need a full check. Files to be read (not cache hits: a re-run reads none) are asked for
+        `_READ_AHEAD` files ahead, so the disk reads them while this thread works (one thread waiting for one
+        file at a time took 7.5 s for 3,900 1 MB icons not in the page cache, 3.2 s reading ahead)."""
         full = []
-        for ahead in batch_paths[:_READ_AHEAD]:
-            _prefetch(ahead)
-        for index, path in enumerate(batch_paths):
-            if index + _READ_AHEAD < len(batch_paths):
-                _prefetch(batch_paths[index + _READ_AHEAD])
+        to_read = []
+        for path in batch_paths:
             hit = cache.get(path) if cache is not None else None
             if hit is not None:
                 results[path] = _size_checked(path, hit, allowed(path))
-            elif (half := first_half(path, allowed(path))) is not None:
+            else:
+                to_read.append(path)
+        for ahead in to_read[:_READ_AHEAD]:
+            _prefetch(ahead)
+        for index, path in enumerate(to_read):
+            if index + _READ_AHEAD < len(to_read):
+                _prefetch(to_read[index + _READ_AHEAD])
+            if (half := first_half(path, allowed(path))) is not None:
                 results[path] = half
             else:
                 full.append(path)
