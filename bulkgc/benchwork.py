@@ -173,17 +173,25 @@ def write_mixed_manifest(path: Path, spec: MixedSpec, app_id: str) -> None:
     os.replace(tmp, path)
 
 
+def _gradient(rng: random.Random, size: tuple[int, int]) -> Any:
+    """An RGB image of `size`: a gradient rotated at random, its channels shifted at random (draws from `rng`
+    in a fixed order: the bench images' bytes depend on it)."""
+    from PIL import Image
+
+    g = Image.linear_gradient("L").resize(size).rotate(rng.uniform(0, 360), resample=Image.Resampling.BILINEAR,
+                                                       fillcolor=128)
+    shift_r, shift_b = rng.randrange(256), rng.randrange(256)
+    r = g.point(lambda v: (v + shift_r) % 256)
+    b = g.transpose(Image.Transpose.FLIP_LEFT_RIGHT).point(lambda v: (2 * v + shift_b) % 256)
+    return Image.merge("RGB", (r, g, b))
+
+
 def render_icon(seed: int, size: int) -> bytes:
     """A distinct opaque RGB PNG: rotated gradient, a few shapes, light noise (compresses like a real icon)."""
     from PIL import Image, ImageChops, ImageDraw
 
     rng = random.Random(seed)
-    g = Image.linear_gradient("L").resize((size, size)).rotate(rng.uniform(0, 360), resample=Image.Resampling.BILINEAR,
-                                                               fillcolor=128)
-    shift_r, shift_b = rng.randrange(256), rng.randrange(256)
-    r = g.point(lambda v: (v + shift_r) % 256)
-    b = g.transpose(Image.Transpose.FLIP_LEFT_RIGHT).point(lambda v: (2 * v + shift_b) % 256)
-    img = Image.merge("RGB", (r, g, b))
+    img = _gradient(rng, (size, size))
     draw = ImageDraw.Draw(img)
     for _ in range(rng.randint(4, 9)):
         x, y = rng.randrange(size), rng.randrange(size)
@@ -207,12 +215,7 @@ def render_wide(seed: int, size: tuple[int, int] = WIDE) -> bytes:
     rng = random.Random(seed)
     w, h = size
     sw, sh = max(1, w // 4), max(1, h // 4)  # drawn at a quarter, scaled up: a fraction of the CPU
-    g = Image.linear_gradient("L").resize((sw, sh)).rotate(rng.uniform(0, 360),
-                                                           resample=Image.Resampling.BILINEAR, fillcolor=128)
-    shift_r, shift_b = rng.randrange(256), rng.randrange(256)
-    r = g.point(lambda v: (v + shift_r) % 256)
-    b = g.transpose(Image.Transpose.FLIP_LEFT_RIGHT).point(lambda v: (2 * v + shift_b) % 256)
-    img = Image.merge("RGB", (r, g, b))
+    img = _gradient(rng, (sw, sh))
     draw = ImageDraw.Draw(img)
     for _ in range(rng.randint(5, 10)):
         x, y = rng.randrange(sw), rng.randrange(sh)
